@@ -1,0 +1,138 @@
+"""The `pgtui` command: the playground by default, plus headless subcommands.
+
+Usage errors end with exit code 2 and one line on stderr; a failed run ends with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from .config import FIELDS, ConfigError, apply_assignments, load_preset, preset_names
+from .rl.checkpoint import CheckpointError
+from .rl.envs import EnvError
+
+USAGE_ERRORS = (ConfigError, EnvError, CheckpointError)
+DEFAULT_PRESET = "cartpole-reinforce-baseline"
+
+
+class UsageError(Exception):
+    """A bad command line; the message is one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line instead of a usage dump."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="pgtui", description="A terminal playground for policy-gradient RL.")
+    parser.add_argument("--preset", default=DEFAULT_PRESET,
+                        help=f"preset name or .toml path to open (default {DEFAULT_PRESET})")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key (repeatable)")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    presets = sub.add_parser("presets", help="list the shipped presets")
+    presets.add_argument("--keys", action="store_true", help="list every config key instead")
+
+    train = sub.add_parser("train", help="train without the screen")
+    train.add_argument("--preset", required=True, help="preset name or .toml path")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config key (repeatable), e.g. --set lr=3e-4")
+    train.add_argument("--seed", type=_non_negative_int, help="override the seed")
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), help="torch device")
+    train.add_argument("--max-steps", type=_positive_int, help="override total_steps")
+    train.add_argument("--updates", type=_positive_int, help="stop after N updates")
+    train.add_argument("--until-solved", action="store_true",
+                       help="stop once the last-100 mean reaches the env's threshold")
+    train.add_argument("--out", type=Path, help="directory for metrics.jsonl, config, checkpoint")
+    train.add_argument("--json", action="store_true",
+                       help="print a JSON summary as the last stdout line")
+    return parser
+
+
+def _config_from(args: argparse.Namespace):
+    config = load_preset(args.preset)
+    overrides = list(args.set)
+    for key, option in (("seed", "seed"), ("device", "device"), ("total_steps", "max_steps")):
+        value = getattr(args, option, None)
+        if value is not None:
+            overrides.append(f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}")
+    return apply_assignments(config, overrides) if overrides else config
+
+
+def _cmd_presets(args: argparse.Namespace) -> int:
+    if args.keys:
+        for name, f in FIELDS.items():
+            default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+            print(f"{name:22} {default!s:14} {f.metadata['help']}")
+        return 0
+    for name in preset_names():
+        try:
+            description = load_preset(name).description
+        except ConfigError as err:
+            description = f"(invalid: {err})"
+        print(f"{name:30} {description}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .headless import TrainOptions, run_train
+
+    config = _config_from(args)
+    options = TrainOptions(preset=args.preset, max_updates=args.updates,
+                           until_solved=args.until_solved, out=args.out, json=args.json)
+    return run_train(config, options)
+
+
+def _cmd_app(args: argparse.Namespace) -> int:
+    from .ui.app import PlaygroundApp
+
+    config = apply_assignments(load_preset(args.preset), args.set)
+    app = PlaygroundApp(config, preset=args.preset)
+    app.run()
+    return app.return_code or 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        handler = {"presets": _cmd_presets, "train": _cmd_train}.get(args.command, _cmd_app)
+        return handler(args)
+    except UsageError as err:
+        print(err, file=sys.stderr)
+        return 2
+    except USAGE_ERRORS as err:
+        print("pgtui: " + " ".join(str(err).split()), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

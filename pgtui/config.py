@@ -1,0 +1,296 @@
+"""The run configuration: one typed object, TOML presets, and their validation.
+
+Every field carries its help text and its valid range in the dataclass metadata, so the
+checks, the CLI, the README table and the UI all read the same source. A preset is
+data: it is parsed with ``tomllib`` and never executed. Every error is a
+:class:`ConfigError` whose message fits on one line and names the file or option, the
+key and what was expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+ALGOS = ("reinforce", "a2c", "ppo")
+BASELINES = ("none", "mean", "value")
+RETURN_MODES = ("reward_to_go", "full")
+DEVICES = ("auto", "cpu", "cuda")
+OPTIMIZERS = ("adam", "sgd")
+ACTIVATIONS = ("tanh", "relu")
+POLICIES = ("mlp", "tabular")
+
+#: Parameters the Trainer applies at the next update boundary without a restart.
+LIVE_PARAMS = (
+    "lr",
+    "gamma",
+    "gae_lambda",
+    "baseline",
+    "return_mode",
+    "normalize_advantage",
+    "ent_coef",
+    "clip_coef",
+    "vf_coef",
+    "max_grad_norm",
+)
+
+
+class ConfigError(ValueError):
+    """A bad preset, option or value; the message is one line meant for the user."""
+
+
+def _f(default: Any, help: str, **rules: Any) -> Any:
+    """A config field with its help text and validation rules in the metadata."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"help": help, **rules})
+    return field(default=default, metadata={"help": help, **rules})
+
+
+@dataclass
+class Config:
+    """Everything that defines a run. Defaults learn CartPole with PPO."""
+
+    description: str = _f("", "One line shown by `pgtui presets`.")
+    env: str = _f("CartPole-v1", "Gymnasium env id (Discrete or Box action space).")
+    algo: str = _f("ppo", "Algorithm.", choices=ALGOS)
+    seed: int = _f(0, "Seed for the networks, the action sampling and the envs.", lo=0)
+    device: str = _f("auto", "Torch device; auto picks cpu (small MLPs are fastest there).",
+                     choices=DEVICES)
+    lr: float = _f(2.5e-4, "Learning rate (live).", lo=0.0, lo_open=True, hi=10.0)
+    optimizer: str = _f("adam", "Optimizer.", choices=OPTIMIZERS)
+    anneal_lr: bool = _f(False, "Decay lr linearly to 0 over total_steps.")
+    gamma: float = _f(0.99, "Discount factor (live).", lo=0.0, hi=1.0)
+    gae_lambda: float = _f(0.95, "GAE lambda for A2C and PPO (live).", lo=0.0, hi=1.0)
+    baseline: str = _f("value", "REINFORCE baseline: none, mean (leave-one-out batch mean "
+                       "of returns) or value (learned V(s)) (live).", choices=BASELINES)
+    return_mode: str = _f("reward_to_go", "REINFORCE weights: reward_to_go, or full "
+                          "(the whole episode's return on every step) (live).",
+                          choices=RETURN_MODES)
+    normalize_advantage: bool = _f(True, "Standardize advantages in each batch (live).")
+    ent_coef: float = _f(0.0, "Entropy bonus coefficient (live).", lo=0.0, hi=10.0)
+    clip_coef: float = _f(0.2, "PPO clip range (live).", lo=0.0, lo_open=True, hi=10.0)
+    vf_coef: float = _f(0.5, "Value loss coefficient (live).", lo=0.0, hi=100.0)
+    max_grad_norm: float = _f(0.5, "Global gradient-norm clip; 0 turns clipping off (live).",
+                              lo=0.0, hi=1e6)
+    target_kl: float = _f(0.0, "PPO: stop the epochs once approx_kl exceeds this; 0 = off.",
+                          lo=0.0, hi=10.0)
+    num_envs: int = _f(8, "Vectorized envs stepped together.", lo=1, hi=4096)
+    num_steps: int = _f(128, "A2C/PPO: steps per env per rollout.", lo=1, hi=100_000)
+    episodes_per_update: int = _f(8, "REINFORCE: complete episodes per update.", lo=1,
+                                  hi=100_000)
+    update_epochs: int = _f(4, "PPO: passes over each rollout.", lo=1, hi=1000)
+    num_minibatches: int = _f(4, "PPO: minibatches per epoch.", lo=1, hi=100_000)
+    hidden_sizes: list = _f([64, 64], "Hidden layer widths of the actor and the critic.",
+                            item=int, lo=1, hi=4096, max_len=8)
+    activation: str = _f("tanh", "Hidden activation.", choices=ACTIVATIONS)
+    policy: str = _f("mlp", "mlp networks, or tabular softmax logits (one-state bandits).",
+                     choices=POLICIES)
+    total_steps: int = _f(500_000, "Env steps before the run ends.", lo=1, hi=10**12)
+    diag_every: int = _f(1, "Gradient diagnostics every k updates; 0 = off.", lo=0,
+                         hi=1_000_000)
+    solved_threshold: float | None = _f(None, "Mean of the last 100 returns that counts as "
+                                        "solved; default: the env's reward_threshold.",
+                                        optional=True)
+    init_theta: list = _f([], "Tabular softmax only: initial logits (worked example).",
+                          item=float, max_len=64)
+    seeds: int = _f(1, "Compare presets: seeds per variant.", lo=1, hi=1000)
+    variants: list = _f([], "Compare presets: [[variants]] tables (name + overrides).",
+                        item=dict)
+
+    def replace(self, **changes: Any) -> Config:
+        """A validated copy with ``changes`` applied."""
+        data = dataclasses.asdict(self)
+        data.update(changes)
+        return from_mapping(data, source="config")
+
+    def to_toml(self) -> str:
+        """The resolved config as a TOML document that loads back to the same Config."""
+        lines = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is None or f.name == "variants":
+                continue
+            lines.append(f"{f.name} = {_toml_value(value)}")
+        for variant in self.variants:
+            lines.append("\n[[variants]]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in variant.items())
+        return "\n".join(lines) + "\n"
+
+
+FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+def _type_name(kind: type) -> str:
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "a table"}.get(kind, kind.__name__)
+
+
+def check_value(key: str, value: Any, source: str) -> Any:
+    """Validate one field's value; returns it normalized (ints become floats where due)."""
+    if key not in FIELDS:
+        raise ConfigError(f"{source}: unknown key '{key}' (see `pgtui presets --keys`)")
+    meta = FIELDS[key].metadata
+    kind = {"float | None": float, "list": list}.get(FIELDS[key].type, None) or {
+        "str": str, "int": int, "float": float, "bool": bool}[FIELDS[key].type]
+    where = f"{source}: {key}"
+    if value is None and meta.get("optional"):
+        return None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{where}: expected {_type_name(kind)}, got {value!r}")
+    if kind is list:
+        return _check_list(key, value, meta, where)
+    if kind is float and not math.isfinite(value):
+        raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+    _check_range(value, meta, where)
+    if "choices" in meta and value not in meta["choices"]:
+        raise ConfigError(f"{where}: expected one of {', '.join(meta['choices'])}, "
+                          f"got {value!r}")
+    return value
+
+
+def _check_range(value: Any, meta: Mapping[str, Any], where: str) -> None:
+    lo, hi = meta.get("lo"), meta.get("hi")
+    if lo is not None and (value < lo or (meta.get("lo_open") and value == lo)):
+        bound = f"> {lo}" if meta.get("lo_open") else f">= {lo}"
+        raise ConfigError(f"{where}: expected a value {bound}, got {value!r}")
+    if hi is not None and value > hi:
+        raise ConfigError(f"{where}: expected a value <= {hi}, got {value!r}")
+
+
+def _check_list(key: str, value: list, meta: Mapping[str, Any], where: str) -> list:
+    if len(value) > meta.get("max_len", 10_000):
+        raise ConfigError(f"{where}: expected at most {meta['max_len']} items")
+    item = meta["item"]
+    out = []
+    for v in value:
+        if item is float and isinstance(v, int) and not isinstance(v, bool):
+            v = float(v)
+        if not isinstance(v, item) or (item is not bool and isinstance(v, bool)):
+            raise ConfigError(f"{where}: expected a list of {_type_name(item)}s, got {value!r}")
+        if item is float and not math.isfinite(v):
+            raise ConfigError(f"{where}: expected finite numbers, got {value!r}")
+        if item is int:
+            _check_range(v, meta, where)
+        out.append(v)
+    if key == "hidden_sizes" and not out:
+        raise ConfigError(f"{where}: expected at least one layer width")
+    if key == "variants":
+        return [_check_variant(v, where, i) for i, v in enumerate(out)]
+    return out
+
+
+def _check_variant(variant: dict, where: str, index: int) -> dict:
+    name = variant.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}[{index}]: expected a 'name' string")
+    checked = {"name": name}
+    for k, v in variant.items():
+        if k in ("name", "variants", "seeds"):
+            if k != "name":
+                raise ConfigError(f"{where}[{index}]: '{k}' cannot be set in a variant")
+            continue
+        checked[k] = check_value(k, v, f"{where}[{index}]")
+    return checked
+
+
+def from_mapping(data: Mapping[str, Any], source: str) -> Config:
+    """Build a validated Config from plain data (a parsed TOML table, a dict)."""
+    values = {key: check_value(key, value, source) for key, value in data.items()}
+    config = Config(**values)
+    _check_consistency(config, source)
+    return config
+
+
+def _check_consistency(config: Config, source: str) -> None:
+    if config.algo == "ppo":
+        batch = config.num_envs * config.num_steps
+        if config.num_minibatches > batch:
+            raise ConfigError(f"{source}: num_minibatches: expected at most num_envs x "
+                              f"num_steps = {batch}, got {config.num_minibatches}")
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{source}: invalid TOML: {err}") from None
+
+
+def presets_dir() -> Path:
+    """Shipped presets: inside the package when installed, else the repository's."""
+    packaged = Path(__file__).parent / "presets"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "presets"
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in presets_dir().glob("*.toml"))
+
+
+def resolve_preset(name_or_path: str) -> Path:
+    """A shipped preset's name or a path to a TOML file."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.parent != Path("."):
+        if not path.is_file():
+            raise ConfigError(f"{name_or_path}: no such preset file")
+        return path
+    shipped = presets_dir() / f"{name_or_path}.toml"
+    if not shipped.is_file():
+        raise ConfigError(f"unknown preset '{name_or_path}'; choose one of: "
+                          f"{', '.join(preset_names())}, or give a path to a .toml file")
+    return shipped
+
+
+def load_preset(name_or_path: str) -> Config:
+    path = resolve_preset(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read: {err}") from None
+    return from_mapping(parse_toml(text, str(path)), source=str(path))
+
+
+def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:
+    """``key=value`` with the value read as TOML, falling back to a bare string."""
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep or not key:
+        raise ConfigError(f"{option} {text!r}: expected key=value")
+    if key not in FIELDS:
+        raise ConfigError(f"{option} {text!r}: unknown key '{key}'")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def apply_assignments(config: Config, assignments: list[str], option: str = "--set") -> Config:
+    data = dataclasses.asdict(config)
+    for text in assignments:
+        key, value = parse_assignment(text, option)
+        data[key] = check_value(key, value, f"{option} {key}")
+    return from_mapping(data, source=option)

@@ -1,0 +1,87 @@
+"""Metrics as JSON Lines: one object per line, flushed as written.
+
+A run killed at any moment leaves a file whose every complete line parses. Names follow
+CleanRL/SB3 (``episodic_return``, ``policy_loss``, ``approx_kl``...). Every record has a
+``type``: episode, update, change, solved, error or stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from .rl.events import (
+    ChangeApplied,
+    EpisodesFinished,
+    Event,
+    RunError,
+    Solved,
+    Stopped,
+    UpdateFinished,
+)
+
+#: Fields that measure the clock, not the learning; they differ between identical runs.
+WALL_CLOCK_FIELDS = frozenset({"wall_s", "sps"})
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: write null instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class MetricsWriter:
+    """Turns Trainer events into JSON Lines records."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._file: TextIO = self.path.open("a", encoding="utf-8")
+        self._start = time.perf_counter()
+        self._episode = 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps({k: _finite(v) for k, v in record.items()}) + "\n")
+        self._file.flush()
+
+    def __call__(self, event: Event) -> None:
+        wall = time.perf_counter() - self._start
+        if isinstance(event, EpisodesFinished):
+            for ret, length in zip(event.returns, event.lengths):
+                self._episode += 1
+                self.write({"type": "episode", "global_step": event.global_step,
+                            "episode": self._episode, "episodic_return": ret,
+                            "episodic_length": length, "wall_s": wall})
+        elif isinstance(event, UpdateFinished):
+            self.write({"type": "update", **event.stats})
+        elif isinstance(event, ChangeApplied):
+            self.write({"type": "change", "global_step": event.global_step,
+                        "update": event.update, "key": event.key, "old": event.old,
+                        "new": event.new, "wall_s": wall})
+        elif isinstance(event, Solved):
+            self.write({"type": "solved", "global_step": event.global_step,
+                        "episode": event.episode, "last100_mean": event.last100_mean,
+                        "wall_s": event.wall_s})
+        elif isinstance(event, RunError):
+            self.write({"type": "error", "message": event.message, "fatal": event.fatal,
+                        "wall_s": wall})
+        elif isinstance(event, Stopped):
+            self.write({"type": "stopped", "reason": event.reason,
+                        "global_step": event.global_step, "wall_s": wall})
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_metrics(path: str | Path) -> list[dict[str, Any]]:
+    """Every complete record of a metrics file (a torn last line is skipped)."""
+    records = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records

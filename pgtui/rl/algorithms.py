@@ -1,0 +1,187 @@
+"""REINFORCE, A2C and PPO updates: each ``update(...)`` takes a batch and returns stats.
+
+The live parameters are read from the config passed in on every call, so a change
+submitted to the Trainer takes effect at the next update and never halfway through one.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..config import Config
+from . import diagnostics
+from .policies import ActorCritic
+from .returns import full_episode_returns, gae, normalize, reward_to_go
+from .rollout import Batch
+
+DIAG_GROUPS = 8  # slices of an A2C/PPO rollout for the gradient-noise estimate
+
+
+def explained_variance(pred: torch.Tensor, target: torch.Tensor) -> float:
+    """1 - Var(target - pred) / Var(target): 1 is a perfect critic, <= 0 is no better than a constant."""
+    var = target.var()
+    return float("nan") if var == 0 else float(1 - (target - pred).var() / var)
+
+
+def leave_one_out_mean(returns: torch.Tensor, episode_ids: torch.Tensor, valid: torch.Tensor,
+                       num_episodes: int) -> torch.Tensor:
+    """Per step: the mean return over the batch's *other* episodes' steps.
+
+    Excluding the step's own episode keeps the baseline independent of its actions, so
+    the expected gradient is exactly unchanged (a plain batch mean biases it by 1/K).
+    """
+    ids = torch.where(valid, episode_ids, torch.zeros_like(episode_ids)).reshape(-1)
+    r = torch.where(valid, returns, torch.zeros_like(returns)).reshape(-1)
+    sums = torch.zeros(num_episodes, device=r.device).index_add_(0, ids, r)
+    counts = torch.zeros(num_episodes, device=r.device).index_add_(0, ids, valid.reshape(-1).float())
+    others = (sums.sum() - sums) / (counts.sum() - counts).clamp(min=1.0)
+    others = torch.where(counts.sum() - counts > 0, others, torch.zeros_like(others))
+    return others[ids].reshape(returns.shape)
+
+
+def reinforce_weights(batch: Batch, values: torch.Tensor, config: Config
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(returns, advantages) for REINFORCE under the config's return mode and baseline."""
+    if config.return_mode == "full":
+        returns = full_episode_returns(batch.rewards, batch.dones, config.gamma)
+    else:
+        returns = reward_to_go(batch.rewards, batch.dones, config.gamma)
+    if config.baseline == "value":
+        advantages = returns - values
+    elif config.baseline == "mean":
+        advantages = returns - leave_one_out_mean(returns, batch.episode_ids, batch.valid,
+                                                  batch.num_episodes)
+    else:
+        advantages = returns.clone()
+    if config.normalize_advantage:
+        advantages = normalize(advantages, batch.valid)
+    return returns, advantages
+
+
+def _step(policy: ActorCritic, optimizer: torch.optim.Optimizer, loss: torch.Tensor,
+          max_grad_norm: float) -> float:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    params = [p for p in policy.parameters() if p.grad is not None]
+    limit = max_grad_norm if max_grad_norm > 0 else float("inf")
+    grad_norm = float(nn.utils.clip_grad_norm_(params, limit))
+    if torch.isfinite(torch.tensor(grad_norm)):
+        optimizer.step()
+    return grad_norm
+
+
+def reinforce_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch,
+                     config: Config, diagnose: bool) -> dict[str, float]:
+    """One gradient step on K complete episodes: -1/K sum_k sum_t A_t log pi(a_t|s_t)."""
+    valid = batch.valid
+    obs, actions = batch.obs[valid], batch.actions[valid]
+    values = policy.critic(batch.obs)
+    returns, advantages = reinforce_weights(batch, values.detach(), config)
+    adv = advantages[valid]
+    logp, entropy = policy.actor(obs, actions)
+    k = max(batch.num_episodes, 1)
+    policy_loss = -(logp * adv).sum() / k
+    value_loss = 0.5 * ((values[valid] - returns[valid]) ** 2).mean()
+    entropy_mean = entropy.mean()
+    loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
+    stats = {}
+    if diagnose:
+        index, mask = diagnostics.episode_groups(batch.episode_ids[valid], batch.num_episodes)
+        stats = diagnostics.measure(policy.actor, obs, actions, adv, index, mask)
+    grad_norm = _step(policy, optimizer, loss, config.max_grad_norm)
+    return {
+        "policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
+        "entropy": entropy_mean.item(), "grad_norm": grad_norm,
+        "explained_variance": explained_variance(values[valid].detach(), returns[valid]),
+        "loss": loss.item(), **stats,
+    }
+
+
+def gae_targets(batch: Batch, config: Config) -> tuple[torch.Tensor, torch.Tensor]:
+    return gae(batch.rewards, batch.values, batch.next_values, batch.terminated, batch.dones,
+               config.gamma, config.gae_lambda)
+
+
+def _flat_valid(batch: Batch, *tensors: torch.Tensor) -> list[torch.Tensor]:
+    return [t[batch.valid] for t in (batch.obs, batch.actions, *tensors)]
+
+
+def _noise(policy: ActorCritic, obs, actions, adv, generator) -> dict[str, float]:
+    index, mask = diagnostics.random_groups(torch.ones_like(adv, dtype=torch.bool),
+                                            DIAG_GROUPS, generator)
+    if index.shape[1] == 0:
+        return {}
+    return diagnostics.measure(policy.actor, obs, actions, adv / index.shape[1], index, mask)
+
+
+def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch,
+               config: Config, diagnose: bool, generator: torch.Generator) -> dict[str, float]:
+    """One gradient step on an n-step rollout with GAE advantages."""
+    advantages, returns = gae_targets(batch, config)
+    obs, actions, adv, ret = _flat_valid(batch, advantages, returns)
+    if config.normalize_advantage:
+        adv = normalize(adv)
+    logp, entropy = policy.actor(obs, actions)
+    values = policy.critic(obs)
+    policy_loss = -(logp * adv).mean()
+    value_loss = 0.5 * ((values - ret) ** 2).mean()
+    entropy_mean = entropy.mean()
+    loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
+    stats = _noise(policy, obs, actions, adv, generator) if diagnose else {}
+    grad_norm = _step(policy, optimizer, loss, config.max_grad_norm)
+    return {
+        "policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
+        "entropy": entropy_mean.item(), "grad_norm": grad_norm,
+        "explained_variance": explained_variance(batch.values[batch.valid], ret),
+        "loss": loss.item(), **stats,
+    }
+
+
+def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch,
+               config: Config, diagnose: bool, generator: torch.Generator) -> dict[str, float]:
+    """Clipped-surrogate epochs over minibatches of one rollout."""
+    advantages, returns = gae_targets(batch, config)
+    obs, actions, adv_all, ret = _flat_valid(batch, advantages, returns)
+    with torch.no_grad():
+        old_logp, _ = policy.actor(obs, actions)
+    stats = {}
+    if diagnose:
+        adv_diag = normalize(adv_all) if config.normalize_advantage else adv_all
+        stats = _noise(policy, obs, actions, adv_diag, generator)
+    n = obs.shape[0]
+    mb_size = max(n // config.num_minibatches, 1)
+    sums = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0,
+            "clipfrac": 0.0, "grad_norm": 0.0}
+    count, stopped_early = 0, False
+    for _ in range(config.update_epochs):
+        perm = torch.randperm(n, generator=generator, device="cpu").to(obs.device)
+        for start in range(0, n - mb_size + 1, mb_size):
+            mb = perm[start:start + mb_size]
+            adv = adv_all[mb]
+            if config.normalize_advantage:
+                adv = normalize(adv)
+            logp, entropy = policy.actor(obs[mb], actions[mb])
+            log_ratio = logp - old_logp[mb]
+            ratio = log_ratio.exp()
+            clipped = ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
+            policy_loss = -torch.min(ratio * adv, clipped * adv).mean()
+            value_loss = 0.5 * ((policy.critic(obs[mb]) - ret[mb]) ** 2).mean()
+            entropy_mean = entropy.mean()
+            loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
+            grad_norm = _step(policy, optimizer, loss, config.max_grad_norm)
+            with torch.no_grad():
+                approx_kl = float(((ratio - 1) - log_ratio).mean())  # k3 estimator, >= 0
+                clipfrac = float(((ratio - 1).abs() > config.clip_coef).float().mean())
+            for key, value in (("policy_loss", policy_loss), ("value_loss", value_loss),
+                               ("entropy", entropy_mean), ("approx_kl", approx_kl),
+                               ("clipfrac", clipfrac), ("grad_norm", grad_norm)):
+                sums[key] += float(value.detach()) if torch.is_tensor(value) else value
+            count += 1
+        if config.target_kl > 0 and approx_kl > config.target_kl:
+            stopped_early = True
+            break
+    out = {k: v / max(count, 1) for k, v in sums.items()}
+    out["explained_variance"] = explained_variance(batch.values[batch.valid], ret)
+    out["early_stop"] = float(stopped_early)
+    return {**out, **stats}

@@ -1,0 +1,54 @@
+"""Checkpoints: tensors, config and metadata, written atomically, loaded without pickle code.
+
+``torch.load(..., weights_only=True)`` only rebuilds tensors and plain containers, so a
+checkpoint that carries a pickled object is refused instead of run.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be read; the message is one line."""
+
+
+def save(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` to a temporary file beside ``path`` and rename it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save({"format": FORMAT, **payload}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else "unsafe content"
+        raise CheckpointError(f"{path}: refused, not a plain-tensor checkpoint ({first[:120]})") from None
+    except Exception as err:
+        raise CheckpointError(f"{path}: not a pgtui checkpoint ({type(err).__name__})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a pgtui checkpoint (format {FORMAT} expected)")
+    return data

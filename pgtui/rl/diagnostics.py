@@ -1,0 +1,100 @@
+"""How noisy is the policy gradient? Estimators from per-group gradients.
+
+The batch's policy-gradient estimate is the mean of K group estimates g_1..g_K: one
+per episode for REINFORCE, K random equal slices of the rollout for A2C and PPO. From
+them, every update (or every ``diag_every`` updates):
+
+- ``grad_var``  = tr Cov(g_k) = sum_k ||g_k - g_mean||^2 / (K - 1): the total variance
+  of one group's gradient estimate, summed over all policy parameters.
+- ``grad_snr``  = ||g_mean||^2 / (grad_var / K): squared length of the batch gradient
+  over the variance of that mean. Near 1 the step is mostly noise; large is clean.
+- ``grad_norm`` (computed by the algorithms) = the global L2 norm of the full loss
+  gradient before clipping.
+
+Per-group gradients come from one ``torch.func.vmap(grad(...))`` call over groups
+padded to a common length, so measuring costs about one extra forward-backward pass.
+Only the policy term enters (no entropy or value loss): it is the estimator the
+lessons are about.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.func import functional_call, grad, vmap
+
+from .policies import Actor
+
+
+def group_gradients(actor: Actor, obs: torch.Tensor, actions: torch.Tensor,
+                    weights: torch.Tensor) -> torch.Tensor:
+    """Flattened gradients of each group's loss -sum_t w_t log pi(a_t|s_t), shape (K, P).
+
+    ``obs`` is (K, L, obs_dim), ``actions`` (K, L[, act_dim]), ``weights`` (K, L); padded
+    entries carry weight 0.
+    """
+    params = {k: v.detach() for k, v in actor.named_parameters()}
+
+    def loss(p, o, a, w):
+        logp, _ = functional_call(actor, p, (o, a))
+        return -(logp * w).sum()
+
+    grads = vmap(grad(loss), in_dims=(None, 0, 0, 0))(params, obs, actions, weights)
+    return torch.cat([g.reshape(g.shape[0], -1) for g in grads.values()], dim=1)
+
+
+def gradient_noise(group_grads: torch.Tensor) -> dict[str, float]:
+    """``grad_var`` and ``grad_snr`` from per-group gradients (K, P), K >= 2."""
+    k = group_grads.shape[0]
+    if k < 2:
+        return {}
+    mean = group_grads.mean(0)
+    trace_var = float(((group_grads - mean) ** 2).sum() / (k - 1))
+    signal = float((mean**2).sum())
+    snr = signal / (trace_var / k) if trace_var > 0 else float("inf")
+    return {"grad_var": trace_var, "grad_snr": snr}
+
+
+def episode_groups(episode_ids: torch.Tensor, num_episodes: int
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded gather indices (K, L) into ``episode_ids``' positions, one row per episode.
+
+    ``episode_ids`` is flat, -1 where a step belongs to no episode. Returns (index,
+    mask); masked-out entries point at element 0.
+    """
+    ids = episode_ids.reshape(-1)
+    flat = torch.nonzero(ids >= 0).squeeze(1)
+    ep = ids[flat]
+    order = torch.argsort(ep, stable=True)
+    flat, ep = flat[order], ep[order]
+    lengths = torch.bincount(ep, minlength=num_episodes)
+    starts = torch.cumsum(lengths, 0) - lengths
+    pos = torch.arange(len(ep), device=ep.device) - starts[ep]
+    width = int(lengths.max()) if len(lengths) else 0
+    index = torch.zeros((num_episodes, width), dtype=torch.long, device=ep.device)
+    mask = torch.zeros((num_episodes, width), dtype=torch.bool, device=ep.device)
+    index[ep, pos] = flat
+    mask[ep, pos] = True
+    return index, mask
+
+
+def random_groups(valid: torch.Tensor, num_groups: int, generator: torch.Generator
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``num_groups`` random equal slices of the valid transitions, as (index, mask)."""
+    flat = torch.nonzero(valid.reshape(-1)).squeeze(1)
+    perm = torch.randperm(len(flat), generator=generator, device="cpu").to(flat.device)
+    size = len(flat) // num_groups
+    index = flat[perm[: size * num_groups]].reshape(num_groups, size)
+    return index, torch.ones_like(index, dtype=torch.bool)
+
+
+def measure(actor: Actor, obs: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor,
+            index: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+    """Gradient noise of the estimator -sum w log pi over the groups ``index``/``mask``.
+
+    ``obs``, ``actions`` and ``weights`` are flattened over time and envs.
+    """
+    if index.shape[0] < 2 or index.shape[1] == 0:
+        return {}
+    w = torch.where(mask, weights[index], torch.zeros((), device=weights.device))
+    grads = group_gradients(actor, obs[index], actions[index], w)
+    return gradient_noise(grads)

@@ -1,0 +1,103 @@
+"""Gymnasium envs by id, vectorized, plus the one-step bandit of the worked example.
+
+Gymnasium 1.x vector envs reset an env on the step *after* it terminated or truncated:
+that step's reward is 0 and its action is ignored. The rollouts mark such steps
+invalid (``valid = False``) so no transition ever straddles two episodes; in exchange
+the observation returned at a final step is the true final observation, which is what
+a critic needs to bootstrap a truncated episode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+# CartPole has a native numpy vector env, many times faster than stepping Python envs.
+_NATIVE_VECTOR = frozenset({"CartPole-v1", "CartPole-v0"})
+
+ACTION_NAMES = {
+    "CartPole-v1": ("left", "right"),
+    "CartPole-v0": ("left", "right"),
+    "MountainCar-v0": ("left", "none", "right"),
+    "Acrobot-v1": ("-1", "0", "+1"),
+    "pgtui/Bandit-v0": ("a1", "a2"),
+}
+
+
+class EnvError(ValueError):
+    """An env id that does not exist or that pgtui cannot drive."""
+
+
+class BanditEnv(gym.Env):
+    """A one-step K-armed bandit: pulling arm a pays ``means[a]`` plus Gaussian noise."""
+
+    def __init__(self, means: tuple[float, ...] = (2.0, 0.0), noise: float = 0.0) -> None:
+        self.means = np.asarray(means, dtype=np.float64)
+        self.noise = float(noise)
+        self.action_space = spaces.Discrete(len(means))
+        self.observation_space = spaces.Box(0.0, 0.0, shape=(1,), dtype=np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        return np.zeros(1, dtype=np.float32), {}
+
+    def step(self, action):
+        reward = self.means[int(action)] + self.noise * self.np_random.standard_normal()
+        return np.zeros(1, dtype=np.float32), float(reward), True, False, {}
+
+
+gym.register("pgtui/Bandit-v0", entry_point=BanditEnv, max_episode_steps=1)
+
+
+@dataclass(frozen=True)
+class EnvInfo:
+    env_id: str
+    obs_dim: int
+    discrete: bool
+    act_dim: int  # number of actions (discrete) or action dimensions (continuous)
+    action_low: np.ndarray | None
+    action_high: np.ndarray | None
+    reward_threshold: float | None
+    action_names: tuple[str, ...]
+
+
+def _spec(env_id: str) -> gym.envs.registration.EnvSpec:
+    try:
+        return gym.spec(env_id)
+    except gym.error.Error as err:
+        raise EnvError(f"unknown env '{env_id}': {err}") from None
+
+
+def make_vec_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+    """A vector env; CartPole uses Gymnasium's native numpy implementation."""
+    _spec(env_id)
+    mode = "vector_entry_point" if env_id in _NATIVE_VECTOR else "sync"
+    try:
+        envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+    except Exception as err:  # any failure to build the env is the user's env id
+        raise EnvError(f"cannot make env '{env_id}': {err}") from None
+    describe(envs)  # refuse unsupported spaces before any training starts
+    return envs
+
+
+def describe(envs: gym.vector.VectorEnv) -> EnvInfo:
+    obs_space, act_space = envs.single_observation_space, envs.single_action_space
+    env_id = envs.spec.id if envs.spec is not None else "?"
+    if not isinstance(obs_space, spaces.Box) or len(obs_space.shape) != 1:
+        raise EnvError(f"env '{env_id}': observations must be a flat Box, got {obs_space}")
+    spec = _spec(env_id) if envs.spec is not None else None
+    threshold = spec.reward_threshold if spec is not None else None
+    if isinstance(act_space, spaces.Discrete):
+        n = int(act_space.n)
+        names = ACTION_NAMES.get(env_id, tuple(str(i) for i in range(n)))
+        return EnvInfo(env_id, obs_space.shape[0], True, n, None, None, threshold, names)
+    if isinstance(act_space, spaces.Box) and len(act_space.shape) == 1:
+        d = act_space.shape[0]
+        names = tuple(f"a{i}" for i in range(d))
+        return EnvInfo(env_id, obs_space.shape[0], False, d, act_space.low.astype(np.float32),
+                       act_space.high.astype(np.float32), threshold, names)
+    raise EnvError(f"env '{env_id}': action space must be Discrete or a flat Box, "
+                   f"got {act_space}")

@@ -1,0 +1,141 @@
+"""Actor and critic networks.
+
+Actors map observations to a ``torch.distributions`` object: Categorical from logits
+for Discrete actions, a diagonal Gaussian with a learned, state-independent log-std for
+Box actions, and a tabular softmax (logits are the parameters) for the bandit of the
+worked example. ``forward(obs, actions)`` returns (log-prob, entropy), so the same call
+serves the update and ``torch.func`` per-group gradients.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.distributions import Categorical, Distribution, Normal
+
+from .envs import EnvInfo
+
+_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+def mlp(sizes: list[int], activation: str, out_gain: float) -> nn.Sequential:
+    """Linear layers with orthogonal init; hidden gain sqrt(2), the last ``out_gain``."""
+    layers: list[nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        last = i == len(sizes) - 2
+        linear = nn.Linear(fan_in, fan_out)
+        nn.init.orthogonal_(linear.weight, out_gain if last else math.sqrt(2))
+        nn.init.zeros_(linear.bias)
+        layers.append(linear)
+        if not last:
+            layers.append(_ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+class Actor(nn.Module):
+    """Base class: subclasses define ``distribution(obs)``."""
+
+    discrete: bool
+
+    def distribution(self, obs: torch.Tensor) -> Distribution:
+        raise NotImplementedError
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        dist = self.distribution(obs)
+        logp, entropy = dist.log_prob(actions), dist.entropy()
+        if not self.discrete:  # independent dimensions: sum over the action vector
+            logp, entropy = logp.sum(-1), entropy.sum(-1)
+        return logp, entropy
+
+    def sample(self, obs: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, Distribution]:
+        """Sample with a private generator so runs in one process never share RNG state."""
+        dist = self.distribution(obs)
+        if self.discrete:
+            u = torch.rand(obs.shape[0], 1, generator=generator, device=obs.device)
+            cdf = dist.probs.cumsum(-1)
+            action = (cdf < u).sum(-1).clamp_(max=cdf.shape[-1] - 1)
+        else:
+            noise = torch.randn(dist.mean.shape, generator=generator, device=obs.device)
+            action = dist.mean + dist.stddev * noise
+        return action, dist
+
+
+class CategoricalActor(Actor):
+    discrete = True
+
+    def __init__(self, obs_dim: int, n_actions: int, hidden: list[int], activation: str) -> None:
+        super().__init__()
+        self.net = mlp([obs_dim, *hidden, n_actions], activation, out_gain=0.01)
+
+    def distribution(self, obs: torch.Tensor) -> Categorical:
+        return Categorical(logits=self.net(obs), validate_args=False)
+
+
+class GaussianActor(Actor):
+    discrete = False
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: list[int], activation: str) -> None:
+        super().__init__()
+        self.net = mlp([obs_dim, *hidden, act_dim], activation, out_gain=0.01)
+        self.log_std = nn.Parameter(torch.zeros(act_dim))
+
+    def distribution(self, obs: torch.Tensor) -> Normal:
+        mean = self.net(obs)
+        return Normal(mean, self.log_std.exp().expand_as(mean), validate_args=False)
+
+
+class TabularSoftmaxActor(Actor):
+    """pi(a) = softmax(theta)_a, whatever the observation (a bandit has one state)."""
+
+    discrete = True
+
+    def __init__(self, n_actions: int, init_theta: list[float] | None = None) -> None:
+        super().__init__()
+        theta = torch.tensor(init_theta, dtype=torch.float32) if init_theta else torch.zeros(n_actions)
+        self.theta = nn.Parameter(theta)
+
+    def distribution(self, obs: torch.Tensor) -> Categorical:
+        return Categorical(logits=self.theta.expand(obs.shape[0], -1), validate_args=False)
+
+
+class Critic(nn.Module):
+    def __init__(self, obs_dim: int, hidden: list[int], activation: str) -> None:
+        super().__init__()
+        self.net = mlp([obs_dim, *hidden, 1], activation, out_gain=1.0)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs).squeeze(-1)
+
+
+class TabularCritic(nn.Module):
+    """One learned number: the value of the bandit's only state."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.v = nn.Parameter(torch.zeros(()))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.v.expand(obs.shape[0])
+
+
+class ActorCritic(nn.Module):
+    """An actor and a separate critic (no shared trunk, so baselines never leak into pi)."""
+
+    def __init__(self, actor: Actor, critic: nn.Module) -> None:
+        super().__init__()
+        self.actor, self.critic = actor, critic
+
+
+def build_policy(info: EnvInfo, hidden: list[int], activation: str, tabular: bool,
+                 init_theta: list[float] | None = None) -> ActorCritic:
+    if tabular:
+        if not info.discrete:
+            raise ValueError("a tabular softmax policy needs a Discrete action space")
+        return ActorCritic(TabularSoftmaxActor(info.act_dim, init_theta), TabularCritic())
+    if info.discrete:
+        actor: Actor = CategoricalActor(info.obs_dim, info.act_dim, hidden, activation)
+    else:
+        actor = GaussianActor(info.obs_dim, info.act_dim, hidden, activation)
+    return ActorCritic(actor, Critic(info.obs_dim, hidden, activation))

@@ -1,0 +1,174 @@
+"""Collecting experience from a vector env into time-major batches.
+
+Two ways to collect: ``collect_steps`` (A2C, PPO: a fixed number of steps per env,
+episodes continue across rollouts) and ``collect_episodes`` (REINFORCE: exactly K
+complete episodes, every one started under the current policy, so the batch is not
+biased toward short episodes).
+
+Masking (Gymnasium's next-step autoreset): the step after a final step only resets its
+env. It is stored with ``valid = False`` and ``dones = True``, so returns and GAE never
+carry anything across it and the losses ignore it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from .envs import EnvInfo
+from .policies import ActorCritic
+
+
+@dataclass
+class Batch:
+    """Time-major experience, shapes (T, N, ...)."""
+
+    obs: torch.Tensor
+    actions: torch.Tensor
+    rewards: torch.Tensor
+    terminated: torch.Tensor  # the episode really ended at t: no bootstrap
+    dones: torch.Tensor  # nothing flows from t+1 back to t (final or autoreset step)
+    valid: torch.Tensor  # a real transition that the losses may use
+    values: torch.Tensor | None = None  # V(s_t) at collection time
+    next_values: torch.Tensor | None = None  # V(s_{t+1}); at a final step, of the final obs
+    episode_ids: torch.Tensor | None = None  # REINFORCE: index of the step's episode, -1 if none
+    num_episodes: int = 0
+
+    @property
+    def num_valid(self) -> int:
+        return int(self.valid.sum())
+
+
+SnapshotSink = Callable[[np.ndarray, torch.distributions.Distribution, float | None], None]
+
+
+class Collector:
+    """Steps ``envs`` with ``policy`` and keeps each env's running episode stats."""
+
+    def __init__(self, envs: gym.vector.VectorEnv, info: EnvInfo, policy: ActorCritic,
+                 device: torch.device, generator: torch.Generator, seed: int,
+                 snapshot_sink: SnapshotSink | None = None, snapshot_hz: float = 0.0) -> None:
+        self.envs, self.info, self.policy = envs, info, policy
+        self.device, self.generator = device, generator
+        self.num_envs = envs.num_envs
+        self.snapshot_sink = snapshot_sink
+        self.snapshot_period = 1.0 / snapshot_hz if snapshot_hz > 0 else None
+        self._next_snapshot = 0.0
+        obs, _ = envs.reset(seed=seed)
+        self.obs = np.asarray(obs, dtype=np.float32)
+        self.resetting = np.zeros(self.num_envs, dtype=bool)  # this step only resets the env
+        self.ep_return = np.zeros(self.num_envs)
+        self.ep_length = np.zeros(self.num_envs, dtype=np.int64)
+        self.finished: list[tuple[float, int]] = []  # (return, length), drained by the trainer
+        self.env_steps = 0
+
+    def _act(self, with_value: bool) -> tuple[torch.Tensor, np.ndarray, torch.Tensor | None]:
+        obs = torch.as_tensor(self.obs, device=self.device)
+        with torch.no_grad():
+            action, dist = self.policy.actor.sample(obs, self.generator)
+            value = self.policy.critic(obs) if with_value else None
+        env_action = action.cpu().numpy()
+        if not self.info.discrete:  # store the raw sample; the env gets it within bounds
+            env_action = np.clip(env_action, self.info.action_low, self.info.action_high)
+        self._maybe_snapshot(obs, dist, value)
+        return action, env_action, value
+
+    def _maybe_snapshot(self, obs: torch.Tensor, dist, value: torch.Tensor | None) -> None:
+        if self.snapshot_period is None or self.snapshot_sink is None:
+            return
+        now = time.perf_counter()
+        if now < self._next_snapshot:
+            return
+        self._next_snapshot = now + self.snapshot_period
+        with torch.no_grad():
+            v = self.policy.critic(obs[:1]) if value is None else value[:1]
+        self.snapshot_sink(self.obs[0].copy(), dist, float(v[0]))
+
+    def _step(self, env_action: np.ndarray, counts: np.ndarray | None = None):
+        """One vector step; returns (reward, terminated, dones, valid) as numpy arrays."""
+        obs, reward, terminated, truncated, _ = self.envs.step(env_action)
+        valid = ~self.resetting if counts is None else ~self.resetting & counts
+        final = (terminated | truncated) & ~self.resetting
+        self.ep_return += np.where(valid, reward, 0.0)
+        self.ep_length += valid
+        for i in np.flatnonzero(final & valid):
+            self.finished.append((float(self.ep_return[i]), int(self.ep_length[i])))
+        self.ep_return[final] = 0.0
+        self.ep_length[final] = 0
+        dones = final | self.resetting
+        self.resetting = final
+        self.obs = np.asarray(obs, dtype=np.float32)
+        self.env_steps += self.num_envs
+        return reward, terminated & valid, dones, valid, final
+
+    def collect_steps(self, num_steps: int) -> Batch:
+        """``num_steps`` steps of every env, with V(s_t) and V(s_{t+1}) for GAE."""
+        T, N, dev = num_steps, self.num_envs, self.device
+        obs_buf = torch.empty((T + 1, N, self.info.obs_dim), device=dev)
+        values = torch.empty((T + 1, N), device=dev)
+        actions: list[torch.Tensor] = []
+        rewards = np.empty((T, N), dtype=np.float32)
+        terminated = np.empty((T, N), dtype=bool)
+        dones = np.empty((T, N), dtype=bool)
+        valid = np.empty((T, N), dtype=bool)
+        for t in range(T):
+            obs_buf[t] = torch.as_tensor(self.obs, device=dev)
+            action, env_action, value = self._act(with_value=True)
+            values[t] = value
+            actions.append(action)
+            rewards[t], terminated[t], dones[t], valid[t], _ = self._step(env_action)
+        obs_buf[T] = torch.as_tensor(self.obs, device=dev)
+        with torch.no_grad():
+            values[T] = self.policy.critic(obs_buf[T])
+        return Batch(obs=obs_buf[:T], actions=torch.stack(actions),
+                     rewards=torch.as_tensor(rewards, device=dev),
+                     terminated=torch.as_tensor(terminated, device=dev),
+                     dones=torch.as_tensor(dones, device=dev),
+                     valid=torch.as_tensor(valid, device=dev),
+                     values=values[:T], next_values=values[1:])
+
+    def collect_episodes(self, num_episodes: int, max_steps: int = 100_000) -> Batch:
+        """Reset every env and run until ``num_episodes`` episodes started now have ended."""
+        N, dev = self.num_envs, self.device
+        obs, _ = self.envs.reset()
+        self.obs = np.asarray(obs, dtype=np.float32)
+        self.resetting[:] = False
+        self.ep_return[:] = 0.0
+        self.ep_length[:] = 0
+        counts = np.arange(N) < num_episodes  # does env i's current episode belong to the batch
+        episode_of = np.where(counts, np.arange(N), -1)
+        started, ended = int(counts.sum()), 0
+        obs_l, act_l, rew_l, term_l, done_l, valid_l, ep_l = [], [], [], [], [], [], []
+        while ended < num_episodes and len(obs_l) < max_steps:
+            if self.resetting.any():  # envs whose next episode starts after this step
+                for i in np.flatnonzero(self.resetting):
+                    counts[i] = started < num_episodes
+                    episode_of[i] = started if counts[i] else -1
+                    started += int(counts[i])
+            obs_l.append(torch.as_tensor(self.obs, device=dev))
+            action, env_action, _ = self._act(with_value=False)
+            act_l.append(action)
+            ep_l.append(np.where(counts & ~self.resetting, episode_of, -1))
+            reward, term, dones, valid, final = self._step(env_action, counts)
+            ended += int((final & counts).sum())
+            counts &= ~final  # an env that finished waits for its reset step
+            rew_l.append(reward)
+            term_l.append(term)
+            done_l.append(dones)
+            valid_l.append(valid)
+        episode_ids, valid = np.stack(ep_l), np.stack(valid_l)
+        unfinished = np.isin(episode_ids, episode_of[counts])  # cut off by max_steps
+        valid[unfinished], episode_ids[unfinished] = False, -1
+        kept = np.unique(episode_ids[episode_ids >= 0])
+        episode_ids[episode_ids >= 0] = np.searchsorted(kept, episode_ids[episode_ids >= 0])
+        as_t = lambda xs, dtype: torch.as_tensor(np.stack(xs), dtype=dtype, device=dev)  # noqa: E731
+        return Batch(obs=torch.stack(obs_l), actions=torch.stack(act_l),
+                     rewards=as_t(rew_l, torch.float32), terminated=as_t(term_l, torch.bool),
+                     dones=as_t(done_l, torch.bool), valid=torch.as_tensor(valid, device=dev),
+                     episode_ids=torch.as_tensor(episode_ids, device=dev),
+                     num_episodes=len(kept))

@@ -1,0 +1,294 @@
+"""The collect -> update loop, its command inbox and the events it emits.
+
+``Trainer`` is plain Python: the TUI's worker, the headless CLI, compare runs and the
+tests all drive it the same way. Commands submitted from any thread wait in the inbox
+until the current update is done, so an update never sees half a change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import LIVE_PARAMS, Config, ConfigError, check_value
+from . import checkpoint
+from .algorithms import a2c_update, ppo_update, reinforce_update
+from .envs import describe, make_vec_env
+from .events import (
+    ChangeApplied,
+    CheckpointSaved,
+    Command,
+    EpisodesFinished,
+    Event,
+    Pause,
+    Resume,
+    RunError,
+    SaveCheckpoint,
+    SetParam,
+    Snapshot,
+    Solved,
+    StatusChanged,
+    Stop,
+    StepOnce,
+    Stopped,
+    UpdateFinished,
+)
+from .policies import build_policy
+from .rollout import Collector
+
+SOLVE_WINDOW = 100  # episodes in the "last-100 mean"
+
+
+class DeviceError(ConfigError):
+    """The requested torch device is not available here."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` is the CPU: for the small MLPs of classic control a GPU adds latency per step."""
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError("device cuda: no CUDA GPU is available (use --device cpu)")
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+class Trainer:
+    """Trains one policy on one vector env; emits events through ``emit``."""
+
+    def __init__(self, config: Config, emit: Callable[[Event], None] | None = None, *,
+                 snapshot_hz: float = 0.0) -> None:
+        self.config = config
+        self.emit = emit or (lambda event: None)
+        self.device = resolve_device(config.device)
+        self.envs = make_vec_env(config.env, config.num_envs)
+        self.info = describe(self.envs)
+        self.threshold = (config.solved_threshold if config.solved_threshold is not None
+                          else self.info.reward_threshold)
+        with torch.random.fork_rng(devices=[]):  # seeded init without touching global RNG
+            torch.manual_seed(config.seed)
+            self.policy = build_policy(self.info, config.hidden_sizes, config.activation,
+                                       tabular=config.policy == "tabular",
+                                       init_theta=config.init_theta).to(self.device)
+        self.optimizer = self._make_optimizer()
+        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.cpu_generator = torch.Generator().manual_seed(config.seed + 1)
+        self.collector = Collector(self.envs, self.info, self.policy, self.device,
+                                   self.generator, seed=config.seed,
+                                   snapshot_sink=self._emit_snapshot, snapshot_hz=snapshot_hz)
+        self.inbox: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self.update = 0
+        self.episodes = 0
+        self.recent_returns: deque[float] = deque(maxlen=SOLVE_WINDOW)
+        self.train_seconds = 0.0
+        self.solved: Solved | None = None
+        self.paused = False
+        self.last_batch = None
+        self._step_pending = False
+        self._stop_requested = False
+
+    # -- public API ---------------------------------------------------------------------
+
+    @property
+    def global_step(self) -> int:
+        return self.collector.env_steps
+
+    @property
+    def last100_mean(self) -> float:
+        return sum(self.recent_returns) / len(self.recent_returns) if self.recent_returns else math.nan
+
+    def submit(self, command: Command) -> None:
+        """Queue a command; thread-safe, applied at the next update boundary."""
+        self.inbox.put(command)
+
+    def run(self, stop: threading.Event | None = None, *, max_updates: int | None = None,
+            until_solved: bool = False) -> str:
+        """Train until total_steps, a stop, ``max_updates`` or (optionally) solved.
+
+        Returns the reason it ended, also emitted as ``Stopped``.
+        """
+        reason = "finished"
+        try:
+            while True:
+                self._drain(block=False)
+                while self.paused and not self._step_pending and not self._should_stop(stop):
+                    self._drain(block=True)
+                if self._should_stop(stop):
+                    reason = "stopped"
+                    break
+                if self.global_step >= self.config.total_steps:
+                    break
+                ok = self.step()
+                if not ok:
+                    reason = "diverged"
+                    break
+                if self._step_pending:
+                    self._step_pending = False
+                    self.paused = True
+                    self.emit(StatusChanged("paused"))
+                if max_updates is not None and self.update >= max_updates:
+                    reason = "updates"
+                    break
+                if until_solved and self.solved is not None:
+                    reason = "solved"
+                    break
+        except Exception as err:  # the run ends; the caller's process must not
+            self.emit(RunError(f"{type(err).__name__}: {err}", fatal=True))
+            reason = "error"
+        finally:
+            self.emit(Stopped(reason, self.global_step))
+            self.envs.close()
+        return reason
+
+    def step(self) -> bool:
+        """One collect + update. Returns False if the update diverged (weights kept)."""
+        cfg = self.config
+        start = time.perf_counter()
+        if cfg.anneal_lr:
+            self._set_lr(cfg.lr * max(1.0 - self.global_step / cfg.total_steps, 0.0))
+        if cfg.algo == "reinforce":
+            batch = self.collector.collect_episodes(cfg.episodes_per_update)
+        else:
+            batch = self.collector.collect_steps(cfg.num_steps)
+        self.last_batch = batch
+        self._emit_episodes()
+        diagnose = cfg.diag_every > 0 and self.update % cfg.diag_every == 0
+        if cfg.algo == "reinforce":
+            stats = reinforce_update(self.policy, self.optimizer, batch, cfg, diagnose)
+        elif cfg.algo == "a2c":
+            stats = a2c_update(self.policy, self.optimizer, batch, cfg, diagnose,
+                               self.cpu_generator)
+        else:
+            stats = ppo_update(self.policy, self.optimizer, batch, cfg, diagnose,
+                               self.cpu_generator)
+        self.train_seconds += time.perf_counter() - start
+        self.update += 1
+        bad = [k for k in ("policy_loss", "value_loss", "grad_norm") if not math.isfinite(stats[k])]
+        if bad:
+            self.emit(RunError(f"diverged at update {self.update}: {bad[0]} = {stats[bad[0]]} "
+                               f"(lr {cfg.lr:g}); weights kept from the last good update",
+                               fatal=True))
+            return False
+        stats.update(self._progress_stats())
+        self.emit(UpdateFinished(self.update, self.global_step, stats))
+        self._check_solved()
+        return True
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything a checkpoint holds: tensors, plain config and progress counters."""
+        return {
+            "policy": self.policy.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "config": dataclasses.asdict(self.config),
+            "meta": {"global_step": self.global_step, "update": self.update,
+                     "episodes": self.episodes, "env": self.config.env},
+        }
+
+    def save_checkpoint(self, path: str | Path) -> Path:
+        written = checkpoint.save(path, self.state_dict())
+        self.emit(CheckpointSaved(str(written), self.global_step))
+        return written
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        params = self.policy.parameters()
+        if self.config.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=self.config.lr)
+        return torch.optim.Adam(params, lr=self.config.lr, eps=1e-5, fused=True)
+
+    def _set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def _should_stop(self, stop: threading.Event | None) -> bool:
+        return self._stop_requested or (stop is not None and stop.is_set())
+
+    def _drain(self, block: bool) -> None:
+        while True:
+            try:
+                command = self.inbox.get(timeout=0.05) if block else self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            self._apply(command)
+            block = False
+
+    def _apply(self, command: Command) -> None:
+        if isinstance(command, SetParam):
+            self._set_param(command.key, command.value)
+        elif isinstance(command, Pause):
+            self.paused = True
+            self.emit(StatusChanged("paused"))
+        elif isinstance(command, Resume):
+            self.paused = False
+            self.emit(StatusChanged("running"))
+        elif isinstance(command, StepOnce):
+            self._step_pending = True
+            self.emit(StatusChanged("stepping"))
+        elif isinstance(command, SaveCheckpoint):
+            try:
+                self.save_checkpoint(command.path)
+            except OSError as err:
+                self.emit(RunError(f"cannot save checkpoint {command.path}: {err.strerror}"))
+        elif isinstance(command, Stop):
+            self._stop_requested = True
+
+    def _set_param(self, key: str, value: Any) -> None:
+        if key not in LIVE_PARAMS:
+            self.emit(RunError(f"{key} is not a live parameter; it needs a new run"))
+            return
+        try:
+            value = check_value(key, value, "live change")
+        except ConfigError as err:
+            self.emit(RunError(str(err)))
+            return
+        old = getattr(self.config, key)
+        if old == value:
+            return
+        self.config = dataclasses.replace(self.config, **{key: value})
+        if key == "lr":
+            self._set_lr(value)
+        self.emit(ChangeApplied(self.global_step, self.update, key, old, value))
+
+    def _emit_episodes(self) -> None:
+        finished, self.collector.finished = self.collector.finished, []
+        if not finished:
+            return
+        returns = tuple(r for r, _ in finished)
+        self.episodes += len(finished)
+        self.recent_returns.extend(returns)
+        self.emit(EpisodesFinished(self.global_step, returns, tuple(n for _, n in finished)))
+
+    def _emit_snapshot(self, obs, dist, value: float | None) -> None:
+        if self.info.discrete:
+            probs = tuple(float(p) for p in dist.probs[0])
+            event = Snapshot(self.global_step, tuple(map(float, obs)), probs, None, None, value)
+        else:
+            event = Snapshot(self.global_step, tuple(map(float, obs)), None,
+                             tuple(float(m) for m in dist.mean[0]),
+                             tuple(float(s) for s in dist.stddev[0]), value)
+        self.emit(event)
+
+    def _progress_stats(self) -> dict[str, float]:
+        return {
+            "global_step": self.global_step, "update": self.update, "episodes": self.episodes,
+            "lr": self.optimizer.param_groups[0]["lr"], "last100_mean": self.last100_mean,
+            "wall_s": self.train_seconds,
+            "sps": self.global_step / self.train_seconds if self.train_seconds > 0 else 0.0,
+        }
+
+    def _check_solved(self) -> None:
+        if (self.solved is None and self.threshold is not None
+                and len(self.recent_returns) >= SOLVE_WINDOW
+                and self.last100_mean >= self.threshold):
+            self.solved = Solved(self.global_step, self.episodes, self.train_seconds,
+                                 self.last100_mean)
+            self.emit(self.solved)
