@@ -226,6 +226,10 @@ def from_mapping(data: Mapping[str, Any], source: str) -> Config:
 
 
 def _check_consistency(config: Config, source: str) -> None:
+    from .rl.envs import env_exists  # gymnasium is only needed once a config is complete
+
+    if not env_exists(config.env):
+        raise ConfigError(f"{source}: env: unknown Gymnasium env id {config.env!r}")
     if config.algo == "ppo":
         batch = config.num_envs * config.num_steps
         if config.num_minibatches > batch:

@@ -22,6 +22,8 @@ from .rl.policies import TabularSoftmaxActor
 from .rl.trainer import Trainer
 
 FAILED = ("diverged", "error")
+REASONS = {"finished": "reached total_steps", "updates": "reached --updates",
+           "solved": "solved", "stopped": "stopped", "diverged": "diverged", "error": "failed"}
 
 
 @dataclass
@@ -104,18 +106,19 @@ def _worked_step_report(trainer: Trainer, theta_before: list[float]) -> list[str
 def run_train(config: Config, options: TrainOptions) -> int:
     """Run one training; returns the process exit code (0 ok, 1 the run failed)."""
     torch.set_num_threads(1)  # tiny MLPs: threads cost more than they give
-    writer = None
-    if options.out is not None:
-        options.out.mkdir(parents=True, exist_ok=True)
-        (options.out / "config.toml").write_text(config.to_toml(), encoding="utf-8")
-        writer = MetricsWriter(options.out / "metrics.jsonl")
     show_progress = sys.stderr.isatty() and not options.json
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=Console(stderr=True), transient=True,
                         disable=not show_progress)
     task = progress.add_task("mean100 —", total=config.total_steps)
-    fanout = _Fanout(writer, _progress_sink(progress, task, config.total_steps))
-    trainer = Trainer(config, fanout)
+    fanout = _Fanout(_progress_sink(progress, task, config.total_steps))
+    trainer = Trainer(config, fanout)  # bad envs and devices fail here, before any file
+    writer = None
+    if options.out is not None:
+        options.out.mkdir(parents=True, exist_ok=True)
+        (options.out / "config.toml").write_text(config.to_toml(), encoding="utf-8")
+        writer = MetricsWriter(options.out / "metrics.jsonl")
+        fanout.sinks.insert(0, writer)
     tabular = isinstance(trainer.policy.actor, TabularSoftmaxActor)
     if tabular and not options.json:
         theta, probs = _tabular_state(trainer)
@@ -150,7 +153,7 @@ def run_train(config: Config, options: TrainOptions) -> int:
 
 def _human_summary(s: dict[str, Any]) -> str:
     mean = "—" if s["last100_mean"] is None else f"{s['last100_mean']:.1f}"
-    line = (f"{s['env']} {s['algo']} seed {s['seed']}: {s['reason']} after {s['updates']} "
+    line = (f"{s['env']} {s['algo']} seed {s['seed']}: {REASONS[s['reason']]} after {s['updates']} "
             f"updates, {s['global_step']} steps, {s['episodes']} episodes, {s['wall_s']:.1f} s "
             f"({s['sps']:.0f} steps/s); last-100 mean {mean}")
     if s["solved"]:

@@ -20,6 +20,8 @@ DIAG_GROUPS = 8  # slices of an A2C/PPO rollout for the gradient-noise estimate
 
 def explained_variance(pred: torch.Tensor, target: torch.Tensor) -> float:
     """1 - Var(target - pred) / Var(target): 1 is a perfect critic, <= 0 is no better than a constant."""
+    if target.numel() < 2:
+        return float("nan")
     var = target.var()
     return float("nan") if var == 0 else float(1 - (target - pred).var() / var)
 
@@ -71,29 +73,43 @@ def _step(policy: ActorCritic, optimizer: torch.optim.Optimizer, loss: torch.Ten
     return grad_norm
 
 
-def reinforce_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch,
-                     config: Config, diagnose: bool) -> dict[str, float]:
-    """One gradient step on K complete episodes: -1/K sum_k sum_t A_t log pi(a_t|s_t)."""
+def reinforce_loss(policy: ActorCritic, batch: Batch, config: Config
+                   ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """-1/K sum_k sum_t A_t log pi(a_t|s_t) - ent_coef * H + vf_coef * value loss.
+
+    Returns (total loss, parts); parts hold the policy loss, value loss, entropy and the
+    flat tensors the gradient diagnostics need.
+    """
     valid = batch.valid
     obs, actions = batch.obs[valid], batch.actions[valid]
     values = policy.critic(batch.obs)
     returns, advantages = reinforce_weights(batch, values.detach(), config)
     adv = advantages[valid]
     logp, entropy = policy.actor(obs, actions)
-    k = max(batch.num_episodes, 1)
-    policy_loss = -(logp * adv).sum() / k
+    policy_loss = -(logp * adv).sum() / max(batch.num_episodes, 1)
     value_loss = 0.5 * ((values[valid] - returns[valid]) ** 2).mean()
     entropy_mean = entropy.mean()
     loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
+    return loss, {"policy_loss": policy_loss, "value_loss": value_loss,
+                  "entropy": entropy_mean, "obs": obs, "actions": actions, "adv": adv,
+                  "values": values[valid].detach(), "returns": returns[valid]}
+
+
+def reinforce_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch,
+                     config: Config, diagnose: bool) -> dict[str, float]:
+    """One gradient step on K complete episodes."""
+    loss, parts = reinforce_loss(policy, batch, config)
     stats = {}
     if diagnose:
-        index, mask = diagnostics.episode_groups(batch.episode_ids[valid], batch.num_episodes)
-        stats = diagnostics.measure(policy.actor, obs, actions, adv, index, mask)
+        index, mask = diagnostics.episode_groups(batch.episode_ids[batch.valid],
+                                                 batch.num_episodes)
+        stats = diagnostics.measure(policy.actor, parts["obs"], parts["actions"],
+                                    parts["adv"], index, mask)
     grad_norm = _step(policy, optimizer, loss, config.max_grad_norm)
     return {
-        "policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
-        "entropy": entropy_mean.item(), "grad_norm": grad_norm,
-        "explained_variance": explained_variance(values[valid].detach(), returns[valid]),
+        "policy_loss": parts["policy_loss"].item(), "value_loss": parts["value_loss"].item(),
+        "entropy": parts["entropy"].item(), "grad_norm": grad_norm,
+        "explained_variance": explained_variance(parts["values"], parts["returns"]),
         "loss": loss.item(), **stats,
     }
 

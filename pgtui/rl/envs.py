@@ -38,7 +38,7 @@ class BanditEnv(gym.Env):
         self.means = np.asarray(means, dtype=np.float64)
         self.noise = float(noise)
         self.action_space = spaces.Discrete(len(means))
-        self.observation_space = spaces.Box(0.0, 0.0, shape=(1,), dtype=np.float32)
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -69,6 +69,10 @@ def _spec(env_id: str) -> gym.envs.registration.EnvSpec:
         return gym.spec(env_id)
     except gym.error.Error as err:
         raise EnvError(f"unknown env '{env_id}': {err}") from None
+
+
+def env_exists(env_id: str) -> bool:
+    return env_id in gym.registry
 
 
 def make_vec_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:

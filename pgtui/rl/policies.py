@@ -97,7 +97,7 @@ class TabularSoftmaxActor(Actor):
         self.theta = nn.Parameter(theta)
 
     def distribution(self, obs: torch.Tensor) -> Categorical:
-        return Categorical(logits=self.theta.expand(obs.shape[0], -1), validate_args=False)
+        return Categorical(logits=self.theta.expand(*obs.shape[:-1], -1), validate_args=False)
 
 
 class Critic(nn.Module):
@@ -117,7 +117,7 @@ class TabularCritic(nn.Module):
         self.v = nn.Parameter(torch.zeros(()))
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.v.expand(obs.shape[0])
+        return self.v.expand(obs.shape[:-1])
 
 
 class ActorCritic(nn.Module):

@@ -1,0 +1,21 @@
+"""Run the real `pgtui` console script."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def pgtui_command() -> list[str]:
+    script = Path(sys.executable).parent / "pgtui"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("pgtui")
+    return [found] if found else [sys.executable, "-m", "pgtui"]
+
+
+def run_pgtui(*args: str, timeout: float = 300, cwd=None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([*pgtui_command(), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env=env)

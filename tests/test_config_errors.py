@@ -1,0 +1,114 @@
+"""Bad input ends with exit code 2 and a short message naming the place, never a traceback."""
+
+import pytest
+
+from cli_helpers import run_pgtui
+from pgtui.cli import main
+from pgtui.config import Config, ConfigError, apply_assignments, from_mapping, load_preset
+
+GOOD = 'env = "CartPole-v1"\nalgo = "ppo"\n'
+
+BAD_PRESETS = [
+    ("unknown key", GOOD + "learning_rate = 0.1\n", "learning_rate", "unknown key"),
+    ("wrong type", GOOD + 'lr = "fast"\n', "lr", "expected a number"),
+    ("negative lr", GOOD + "lr = -0.1\n", "lr", "> 0.0"),
+    ("gamma above one", GOOD + "gamma = 1.5\n", "gamma", "<= 1.0"),
+    ("nan", GOOD + "lr = nan\n", "lr", "finite"),
+    ("infinity", GOOD + "ent_coef = inf\n", "ent_coef", "finite"),
+    ("bool for int", GOOD + "num_envs = true\n", "num_envs", "integer"),
+    ("unknown algo", 'algo = "dqn"\n', "algo", "reinforce, a2c, ppo"),
+    ("unknown env", 'env = "NoSuchEnv-v9"\n', "env", "NoSuchEnv-v9"),
+    ("invalid toml", "lr = = 3\n", "invalid TOML", "invalid TOML"),
+    ("bad hidden sizes", GOOD + 'hidden_sizes = [64, "x"]\n', "hidden_sizes", "integer"),
+    ("empty hidden sizes", GOOD + "hidden_sizes = []\n", "hidden_sizes", "at least one"),
+    ("variant without name", GOOD + "[[variants]]\nlr = 0.1\n", "variants", "name"),
+]
+
+
+def check_error(capsys, argv, *needles):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert 1 <= len(lines) <= 3, err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in err, (needle, err)
+    return err
+
+
+@pytest.mark.parametrize("name,text,key,expected", BAD_PRESETS, ids=[b[0] for b in BAD_PRESETS])
+def test_bad_preset_file(tmp_path, capsys, name, text, key, expected):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    out = tmp_path / "out"
+    check_error(capsys, ["train", "--preset", str(path), "--out", str(out)], str(path), key,
+                expected)
+    assert not out.exists(), "nothing may start on bad input"
+
+
+@pytest.mark.parametrize("assignment,needle", [
+    ("lr", "expected key=value"),
+    ("=3", "expected key=value"),
+    ("nope=3", "unknown key 'nope'"),
+    ("lr=abc", "lr: expected a number"),
+    ("gamma=2", "gamma: expected a value <= 1.0"),
+    ("lr=nan", "finite"),
+    ("baseline=best", "none, mean, value"),
+    ("num_envs=0", "num_envs: expected a value >= 1"),
+])
+def test_bad_set_option(capsys, assignment, needle):
+    check_error(capsys, ["train", "--preset", "cartpole-ppo", "--set", assignment], "--set",
+                needle)
+
+
+def test_missing_file_and_unknown_preset(capsys, tmp_path):
+    check_error(capsys, ["train", "--preset", str(tmp_path / "gone.toml")], "gone.toml",
+                "no such preset file")
+    check_error(capsys, ["train", "--preset", "no-such-preset"], "unknown preset",
+                "cartpole-ppo")
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["train"], "--preset"),
+    (["train", "--preset", "cartpole-ppo", "--updates", "0"], "positive integer"),
+    (["train", "--preset", "cartpole-ppo", "--seed", "-1"], "integer >= 0"),
+    (["train", "--preset", "cartpole-ppo", "--device", "tpu"], "invalid choice"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_options(capsys, argv, needle):
+    check_error(capsys, argv, needle)
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    check_error(capsys, ["train", "--preset", "cartpole-ppo", "--device", "cuda"], "cuda")
+
+
+def test_bad_input_through_the_installed_command(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(GOOD + "lr = -1\n")
+    result = run_pgtui("train", "--preset", str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") < 3 and "Traceback" not in result.stderr
+    assert "lr" in result.stderr and str(path) in result.stderr
+
+
+def test_a_valid_config_round_trips_through_toml(tmp_path):
+    config = load_preset("cartpole-ppo").replace(hidden_sizes=[32, 16], target_kl=0.02)
+    path = tmp_path / "round.toml"
+    path.write_text(config.to_toml())
+    assert load_preset(str(path)) == config
+
+
+def test_ints_are_accepted_for_floats():
+    assert from_mapping({"lr": 1, "gamma": 1}, "x").lr == 1.0
+    assert apply_assignments(Config(), ["ent_coef=0"]).ent_coef == 0.0
+
+
+def test_structural_consistency():
+    with pytest.raises(ConfigError, match="num_minibatches"):
+        from_mapping({"algo": "ppo", "num_envs": 2, "num_steps": 2, "num_minibatches": 8}, "x")
