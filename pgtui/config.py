@@ -296,5 +296,5 @@ def apply_assignments(config: Config, assignments: list[str], option: str = "--s
     data = dataclasses.asdict(config)
     for text in assignments:
         key, value = parse_assignment(text, option)
-        data[key] = check_value(key, value, f"{option} {key}")
+        data[key] = check_value(key, value, option)
     return from_mapping(data, source=option)

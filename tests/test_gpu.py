@@ -1,0 +1,30 @@
+"""CUDA runs, where a GPU exists; skipped cleanly elsewhere."""
+
+import math
+
+import pytest
+import torch
+
+from pgtui.config import load_preset
+from pgtui.rl.events import UpdateFinished
+from pgtui.rl.trainer import Trainer
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.parametrize("name", ["cartpole-ppo", "cartpole-reinforce-baseline",
+                                  "pendulum-ppo"])
+def test_training_on_cuda(name):
+    events = []
+    trainer = Trainer(load_preset(name).replace(device="cuda"), events.append)
+    assert trainer.device.type == "cuda"
+    assert next(trainer.policy.parameters()).is_cuda
+    trainer.run(max_updates=3)
+    stats = [e.stats for e in events if isinstance(e, UpdateFinished)]
+    assert len(stats) == 3 and all(math.isfinite(s["policy_loss"]) for s in stats)
+
+
+def test_cuda_learns_like_cpu():
+    trainer = Trainer(load_preset("cartpole-ppo").replace(device="cuda", seed=1,
+                                                           total_steps=250_000))
+    assert trainer.run(until_solved=True) == "solved"

@@ -1,0 +1,29 @@
+"""Seeded, small-budget runs that must actually learn CartPole."""
+
+import json
+
+from cli_helpers import run_pgtui
+from pgtui.config import load_preset
+from pgtui.metrics import read_metrics
+from pgtui.rl.trainer import Trainer
+
+RANDOM_POLICY_RETURN = 22  # CartPole-v1 under uniformly random actions, about
+
+
+def test_reinforce_with_value_baseline_learns(tmp_path):
+    result = run_pgtui("train", "--preset", "cartpole-reinforce-baseline", "--max-steps",
+                       "120000", "--seed", "0", "--out", str(tmp_path), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    returns = [r["episodic_return"] for r in read_metrics(tmp_path / "metrics.jsonl")
+               if r["type"] == "episode"]
+    first = sum(returns[:100]) / 100
+    assert first < 2 * RANDOM_POLICY_RETURN
+    assert summary["last100_mean"] >= 120, summary
+    assert summary["last100_mean"] > 4 * first
+
+
+def test_ppo_solves_cartpole():
+    trainer = Trainer(load_preset("cartpole-ppo").replace(seed=1, total_steps=250_000))
+    assert trainer.run(until_solved=True) == "solved"
+    assert trainer.last100_mean >= 475

@@ -1,0 +1,145 @@
+"""The Trainer: presets run, commands apply at update boundaries, runs are repeatable."""
+
+import ast
+import math
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from pgtui.config import load_preset, preset_names
+from pgtui.rl.events import (
+    ChangeApplied,
+    EpisodesFinished,
+    Pause,
+    RunError,
+    SetParam,
+    Snapshot,
+    StepOnce,
+    Stop,
+    Stopped,
+    UpdateFinished,
+)
+from pgtui.rl.trainer import Trainer
+
+LOSSES = ("policy_loss", "value_loss", "entropy", "grad_norm")
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_loads_and_runs_with_finite_losses(name):
+    config = load_preset(name)
+    assert config.description, "every preset carries a one-line description"
+    events = []
+    trainer = Trainer(config, events.append)
+    assert trainer.run(max_updates=2) == "updates"
+    updates = [e for e in events if isinstance(e, UpdateFinished)]
+    assert len(updates) == 2
+    for u in updates:
+        for key in LOSSES:
+            assert math.isfinite(u.stats[key]), (key, u.stats)
+
+
+def small(name="cartpole-reinforce-baseline", **changes):
+    return load_preset(name).replace(**changes)
+
+
+def test_live_change_is_applied_at_the_next_update_and_recorded():
+    events = []
+    trainer = Trainer(small(num_envs=4, episodes_per_update=4), events.append)
+    trainer.step()
+    trainer.submit(SetParam("baseline", "none"))
+    trainer.submit(SetParam("lr", 0.005))
+    assert trainer.config.baseline == "value", "nothing changes until the update boundary"
+    trainer.run(max_updates=2)
+    changes = [e for e in events if isinstance(e, ChangeApplied)]
+    assert [(c.key, c.old, c.new) for c in changes] == [("baseline", "value", "none"),
+                                                          ("lr", 0.001, 0.005)]
+    assert changes[0].update == 1
+    assert trainer.config.baseline == "none"
+    assert trainer.optimizer.param_groups[0]["lr"] == 0.005
+
+
+@pytest.mark.parametrize("key,value", [("lr", -1.0), ("gamma", float("nan")), ("lr", "x"),
+                                       ("num_envs", 4), ("bogus", 1)])
+def test_invalid_or_structural_live_change_is_refused(key, value):
+    events = []
+    trainer = Trainer(small(num_envs=2, episodes_per_update=2), events.append)
+    before = trainer.config
+    trainer.submit(SetParam(key, value))
+    trainer.run(max_updates=1)
+    assert trainer.config == before
+    assert any(isinstance(e, RunError) and not e.fatal for e in events)
+
+
+def test_pause_blocks_and_step_runs_exactly_one_update():
+    events = []
+    trainer = Trainer(small(num_envs=2, episodes_per_update=2), events.append)
+    trainer.submit(Pause())
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (trainer.run(), done.set()))
+    thread.start()
+    try:
+        assert not done.wait(0.5)
+        assert trainer.update == 0, "a paused trainer does no work"
+        trainer.submit(StepOnce())
+        for _ in range(200):
+            if trainer.update == 1:
+                break
+            done.wait(0.05)
+        assert not done.wait(0.3)
+        assert trainer.update == 1 and trainer.paused
+    finally:
+        trainer.submit(Stop())
+        thread.join(10)
+    assert isinstance(events[-1], Stopped) and events[-1].reason == "stopped"
+
+
+def test_snapshots_carry_the_shown_state_and_action_probabilities():
+    events = []
+    trainer = Trainer(small(num_envs=2, episodes_per_update=2), events.append,
+                      snapshot_hz=1e9)
+    trainer.run(max_updates=1)
+    snaps = [e for e in events if isinstance(e, Snapshot)]
+    assert snaps
+    s = snaps[0]
+    assert len(s.obs) == 4 and len(s.probs) == 2
+    assert sum(s.probs) == pytest.approx(1.0, abs=1e-5)
+    assert s.value is not None
+    obs = torch.tensor([s.obs])
+    with torch.no_grad():
+        probs = trainer.policy.actor.distribution(obs).probs[0]
+    assert probs.sum().item() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_episode_returns_are_all_reported():
+    events = []
+    trainer = Trainer(small(num_envs=3, episodes_per_update=5), events.append)
+    trainer.run(max_updates=3)
+    reported = [r for e in events if isinstance(e, EpisodesFinished) for r in e.returns]
+    assert len(reported) == trainer.episodes == 15
+
+
+def test_same_seed_same_numbers():
+    def run(seed):
+        events = []
+        Trainer(small("cartpole-ppo", seed=seed), events.append).run(max_updates=3)
+        return [{k: v for k, v in e.stats.items() if k not in ("wall_s", "sps")}
+                for e in events if isinstance(e, UpdateFinished)]
+
+    assert run(3) == run(3)
+    assert run(3) != run(4)
+
+
+def test_the_engine_imports_no_screen():
+    for path in (Path(__file__).parent.parent / "pgtui" / "rl").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert not name.split(".")[0] in ("textual", "rich"), (path, name)
+                assert ".ui" not in name and not name.startswith("pgtui.ui"), (path, name)
