@@ -152,7 +152,7 @@ def check_value(key: str, value: Any, source: str) -> Any:
     if key not in FIELDS:
         raise ConfigError(f"{source}: unknown key '{key}' (see `pgtui presets --keys`)")
     meta = FIELDS[key].metadata
-    kind = {"float | None": float, "list": list}.get(FIELDS[key].type, None) or {
+    kind = {"float | None": float, "list": list}.get(FIELDS[key].type) or {
         "str": str, "int": int, "float": float, "bool": bool}[FIELDS[key].type]
     where = f"{source}: {key}"
     if value is None and meta.get("optional"):

@@ -124,7 +124,7 @@ def run_train(config: Config, options: TrainOptions) -> int:
         theta, probs = _tabular_state(trainer)
         names = trainer.info.action_names
         print(f"theta before = ({', '.join(f'{x:.3f}' for x in theta)})   "
-              + "   ".join(f"pi({n}) = {p:.3f}" for n, p in zip(names, probs)))
+              + "   ".join(f"pi({n}) = {p:.3f}" for n, p in zip(names, probs, strict=False)))
         theta_before = theta
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -50,7 +50,7 @@ class MetricsWriter:
     def __call__(self, event: Event) -> None:
         wall = time.perf_counter() - self._start
         if isinstance(event, EpisodesFinished):
-            for ret, length in zip(event.returns, event.lengths):
+            for ret, length in zip(event.returns, event.lengths, strict=False):
                 self._episode += 1
                 self.write({"type": "episode", "global_step": event.global_step,
                             "episode": self._episode, "episodic_return": ret,

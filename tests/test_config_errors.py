@@ -1,8 +1,8 @@
 """Bad input ends with exit code 2 and a short message naming the place, never a traceback."""
 
 import pytest
-
 from cli_helpers import run_pgtui
+
 from pgtui.cli import main
 from pgtui.config import Config, ConfigError, apply_assignments, from_mapping, load_preset
 

@@ -3,6 +3,7 @@
 import json
 
 from cli_helpers import run_pgtui
+
 from pgtui.config import load_preset
 from pgtui.metrics import read_metrics
 from pgtui.rl.trainer import Trainer

@@ -88,7 +88,7 @@ def test_truncation_bootstraps_from_the_true_final_observation():
     batch = collector.collect_steps(30)
     final = batch.dones & batch.valid
     t_idx, env_idx = torch.nonzero(final, as_tuple=True)
-    for t, i in zip(t_idx.tolist(), env_idx.tolist()):
+    for t, i in zip(t_idx.tolist(), env_idx.tolist(), strict=False):
         e = int(batch.obs[t, i, 0])
         final_obs = torch.tensor([[e, LENGTHS[e % 5]]], dtype=torch.float32)
         with torch.no_grad():

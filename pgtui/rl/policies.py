@@ -9,6 +9,7 @@ serves the update and ``torch.func`` per-group gradients.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -23,7 +24,7 @@ _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 def mlp(sizes: list[int], activation: str, out_gain: float) -> nn.Sequential:
     """Linear layers with orthogonal init; hidden gain sqrt(2), the last ``out_gain``."""
     layers: list[nn.Module] = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         last = i == len(sizes) - 2
         linear = nn.Linear(fan_in, fan_out)
         nn.init.orthogonal_(linear.weight, out_gain if last else math.sqrt(2))

@@ -37,8 +37,8 @@ from .events import (
     Snapshot,
     Solved,
     StatusChanged,
-    Stop,
     StepOnce,
+    Stop,
     Stopped,
     UpdateFinished,
 )
