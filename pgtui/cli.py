@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"preset name or .toml path to open (default {DEFAULT_PRESET})")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key (repeatable)")
+    parser.add_argument("--out", type=Path, help="directory for the playground's metrics.jsonl "
+                        "and checkpoints")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     presets = sub.add_parser("presets", help="list the shipped presets")
@@ -114,7 +116,9 @@ def _cmd_app(args: argparse.Namespace) -> int:
     from .ui.app import PlaygroundApp
 
     config = apply_assignments(load_preset(args.preset), args.set)
-    app = PlaygroundApp(config, preset=args.preset)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+    app = PlaygroundApp(config, preset=args.preset, out=args.out)
     app.run()
     return app.return_code or 0
 

@@ -87,6 +87,15 @@ def make_vec_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     return envs
 
 
+def env_info(env_id: str) -> EnvInfo:
+    """Spaces and names of ``env_id``, from a throwaway one-env vector env."""
+    envs = make_vec_env(env_id, 1)
+    try:
+        return describe(envs)
+    finally:
+        envs.close()
+
+
 def describe(envs: gym.vector.VectorEnv) -> EnvInfo:
     obs_space, act_space = envs.single_observation_space, envs.single_action_space
     env_id = envs.spec.id if envs.spec is not None else "?"

@@ -48,6 +48,16 @@ class ChangeApplied:
 
 
 @dataclass(frozen=True)
+class StepCompared:
+    """After a single step (StepOnce): the policy on one state, before and after."""
+
+    update: int
+    obs: tuple[float, ...]
+    before: tuple[float, ...]
+    after: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class Solved:
     global_step: int
     episode: int
@@ -80,8 +90,8 @@ class Stopped:
     global_step: int
 
 
-Event = (EpisodesFinished | UpdateFinished | Snapshot | ChangeApplied | Solved | StatusChanged
-         | CheckpointSaved | RunError | Stopped)
+Event = (EpisodesFinished | UpdateFinished | Snapshot | ChangeApplied | StepCompared | Solved
+         | StatusChanged | CheckpointSaved | RunError | Stopped)
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ class Trainer:
     """Trains one policy on one vector env; emits events through ``emit``."""
 
     def __init__(self, config: Config, emit: Callable[[Event], None] | None = None, *,
-                 snapshot_hz: float = 0.0) -> None:
+                 snapshot_hz: float = 0.0, inbox: queue.SimpleQueue | None = None) -> None:
         self.config = config
         self.emit = emit or (lambda event: None)
         self.device = resolve_device(config.device)
@@ -84,7 +84,7 @@ class Trainer:
         self.collector = Collector(self.envs, self.info, self.policy, self.device,
                                    self.generator, seed=config.seed,
                                    snapshot_sink=self._emit_snapshot, snapshot_hz=snapshot_hz)
-        self.inbox: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self.inbox: queue.SimpleQueue[Command] = inbox if inbox is not None else queue.SimpleQueue()
         self.update = 0
         self.episodes = 0
         self.recent_returns: deque[float] = deque(maxlen=SOLVE_WINDOW)
@@ -126,7 +126,13 @@ class Trainer:
                     break
                 if self.global_step >= self.config.total_steps:
                     break
+                stepping = self._step_pending
+                probe_obs = self.collector.obs[0].copy() if stepping else None
+                before = self.action_probs(probe_obs) if stepping else None
                 ok = self.step()
+                if stepping and ok:
+                    self.emit(StepCompared(self.update, tuple(map(float, probe_obs)), before,
+                                           self.action_probs(probe_obs)))
                 if not ok:
                     reason = "diverged"
                     break
@@ -181,6 +187,24 @@ class Trainer:
         self.emit(UpdateFinished(self.update, self.global_step, stats))
         self._check_solved()
         return True
+
+    def action_probs(self, obs) -> tuple[float, ...]:
+        """pi(.|obs) for a discrete policy, or (mean..., std...) for a Gaussian one."""
+        with torch.no_grad():
+            dist = self.policy.actor.distribution(torch.as_tensor(obs, device=self.device)[None])
+        if self.info.discrete:
+            return tuple(float(p) for p in dist.probs[0])
+        return tuple(float(v) for v in torch.cat([dist.mean[0], dist.stddev[0]]))
+
+    def act(self, obs, generator: torch.Generator) -> Any:
+        """An env action for one observation (watch mode); clipped to a Box's bounds."""
+        with torch.no_grad():
+            action, _ = self.policy.actor.sample(
+                torch.as_tensor(obs, dtype=torch.float32, device=self.device)[None], generator)
+        action = action[0].cpu().numpy()
+        if not self.info.discrete:
+            return action.clip(self.info.action_low, self.info.action_high)
+        return int(action)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a checkpoint holds: tensors, plain config and progress counters."""

@@ -1,0 +1,183 @@
+"""Text frames of env states: pure functions ``(obs, width, height) -> str``.
+
+Terminal cells are about twice as tall as they are wide, so horizontal distances are
+doubled to keep angles true. Every frame has exactly ``height`` lines of ``width``
+characters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+CARTPOLE_X_LIMIT = 2.4  # CartPole-v1 terminates beyond this cart position
+CARTPOLE_ANGLE_LIMIT = 12 * 2 * math.pi / 360  # and beyond this pole angle
+CELL_ASPECT = 2.0  # a cell's height in widths
+
+Grid = list[list[str]]
+
+
+def _grid(width: int, height: int) -> Grid:
+    return [[" "] * width for _ in range(height)]
+
+
+def _text(grid: Grid) -> str:
+    return "\n".join("".join(row) for row in grid)
+
+
+def _put(grid: Grid, x: float, y: float, ch: str) -> None:
+    col, row = round(x), round(y)
+    if 0 <= row < len(grid) and 0 <= col < len(grid[0]):
+        grid[row][col] = ch
+
+
+def _write(grid: Grid, x: int, y: int, text: str) -> None:
+    for i, ch in enumerate(text):
+        _put(grid, x + i, y, ch)
+
+
+def _slope_char(dx: float, dy: float) -> str:
+    """A line glyph for direction (dx, dy) in screen cells (y grows downward)."""
+    angle = math.degrees(math.atan2(-dy, dx * 1.0)) % 180
+    if angle < 22.5 or angle >= 157.5:
+        return "─"
+    if angle < 67.5:
+        return "/"
+    if angle < 112.5:
+        return "│"
+    return "\\"
+
+
+def _line(grid: Grid, x0: float, y0: float, x1: float, y1: float, ch: str | None = None) -> None:
+    """Points every half cell along the segment; glyph from its slope unless given."""
+    steps = max(int(max(abs(x1 - x0), abs(y1 - y0)) * 2), 1)
+    glyph = ch or _slope_char(x1 - x0, (y1 - y0) * CELL_ASPECT)
+    for i in range(steps + 1):
+        t = i / steps
+        _put(grid, x0 + (x1 - x0) * t, y0 + (y1 - y0) * t, glyph)
+
+
+def cartpole(obs: Sequence[float], width: int, height: int) -> str:
+    """Cart on its track between the limits, the pole at its true angle."""
+    x, _, theta, _ = obs[:4]
+    grid = _grid(width, height)
+    if width < 12 or height < 4:
+        return _text(grid)
+    track_row = height - 1
+    left, right = 1, width - 2
+    span = right - left
+    for col in range(left, right + 1):
+        grid[track_row][col] = "═"
+    grid[track_row][left] = grid[track_row][right] = "|"
+    cx = left + (min(max(x, -CARTPOLE_X_LIMIT), CARTPOLE_X_LIMIT) + CARTPOLE_X_LIMIT) / (
+        2 * CARTPOLE_X_LIMIT) * span
+    cart_row = track_row - 1
+    half = 3
+    _write(grid, round(cx) - half, cart_row, "[" + "■" * (2 * half - 1) + "]")
+    pole_len = max(height - 3, 1)  # rows
+    tip_x = cx + math.sin(theta) * pole_len * CELL_ASPECT
+    tip_y = cart_row - 1 - math.cos(theta) * pole_len
+    _line(grid, cx, cart_row - 1, tip_x, tip_y)
+    _put(grid, tip_x, tip_y, "●")
+    return _text(grid)
+
+
+def acrobot(obs: Sequence[float], width: int, height: int) -> str:
+    """Two links hanging from a pivot; the dashed line is the height to swing above."""
+    cos1, sin1, cos2, sin2 = obs[:4]
+    th1, th2 = math.atan2(sin1, cos1), math.atan2(sin2, cos2)
+    grid = _grid(width, height)
+    link = max((height - 1) / 4.2, 0.5)  # rows per link, so both fit above and below
+    px, py = width / 2, height / 2
+    goal_row = round(py - link)
+    for col in range(0, width, 2):
+        _put(grid, col, goal_row, "╌")
+    x1 = px + math.sin(th1) * link * CELL_ASPECT
+    y1 = py + math.cos(th1) * link
+    x2 = x1 + math.sin(th1 + th2) * link * CELL_ASPECT
+    y2 = y1 + math.cos(th1 + th2) * link
+    _line(grid, px, py, x1, y1)
+    _line(grid, x1, y1, x2, y2)
+    _put(grid, x1, y1, "o")
+    _put(grid, x2, y2, "●")
+    _put(grid, px, py, "◎")
+    return _text(grid)
+
+
+MOUNTAIN_MIN, MOUNTAIN_MAX, MOUNTAIN_GOAL = -1.2, 0.6, 0.5
+
+
+def _mountain_height(pos: float) -> float:
+    return math.sin(3 * pos) * 0.45 + 0.55
+
+
+def mountain_car(obs: Sequence[float], width: int, height: int) -> str:
+    """The valley as dots, the flag at the goal, the car where it is."""
+    pos = obs[0]
+    grid = _grid(width, height)
+
+    def cell(p: float) -> tuple[float, float]:
+        x = (p - MOUNTAIN_MIN) / (MOUNTAIN_MAX - MOUNTAIN_MIN) * (width - 1)
+        y = (height - 1) - _mountain_height(p) * (height - 2)
+        return x, y
+
+    for col in range(width):
+        p = MOUNTAIN_MIN + col / max(width - 1, 1) * (MOUNTAIN_MAX - MOUNTAIN_MIN)
+        _put(grid, *cell(p), "·")
+    fx, fy = cell(MOUNTAIN_GOAL)
+    _put(grid, fx, fy - 1, "⚑")
+    _put(grid, *cell(min(max(pos, MOUNTAIN_MIN), MOUNTAIN_MAX)), "■")
+    return _text(grid)
+
+
+def pendulum(obs: Sequence[float], width: int, height: int) -> str:
+    """A rod from the pivot; angle 0 is upright."""
+    cos_t, sin_t = obs[0], obs[1]
+    grid = _grid(width, height)
+    px, py = width / 2, height / 2
+    length = max((height - 1) / 2 - 0.5, 0.5)
+    tx = px + sin_t * length * CELL_ASPECT
+    ty = py - cos_t * length
+    _line(grid, px, py, tx, ty)
+    _put(grid, tx, ty, "●")
+    _put(grid, px, py, "◎")
+    return _text(grid)
+
+
+def observation_bars(obs: Sequence[float], width: int, height: int,
+                     labels: Sequence[str] | None = None) -> str:
+    """Any env: each observation as a labelled bar, squashed by tanh to fit."""
+    grid = _grid(width, height)
+    labels = labels or [f"obs[{i}]" for i in range(len(obs))]
+    label_w = min(max((len(s) for s in labels), default=0), 10)
+    bar_w = max(width - label_w - 10, 1)
+    half = bar_w // 2
+    for row, (label, value) in enumerate(zip(labels, obs)):
+        if row >= height:
+            break
+        n = round(abs(math.tanh(value)) * half)
+        bar = [" "] * bar_w
+        bar[half] = "│"
+        for i in range(1, n + 1):
+            idx = half + i if value > 0 else half - i
+            if 0 <= idx < bar_w:
+                bar[idx] = "█"
+        _write(grid, 0, row, f"{label[:label_w]:<{label_w}} {''.join(bar)} {value:+.2f}"[:width])
+    return _text(grid)
+
+
+RENDERERS: dict[str, Callable[[Sequence[float], int, int], str]] = {
+    "CartPole-v1": cartpole,
+    "CartPole-v0": cartpole,
+    "Acrobot-v1": acrobot,
+    "MountainCar-v0": mountain_car,
+    "MountainCarContinuous-v0": mountain_car,
+    "Pendulum-v1": pendulum,
+}
+
+
+def render(env_id: str, obs: Sequence[float], width: int, height: int) -> str:
+    """A frame for ``env_id``; envs without a drawing get their observation as bars."""
+    width, height = max(width, 1), max(height, 1)
+    draw = RENDERERS.get(env_id)
+    return draw(obs, width, height) if draw else observation_bars(obs, width, height)

@@ -1,0 +1,375 @@
+"""The playground: one run at a time, trained in a thread worker, drawn live.
+
+Attributes down, messages up: the trainer thread posts throttled ``TrainerEvents``;
+the app folds them into ``RunState`` and assigns the panes' reactives. The app never
+trains on its event loop; it only sends commands to the trainer's inbox.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+
+from ..config import Config, ConfigError, load_preset
+from ..metrics import MetricsWriter
+from ..rl.envs import EnvError, EnvInfo, env_info
+from ..rl.events import (
+    ChangeApplied,
+    CheckpointSaved,
+    Pause,
+    Resume,
+    RunError,
+    SaveCheckpoint,
+    SetParam,
+    Solved,
+    StepCompared,
+    StepOnce,
+    Stopped,
+)
+from ..rl.trainer import Trainer, resolve_device
+from .messages import EventThrottle, TrainerEvents, WatchFrame
+from .screens.confirm import ConfirmRestart
+from .screens.help import HelpScreen
+from .screens.plot import PlotScreen
+from .screens.presets import PresetPicker
+from .screens.train import TrainScreen
+from .state import RunState
+from .widgets.params_pane import ParamsPane, show_field
+from .widgets.returns_pane import SPARK_POINTS
+
+SNAPSHOT_HZ = 20.0  # how often the trainer reports the drawn state
+PLOT_PERIOD = 1.0  # seconds between redraws of an open plot screen
+
+
+class PlaygroundApp(App[int]):
+    """`pgtui`: train one policy and play with it while it learns."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "pgtui"
+    BINDINGS = [
+        Binding("space", "toggle_pause", "pause"),
+        Binding("n", "step", "step"),
+        Binding("r", "reset", "reset"),
+        Binding("p", "presets", "presets"),
+        Binding("g", "plot", "plot"),
+        Binding("w", "watch", "watch"),
+        Binding("ctrl+s", "save", "save"),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("q", "quit_app", "quit"),
+    ]
+
+    def __init__(self, config: Config, preset: str, *, out: Path | None = None,
+                 autostart: bool = True) -> None:
+        super().__init__()
+        self.config, self.preset, self.out = config, preset, out
+        self.autostart = autostart
+        self.state = RunState()
+        self.run_id = 0
+        self.inbox: queue.SimpleQueue | None = None
+        self.stop_event: threading.Event | None = None
+        self.trainer: Trainer | None = None
+        self.watch_stop: threading.Event | None = None
+        self.info: EnvInfo | None = None
+        self._last_plot = 0.0
+        self._resume_after_watch = False
+        self._shown_stats: dict | None = None
+        self._shown_episodes = 0
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.start_run(self.config, first=True)
+
+    def start_run(self, config: Config, first: bool = False) -> None:
+        """Stop the current run (at its next update boundary) and start ``config``."""
+        try:
+            info = env_info(config.env)
+            device = str(resolve_device(config.device))
+        except (EnvError, ConfigError) as err:
+            self.notify(str(err), title="cannot start", severity="error")
+            if first:
+                self.exit(return_code=2, message=str(err))
+            return
+        self._stop_current()
+        self.config, self.info = config, info
+        self.run_id += 1
+        self.state = RunState()
+        self.inbox = queue.SimpleQueue()
+        self.stop_event = threading.Event()
+        threshold = (config.solved_threshold if config.solved_threshold is not None
+                     else info.reward_threshold)
+        screen = TrainScreen(config, self.preset, info.action_names, info.discrete, device,
+                             threshold)
+        if first:
+            self.push_screen(screen)
+        else:
+            self.switch_screen(screen)
+        if self.autostart:
+            self._train(config, self.run_id, self.inbox, self.stop_event)
+
+    def _stop_current(self) -> None:
+        if self.watch_stop is not None:
+            self.watch_stop.set()
+        if self.stop_event is not None:
+            self.stop_event.set()
+        self.trainer = None
+
+    @work(thread=True, group="trainer", exit_on_error=False)
+    def _train(self, config: Config, run_id: int, inbox: queue.SimpleQueue,
+               stop: threading.Event) -> None:
+        throttle = EventThrottle(self.post_message, run_id)
+        writer = MetricsWriter(self.out / "metrics.jsonl") if self.out else None
+
+        def emit(event) -> None:
+            if writer is not None:
+                writer(event)
+            throttle(event)
+
+        try:
+            trainer = Trainer(config, emit, snapshot_hz=SNAPSHOT_HZ, inbox=inbox)
+        except Exception as err:  # a bad env or device: the app stays up
+            emit(RunError(f"cannot start: {err}", fatal=True))
+            emit(Stopped("error", 0))
+            return
+        if run_id == self.run_id:
+            self.trainer = trainer
+        try:
+            trainer.run(stop)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    def send(self, command: Any) -> None:
+        if self.inbox is not None:
+            self.inbox.put(command)
+
+    # -- events from the trainer --------------------------------------------------------
+
+    def on_trainer_events(self, message: TrainerEvents) -> None:
+        if message.run_id != self.run_id:
+            return  # a stopped run's last words
+        for event in message.events:
+            self.state.apply(event)
+            self._announce(event)
+        self.refresh_panes()
+
+    def _announce(self, event: Any) -> None:
+        params = self._params()
+        if isinstance(event, ChangeApplied):
+            self.config = dataclasses.replace(self.config, **{event.key: event.new})
+            if params is not None:
+                params.show_config(self.config)
+                params.feedback(f"applied {event.key}: {show_field(event.key, event.old)} → "
+                                f"{show_field(event.key, event.new)} at update {event.update}")
+        elif isinstance(event, RunError):
+            if event.fatal:
+                self.notify(event.message, title="run stopped", severity="error", timeout=8)
+            elif params is not None:
+                params.feedback(event.message, error=True)
+        elif isinstance(event, Solved):
+            self.notify(f"solved at episode {event.episode:,} (step {event.global_step:,})",
+                        title="solved")
+        elif isinstance(event, CheckpointSaved):
+            self.notify(f"checkpoint saved: {event.path}")
+
+    def _train_screen(self) -> TrainScreen | None:
+        for screen in self.screen_stack:
+            if isinstance(screen, TrainScreen):
+                return screen
+        return None
+
+    def _params(self) -> ParamsPane | None:
+        screen = self._train_screen()
+        return screen.params if screen is not None and screen.params.is_mounted else None
+
+    def refresh_panes(self) -> None:
+        screen = self._train_screen()
+        if screen is None or not screen.diagnostics.is_mounted:
+            return  # not composed yet
+        s = self.state
+        status = screen.status_bar
+        status.status = self._status_word()
+        status.global_step, status.episodes, status.sps = s.global_step, s.episodes, s.sps
+        returns = screen.returns
+        returns.best = None if s.episodes == 0 else s.best
+        returns.episodes = s.episodes
+        returns.mean100 = s.mean100
+        returns.solved_episode = s.solved.episode if s.solved else None
+        if s.returns and (not returns.returns or returns.returns[-1:] != (s.returns[-1],)
+                          or len(s.returns) != self._shown_episodes):
+            self._shown_episodes = len(s.returns)
+            returns.returns = tuple(s.returns)[-SPARK_POINTS:]
+        if s.stats is not self._shown_stats:
+            self._shown_stats = s.stats
+            screen.diagnostics.stats = s.stats
+        policy = screen.policy
+        if s.snapshot is not None and self.watch_stop is None:
+            snap = s.snapshot
+            policy.probs = snap.probs if snap.probs is not None else snap.mean + snap.std
+            policy.value = snap.value
+            screen.env_view.obs = snap.obs
+        if s.step_compare is not None:
+            policy.compare = self._compare_text(s.step_compare)
+        if isinstance(self.screen, PlotScreen) and time.monotonic() - self._last_plot > PLOT_PERIOD:
+            self._draw_plot(self.screen)
+
+    def _status_word(self) -> str:
+        if self.watch_stop is not None:
+            return "watching"
+        if self.state.status == "running" and self.state.solved is not None:
+            return "solved"
+        return self.state.status
+
+    def _compare_text(self, c: StepCompared) -> str:
+        names = self.info.action_names if self.info else ()
+        if self.info is not None and self.info.discrete:
+            parts = [f"{n} {b:.3f}→{a:.3f}" for n, b, a in zip(names, c.before, c.after)]
+        else:
+            parts = [f"{b:+.2f}→{a:+.2f}" for b, a in zip(c.before, c.after)]
+        return f"after step {c.update}:\n" + "\n".join(parts)
+
+    # -- what the user changes ----------------------------------------------------------
+
+    def on_params_pane_changed(self, message: ParamsPane.Changed) -> None:
+        if message.live:
+            self.send(SetParam(message.key, message.value))
+            when = "next update" if self.state.status != "paused" else "next update (paused)"
+            message.pane.feedback(f"{message.key} → {show_field(message.key, message.value)}"
+                                  f" at the {when}")
+            return
+        try:
+            new_config = self.config.replace(**{message.key: message.value})
+        except ConfigError as err:
+            message.pane.feedback(str(err), error=True)
+            message.pane.show_config(self.config)
+            return
+
+        def answered(restart: bool | None) -> None:
+            if restart:
+                self.start_run(new_config)
+            else:
+                message.pane.show_config(self.config)
+                message.pane.feedback(f"kept {message.key} = "
+                                      f"{show_field(message.key, getattr(self.config, message.key))}")
+
+        self.push_screen(ConfirmRestart(f"Restart the run with {message.key} = "
+                                        f"{show_field(message.key, message.value)}?"), answered)
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        if self.watch_stop is not None:
+            self.action_watch()
+        elif self.state.status == "paused":
+            self.send(Resume())
+        else:
+            self.send(Pause())
+
+    def action_step(self) -> None:
+        if self.watch_stop is None:
+            self.send(StepOnce())
+
+    def action_reset(self) -> None:
+        self.start_run(self.config)
+
+    def action_presets(self) -> None:
+        def picked(name: str | None) -> None:
+            if not name:
+                return
+            try:
+                config = load_preset(name)
+            except ConfigError as err:
+                self.notify(str(err), title="preset not loaded", severity="error")
+                return
+            self.preset = name
+            self.start_run(config)
+
+        self.push_screen(PresetPicker(), picked)
+
+    def action_plot(self) -> None:
+        screen = PlotScreen(f"{self.preset} · {self.config.algo} · {self.config.env}")
+        self.push_screen(screen)
+        self.call_after_refresh(self._draw_plot, screen)
+
+    def _draw_plot(self, screen: PlotScreen) -> None:
+        self._last_plot = time.monotonic()
+        train = self._train_screen()
+        screen.show(list(self.state.returns), list(self.state.marks),
+                    train.threshold if train else None)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_save(self) -> None:
+        folder = self.out or Path("checkpoints")
+        name = Path(self.preset).stem
+        self.send(SaveCheckpoint(str(folder / f"{name}-step{self.state.global_step}.pt")))
+
+    def action_watch(self) -> None:
+        if self.watch_stop is not None:
+            self.watch_stop.set()
+            return
+        if self.trainer is None:
+            self.notify("no policy to watch yet")
+            return
+        self._resume_after_watch = self.state.status != "paused"
+        self.send(Pause())
+        self.watch_stop = threading.Event()
+        self._watch(self.trainer, self.watch_stop, self.run_id)
+        self.refresh_panes()
+
+    @work(thread=True, group="watch", exit_on_error=False)
+    def _watch(self, trainer: Trainer, stop: threading.Event, run_id: int) -> None:
+        """Play the current policy in one env at the env's own frame rate."""
+        env = gym.make(trainer.config.env)
+        period = 1.0 / env.metadata.get("render_fps", 30)
+        generator = torch.Generator(device=trainer.device).manual_seed(trainer.update)
+        obs, _ = env.reset(seed=trainer.config.seed + 10_000)
+        episode_return, episodes = 0.0, 0
+        try:
+            while not stop.is_set() and run_id == self.run_id:
+                started = time.monotonic()
+                probs = trainer.action_probs(obs)
+                obs, reward, terminated, truncated, _ = env.step(trainer.act(obs, generator))
+                episode_return += float(reward)
+                self.post_message(WatchFrame(tuple(map(float, obs)), probs, episode_return,
+                                             episodes))
+                if terminated or truncated:
+                    episodes += 1
+                    episode_return = 0.0
+                    obs, _ = env.reset()
+                stop.wait(max(period - (time.monotonic() - started), 0.0))
+        finally:
+            env.close()
+            self.call_from_thread(self._watch_ended, stop)
+
+    def _watch_ended(self, stop: threading.Event) -> None:
+        if self.watch_stop is stop:
+            self.watch_stop = None
+            if self._resume_after_watch:
+                self.send(Resume())
+            self.refresh_panes()
+
+    def on_watch_frame(self, frame: WatchFrame) -> None:
+        screen = self._train_screen()
+        if screen is None or self.watch_stop is None:
+            return
+        screen.env_view.obs = frame.obs
+        screen.policy.probs = frame.probs
+        screen.status_bar.status = "watching"
+
+    async def action_quit_app(self) -> None:
+        """Stop the run at its next update boundary, let it flush, then exit 0."""
+        self._stop_current()
+        await self.workers.wait_for_complete()
+        self.exit(return_code=0)

@@ -1,0 +1,47 @@
+"""Every key, and what the gradient meters mean."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# pgtui keys
+
+| key | does |
+|---|---|
+| `space` | pause / resume training |
+| `n` | one update, then pause (shows π(a\\|s) before → after on one state) |
+| `r` | reset: a fresh run with the current settings |
+| `p` | pick a preset (shipped, or a path to a .toml file) |
+| `g` | plot screen: the whole learning curve with every change marked |
+| `w` | watch: play the current policy at real-time speed (again to stop) |
+| `ctrl+s` | save a checkpoint |
+| `?` | this help |
+| `q` | quit (the run stops, files are flushed) |
+| `tab` / `shift+tab` | move between controls; `enter` applies a typed value |
+
+Live settings (baseline, returns, normalize, entropy, lr, gamma, …) apply at the next
+update. Settings marked `*` (algo, env, num_envs, seed, hidden sizes) start a new run
+after you confirm.
+
+## The gradient meters
+
+**grad var** is the trace of the covariance of the per-episode policy-gradient
+estimates (per slice of the rollout for A2C and PPO): how far one episode's gradient
+scatters around the batch mean. **grad snr** is the squared length of the batch
+gradient divided by the variance of that mean; a baseline leaves the expected gradient
+unchanged, so a good one shows as lower grad var and higher grad snr.
+
+Press `escape` or `?` to close.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [("escape", "dismiss", "close"), ("question_mark", "dismiss", "close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-body"):
+            yield Markdown(HELP)

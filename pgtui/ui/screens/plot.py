@@ -1,0 +1,58 @@
+"""The whole learning curve: returns, their moving average, and every change marked."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual_plotext import PlotextPlot
+
+MOVING_WINDOW = 100
+
+
+def moving_average(values: Sequence[float], window: int = MOVING_WINDOW) -> list[float]:
+    """Mean of the last ``window`` values at each point (fewer at the start)."""
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
+class PlotScreen(Screen):
+    """Opened with g; closed with g or escape. Redrawn when new returns arrive."""
+
+    BINDINGS = [("escape", "app.pop_screen", "back"), ("g", "app.pop_screen", "back")]
+
+    def __init__(self, title: str) -> None:
+        super().__init__()
+        self.plot_title = title
+
+    def compose(self) -> ComposeResult:
+        yield PlotextPlot(id="curve")
+        yield Footer()
+
+    def show(self, returns: Sequence[float], marks: Sequence[tuple[int, str]],
+             threshold: float | None) -> None:
+        plot = self.query_one(PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.title(self.plot_title)
+        plt.xlabel("episode")
+        plt.ylabel("return")
+        if returns:
+            xs = list(range(1, len(returns) + 1))
+            plt.scatter(xs, list(returns), marker="dot", color="gray", label="return")
+            plt.plot(xs, moving_average(returns), color="cyan", label=f"mean of {MOVING_WINDOW}")
+            top = max(returns)
+            if threshold is not None:
+                plt.hline(threshold, color="green")
+            for episode, text in marks:
+                plt.vline(max(episode, 1), color="yellow")
+                plt.text(text, x=max(episode, 1), y=top, color="yellow")
+        plot.refresh()

@@ -1,0 +1,58 @@
+"""The main screen: params, policy, env, returns and diagnostics around one run."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from ...config import Config
+from ..widgets.diagnostics_pane import DiagnosticsPane
+from ..widgets.env_view import EnvView
+from ..widgets.params_pane import ParamsPane
+from ..widgets.policy_pane import PolicyPane
+from ..widgets.returns_pane import ReturnsPane
+from ..widgets.status_bar import StatusBar
+
+
+class TrainScreen(Screen):
+    """Rebuilt for every run, so the panes match its env and algorithm."""
+
+    AUTO_FOCUS = None  # keys go to the bindings until the user tabs into a control
+
+    def __init__(self, config: Config, preset: str, action_names: tuple[str, ...],
+                 discrete: bool, device: str, threshold: float | None) -> None:
+        super().__init__()
+        self.config, self.preset, self.threshold = config, preset, threshold
+        self.action_names, self.discrete, self.device = action_names, discrete, device
+
+    def compose(self) -> ComposeResult:
+        # kept as attributes: the app updates them many times a second, queries are slow
+        self.status_bar = StatusBar(id="status")
+        self.status_bar.preset, self.status_bar.device = self.preset, self.device
+        self.params = ParamsPane(self.config, id="params-pane")
+        self.policy = PolicyPane(self.action_names, self.discrete, id="policy-pane")
+        self.env_view = EnvView(self.config.env, id="env-pane")
+        self.returns = ReturnsPane(id="returns-pane")
+        self.diagnostics = DiagnosticsPane(id="diagnostics-pane")
+        # Everything that changes many times a second sits in the right column: Textual
+        # repaints the bounding box of what changed, so the controls stay out of it.
+        with Vertical(id="left"):
+            yield self.params
+        with Vertical(id="right"):
+            yield self.status_bar
+            with Horizontal(id="stage"):
+                yield self.env_view
+                yield self.policy
+            yield self.returns
+            yield self.diagnostics
+        yield Footer()
+
+    def on_mount(self) -> None:
+        titles = {"params": "hyperparameters", "policy": "policy π(a|s)",
+                  "env": self.config.env, "returns": "episode returns",
+                  "diagnostics": "diagnostics"}
+        for pane, title in titles.items():
+            self.query_one(f"#{pane}-pane").border_title = title
+        self.returns.threshold = self.threshold

@@ -1,0 +1,86 @@
+"""What the screen shows of a run, folded from Trainer events; bounded memory."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from ..rl.events import (
+    ChangeApplied,
+    EpisodesFinished,
+    Event,
+    RunError,
+    Snapshot,
+    Solved,
+    StatusChanged,
+    StepCompared,
+    Stopped,
+    UpdateFinished,
+)
+
+CURVE_CAPACITY = 20_000  # episode returns kept for the plot
+MARK_CAPACITY = 200  # change marks kept for the plot
+
+
+@dataclass
+class RunState:
+    """Ring buffers and latest values; ``apply`` is the only way in."""
+
+    status: str = "starting"
+    returns: deque = field(default_factory=lambda: deque(maxlen=CURVE_CAPACITY))
+    recent: deque = field(default_factory=lambda: deque(maxlen=100))
+    episodes: int = 0
+    best: float = -math.inf
+    global_step: int = 0
+    stats: dict = field(default_factory=dict)
+    snapshot: Snapshot | None = None
+    step_compare: StepCompared | None = None
+    marks: deque = field(default_factory=lambda: deque(maxlen=MARK_CAPACITY))  # (episode, text)
+    solved: Solved | None = None
+    error: str | None = None
+
+    @property
+    def last_return(self) -> float | None:
+        return self.returns[-1] if self.returns else None
+
+    @property
+    def mean100(self) -> float | None:
+        return sum(self.recent) / len(self.recent) if self.recent else None
+
+    @property
+    def sps(self) -> float:
+        return float(self.stats.get("sps", 0.0))
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, EpisodesFinished):
+            self.returns.extend(event.returns)
+            self.recent.extend(event.returns)
+            self.episodes += len(event.returns)
+            self.best = max(self.best, *event.returns)
+            self.global_step = max(self.global_step, event.global_step)
+        elif isinstance(event, UpdateFinished):
+            self.stats = event.stats
+            self.global_step = event.global_step
+            if self.status == "starting":
+                self.status = "running"
+        elif isinstance(event, Snapshot):
+            self.snapshot = event
+        elif isinstance(event, StepCompared):
+            self.step_compare = event
+        elif isinstance(event, ChangeApplied):
+            self.marks.append((self.episodes, f"{event.key}: {event.old} -> {event.new}"))
+        elif isinstance(event, Solved):
+            self.solved = event
+            self.marks.append((event.episode, "solved"))
+        elif isinstance(event, StatusChanged):
+            self.status = "running" if event.status == "stepping" else event.status
+        elif isinstance(event, RunError):
+            if event.fatal:
+                self.error = event.message
+                self.status = "error"
+        elif isinstance(event, Stopped):
+            if event.reason in ("diverged", "error"):
+                self.status = "error"
+            elif self.status != "error":
+                self.status = "stopped" if event.reason == "stopped" else "finished"

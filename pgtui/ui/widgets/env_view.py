@@ -1,0 +1,30 @@
+"""The env being played, drawn in text at whatever size the pane has."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from ...rl.render import render
+
+
+class EnvView(Widget):
+    """Renders ``obs`` with the env's text renderer, sized to the widget."""
+
+    DEFAULT_CSS = """
+    EnvView { height: 1fr; min-height: 4; }
+    """
+
+    obs: reactive[tuple[float, ...] | None] = reactive(None)
+    """The observation of the state to draw (env 0, or the watched episode)."""
+
+    def __init__(self, env_id: str, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.env_id = env_id
+
+    def render(self) -> Text:
+        if self.obs is None:
+            return Text("waiting for the first state…", style="dim")
+        width, height = self.content_size
+        return Text(render(self.env_id, self.obs, width, height))

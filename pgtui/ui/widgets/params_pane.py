@@ -1,0 +1,193 @@
+"""Hyperparameters: live ones apply at the next update, structural ones restart the run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Input, Label, Select, Static, Switch
+
+from ...config import ALGOS, BASELINES, RETURN_MODES, Config, ConfigError, check_value
+
+CLASSIC_ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1")
+LIVE_INPUTS = ("lr", "gamma", "gae_lambda", "ent_coef", "clip_coef", "vf_coef", "max_grad_norm")
+STRUCTURAL_INPUTS = ("num_envs", "seed", "hidden_sizes")
+DEFAULT_ENT_COEF = 0.01  # what the entropy switch turns on when ent_coef was 0
+
+
+def parse_field(key: str, text: str) -> Any:
+    """The typed value of ``text`` for config field ``key``; raises ConfigError."""
+    text = text.strip()
+    if key == "hidden_sizes":
+        try:
+            value: Any = [int(part) for part in text.replace(",", " ").split()]
+        except ValueError:
+            raise ConfigError(f"{key}: expected widths like 64,64, got {text!r}") from None
+    elif key in ("num_envs", "seed"):
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigError(f"{key}: expected an integer, got {text!r}") from None
+    else:
+        try:
+            value = float(text)
+        except ValueError:
+            raise ConfigError(f"{key}: expected a number, got {text!r}") from None
+    return check_value(key, value, "value")
+
+
+def show_field(key: str, value: Any) -> str:
+    return ",".join(map(str, value)) if key == "hidden_sizes" else f"{value:g}" \
+        if isinstance(value, float) else str(value)
+
+
+class FieldValidator(Validator):
+    """Runs the config's own checks on what is typed, so the reasons match the CLI's."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__()
+        self.key = key
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            parse_field(self.key, value)
+        except ConfigError as err:
+            return self.failure(str(err).removeprefix("value: "))
+        return self.success()
+
+
+class ParamsPane(VerticalScroll):
+    """Selects, switches and validated inputs for the run's config."""
+
+    DEFAULT_CSS = """
+    ParamsPane { height: 1fr; }
+    ParamsPane Horizontal { height: 1; margin: 0 0 0 0; }
+    ParamsPane Label { width: 10; }
+    ParamsPane .switch-state { width: 1fr; }
+    ParamsPane Select { width: 1fr; }
+    ParamsPane Input { width: 1fr; }
+    ParamsPane Switch { border: none; height: 1; padding: 0; width: 4; }
+    ParamsPane .switch-state { width: 1fr; padding: 0 1; color: $text-muted; }
+    ParamsPane #param-feedback { height: auto; color: $text-muted; }
+    ParamsPane #param-feedback.-error { color: $error; }
+    """
+
+    @dataclass
+    class Changed(Message):
+        """The user set ``key`` to ``value``; ``live`` if it needs no restart."""
+
+        pane: ParamsPane
+        key: str
+        value: Any
+        live: bool
+
+    def __init__(self, config: Config, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.config = config
+        self._ent_coef_on = config.ent_coef or DEFAULT_ENT_COEF
+
+    def compose(self) -> ComposeResult:
+        c = self.config
+        envs = CLASSIC_ENVS if c.env in CLASSIC_ENVS else (c.env, *CLASSIC_ENVS)
+        yield from self._row("algo", Select([(a, a) for a in ALGOS], value=c.algo,
+                                            allow_blank=False, compact=True, id="algo"))
+        yield from self._row("env", Select([(e, e) for e in envs], value=c.env,
+                                           allow_blank=False, compact=True, id="env"))
+        yield from self._row("baseline", Select([(b, b) for b in BASELINES], value=c.baseline,
+                                                allow_blank=False, compact=True, id="baseline"))
+        yield from self._row("returns", Select([(m, m) for m in RETURN_MODES],
+                                               value=c.return_mode, allow_blank=False,
+                                               compact=True, id="return_mode"))
+        yield from self._row("normalize", Switch(c.normalize_advantage,
+                                                 id="normalize_advantage"))
+        yield from self._row("entropy", Switch(c.ent_coef > 0, id="entropy"))
+
+        for key in LIVE_INPUTS + STRUCTURAL_INPUTS:
+            yield from self._row(key, Input(show_field(key, getattr(c, key)), id=key,
+                                            compact=True, validators=[FieldValidator(key)],
+                                            validate_on=["changed", "submitted"]))
+        yield Static("enter applies a value; * marks a restart", id="param-feedback")
+
+    def _row(self, label: str, widget) -> ComposeResult:
+        restart = widget.id in ("algo", "env", *STRUCTURAL_INPUTS)
+        with Horizontal():
+            yield Label(label[:9] + ("*" if restart else ""))
+            yield widget
+            if isinstance(widget, Switch):
+                yield Label(self._switch_text(widget.id, widget.value), classes="switch-state",
+                            id=f"{widget.id}-state")
+
+    def _switch_text(self, switch_id: str, on: bool) -> str:
+        if switch_id == "entropy":
+            return f"on ({self.config.ent_coef:g})" if on else "off"
+        return "on" if on else "off"
+
+    # -- what the user does -------------------------------------------------------------
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        key = event.select.id
+        if event.value != getattr(self.config, key):
+            self.post_message(self.Changed(self, key, event.value, live=key not in ("algo", "env")))
+
+    @on(Switch.Changed)
+    def _switch_changed(self, event: Switch.Changed) -> None:
+        self.query_one(f"#{event.switch.id}-state", Label).update(
+            self._switch_text(event.switch.id, event.value))
+        if event.switch.id == "entropy":
+            value = self._ent_coef_on if event.value else 0.0
+            if value != self.config.ent_coef:
+                self.post_message(self.Changed(self, "ent_coef", value, live=True))
+        elif event.value != self.config.normalize_advantage:
+            self.post_message(self.Changed(self, "normalize_advantage", event.value, live=True))
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        result = event.validation_result
+        if result is not None and not result.is_valid:
+            self.feedback(result.failure_descriptions[0], error=True)
+
+    @on(Input.Submitted)
+    def _input_submitted(self, event: Input.Submitted) -> None:
+        key = event.input.id
+        try:
+            value = parse_field(key, event.value)
+        except ConfigError as err:
+            self.feedback(f"refused {str(err).removeprefix('value: ')}; keeping "
+                          f"{show_field(key, getattr(self.config, key))}", error=True)
+            return
+        if value != getattr(self.config, key):
+            self.post_message(self.Changed(self, key, value, live=key in LIVE_INPUTS))
+
+    # -- what the app tells it ----------------------------------------------------------
+
+    def feedback(self, message: str, error: bool = False) -> None:
+        widget = self.query_one("#param-feedback", Static)
+        widget.update(Text(message))
+        widget.set_class(error, "-error")
+
+    def show_config(self, config: Config) -> None:
+        """Make every control show ``config`` without posting Changed."""
+        self.config = config
+        if config.ent_coef > 0:
+            self._ent_coef_on = config.ent_coef
+        with self.prevent(Select.Changed, Switch.Changed):
+            for key in ("algo", "env", "baseline", "return_mode"):
+                select = self.query_one(f"#{key}", Select)
+                if select.value != getattr(config, key):
+                    select.value = getattr(config, key)
+            self.query_one("#normalize_advantage", Switch).value = config.normalize_advantage
+            self.query_one("#entropy", Switch).value = config.ent_coef > 0
+        for switch_id in ("normalize_advantage", "entropy"):
+            on = self.query_one(f"#{switch_id}", Switch).value
+            self.query_one(f"#{switch_id}-state", Label).update(self._switch_text(switch_id, on))
+        for key in LIVE_INPUTS + STRUCTURAL_INPUTS:
+            field = self.query_one(f"#{key}", Input)
+            if not field.has_focus:
+                field.value = show_field(key, getattr(config, key))

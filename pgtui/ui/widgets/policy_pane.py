@@ -1,0 +1,81 @@
+"""The policy on the state being drawn: pi(a|s) bars, or Gaussian mean and std."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Label, ProgressBar
+
+from .text_line import TextLine
+
+
+class PolicyPane(Vertical):
+    """One bar per discrete action, labelled with the env's action names, plus V(s)."""
+
+    DEFAULT_CSS = """
+    PolicyPane { height: 1fr; width: 24; }
+    PolicyPane Horizontal { height: 1; }
+    PolicyPane .policy--name { width: 6; }
+    PolicyPane ProgressBar { width: 1fr; }
+    PolicyPane Bar { width: 1fr; }
+    PolicyPane .policy--value { width: 6; text-align: right; }
+    PolicyPane #policy-extra { height: 1fr; }
+    """
+
+    probs: reactive[tuple[float, ...]] = reactive(tuple)
+    """pi(a|s) per action (discrete), or the Gaussian's means then stds (continuous)."""
+    value: reactive[float | None] = reactive(None)
+    """V(s) from the critic."""
+    compare: reactive[str] = reactive("")
+    """After a single step: pi(a|s) before -> after, on one state."""
+
+    def __init__(self, action_names: tuple[str, ...], discrete: bool, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.action_names, self.discrete = action_names, discrete
+
+    def compose(self) -> ComposeResult:
+        if self.discrete:
+            for i, name in enumerate(self.action_names):
+                with Horizontal():
+                    yield Label(name[:6], classes="policy--name")
+                    yield ProgressBar(total=1.0, show_eta=False, show_percentage=False,
+                                      id=f"prob-{i}")
+                    yield TextLine("", classes="policy--value", id=f"prob-label-{i}")
+        yield TextLine(id="policy-extra")
+
+    def on_mount(self) -> None:
+        self.set_class(not self.discrete, "-continuous")
+        self._bars = [self.query_one(f"#prob-{i}", ProgressBar)
+                      for i in range(len(self.action_names) if self.discrete else 0)]
+        self._labels = [self.query_one(f"#prob-label-{i}", TextLine) for i in range(len(self._bars))]
+        self._extra = self.query_one("#policy-extra", TextLine)
+
+    def watch_probs(self, probs: tuple[float, ...]) -> None:
+        if self.discrete and self.is_mounted:
+            for bar, label, p in zip(self._bars, self._labels, probs):
+                bar.progress = p
+                label.text = f"{p:.2f}"
+        self._refresh_extra()
+
+    def watch_value(self) -> None:
+        self._refresh_extra()
+
+    def watch_compare(self) -> None:
+        self._refresh_extra()
+
+    def _refresh_extra(self) -> None:
+        if not self.is_mounted:
+            return
+        text = Text()
+        if not self.discrete and self.probs:
+            d = len(self.probs) // 2
+            for name, mean, std in zip(self.action_names, self.probs[:d], self.probs[d:]):
+                text.append(f"{name} mean {mean:+.2f} std {std:.2f}\n")
+        text.append("V(s) " + ("—" if self.value is None else f"{self.value:.2f}"))
+        if self.compare:
+            text.append("\n" + self.compare, "bold yellow")
+        elif not self.discrete:
+            text.rstrip()
+        self._extra.text = text
