@@ -40,9 +40,8 @@ async def app_figures(config, preset: str, presses: int) -> dict:
 
     app.refresh_panes = counted
     async with app.run_test(size=(80, 24)) as pilot:
-        while app.trainer is None:
+        while app.state.status == "starting":
             await asyncio.sleep(0.05)
-        trainer = app.trainer
         latencies = []
         start_redraws, start = redraws, time.perf_counter()
         for _ in range(presses):  # latency: '?' until the help screen is the active screen
@@ -54,9 +53,9 @@ async def app_figures(config, preset: str, presses: int) -> dict:
             await pilot.press("escape")
             await asyncio.sleep(0.2)
         redraw_hz = (redraws - start_redraws) / (time.perf_counter() - start)
-        while app.state.status not in ("finished", "error"):
+        while app.state.status not in ("finished", "error", "stopped"):
             await asyncio.sleep(0.1)
-        sps = trainer.global_step / trainer.train_seconds
+        sps = app.state.stats['sps']
         await pilot.press("q")
     latencies.sort()
     return {"sps": sps, "p50_ms": 1000 * statistics.median(latencies),

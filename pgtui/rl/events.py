@@ -6,6 +6,9 @@ Trainer's inbox and are applied between updates, never in the middle of one.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,3 +129,43 @@ class Stop:
 
 
 Command = SetParam | Pause | Resume | StepOnce | SaveCheckpoint | Stop
+
+
+URGENT = (StatusChanged, ChangeApplied, StepCompared, Solved, RunError, CheckpointSaved, Stopped)
+
+
+class EventBatcher:
+    """Coalesces events into batches for a screen: at most ``hz`` batches a second.
+
+    A newer snapshot or update replaces a pending one; episode returns are merged, never
+    dropped; status changes, parameter changes, errors and the end go out at once.
+    Thread-safe: ``__call__`` may run in the trainer's thread.
+    """
+
+    def __init__(self, send: Callable[[tuple[Event, ...]], object], hz: float = 20.0) -> None:
+        self.send, self.period = send, 1.0 / hz
+        self._lock = threading.Lock()
+        self._pending: list[Event] = []
+        self._next = 0.0
+
+    def __call__(self, event: Event) -> None:
+        with self._lock:
+            self._add(event)
+            now = time.monotonic()
+            if not isinstance(event, URGENT) and now < self._next:
+                return
+            self._next = now + self.period
+            batch, self._pending = tuple(self._pending), []
+        self.send(batch)
+
+    def _add(self, event: Event) -> None:
+        pending = self._pending
+        if isinstance(event, (Snapshot, UpdateFinished)):
+            pending[:] = [e for e in pending if type(e) is not type(event)]
+        elif isinstance(event, EpisodesFinished):
+            for i, e in enumerate(pending):
+                if isinstance(e, EpisodesFinished):
+                    pending[i] = EpisodesFinished(event.global_step, e.returns + event.returns,
+                                                  e.lengths + event.lengths)
+                    return
+        pending.append(event)

@@ -140,3 +140,24 @@ def build_policy(info: EnvInfo, hidden: list[int], activation: str, tabular: boo
     else:
         actor = GaussianActor(info.obs_dim, info.act_dim, hidden, activation)
     return ActorCritic(actor, Critic(info.obs_dim, hidden, activation))
+
+
+def action_summary(actor: Actor, obs, device: torch.device | str = "cpu") -> tuple[float, ...]:
+    """pi(.|obs) for a discrete actor, or (mean..., std...) for a Gaussian one."""
+    with torch.no_grad():
+        dist = actor.distribution(torch.as_tensor(obs, dtype=torch.float32, device=device)[None])
+    if actor.discrete:
+        return tuple(float(p) for p in dist.probs[0])
+    return tuple(float(v) for v in torch.cat([dist.mean[0], dist.stddev[0]]))
+
+
+def env_action(actor: Actor, obs, info: EnvInfo, generator: torch.Generator,
+               device: torch.device | str = "cpu"):
+    """One sampled env action for one observation; a Box action is clipped to bounds."""
+    with torch.no_grad():
+        action, _ = actor.sample(torch.as_tensor(obs, dtype=torch.float32, device=device)[None],
+                                 generator)
+    action = action[0].cpu().numpy()
+    if not info.discrete:
+        return action.clip(info.action_low, info.action_high)
+    return int(action)

@@ -37,12 +37,13 @@ from .events import (
     Snapshot,
     Solved,
     StatusChanged,
+    StepCompared,
     StepOnce,
     Stop,
     Stopped,
     UpdateFinished,
 )
-from .policies import build_policy
+from .policies import action_summary, build_policy
 from .rollout import Collector
 
 SOLVE_WINDOW = 100  # episodes in the "last-100 mean"
@@ -190,21 +191,7 @@ class Trainer:
 
     def action_probs(self, obs) -> tuple[float, ...]:
         """pi(.|obs) for a discrete policy, or (mean..., std...) for a Gaussian one."""
-        with torch.no_grad():
-            dist = self.policy.actor.distribution(torch.as_tensor(obs, device=self.device)[None])
-        if self.info.discrete:
-            return tuple(float(p) for p in dist.probs[0])
-        return tuple(float(v) for v in torch.cat([dist.mean[0], dist.stddev[0]]))
-
-    def act(self, obs, generator: torch.Generator) -> Any:
-        """An env action for one observation (watch mode); clipped to a Box's bounds."""
-        with torch.no_grad():
-            action, _ = self.policy.actor.sample(
-                torch.as_tensor(obs, dtype=torch.float32, device=self.device)[None], generator)
-        action = action[0].cpu().numpy()
-        if not self.info.discrete:
-            return action.clip(self.info.action_low, self.info.action_high)
-        return int(action)
+        return action_summary(self.policy.actor, obs, self.device)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a checkpoint holds: tensors, plain config and progress counters."""

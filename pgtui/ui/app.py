@@ -1,27 +1,28 @@
 """The playground: one run at a time, trained in a thread worker, drawn live.
 
-Attributes down, messages up: the trainer thread posts throttled ``TrainerEvents``;
-the app folds them into ``RunState`` and assigns the panes' reactives. The app never
-trains on its event loop; it only sends commands to the trainer's inbox.
+Attributes down, messages up: a relay thread posts the run's ``TrainerEvents``;
+the app folds them into ``RunState`` and assigns the panes' reactives. Training runs
+in its own process (see ``rl/remote.py`` for the measurement that decided it); the
+app only sends it commands.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import queue
+import os
+import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import torch
 from textual import work
 from textual.app import App
 from textual.binding import Binding
 
 from ..config import Config, ConfigError, load_preset
-from ..metrics import MetricsWriter
+from ..rl.checkpoint import CheckpointError
 from ..rl.envs import EnvError, EnvInfo, env_info
 from ..rl.events import (
     ChangeApplied,
@@ -34,10 +35,12 @@ from ..rl.events import (
     Solved,
     StepCompared,
     StepOnce,
-    Stopped,
 )
-from ..rl.trainer import Trainer, resolve_device
-from .messages import EventThrottle, TrainerEvents, WatchFrame
+from ..rl.player import Player
+from ..rl import remote
+from ..rl.remote import RemoteTrainer
+from ..rl.trainer import resolve_device
+from .messages import TrainerEvents, WatchFrame
 from .screens.confirm import ConfirmRestart
 from .screens.help import HelpScreen
 from .screens.plot import PlotScreen
@@ -48,6 +51,7 @@ from .widgets.params_pane import ParamsPane, show_field
 from .widgets.returns_pane import SPARK_POINTS
 
 SNAPSHOT_HZ = 20.0  # how often the trainer reports the drawn state
+SCREEN_HZ = 15.0  # most event batches a second that reach the screen
 PLOT_PERIOD = 1.0  # seconds between redraws of an open plot screen
 
 
@@ -71,13 +75,13 @@ class PlaygroundApp(App[int]):
     def __init__(self, config: Config, preset: str, *, out: Path | None = None,
                  autostart: bool = True) -> None:
         super().__init__()
+        remote.prepare()
         self.config, self.preset, self.out = config, preset, out
         self.autostart = autostart
         self.state = RunState()
         self.run_id = 0
-        self.inbox: queue.SimpleQueue | None = None
-        self.stop_event: threading.Event | None = None
-        self.trainer: Trainer | None = None
+        self.remote: RemoteTrainer | None = None
+        self._watch_checkpoint: str | None = None
         self.watch_stop: threading.Event | None = None
         self.info: EnvInfo | None = None
         self._last_plot = 0.0
@@ -104,8 +108,6 @@ class PlaygroundApp(App[int]):
         self.config, self.info = config, info
         self.run_id += 1
         self.state = RunState()
-        self.inbox = queue.SimpleQueue()
-        self.stop_event = threading.Event()
         threshold = (config.solved_threshold if config.solved_threshold is not None
                      else info.reward_threshold)
         screen = TrainScreen(config, self.preset, info.action_names, info.discrete, device,
@@ -115,43 +117,29 @@ class PlaygroundApp(App[int]):
         else:
             self.switch_screen(screen)
         if self.autostart:
-            self._train(config, self.run_id, self.inbox, self.stop_event)
+            metrics = self.out / "metrics.jsonl" if self.out else None
+            self.remote = RemoteTrainer(config, snapshot_hz=SNAPSHOT_HZ, hz=SCREEN_HZ,
+                                        metrics_path=metrics)
+            self.remote.start()
+            self._relay(self.remote, self.run_id)
 
     def _stop_current(self) -> None:
         if self.watch_stop is not None:
             self.watch_stop.set()
-        if self.stop_event is not None:
-            self.stop_event.set()
-        self.trainer = None
+        if self.remote is not None:
+            self.remote.stop()
+            self.remote = None
 
     @work(thread=True, group="trainer", exit_on_error=False)
-    def _train(self, config: Config, run_id: int, inbox: queue.SimpleQueue,
-               stop: threading.Event) -> None:
-        throttle = EventThrottle(self.post_message, run_id)
-        writer = MetricsWriter(self.out / "metrics.jsonl") if self.out else None
-
-        def emit(event) -> None:
-            if writer is not None:
-                writer(event)
-            throttle(event)
-
-        try:
-            trainer = Trainer(config, emit, snapshot_hz=SNAPSHOT_HZ, inbox=inbox)
-        except Exception as err:  # a bad env or device: the app stays up
-            emit(RunError(f"cannot start: {err}", fatal=True))
-            emit(Stopped("error", 0))
-            return
-        if run_id == self.run_id:
-            self.trainer = trainer
-        try:
-            trainer.run(stop)
-        finally:
-            if writer is not None:
-                writer.close()
+    def _relay(self, remote: RemoteTrainer, run_id: int) -> None:
+        """Forward the run's event batches to the app; ends when the run does."""
+        for batch in remote.batches():
+            self.post_message(TrainerEvents(run_id, batch))
+        remote.join()
 
     def send(self, command: Any) -> None:
-        if self.inbox is not None:
-            self.inbox.put(command)
+        if self.remote is not None:
+            self.remote.submit(command)
 
     # -- events from the trainer --------------------------------------------------------
 
@@ -180,7 +168,10 @@ class PlaygroundApp(App[int]):
             self.notify(f"solved at episode {event.episode:,} (step {event.global_step:,})",
                         title="solved")
         elif isinstance(event, CheckpointSaved):
-            self.notify(f"checkpoint saved: {event.path}")
+            if event.path == self._watch_checkpoint:
+                self._start_watch(event.path)
+            else:
+                self.notify(f"checkpoint saved: {event.path}")
 
     def _train_screen(self) -> TrainScreen | None:
         for screen in self.screen_stack:
@@ -316,31 +307,46 @@ class PlaygroundApp(App[int]):
         self.send(SaveCheckpoint(str(folder / f"{name}-step{self.state.global_step}.pt")))
 
     def action_watch(self) -> None:
-        if self.watch_stop is not None:
-            self.watch_stop.set()
+        """Pause training, save the policy, and play it in one env at real-time speed."""
+        if self.watch_stop is not None or self._watch_checkpoint is not None:
+            if self.watch_stop is not None:
+                self.watch_stop.set()
             return
-        if self.trainer is None:
+        if self.remote is None or self.state.status in ("starting", "error"):
             self.notify("no policy to watch yet")
             return
         self._resume_after_watch = self.state.status != "paused"
         self.send(Pause())
+        handle, path = tempfile.mkstemp(prefix="pgtui-watch-", suffix=".pt")
+        os.close(handle)
+        self._watch_checkpoint = path
+        self.send(SaveCheckpoint(path))  # the answer, CheckpointSaved, starts the player
+
+    def _start_watch(self, path: str) -> None:
+        self._watch_checkpoint = None
+        try:
+            player = Player.from_file(path)
+        except (CheckpointError, ConfigError, EnvError) as err:
+            self.notify(str(err), title="cannot watch", severity="error")
+            return
+        finally:
+            Path(path).unlink(missing_ok=True)
         self.watch_stop = threading.Event()
-        self._watch(self.trainer, self.watch_stop, self.run_id)
+        self._watch(player, self.watch_stop, self.run_id)
         self.refresh_panes()
 
     @work(thread=True, group="watch", exit_on_error=False)
-    def _watch(self, trainer: Trainer, stop: threading.Event, run_id: int) -> None:
-        """Play the current policy in one env at the env's own frame rate."""
-        env = gym.make(trainer.config.env)
+    def _watch(self, player: Player, stop: threading.Event, run_id: int) -> None:
+        """Play the saved policy in one env at the env's own frame rate."""
+        env = gym.make(player.config.env)
         period = 1.0 / env.metadata.get("render_fps", 30)
-        generator = torch.Generator(device=trainer.device).manual_seed(trainer.update)
-        obs, _ = env.reset(seed=trainer.config.seed + 10_000)
+        obs, _ = env.reset(seed=player.config.seed + 10_000)
         episode_return, episodes = 0.0, 0
         try:
             while not stop.is_set() and run_id == self.run_id:
                 started = time.monotonic()
-                probs = trainer.action_probs(obs)
-                obs, reward, terminated, truncated, _ = env.step(trainer.act(obs, generator))
+                probs = player.action_probs(obs)
+                obs, reward, terminated, truncated, _ = env.step(player.act(obs))
                 episode_return += float(reward)
                 self.post_message(WatchFrame(tuple(map(float, obs)), probs, episode_return,
                                              episodes))
@@ -373,3 +379,6 @@ class PlaygroundApp(App[int]):
         self._stop_current()
         await self.workers.wait_for_complete()
         self.exit(return_code=0)
+
+    async def on_unmount(self) -> None:
+        self._stop_current()  # however the app ends, the run's process ends too
