@@ -19,7 +19,6 @@ import torch
 from pgtui.config import load_preset
 from pgtui.rl.trainer import Trainer
 from pgtui.ui.app import PlaygroundApp
-from pgtui.ui.screens.help import HelpScreen
 
 
 def headless_sps(config) -> float:
@@ -42,17 +41,19 @@ async def app_figures(config, preset: str, presses: int) -> dict:
     async with app.run_test(size=(80, 24)) as pilot:
         while app.state.status == "starting":
             await asyncio.sleep(0.05)
-        latencies = []
         start_redraws, start = redraws, time.perf_counter()
-        for _ in range(presses):  # latency: '?' until the help screen is the active screen
-            t0 = time.perf_counter()
-            await pilot.press("question_mark")
-            while not isinstance(app.screen, HelpScreen):
-                await asyncio.sleep(0.001)
-            latencies.append(time.perf_counter() - t0)
-            await pilot.press("escape")
-            await asyncio.sleep(0.2)
+        await asyncio.sleep(5)
         redraw_hz = (redraws - start_redraws) / (time.perf_counter() - start)
+        latencies = []
+        for _ in range(presses):  # latency: tab until the focus has moved and been drawn
+            before = app.focused
+            t0 = time.perf_counter()
+            await pilot.press("tab")
+            while app.focused is before:
+                await asyncio.sleep(0.001)
+            await pilot.pause()
+            latencies.append(time.perf_counter() - t0)
+            await asyncio.sleep(0.1)
         while app.state.status not in ("finished", "error", "stopped"):
             await asyncio.sleep(0.1)
         sps = app.state.stats['sps']

@@ -22,6 +22,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from ..config import Config, ConfigError, load_preset
+from ..rl import remote
 from ..rl.checkpoint import CheckpointError
 from ..rl.envs import EnvError, EnvInfo, env_info
 from ..rl.events import (
@@ -37,7 +38,6 @@ from ..rl.events import (
     StepOnce,
 )
 from ..rl.player import Player
-from ..rl import remote
 from ..rl.remote import RemoteTrainer
 from ..rl.trainer import resolve_device
 from .messages import TrainerEvents, WatchFrame
