@@ -1,0 +1,99 @@
+"""The playground as a person meets it: keys through Textual's Pilot, a real run behind it."""
+
+import asyncio
+
+import pytest
+from textual.widgets import Input, Select
+
+from pgtui.config import load_preset
+from pgtui.rl.events import EpisodesFinished, Snapshot, UpdateFinished
+from pgtui.ui.app import PlaygroundApp
+from pgtui.ui.messages import TrainerEvents
+
+PRESET = "cartpole-reinforce-baseline"
+
+
+async def wait_for(predicate, timeout=60.0):
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+async def test_keys_do_what_they_say():
+    app = PlaygroundApp(load_preset(PRESET), PRESET)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(lambda: app.state.status == "running" and app.state.episodes > 0)
+        assert app.state.snapshot is not None, "the drawn state and pi(a|s) arrive"
+
+        # space pauses: the step counter stops
+        await pilot.press("space")
+        await wait_for(lambda: app.state.status == "paused")
+        await pilot.pause()
+        step = app.state.global_step
+        await asyncio.sleep(1.0)
+        await pilot.pause()
+        assert app.state.global_step == step
+        assert "paused" in app.screen.status_bar.render().plain
+
+        # a baseline change reaches the trainer and comes back recorded
+        app.screen.params.query_one("#baseline", Select).value = "none"
+        await pilot.pause()
+        await pilot.press("n")  # one update applies it
+        await wait_for(lambda: app.config.baseline == "none")
+        assert any("baseline: value -> none" in text for _, text in app.state.marks)
+        await wait_for(lambda: app.state.step_compare is not None)
+
+        # an invalid lr is refused with its reason; the run keeps the old one
+        field = app.screen.params.query_one("#lr", Input)
+        field.focus()
+        field.value = "-3"
+        await pilot.press("enter")
+        await pilot.pause()
+        feedback = app.screen.params.query_one("#param-feedback").render()
+        assert "lr" in str(feedback) and "> 0.0" in str(feedback)
+        assert app.config.lr == 1e-3
+        app.set_focus(None)
+
+        await pilot.press("space")
+        await wait_for(lambda: app.state.status == "running")
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_help_and_plot_screens_open_and_close():
+    app = PlaygroundApp(load_preset(PRESET), PRESET, autostart=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        await pilot.press("g")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "PlotScreen"
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "TrainScreen"
+
+
+def feed(app):
+    """Deterministic events, as a run would send them."""
+    returns = tuple(float(10 + (i * 7) % 40 + i) for i in range(60))
+    app.post_message(TrainerEvents(app.run_id, (
+        EpisodesFinished(4096, returns, tuple(int(r) for r in returns)),
+        UpdateFinished(12, 4096, {"policy_loss": -0.0123, "value_loss": 61.3, "entropy": 0.58,
+                                  "explained_variance": 0.41, "grad_norm": 14.2,
+                                  "grad_var": 2100.0, "grad_snr": 6.4, "sps": 23400.0}),
+        Snapshot(4096, (0.4, 0.0, 0.08, 0.0), (0.62, 0.38), None, None, 87.1),
+    )))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)])
+def test_snapshot_of_the_panes(snap_compare, size):
+    app = PlaygroundApp(load_preset(PRESET), PRESET, autostart=False)
+
+    async def before(pilot):
+        feed(app)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=before)

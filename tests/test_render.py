@@ -1,0 +1,61 @@
+"""Text renders of env states: pure functions, checked against geometry."""
+
+import math
+
+import pytest
+
+from pgtui.rl.render import render
+
+
+def cells(frame, ch):
+    return [(r, c) for r, line in enumerate(frame.splitlines()) for c, x in enumerate(line) if x == ch]
+
+
+@pytest.mark.parametrize("env", ["CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1", "Other-v0"])
+@pytest.mark.parametrize("size", [(40, 9), (20, 5), (1, 1)])
+def test_every_frame_has_the_requested_size(env, size):
+    obs = [0.1, 0.0, 0.05, 0.0, 0.0, 0.0]
+    frame = render(env, obs, *size)
+    lines = frame.split("\n")
+    assert len(lines) == size[1] and all(len(line) == size[0] for line in lines)
+
+
+def test_cartpole_cart_follows_x_and_pole_leans_with_theta():
+    centre = render("CartPole-v1", [0.0, 0, 0.0, 0], 42, 9)
+    right = render("CartPole-v1", [1.2, 0, 0.3, 0], 42, 9)
+    left = render("CartPole-v1", [-1.2, 0, -0.3, 0], 42, 9)
+    col = lambda f: cells(f, "[")[0][1]  # noqa: E731
+    assert col(left) < col(centre) < col(right)
+    (tip_r, tip_c), = cells(centre, "●")
+    assert abs(tip_c - (col(centre) + 3)) <= 1, "upright pole stands over the cart"
+    assert cells(right, "●")[0][1] > col(right) + 3 > cells(left, "●")[0][1] - 20
+    assert cells(left, "●")[0][1] < col(left) + 3
+    track = centre.splitlines()[-1]
+    assert track.count("|") == 2, "both track limits are drawn"
+
+
+def test_pendulum_tip_is_up_at_angle_zero_and_down_at_pi():
+    up = render("Pendulum-v1", [1.0, 0.0, 0.0], 21, 11)
+    down = render("Pendulum-v1", [math.cos(math.pi), math.sin(math.pi), 0.0], 21, 11)
+    pivot_row = cells(up, "◎")[0][0]
+    assert cells(up, "●")[0][0] < pivot_row < cells(down, "●")[0][0]
+
+
+def test_acrobot_hanging_links_point_down():
+    frame = render("Acrobot-v1", [1, 0, 1, 0, 0, 0], 41, 13)
+    pivot = cells(frame, "◎")[0]
+    tip = cells(frame, "●")[0]
+    assert tip[1] == pivot[1] and tip[0] > pivot[0]
+
+
+def test_mountain_car_moves_right_with_position():
+    a = render("MountainCar-v0", [-1.0, 0.0], 40, 9)
+    b = render("MountainCar-v0", [0.3, 0.0], 40, 9)
+    assert cells(a, "■")[0][1] < cells(b, "■")[0][1]
+
+
+def test_unknown_env_shows_labelled_bars():
+    frame = render("Other-v0", [0.5, -2.0], 40, 2)
+    first, second = frame.splitlines()
+    assert first.startswith("obs[0]") and "+0.50" in first
+    assert "-2.00" in second and second.index("█") < second.index("│")
