@@ -26,7 +26,7 @@ def test_cartpole_cart_follows_x_and_pole_leans_with_theta():
     left = render("CartPole-v1", [-1.2, 0, -0.3, 0], 42, 9)
     col = lambda f: cells(f, "[")[0][1]  # noqa: E731
     assert col(left) < col(centre) < col(right)
-    (tip_r, tip_c), = cells(centre, "●")
+    (_tip_r, tip_c), = cells(centre, "●")
     assert abs(tip_c - (col(centre) + 3)) <= 1, "upright pole stands over the cart"
     assert cells(right, "●")[0][1] > col(right) + 3 > cells(left, "●")[0][1] - 20
     assert cells(left, "●")[0][1] < col(left) + 3

@@ -5,7 +5,6 @@ import subprocess
 import time
 
 import pytest
-
 from cli_helpers import pgtui_command
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
