@@ -13,6 +13,7 @@ import os
 import tempfile
 import threading
 import time
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -196,10 +197,9 @@ class PlaygroundApp(App[int]):
         returns.episodes = s.episodes
         returns.mean100 = s.mean100
         returns.solved_episode = s.solved.episode if s.solved else None
-        if s.returns and (not returns.returns or returns.returns[-1:] != (s.returns[-1],)
-                          or len(s.returns) != self._shown_episodes):
-            self._shown_episodes = len(s.returns)
-            returns.returns = tuple(s.returns)[-SPARK_POINTS:]
+        if s.episodes != self._shown_episodes:  # episodes only grow: a cheap "is it new"
+            self._shown_episodes = s.episodes
+            returns.returns = tuple(islice(s.returns, max(len(s.returns) - SPARK_POINTS, 0), None))
         if s.stats is not self._shown_stats:
             self._shown_stats = s.stats
             screen.diagnostics.stats = s.stats

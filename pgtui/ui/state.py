@@ -41,10 +41,6 @@ class RunState:
     error: str | None = None
 
     @property
-    def last_return(self) -> float | None:
-        return self.returns[-1] if self.returns else None
-
-    @property
     def mean100(self) -> float | None:
         return sum(self.recent) / len(self.recent) if self.recent else None
 
