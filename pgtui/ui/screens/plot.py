@@ -6,8 +6,9 @@ from collections.abc import Sequence
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual_plotext import PlotextPlot
+
+from ..widgets.steady_footer import SteadyFooter
 
 MOVING_WINDOW = 100
 
@@ -34,7 +35,7 @@ class PlotScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield PlotextPlot(id="curve")
-        yield Footer()
+        yield SteadyFooter()
 
     def show(self, returns: Sequence[float], marks: Sequence[tuple[int, str]],
              threshold: float | None) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.reactive import Reactive
 from textual.screen import Screen
-from textual.widgets import Footer
+from textual.widget import Widget
 
 from ...config import Config
 from ..widgets.diagnostics_pane import DiagnosticsPane
@@ -14,12 +15,16 @@ from ..widgets.params_pane import ParamsPane
 from ..widgets.policy_pane import PolicyPane
 from ..widgets.returns_pane import ReturnsPane
 from ..widgets.status_bar import StatusBar
+from ..widgets.steady_footer import SteadyFooter
 
 
 class TrainScreen(Screen):
     """Rebuilt for every run, so the panes match its env and algorithm."""
 
-    AUTO_FOCUS = None  # keys go to the bindings until the user tabs into a control
+    AUTO_FOCUS = ""  # no auto focus: keys go to the bindings until the user tabs in
+    # Screen repaints itself whole on every focus change; the focused and blurred
+    # controls repaint themselves, and a full repaint cost ~30 ms of key latency.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
     def __init__(self, config: Config, preset: str, action_names: tuple[str, ...],
                  discrete: bool, device: str, threshold: float | None) -> None:
@@ -47,7 +52,7 @@ class TrainScreen(Screen):
                 yield self.policy
             yield self.returns
             yield self.diagnostics
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         titles = {"params": "hyperparameters", "policy": "policy π(a|s)",

@@ -65,6 +65,8 @@ class FieldValidator(Validator):
 class ParamsPane(VerticalScroll):
     """Selects, switches and validated inputs for the run's config."""
 
+    can_focus = False  # tab moves between the controls; focus on the pane itself shows nothing
+
     DEFAULT_CSS = """
     ParamsPane { height: 1fr; }
     ParamsPane Horizontal { height: 1; margin: 0 0 0 0; }
@@ -73,6 +75,8 @@ class ParamsPane(VerticalScroll):
     ParamsPane Select { width: 1fr; }
     ParamsPane Input { width: 1fr; }
     ParamsPane Switch { border: none; height: 1; padding: 0; width: 4; }
+    /* a focus border would change the row's layout and cost a full screen relayout */
+    ParamsPane Switch:focus { border: none; background-tint: $foreground 25%; }
     ParamsPane .switch-state { width: 1fr; padding: 0 1; color: $text-muted; }
     ParamsPane #param-feedback { height: auto; color: $text-muted; }
     ParamsPane #param-feedback.-error { color: $error; }
