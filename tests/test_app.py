@@ -1,12 +1,15 @@
 """The playground as a person meets it: keys through Textual's Pilot, a real run behind it."""
 
 import asyncio
+import io
+import re
 
 import pytest
+from rich.console import Console
 from textual.widgets import Input, Select
 
 from pgtui.config import load_preset
-from pgtui.rl.events import EpisodesFinished, Snapshot, UpdateFinished
+from pgtui.rl.events import ChangeApplied, EpisodesFinished, Snapshot, UpdateFinished
 from pgtui.ui.app import PlaygroundApp
 from pgtui.ui.messages import TrainerEvents
 
@@ -74,6 +77,60 @@ async def test_help_and_plot_screens_open_and_close():
         assert type(app.screen).__name__ == "PlotScreen"
         await pilot.press("escape")
         assert type(app.screen).__name__ == "TrainScreen"
+
+
+async def test_plot_screen_draws_the_curve_and_labels_every_change():
+    app = PlaygroundApp(load_preset(PRESET), PRESET, autostart=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        feed(app)
+        app.post_message(TrainerEvents(app.run_id, (
+            ChangeApplied(5000, 13, "baseline", "value", "none"),
+            EpisodesFinished(6000, (300.0,) * 20, (300,) * 20),
+        )))
+        await pilot.pause()
+        await pilot.press("g")
+        await wait_for(lambda: type(app.screen).__name__ == "PlotScreen")
+        await pilot.pause()
+        drawn = app.screen.query_one("#curve").render().plain
+        assert "baseline: value -> none" in drawn, "the change is labelled where it happened"
+        assert "cartpole-reinforce-baseline" in drawn and "episode" in drawn
+        ticks = [float(m) for m in re.findall(r"^ *(-?[\d.]+)┤", drawn, re.MULTILINE)]
+        assert max(ticks) >= 475 and min(ticks) <= 15, "the y axis spans the returns and the goal"
+        assert "mean of 100" in drawn, "the moving average has its legend"
+        await pilot.press("g")
+        assert type(app.screen).__name__ == "TrainScreen"
+
+
+async def test_resizing_to_60x20_and_too_small_and_back():
+    app = PlaygroundApp(load_preset(PRESET), PRESET, autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        feed(app)
+        await pilot.pause()
+        screen = app.screen
+        too_small = screen.query_one("#too-small")
+
+        await pilot.resize_terminal(60, 20)
+        assert not too_small.display and screen.params.display
+        assert screen.policy.region.width >= 24, "the policy bars take the env drawing's room"
+        diagnostics = drawn_text(screen.diagnostics)
+        assert "g var 2100" in diagnostics and "snr" in diagnostics, "every figure still shows"
+
+        await pilot.resize_terminal(50, 15)
+        assert too_small.display
+        assert "50x15" in str(too_small.render()) and "60x20" in str(too_small.render())
+
+        await pilot.resize_terminal(80, 24)
+        assert not too_small.display and screen.env_view.display
+        assert screen.env_view.region.width > 10
+        await pilot.press("question_mark")
+        assert type(app.screen).__name__ == "HelpScreen", "keys still work after resizing"
+
+
+def drawn_text(widget) -> str:
+    """What a widget's render() shows at its current content width, as plain text."""
+    console = Console(width=widget.content_size.width, file=io.StringIO(), color_system=None)
+    console.print(widget.render())
+    return console.file.getvalue()
 
 
 def feed(app):

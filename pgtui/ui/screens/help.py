@@ -35,6 +35,11 @@ scatters around the batch mean. **grad snr** is the squared length of the batch
 gradient divided by the variance of that mean; a baseline leaves the expected gradient
 unchanged, so a good one shows as lower grad var and higher grad snr.
 
+Under 80 columns the env drawing gives way to the policy pane and the diagnostics use
+short labels: loss, vloss, ent, kl, clip, ev (explained variance), |g| (grad norm),
+g var, snr, sps. Under 60x20 the screen says so until the terminal grows; the run
+goes on meanwhile.
+
 Press `escape` or `?` to close.
 """
 

@@ -50,10 +50,16 @@ class PlotScreen(Screen):
             xs = list(range(1, len(returns) + 1))
             plt.scatter(xs, list(returns), marker="dot", color="gray", label="return")
             plt.plot(xs, moving_average(returns), color="cyan", label=f"mean of {MOVING_WINDOW}")
-            top = max(returns)
+            low = min(returns)
+            high = max([*returns, *([threshold] if threshold is not None else [])])
+            pad = 0.15 * (high - low) or 1.0
+            plt.ylim(low, high + pad)  # headroom above the data for the change labels
             if threshold is not None:
                 plt.hline(threshold, color="green")
-            for episode, text in marks:
-                plt.vline(max(episode, 1), color="yellow")
-                plt.text(text, x=max(episode, 1), y=top, color="yellow")
+            for i, (episode, text) in enumerate(marks):
+                x = max(episode, 1)
+                plt.vline(x, color="yellow")
+                # alternate two heights so that neighbouring labels do not overwrite each other
+                plt.text(text, x=x, y=high + pad * (0.8 if i % 2 == 0 else 0.45), color="yellow",
+                         alignment="left" if x < len(returns) / 2 else "right")
         plot.refresh()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.widgets import Static
 
 from ...config import Config
 from ..widgets.diagnostics_pane import DiagnosticsPane
@@ -16,6 +18,9 @@ from ..widgets.policy_pane import PolicyPane
 from ..widgets.returns_pane import ReturnsPane
 from ..widgets.status_bar import StatusBar
 from ..widgets.steady_footer import SteadyFooter
+
+MIN_SIZE = (60, 20)  # below this the panes cannot be drawn legibly
+NARROW_WIDTH = 80  # below this the env drawing gives its room to the policy pane
 
 
 class TrainScreen(Screen):
@@ -52,7 +57,19 @@ class TrainScreen(Screen):
                 yield self.policy
             yield self.returns
             yield self.diagnostics
+        yield Static(id="too-small")
         yield SteadyFooter()
+
+    def on_resize(self, event: events.Resize) -> None:
+        width, height = event.size
+        too_small = width < MIN_SIZE[0] or height < MIN_SIZE[1]
+        self.set_class(too_small, "-too-small")
+        self.set_class(width < NARROW_WIDTH, "-narrow")
+        if too_small:
+            self.query_one("#too-small", Static).update(
+                f"The terminal is {width}x{height}; pgtui needs at least "
+                f"{MIN_SIZE[0]}x{MIN_SIZE[1]}.\nEnlarge it to see the run (it keeps training). "
+                "q quits.")
 
     def on_mount(self) -> None:
         titles = {"params": "hyperparameters", "policy": "policy π(a|s)",

@@ -8,12 +8,15 @@ from rich.table import Table
 from textual.reactive import reactive
 from textual.widgets import Static
 
+# stats key, label, short label for a narrow pane
 SHOWN = (
-    ("policy_loss", "policy loss"), ("value_loss", "value loss"), ("entropy", "entropy"),
-    ("approx_kl", "approx kl"), ("clipfrac", "clip frac"),
-    ("explained_variance", "expl var"), ("grad_norm", "grad norm"),
-    ("grad_var", "grad var"), ("grad_snr", "grad snr"), ("sps", "steps/s"),
+    ("policy_loss", "policy loss", "loss"), ("value_loss", "value loss", "vloss"),
+    ("entropy", "entropy", "ent"), ("approx_kl", "approx kl", "kl"),
+    ("clipfrac", "clip frac", "clip"), ("explained_variance", "expl var", "ev"),
+    ("grad_norm", "grad norm", "|g|"), ("grad_var", "grad var", "g var"),
+    ("grad_snr", "grad snr", "snr"), ("sps", "steps/s", "sps"),
 )
+FULL_LABELS_WIDTH = 40  # narrower than this, the short labels
 
 
 def _fmt(value: float | None) -> str:
@@ -37,12 +40,13 @@ class DiagnosticsPane(Static):
     """The stats dict of the latest UpdateFinished event."""
 
     def render(self) -> Table:
+        full = self.content_size.width >= FULL_LABELS_WIDTH
         table = Table.grid(padding=(0, 1), expand=True)
         for _ in range(4):
-            table.add_column()
-        cells = [(label, _fmt(self.stats.get(key))) for key, label in SHOWN
+            table.add_column(no_wrap=True, overflow="ellipsis")
+        cells = [(label if full else short, _fmt(self.stats.get(key)))
+                 for key, label, short in SHOWN
                  if key in self.stats or key in ("policy_loss", "grad_var")]
         for i in range(0, len(cells), 2):
-            row = [item for pair in cells[i:i + 2] for item in (pair[0], pair[1])]
-            table.add_row(*row)
+            table.add_row(*[item for pair in cells[i:i + 2] for item in pair])
         return table
