@@ -74,6 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, help="directory for metrics.jsonl, config, checkpoint")
     train.add_argument("--json", action="store_true",
                        help="print a JSON summary as the last stdout line")
+    watch = sub.add_parser("watch", help="play a saved policy: drawn on a terminal, returns printed")
+    watch.add_argument("checkpoint", type=Path, help="a .pt file written by ctrl+s or train --out")
+    watch.add_argument("--episodes", type=_positive_int, default=3, help="episodes to play (3)")
+    watch.add_argument("--no-render", action="store_true", help="print returns only")
+    watch.add_argument("--fast", action="store_true", help="do not wait for the env's frame rate")
+    watch.add_argument("--json", action="store_true",
+                       help="print a JSON summary as the last stdout line")
     return parser
 
 
@@ -111,6 +118,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return run_train(config, options)
 
 
+def _cmd_watch(args: argparse.Namespace) -> int:
+    from .watch import run_watch, should_draw
+
+    return run_watch(args.checkpoint, args.episodes, draw=should_draw(args.no_render),
+                     realtime=not args.fast, as_json=args.json)
+
+
 def _cmd_app(args: argparse.Namespace) -> int:
     from .ui.app import PlaygroundApp
 
@@ -125,7 +139,8 @@ def _cmd_app(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        handler = {"presets": _cmd_presets, "train": _cmd_train}.get(args.command, _cmd_app)
+        handler = {"presets": _cmd_presets, "train": _cmd_train,
+                   "watch": _cmd_watch}.get(args.command, _cmd_app)
         return handler(args)
     except UsageError as err:
         print(err, file=sys.stderr)

@@ -44,9 +44,9 @@ def load(path: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else "unsafe content"
-        raise CheckpointError(f"{path}: refused, not a plain-tensor checkpoint ({first[:120]})") from None
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"{path}: refused: not a plain-tensor checkpoint (it holds "
+                              "pickled objects or is not a torch file; nothing in it was run)") from None
     except Exception as err:
         raise CheckpointError(f"{path}: not a pgtui checkpoint ({type(err).__name__})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
