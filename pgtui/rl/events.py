@@ -85,6 +85,7 @@ class RunError:
 
     message: str
     fatal: bool = False
+    diverged: bool = False  # non-finite loss or weights; the update was undone
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,8 @@ def _child_main(config_data: dict, commands, batches, snapshot_hz: float, hz: fl
         batcher(event)
 
     try:
-        trainer = Trainer(from_mapping(config_data, "run"), emit, snapshot_hz=snapshot_hz)
+        trainer = Trainer(from_mapping(config_data, "run"), emit, snapshot_hz=snapshot_hz,
+                      pause_on_diverge=True)
     except Exception as err:  # a bad env or device: report it, end cleanly
         emit(RunError(f"cannot start: {' '.join(str(err).split())}", fatal=True))
         emit(Stopped("error", 0))

@@ -7,6 +7,7 @@ until the current update is done, so an update never sees half a change.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import queue
@@ -66,8 +67,10 @@ class Trainer:
     """Trains one policy on one vector env; emits events through ``emit``."""
 
     def __init__(self, config: Config, emit: Callable[[Event], None] | None = None, *,
-                 snapshot_hz: float = 0.0, inbox: queue.SimpleQueue | None = None) -> None:
+                 snapshot_hz: float = 0.0, inbox: queue.SimpleQueue | None = None,
+                 pause_on_diverge: bool = False) -> None:
         self.config = config
+        self.pause_on_diverge = pause_on_diverge  # the playground pauses; headless ends
         self.emit = emit or (lambda event: None)
         self.device = resolve_device(config.device)
         self.envs = make_vec_env(config.env, config.num_envs)
@@ -134,9 +137,13 @@ class Trainer:
                 if stepping and ok:
                     self.emit(StepCompared(self.update, tuple(map(float, probe_obs)), before,
                                            self.action_probs(probe_obs)))
-                if not ok:
+                if not ok and not self.pause_on_diverge:
                     reason = "diverged"
                     break
+                if not ok:
+                    self._step_pending, self.paused = False, True
+                    self.emit(StatusChanged("paused"))
+                    continue
                 if self._step_pending:
                     self._step_pending = False
                     self.paused = True
@@ -156,7 +163,11 @@ class Trainer:
         return reason
 
     def step(self) -> bool:
-        """One collect + update. Returns False if the update diverged (weights kept)."""
+        """One collect + update. Returns False if the update diverged.
+
+        A diverged update is undone: the weights and optimizer state go back to what
+        they were before it (PPO may have applied several minibatch steps by then).
+        """
         cfg = self.config
         start = time.perf_counter()
         if cfg.anneal_lr:
@@ -168,6 +179,7 @@ class Trainer:
         self.last_batch = batch
         self._emit_episodes()
         diagnose = cfg.diag_every > 0 and self.update % cfg.diag_every == 0
+        last_good = self._weights()
         if cfg.algo == "reinforce":
             stats = reinforce_update(self.policy, self.optimizer, batch, cfg, diagnose)
         elif cfg.algo == "a2c":
@@ -178,11 +190,17 @@ class Trainer:
                                self.cpu_generator)
         self.train_seconds += time.perf_counter() - start
         self.update += 1
-        bad = [k for k in ("policy_loss", "value_loss", "grad_norm") if not math.isfinite(stats[k])]
+        bad = [f"{k} = {stats[k]}" for k in ("policy_loss", "value_loss", "grad_norm")
+               if not math.isfinite(stats[k])]
+        if not bad and not all(torch.isfinite(p).all() for p in self.policy.parameters()):
+            bad = ["a weight = nan/inf"]
         if bad:
-            self.emit(RunError(f"diverged at update {self.update}: {bad[0]} = {stats[bad[0]]} "
-                               f"(lr {cfg.lr:g}); weights kept from the last good update",
-                               fatal=True))
+            self._restore_weights(last_good)
+            then = "paused; lower lr and resume" if self.pause_on_diverge else "run ended"
+            self.emit(RunError(f"diverged at update {self.update}: {bad[0]} (lr {cfg.lr:g}); "
+                               f"weights restored to the last good update, {then}",
+                               fatal=not self.pause_on_diverge, diverged=True))
+            self.update -= 1
             return False
         stats.update(self._progress_stats())
         self.emit(UpdateFinished(self.update, self.global_step, stats))
@@ -215,6 +233,15 @@ class Trainer:
         if self.config.optimizer == "sgd":
             return torch.optim.SGD(params, lr=self.config.lr)
         return torch.optim.Adam(params, lr=self.config.lr, eps=1e-5, fused=True)
+
+    def _weights(self) -> tuple[dict, dict]:
+        """Copies of the policy's and the optimizer's state, to undo a diverged update."""
+        policy = {k: v.clone() for k, v in self.policy.state_dict().items()}
+        return policy, copy.deepcopy(self.optimizer.state_dict())
+
+    def _restore_weights(self, saved: tuple[dict, dict]) -> None:
+        self.policy.load_state_dict(saved[0])
+        self.optimizer.load_state_dict(saved[1])
 
     def _set_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:

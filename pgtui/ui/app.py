@@ -163,6 +163,8 @@ class PlaygroundApp(App[int]):
         elif isinstance(event, RunError):
             if event.fatal:
                 self.notify(event.message, title="run stopped", severity="error", timeout=8)
+            elif event.diverged:
+                self.notify(event.message, title="diverged", severity="warning", timeout=10)
             elif params is not None:
                 params.feedback(event.message, error=True)
         elif isinstance(event, Solved):
