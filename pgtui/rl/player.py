@@ -12,6 +12,8 @@ from . import checkpoint
 from .envs import env_info
 from .policies import action_summary, build_policy, env_action
 
+WATCH_SEED_OFFSET = 10_000  # watched episodes start from env seeds training never used
+
 
 class Player:
     """Rebuilds the policy of a checkpoint on the CPU."""

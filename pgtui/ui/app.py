@@ -38,7 +38,7 @@ from ..rl.events import (
     StepCompared,
     StepOnce,
 )
-from ..rl.player import Player
+from ..rl.player import WATCH_SEED_OFFSET, Player
 from ..rl.remote import RemoteTrainer
 from ..rl.trainer import resolve_device
 from .messages import TrainerEvents, WatchFrame
@@ -342,7 +342,7 @@ class PlaygroundApp(App[int]):
         """Play the saved policy in one env at the env's own frame rate."""
         env = gym.make(player.config.env)
         period = 1.0 / env.metadata.get("render_fps", 30)
-        obs, _ = env.reset(seed=player.config.seed + 10_000)
+        obs, _ = env.reset(seed=player.config.seed + WATCH_SEED_OFFSET)
         episode_return, episodes = 0.0, 0
         try:
             while not stop.is_set() and run_id == self.run_id:
