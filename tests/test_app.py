@@ -57,7 +57,8 @@ async def test_keys_do_what_they_say():
         feedback = app.screen.params.query_one("#param-feedback").render()
         assert "lr" in str(feedback) and "> 0.0" in str(feedback)
         assert app.config.lr == 1e-3
-        app.set_focus(None)
+        await pilot.press("escape")  # out of the field: the keys work again
+        assert app.focused is None
 
         await pilot.press("space")
         await wait_for(lambda: app.state.status == "running")

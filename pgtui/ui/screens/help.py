@@ -22,6 +22,7 @@ HELP = """\
 | `?` | this help |
 | `q` | quit (the run stops, files are flushed) |
 | `tab` / `shift+tab` | move between controls; `enter` applies a typed value |
+| `escape` | leave the controls, so that the keys above work again |
 
 Live settings (baseline, returns, normalize, entropy, lr, gamma, …) apply at the next
 update. Settings marked `*` (algo, env, num_envs, seed, hidden sizes) start a new run

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import Reactive
 from textual.screen import Screen
@@ -26,6 +27,7 @@ NARROW_WIDTH = 80  # below this the env drawing gives its room to the policy pan
 class TrainScreen(Screen):
     """Rebuilt for every run, so the panes match its env and algorithm."""
 
+    BINDINGS = [Binding("escape", "leave_controls", "keys", show=False)]
     AUTO_FOCUS = ""  # no auto focus: keys go to the bindings until the user tabs in
     # Screen repaints itself whole on every focus change; the focused and blurred
     # controls repaint themselves, and a full repaint cost ~30 ms of key latency.
@@ -59,6 +61,10 @@ class TrainScreen(Screen):
             yield self.diagnostics
         yield Static(id="too-small")
         yield SteadyFooter()
+
+    def action_leave_controls(self) -> None:
+        """escape: out of the settings, so that space, q and the other keys work again."""
+        self.set_focus(None)
 
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size
