@@ -61,3 +61,33 @@ def test_missing_or_mismatched_checkpoints_are_clear_errors(tmp_path):
 
     bad_episodes = run_pgtui("watch", str(path), "--episodes", "0")
     assert bad_episodes.returncode == 2 and "positive integer" in bad_episodes.stderr
+
+
+def test_metrics_survive_sigkill_line_by_line(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from cli_helpers import pgtui_command
+
+    from pgtui.metrics import read_metrics
+
+    process = subprocess.Popen([*pgtui_command(), "train", "--preset", "cartpole-ppo", "--out",
+                                str(tmp_path)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    metrics = tmp_path / "metrics.jsonl"
+    try:
+        for _ in range(600):  # until the run has written a few dozen records
+            if metrics.exists() and metrics.read_text().count("\n") >= 40:
+                break
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    text = metrics.read_text()
+    assert text.endswith("\n"), "each record is written whole, then flushed"
+    records = read_metrics(metrics)
+    assert len(records) == text.count("\n") >= 40
+    assert [json.loads(line) for line in text.splitlines()] == records
