@@ -91,6 +91,11 @@ class RemoteTrainer:
     def start(self) -> None:
         self._process.start()
 
+    @property
+    def pid(self) -> int | None:
+        """The training process's id (for benchmarks that watch its memory)."""
+        return self._process.pid
+
     def submit(self, command: Command) -> None:
         self._commands.put(command)
 
