@@ -67,6 +67,21 @@ async def test_keys_do_what_they_say():
     assert app.return_code == 0
 
 
+async def test_an_env_that_raises_is_reported_and_the_app_stays_alive():
+    config = load_preset(PRESET).replace(env="raising_env:pgtui-test/Raising-v0", num_envs=2)
+    app = PlaygroundApp(config, PRESET)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(lambda: app.state.status == "error")
+        assert "the simulator lost its state" in app.state.error
+        assert "error" in app.screen.status_bar.render().plain
+        await pilot.press("question_mark")  # still answering keys
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
 async def test_help_and_plot_screens_open_and_close():
     app = PlaygroundApp(load_preset(PRESET), PRESET, autostart=False)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -9,6 +9,7 @@ a critic needs to bootstrap a truncated episode.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -64,20 +65,37 @@ class EnvInfo:
     action_names: tuple[str, ...]
 
 
+def registered_id(env_id: str) -> str:
+    """The registry id of ``env_id``; ``module:EnvId`` first imports the module that
+    registers it (how Gymnasium names envs from other packages)."""
+    module, sep, name = env_id.partition(":")
+    if not sep:
+        return env_id
+    try:
+        importlib.import_module(module)
+    except Exception as err:  # missing, or broken on import: either way not usable
+        raise EnvError(f"env '{env_id}': cannot import {module!r}: {err}") from None
+    return name
+
+
 def _spec(env_id: str) -> gym.envs.registration.EnvSpec:
     try:
-        return gym.spec(env_id)
+        return gym.spec(registered_id(env_id))
     except gym.error.Error as err:
         raise EnvError(f"unknown env '{env_id}': {err}") from None
 
 
 def env_exists(env_id: str) -> bool:
-    return env_id in gym.registry
+    try:
+        return registered_id(env_id) in gym.registry
+    except EnvError:
+        return False
 
 
 def make_vec_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     """A vector env; CartPole uses Gymnasium's native numpy implementation."""
     _spec(env_id)
+    env_id = registered_id(env_id)
     mode = "vector_entry_point" if env_id in _NATIVE_VECTOR else "sync"
     try:
         envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)

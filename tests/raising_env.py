@@ -1,0 +1,28 @@
+"""A test env that fails mid-run, as a buggy user env would: ``raising_env:pgtui-test/Raising-v0``."""
+
+import gymnasium as gym
+import numpy as np
+
+FAIL_AFTER_STEPS = 300
+
+
+class RaisingEnv(gym.Env):
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self.steps += 1
+        if self.steps > FAIL_AFTER_STEPS:
+            raise RuntimeError("the simulator lost its state")
+        return np.zeros(2, np.float32), 1.0, self.steps % 20 == 0, False, {}
+
+
+if "pgtui-test/Raising-v0" not in gym.registry:
+    gym.register("pgtui-test/Raising-v0", entry_point=RaisingEnv)
