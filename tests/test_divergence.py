@@ -1,4 +1,5 @@
-"""A diverging run is undone to its last good update: paused in the playground, exit 1 headless."""
+"""A failing run: divergence is undone to the last good update (paused in the playground,
+exit 1 headless); an env that raises ends a headless run with exit 1 and one line."""
 
 import json
 import math
@@ -72,3 +73,14 @@ def test_headless_divergence_exits_1_with_one_line_and_loses_nothing(tmp_path):
     assert records
     payload = load(tmp_path / "checkpoint.pt")
     assert all(torch.isfinite(t).all() for t in payload["policy"].values())
+
+
+def test_an_env_that_raises_ends_the_headless_run_with_exit_1(tmp_path):
+    result = run_pgtui("train", "--preset", "cartpole-a2c", "--set",
+                       'env="raising_env:pgtui-test/Raising-v0"', "--set", "num_envs=2",
+                       "--out", str(tmp_path), "--json")
+    assert result.returncode == 1
+    assert "the simulator lost its state" in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["reason"] == "error"
+    assert (tmp_path / "metrics.jsonl").read_text().count("\n") > 0, "what was written stays"
