@@ -17,7 +17,7 @@ FRAME_SIZE = (48, 9)  # columns x rows of the drawing on a terminal
 
 
 def run_watch(path: Path, episodes: int, draw: bool, realtime: bool, as_json: bool) -> int:
-    """Play ``episodes`` episodes greedily-sampled from the checkpoint's policy."""
+    """Play ``episodes`` episodes, actions sampled from the checkpoint's policy."""
     player = Player.from_file(path)
     env = gym.make(player.config.env)
     period = 1.0 / env.metadata.get("render_fps", 30) if realtime else 0.0
@@ -33,7 +33,7 @@ def run_watch(path: Path, episodes: int, draw: bool, realtime: bool, as_json: bo
                 total += float(reward)
                 done = terminated or truncated
                 if live is not None:
-                    live.update(_frame(player, obs, episode, total))
+                    live.update(_frame(player, obs, episode, total), refresh=True)
                     time.sleep(max(period - (time.monotonic() - started), 0.0))
             returns.append(total)
             print(f"episode {episode + 1}: return {total:g}", flush=True)
