@@ -44,6 +44,16 @@ def _int_at_least(lowest: int, what: str):
     return parse
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
+    return value
+
+
 _positive_int = _int_at_least(1, "a positive integer")
 _non_negative_int = _int_at_least(0, "an integer >= 0")
 
@@ -62,7 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     presets.add_argument("--keys", action="store_true", help="list every config key instead")
 
     train = sub.add_parser("train", help="train without the screen")
-    train.add_argument("--preset", required=True, help="preset name or .toml path")
+    start = train.add_mutually_exclusive_group(required=True)
+    start.add_argument("--preset", help="preset name or .toml path")
+    start.add_argument("--resume", type=Path, metavar="DIR",
+                       help="continue the run saved in DIR (its checkpoint.pt) with its config")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key (repeatable), e.g. --set lr=3e-4")
     train.add_argument("--seed", type=_non_negative_int, help="override the seed")
@@ -72,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--until-solved", action="store_true",
                        help="stop once the last-100 mean reaches the env's threshold")
     train.add_argument("--out", type=Path, help="directory for metrics.jsonl, config, checkpoint")
+    train.add_argument("--checkpoint-every", type=_non_negative_float, default=30.0,
+                       metavar="SECONDS", help="with --out or --resume: also save the "
+                       "checkpoint this often while training; 0 = only at the end (30)")
     train.add_argument("--json", action="store_true",
                        help="print a JSON summary as the last stdout line")
     watch = sub.add_parser("watch", help="play a saved policy: drawn on a terminal, returns printed")
@@ -109,12 +125,34 @@ def _cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resumed(args: argparse.Namespace):
+    """The config and checkpoint of ``train --resume DIR``."""
+    from .config import from_mapping
+    from .rl.checkpoint import load
+
+    changes = [name for name, value in (("--set", args.set), ("--seed", args.seed),
+                                        ("--device", args.device), ("--max-steps", args.max_steps),
+                                        ("--out", args.out)) if value]
+    if changes:
+        raise UsageError(f"pgtui train: --resume continues the saved run as it was; "
+                         f"{', '.join(changes)} cannot change it")
+    path = args.resume / "checkpoint.pt" if args.resume.is_dir() else args.resume
+    payload = load(path)
+    return from_mapping(payload["config"], f"{path} config"), payload, path.parent
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from .headless import TrainOptions, run_train
 
-    config = _config_from(args)
-    options = TrainOptions(preset=args.preset, max_updates=args.updates,
-                           until_solved=args.until_solved, out=args.out, json=args.json)
+    resume, out, preset = None, args.out, args.preset
+    if args.resume is not None:
+        config, resume, out = _resumed(args)
+        preset = f"resume {out}"
+    else:
+        config = _config_from(args)
+    options = TrainOptions(preset=preset, max_updates=args.updates,
+                           until_solved=args.until_solved, out=out, json=args.json,
+                           checkpoint_every_s=args.checkpoint_every, resume=resume)
     return run_train(config, options)
 
 

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .config import Config
-from .metrics import MetricsWriter
+from .metrics import MetricsWriter, cut_after
 from .rl.events import Event, RunError, Solved, UpdateFinished
 from .rl.policies import TabularSoftmaxActor
 from .rl.trainer import Trainer
@@ -33,6 +33,8 @@ class TrainOptions:
     until_solved: bool = False
     out: Path | None = None
     json: bool = False
+    checkpoint_every_s: float = 30.0  # with --out: also save every so often while running
+    resume: dict[str, Any] | None = None  # a checkpoint payload to continue from
 
 
 class _Fanout:
@@ -112,12 +114,22 @@ def run_train(config: Config, options: TrainOptions) -> int:
                         disable=not show_progress)
     task = progress.add_task("mean100 —", total=config.total_steps)
     fanout = _Fanout(_progress_sink(progress, task, config.total_steps))
-    trainer = Trainer(config, fanout)  # bad envs and devices fail here, before any file
+    autosave = options.out / "checkpoint.pt" if options.out is not None else None
+    # bad envs and devices fail here, before any file
+    trainer = Trainer(config, fanout, autosave=autosave, autosave_every_s=options.checkpoint_every_s)
+    if options.resume is not None:
+        trainer.load_run_state(options.resume)
     writer = None
     if options.out is not None:
         options.out.mkdir(parents=True, exist_ok=True)
         (options.out / "config.toml").write_text(config.to_toml(), encoding="utf-8")
-        writer = MetricsWriter(options.out / "metrics.jsonl")
+        metrics = options.out / "metrics.jsonl"
+        if options.resume is not None:
+            cut_after(metrics, trainer.global_step)
+        writer = MetricsWriter(metrics, episodes_before=trainer.episodes)
+        if options.resume is not None:
+            writer.write({"type": "resumed", "global_step": trainer.global_step,
+                          "update": trainer.update, "episodes": trainer.episodes})
         fanout.sinks.insert(0, writer)
     tabular = isinstance(trainer.policy.actor, TabularSoftmaxActor)
     if tabular and not options.json:
@@ -137,7 +149,7 @@ def run_train(config: Config, options: TrainOptions) -> int:
         signal.signal(signal.SIGINT, previous)
         if writer is not None:
             if reason not in FAILED or trainer.update > 0:
-                trainer.save_checkpoint(options.out / "checkpoint.pt")
+                trainer.save_checkpoint(autosave)
             writer.close()
     if tabular and not options.json and trainer.update == 1:
         print("\n".join(_worked_step_report(trainer, theta_before)))

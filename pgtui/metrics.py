@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -37,11 +38,11 @@ def _finite(value: Any) -> Any:
 class MetricsWriter:
     """Turns Trainer events into JSON Lines records."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, episodes_before: int = 0) -> None:
         self.path = Path(path)
         self._file: TextIO = self.path.open("a", encoding="utf-8")
         self._start = time.perf_counter()
-        self._episode = 0
+        self._episode = episodes_before  # a resumed run numbers its episodes on
 
     def write(self, record: dict[str, Any]) -> None:
         self._file.write(json.dumps({k: _finite(v) for k, v in record.items()}) + "\n")
@@ -74,6 +75,31 @@ class MetricsWriter:
 
     def close(self) -> None:
         self._file.close()
+
+
+def cut_after(path: str | Path, global_step: int) -> int:
+    """Keep the records up to the first one past ``global_step``; returns how many were cut.
+
+    A resumed run starts from a checkpoint taken at ``global_step`` and writes again what
+    came after it. The file is rewritten beside itself and renamed into place.
+    """
+    path = Path(path)
+    if not path.exists():
+        return 0
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            break  # a torn last line
+        if (record.get("global_step") or 0) > global_step:
+            break
+        kept.append(line)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    os.replace(tmp, path)
+    return len(lines) - len(kept)
 
 
 def read_metrics(path: str | Path) -> list[dict[str, Any]]:

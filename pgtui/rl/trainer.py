@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from ..config import LIVE_PARAMS, Config, ConfigError, check_value
-from . import checkpoint
+from . import checkpoint, env_state
 from .algorithms import a2c_update, ppo_update, reinforce_update
 from .envs import describe, make_vec_env
 from .events import (
@@ -68,8 +68,11 @@ class Trainer:
 
     def __init__(self, config: Config, emit: Callable[[Event], None] | None = None, *,
                  snapshot_hz: float = 0.0, inbox: queue.SimpleQueue | None = None,
-                 pause_on_diverge: bool = False) -> None:
+                 pause_on_diverge: bool = False, autosave: Path | None = None,
+                 autosave_every_s: float = 30.0) -> None:
         self.config = config
+        self.autosave, self.autosave_every_s = autosave, autosave_every_s
+        self._last_autosave = time.monotonic()
         self.pause_on_diverge = pause_on_diverge  # the playground pauses; headless ends
         self.emit = emit or (lambda event: None)
         self.device = resolve_device(config.device)
@@ -154,6 +157,7 @@ class Trainer:
                 if until_solved and self.solved is not None:
                     reason = "solved"
                     break
+                self._maybe_autosave()
         except Exception as err:  # the run ends; the caller's process must not
             self.emit(RunError(f"{type(err).__name__}: {err}", fatal=True))
             reason = "error"
@@ -212,14 +216,60 @@ class Trainer:
         return action_summary(self.policy.actor, obs, self.device)
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything a checkpoint holds: tensors, plain config and progress counters."""
+        """Everything a checkpoint holds: tensors, plain config, progress counters, and
+        under ``run`` what a resumed run needs to go on exactly as this one would."""
+        c = self.collector
+        solved = dataclasses.asdict(self.solved) if self.solved is not None else None
         return {
             "policy": self.policy.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "config": dataclasses.asdict(self.config),
             "meta": {"global_step": self.global_step, "update": self.update,
                      "episodes": self.episodes, "env": self.config.env},
+            "run": {
+                "generator": self.generator.get_state(),
+                "cpu_generator": self.cpu_generator.get_state(),
+                "env": env_state.capture(self.envs),
+                "collector": {"obs": torch.from_numpy(c.obs.copy()),
+                              "resetting": torch.from_numpy(c.resetting.copy()),
+                              "ep_return": torch.from_numpy(c.ep_return.copy()),
+                              "ep_length": torch.from_numpy(c.ep_length.copy()),
+                              "env_steps": c.env_steps},
+                "recent_returns": list(self.recent_returns),
+                "train_seconds": self.train_seconds,
+                "solved": solved,
+            },
         }
+
+    def load_run_state(self, payload: dict[str, Any]) -> None:
+        """Continue from a checkpoint written by ``state_dict`` for this same config."""
+        if "run" not in payload:
+            raise checkpoint.CheckpointError("this checkpoint holds weights only (written by an "
+                                             "older pgtui); it cannot be resumed")
+        try:
+            self._load_run_state(payload)
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise checkpoint.CheckpointError(f"checkpoint does not fit its config: {first_line}"
+                                             ) from None
+
+    def _load_run_state(self, payload: dict[str, Any]) -> None:
+        run, c = payload["run"], self.collector
+        self.policy.load_state_dict(payload["policy"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.generator.set_state(run["generator"])
+        self.cpu_generator.set_state(run["cpu_generator"])
+        env_state.restore(self.envs, run["env"])
+        c.obs = run["collector"]["obs"].numpy().copy()
+        c.resetting = run["collector"]["resetting"].numpy().copy()
+        c.ep_return = run["collector"]["ep_return"].numpy().copy()
+        c.ep_length = run["collector"]["ep_length"].numpy().copy()
+        c.env_steps = int(run["collector"]["env_steps"])
+        self.update = int(payload["meta"]["update"])
+        self.episodes = int(payload["meta"]["episodes"])
+        self.recent_returns.extend(run["recent_returns"])
+        self.train_seconds = float(run["train_seconds"])
+        self.solved = Solved(**run["solved"]) if run["solved"] is not None else None
 
     def save_checkpoint(self, path: str | Path) -> Path:
         written = checkpoint.save(path, self.state_dict())
@@ -245,6 +295,13 @@ class Trainer:
     def _restore_weights(self, saved: tuple[dict, dict]) -> None:
         self.policy.load_state_dict(saved[0])
         self.optimizer.load_state_dict(saved[1])
+
+    def _maybe_autosave(self) -> None:
+        if self.autosave is None or self.autosave_every_s <= 0:
+            return
+        if time.monotonic() - self._last_autosave >= self.autosave_every_s:
+            self.save_checkpoint(self.autosave)
+            self._last_autosave = time.monotonic()
 
     def _set_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
