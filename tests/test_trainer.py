@@ -131,6 +131,17 @@ def test_same_seed_same_numbers():
     assert run(3) != run(4)
 
 
+@pytest.mark.parametrize("preset", ["cartpole-ppo", "cartpole-a2c"])
+def test_measuring_gradient_noise_does_not_change_the_run(preset):
+    def weights(diag_every):
+        trainer = Trainer(small(preset, diag_every=diag_every))
+        trainer.run(max_updates=6)
+        return trainer.policy.state_dict()
+
+    measured, unmeasured = weights(1), weights(0)
+    assert all(torch.equal(measured[k], unmeasured[k]) for k in measured)
+
+
 def test_the_engine_imports_no_screen():
     for path in (Path(__file__).parent.parent / "pgtui" / "rl").rglob("*.py"):
         tree = ast.parse(path.read_text())

@@ -6,6 +6,8 @@ submitted to the Trainer takes effect at the next update and never halfway throu
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -62,13 +64,18 @@ def reinforce_weights(batch: Batch, values: torch.Tensor, config: Config
 
 
 def _step(policy: ActorCritic, optimizer: torch.optim.Optimizer, loss: torch.Tensor,
-          max_grad_norm: float) -> float:
+          max_grad_norm: float, params: list[torch.Tensor] | None = None) -> float:
+    """One optimizer step on ``loss``; returns the gradient norm before clipping.
+
+    A non-finite norm skips the step (the trainer then reports the divergence).
+    """
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
-    params = [p for p in policy.parameters() if p.grad is not None]
+    if params is None:
+        params = [p for p in policy.parameters() if p.grad is not None]
     limit = max_grad_norm if max_grad_norm > 0 else float("inf")
-    grad_norm = float(nn.utils.clip_grad_norm_(params, limit))
-    if torch.isfinite(torch.tensor(grad_norm)):
+    grad_norm = float(nn.utils.clip_grad_norm_(params, limit, foreach=True))
+    if math.isfinite(grad_norm):
         optimizer.step()
     return grad_norm
 
@@ -132,8 +139,12 @@ def _noise(policy: ActorCritic, obs, actions, adv, generator) -> dict[str, float
 
 
 def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch,
-               config: Config, diagnose: bool, generator: torch.Generator) -> dict[str, float]:
-    """One gradient step on an n-step rollout with GAE advantages."""
+               config: Config, diagnose: torch.Generator | None) -> dict[str, float]:
+    """One gradient step on an n-step rollout with GAE advantages.
+
+    ``diagnose``: the generator that draws the diagnostics' random groups, or None to
+    skip them (a generator of its own, so measuring never changes what is learned).
+    """
     advantages, returns = gae_targets(batch, config)
     obs, actions, adv, ret = _flat_valid(batch, advantages, returns)
     if config.normalize_advantage:
@@ -144,7 +155,7 @@ def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Bat
     value_loss = 0.5 * ((values - ret) ** 2).mean()
     entropy_mean = entropy.mean()
     loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
-    stats = _noise(policy, obs, actions, adv, generator) if diagnose else {}
+    stats = _noise(policy, obs, actions, adv, diagnose) if diagnose is not None else {}
     grad_norm = _step(policy, optimizer, loss, config.max_grad_norm)
     return {
         "policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
@@ -155,21 +166,24 @@ def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Bat
 
 
 def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch,
-               config: Config, diagnose: bool, generator: torch.Generator) -> dict[str, float]:
-    """Clipped-surrogate epochs over minibatches of one rollout."""
+               config: Config, diagnose: torch.Generator | None,
+               generator: torch.Generator) -> dict[str, float]:
+    """Clipped-surrogate epochs over minibatches of one rollout; ``generator`` shuffles
+    the minibatches, ``diagnose`` is as in ``a2c_update``."""
     advantages, returns = gae_targets(batch, config)
     obs, actions, adv_all, ret = _flat_valid(batch, advantages, returns)
     with torch.no_grad():
         old_logp, _ = policy.actor(obs, actions)
     stats = {}
-    if diagnose:
+    if diagnose is not None:
         adv_diag = normalize(adv_all) if config.normalize_advantage else adv_all
-        stats = _noise(policy, obs, actions, adv_diag, generator)
+        stats = _noise(policy, obs, actions, adv_diag, diagnose)
     n = obs.shape[0]
     mb_size = max(n // config.num_minibatches, 1)
-    sums = {"policy_loss": 0.0, "value_loss": 0.0, "entropy": 0.0, "approx_kl": 0.0,
-            "clipfrac": 0.0, "grad_norm": 0.0}
-    count, stopped_early = 0, False
+    params = [p for p in policy.parameters() if p.requires_grad]
+    rows: list[torch.Tensor] = []  # per minibatch: policy_loss, value_loss, entropy, kl, clipfrac
+    grad_norms: list[float] = []
+    stopped_early = False
     for _ in range(config.update_epochs):
         perm = torch.randperm(n, generator=generator, device="cpu").to(obs.device)
         for start in range(0, n - mb_size + 1, mb_size):
@@ -182,22 +196,22 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Bat
             ratio = log_ratio.exp()
             clipped = ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
             policy_loss = -torch.min(ratio * adv, clipped * adv).mean()
-            value_loss = 0.5 * ((policy.critic(obs[mb]) - ret[mb]) ** 2).mean()
+            value_loss = 0.5 * (policy.critic(obs[mb]) - ret[mb]).square().mean()
             entropy_mean = entropy.mean()
             loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
-            grad_norm = _step(policy, optimizer, loss, config.max_grad_norm)
-            with torch.no_grad():
-                approx_kl = float(((ratio - 1) - log_ratio).mean())  # k3 estimator, >= 0
-                clipfrac = float(((ratio - 1).abs() > config.clip_coef).float().mean())
-            for key, value in (("policy_loss", policy_loss), ("value_loss", value_loss),
-                               ("entropy", entropy_mean), ("approx_kl", approx_kl),
-                               ("clipfrac", clipfrac), ("grad_norm", grad_norm)):
-                sums[key] += float(value.detach()) if torch.is_tensor(value) else value
-            count += 1
-        if config.target_kl > 0 and approx_kl > config.target_kl:
+            grad_norms.append(_step(policy, optimizer, loss, config.max_grad_norm, params))
+            with torch.no_grad():  # read once at the end: no per-minibatch conversions
+                approx_kl = ((ratio - 1) - log_ratio).mean()  # k3 estimator, >= 0
+                clipfrac = ((ratio - 1).abs() > config.clip_coef).float().mean()
+                rows.append(torch.stack([policy_loss, value_loss, entropy_mean, approx_kl,
+                                         clipfrac]))
+        if config.target_kl > 0 and float(rows[-1][3]) > config.target_kl:
             stopped_early = True
             break
-    out = {k: v / max(count, 1) for k, v in sums.items()}
+    means = torch.stack(rows).mean(0).tolist() if rows else [math.nan] * 5
+    out = dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac"), means,
+                   strict=True))
+    out["grad_norm"] = sum(grad_norms) / len(grad_norms) if grad_norms else math.nan
     out["explained_variance"] = explained_variance(batch.values[batch.valid], ret)
     out["early_stop"] = float(stopped_early)
     return {**out, **stats}

@@ -36,31 +36,51 @@ def mlp(sizes: list[int], activation: str, out_gain: float) -> nn.Sequential:
 
 
 class Actor(nn.Module):
-    """Base class: subclasses define ``distribution(obs)``."""
+    """Base class: subclasses define ``head(obs)`` (logits, or the Gaussian's mean) and
+    ``distribution_from(head)``.
+
+    The hot paths (acting, the losses) work on the head's tensor directly: building a
+    ``torch.distributions`` object per call cost more than the network's forward pass.
+    """
 
     discrete: bool
 
-    def distribution(self, obs: torch.Tensor) -> Distribution:
+    def head(self, obs: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        dist = self.distribution(obs)
-        logp, entropy = dist.log_prob(actions), dist.entropy()
-        if not self.discrete:  # independent dimensions: sum over the action vector
-            logp, entropy = logp.sum(-1), entropy.sum(-1)
-        return logp, entropy
+    def distribution_from(self, head: torch.Tensor) -> Distribution:
+        raise NotImplementedError
 
-    def sample(self, obs: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, Distribution]:
-        """Sample with a private generator so runs in one process never share RNG state."""
-        dist = self.distribution(obs)
+    def distribution(self, obs: torch.Tensor) -> Distribution:
+        return self.distribution_from(self.head(obs))
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(log pi(a|s), entropy of pi(.|s)), one of each per row."""
+        head = self.head(obs)
         if self.discrete:
+            logp_all = head.log_softmax(-1)
+            logp = logp_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+            return logp, -(logp_all.exp() * logp_all).sum(-1)
+        log_std = self.log_std.expand_as(head)
+        z = (actions - head) / log_std.exp()
+        logp = -0.5 * z**2 - log_std - _HALF_LOG_2PI  # independent dimensions: summed
+        return logp.sum(-1), (0.5 + _HALF_LOG_2PI + log_std).sum(-1)
+
+    def sample(self, obs: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(actions, head): sampled with a private generator so runs in one process never
+        share RNG state; ``distribution_from(head)`` gives the distribution if needed."""
+        head = self.head(obs)
+        if self.discrete:  # inverse CDF: one uniform per row
             u = torch.rand(obs.shape[0], 1, generator=generator, device=obs.device)
-            cdf = dist.probs.cumsum(-1)
+            cdf = head.softmax(-1).cumsum(-1)
             action = (cdf < u).sum(-1).clamp_(max=cdf.shape[-1] - 1)
         else:
-            noise = torch.randn(dist.mean.shape, generator=generator, device=obs.device)
-            action = dist.mean + dist.stddev * noise
-        return action, dist
+            noise = torch.randn(head.shape, generator=generator, device=obs.device)
+            action = head + self.log_std.exp() * noise
+        return action, head
+
+
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 class CategoricalActor(Actor):
@@ -70,8 +90,11 @@ class CategoricalActor(Actor):
         super().__init__()
         self.net = mlp([obs_dim, *hidden, n_actions], activation, out_gain=0.01)
 
-    def distribution(self, obs: torch.Tensor) -> Categorical:
-        return Categorical(logits=self.net(obs), validate_args=False)
+    def head(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs)
+
+    def distribution_from(self, head: torch.Tensor) -> Categorical:
+        return Categorical(logits=head, validate_args=False)
 
 
 class GaussianActor(Actor):
@@ -82,9 +105,11 @@ class GaussianActor(Actor):
         self.net = mlp([obs_dim, *hidden, act_dim], activation, out_gain=0.01)
         self.log_std = nn.Parameter(torch.zeros(act_dim))
 
-    def distribution(self, obs: torch.Tensor) -> Normal:
-        mean = self.net(obs)
-        return Normal(mean, self.log_std.exp().expand_as(mean), validate_args=False)
+    def head(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs)
+
+    def distribution_from(self, head: torch.Tensor) -> Normal:
+        return Normal(head, self.log_std.exp().expand_as(head), validate_args=False)
 
 
 class TabularSoftmaxActor(Actor):
@@ -97,8 +122,11 @@ class TabularSoftmaxActor(Actor):
         theta = torch.tensor(init_theta, dtype=torch.float32) if init_theta else torch.zeros(n_actions)
         self.theta = nn.Parameter(theta)
 
-    def distribution(self, obs: torch.Tensor) -> Categorical:
-        return Categorical(logits=self.theta.expand(*obs.shape[:-1], -1), validate_args=False)
+    def head(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.theta.expand(*obs.shape[:-1], -1)
+
+    def distribution_from(self, head: torch.Tensor) -> Categorical:
+        return Categorical(logits=head, validate_args=False)
 
 
 class Critic(nn.Module):

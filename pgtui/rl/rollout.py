@@ -70,15 +70,16 @@ class Collector:
     def _act(self, with_value: bool) -> tuple[torch.Tensor, np.ndarray, torch.Tensor | None]:
         obs = torch.as_tensor(self.obs, device=self.device)
         with torch.no_grad():
-            action, dist = self.policy.actor.sample(obs, self.generator)
+            action, head = self.policy.actor.sample(obs, self.generator)
             value = self.policy.critic(obs) if with_value else None
         env_action = action.cpu().numpy()
         if not self.info.discrete:  # store the raw sample; the env gets it within bounds
             env_action = np.clip(env_action, self.info.action_low, self.info.action_high)
-        self._maybe_snapshot(obs, dist, value)
+        self._maybe_snapshot(obs, head, value)
         return action, env_action, value
 
-    def _maybe_snapshot(self, obs: torch.Tensor, dist, value: torch.Tensor | None) -> None:
+    def _maybe_snapshot(self, obs: torch.Tensor, head: torch.Tensor,
+                        value: torch.Tensor | None) -> None:
         if self.snapshot_period is None or self.snapshot_sink is None:
             return
         now = time.perf_counter()
@@ -87,6 +88,7 @@ class Collector:
         self._next_snapshot = now + self.snapshot_period
         with torch.no_grad():
             v = self.policy.critic(obs[:1]) if value is None else value[:1]
+        dist = self.policy.actor.distribution_from(head[:1])
         self.snapshot_sink(self.obs[0].copy(), dist, float(v[0]))
 
     def _step(self, env_action: np.ndarray, counts: np.ndarray | None = None):

@@ -183,14 +183,17 @@ class Trainer:
         self.last_batch = batch
         self._emit_episodes()
         diagnose = cfg.diag_every > 0 and self.update % cfg.diag_every == 0
+        # the diagnostics draw from a generator of their own, seeded per update, so that
+        # measuring (or diag_every) never changes the run itself
+        diag_rng = (torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.update)
+                    if diagnose else None)
         last_good = self._weights()
         if cfg.algo == "reinforce":
             stats = reinforce_update(self.policy, self.optimizer, batch, cfg, diagnose)
         elif cfg.algo == "a2c":
-            stats = a2c_update(self.policy, self.optimizer, batch, cfg, diagnose,
-                               self.cpu_generator)
+            stats = a2c_update(self.policy, self.optimizer, batch, cfg, diag_rng)
         else:
-            stats = ppo_update(self.policy, self.optimizer, batch, cfg, diagnose,
+            stats = ppo_update(self.policy, self.optimizer, batch, cfg, diag_rng,
                                self.cpu_generator)
         self.train_seconds += time.perf_counter() - start
         self.update += 1
