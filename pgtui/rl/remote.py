@@ -125,3 +125,92 @@ class RemoteTrainer:
         if self._process.is_alive():
             self._process.kill()
             self._process.join(1.0)
+
+
+def _group_child_main(variant: str, configs_data: list[dict], commands, reports,
+                      metrics_dir: str | None, resume: list[dict | None] | None,
+                      report_hz: float) -> None:
+    import torch
+
+    from ..config import from_mapping
+    from ..metrics import MetricsWriter
+    from .group import SeedGroup, seed_dir
+
+    torch.set_num_threads(1)
+    configs = [from_mapping(c, f"variant {variant}") for c in configs_data]
+    writers = []
+    if metrics_dir:
+        for config in configs:
+            folder = seed_dir(Path(metrics_dir), variant, config.seed)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "config.toml").write_text(config.to_toml(), encoding="utf-8")
+            writers.append(MetricsWriter(folder / "metrics.jsonl"))
+    try:
+        group = SeedGroup(variant, configs, reports.put, report_hz=report_hz,
+                          sinks=writers or None, resume=resume)
+    except Exception as err:  # a bad env or device: report it, end cleanly
+        reports.put(RunError(f"{variant}: cannot start: {' '.join(str(err).split())}", fatal=True))
+        reports.put(None)
+        return
+    stop = threading.Event()
+
+    def relay() -> None:
+        while not stop.is_set():
+            command = commands.get()
+            if command is None or isinstance(command, Stop):
+                stop.set()
+            else:
+                group.submit(command)
+
+    threading.Thread(target=relay, daemon=True).start()
+    try:
+        group.run(stop)
+    finally:
+        for writer in writers:
+            writer.close()
+        reports.put(None)
+
+
+class RemoteGroup:
+    """A ``SeedGroup`` in its own process; ``reports()`` yields its ``GroupReport``s (and a
+    ``RunError`` if it could not start or died)."""
+
+    def __init__(self, variant: str, configs: list, *, metrics_dir: Path | None = None,
+                 resume: list[dict | None] | None = None, report_hz: float = 5.0) -> None:
+        self.variant = variant
+        self._commands = _CONTEXT.Queue()
+        self._reports = _CONTEXT.Queue()
+        self._process = _CONTEXT.Process(
+            target=_group_child_main, daemon=True,
+            args=(variant, [dataclasses.asdict(c) for c in configs], self._commands,
+                  self._reports, str(metrics_dir) if metrics_dir else None, resume, report_hz))
+
+    def start(self) -> None:
+        self._process.start()
+
+    def submit(self, command: Command) -> None:
+        self._commands.put(command)
+
+    def stop(self) -> None:
+        self._commands.put(Stop())
+
+    def reports(self, poll_s: float = 0.5) -> Iterator:
+        while True:
+            try:
+                report = self._reports.get(timeout=poll_s)
+            except queue.Empty:
+                if not self._process.is_alive():
+                    code = self._process.exitcode
+                    yield RunError(f"{self.variant}: the training process died (exit code {code})",
+                                   fatal=True)
+                    return
+                continue
+            if report is None:
+                return
+            yield report
+
+    def join(self, timeout: float = 10.0) -> None:
+        self._process.join(timeout)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(1.0)

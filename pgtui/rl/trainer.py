@@ -324,7 +324,7 @@ class Trainer:
 
     def _apply(self, command: Command) -> None:
         if isinstance(command, SetParam):
-            self._set_param(command.key, command.value)
+            self.set_param(command.key, command.value)
         elif isinstance(command, Pause):
             self.paused = True
             self.emit(StatusChanged("paused"))
@@ -342,7 +342,8 @@ class Trainer:
         elif isinstance(command, Stop):
             self._stop_requested = True
 
-    def _set_param(self, key: str, value: Any) -> None:
+    def set_param(self, key: str, value: Any) -> None:
+        """Apply a live parameter now (callers hold the update boundary); errors are emitted."""
         if key not in LIVE_PARAMS:
             self.emit(RunError(f"{key} is not a live parameter; it needs a new run"))
             return

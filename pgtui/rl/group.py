@@ -1,0 +1,219 @@
+"""Several seeds of one variant trained side by side, reported as one compact stream.
+
+A compare run is variants x seeds. Each variant's seeds live in one ``SeedGroup``: the
+trainers take turns, one update each, so every seed advances at the same pace and a
+pause or a live change reaches all of them at the same update boundary. The group
+reports ``GroupReport`` events a few times a second: per seed, the returns since the last
+report and running figures (last-100 mean, when it solved, the mean gradient noise).
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from .events import (
+    Command,
+    EpisodesFinished,
+    Event,
+    Pause,
+    Resume,
+    RunError,
+    SetParam,
+    Solved,
+    Stop,
+    UpdateFinished,
+)
+from .trainer import Trainer
+
+
+@dataclass(frozen=True)
+class SeedProgress:
+    seed: int
+    global_step: int
+    episodes: int
+    new_returns: tuple[float, ...]  # episodes finished since the previous report
+    last100_mean: float
+    solved_episode: int | None
+    grad_var_sum: float  # over the updates that measured it; mean = sum / diag_updates
+    grad_snr_sum: float
+    diag_updates: int
+    state: str  # running | paused | finished | diverged | error
+    message: str = ""
+
+    @property
+    def grad_var(self) -> float:
+        return self.grad_var_sum / self.diag_updates if self.diag_updates else math.nan
+
+    @property
+    def grad_snr(self) -> float:
+        return self.grad_snr_sum / self.diag_updates if self.diag_updates else math.nan
+
+
+@dataclass(frozen=True)
+class GroupReport:
+    variant: str
+    seeds: tuple[SeedProgress, ...]
+    final: bool = False
+    changes: tuple[tuple[str, Any], ...] = field(default=())  # live changes applied since last
+
+
+class _SeedState:
+    """What the group remembers of one seed between reports."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.new_returns: list[float] = []
+        self.solved_episode: int | None = None
+        self.grad_var_sum = self.grad_snr_sum = 0.0
+        self.diag_updates = 0
+        self.state = "running"
+        self.message = ""
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, EpisodesFinished):
+            self.new_returns.extend(event.returns)
+        elif isinstance(event, UpdateFinished):
+            var, snr = event.stats.get("grad_var"), event.stats.get("grad_snr")
+            if var is not None and snr is not None and math.isfinite(var) and math.isfinite(snr):
+                self.grad_var_sum += var
+                self.grad_snr_sum += snr
+                self.diag_updates += 1
+        elif isinstance(event, Solved):
+            self.solved_episode = event.episode
+        elif isinstance(event, RunError):
+            self.message = event.message
+
+
+class SeedGroup:
+    """Trains ``configs`` (one per seed) in turns; ``report`` receives ``GroupReport``s."""
+
+    def __init__(self, variant: str, configs: list[Config], report: Callable[[GroupReport], None],
+                 *, report_hz: float = 5.0, sinks: list[Callable[[Event], None]] | None = None,
+                 resume: list[dict | None] | None = None) -> None:
+        self.variant, self.report = variant, report
+        self.period = 1.0 / report_hz
+        self.inbox: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self.paused = False
+        self.states = [_SeedState(c.seed) for c in configs]
+        self.trainers: list[Trainer] = []
+        self._changes: list[tuple[str, Any]] = []
+        for i, config in enumerate(configs):
+            sink = sinks[i] if sinks else None
+            state = self.states[i]
+            emit = state if sink is None else (lambda e, s=state, k=sink: (s(e), k(e)))
+            trainer = Trainer(config, emit)
+            if resume and resume[i] is not None:
+                trainer.load_run_state(resume[i])
+            self.trainers.append(trainer)
+
+    def submit(self, command: Command) -> None:
+        self.inbox.put(command)
+
+    def run(self, stop: threading.Event | None = None, max_updates: int | None = None) -> None:
+        """Until every seed has reached its total_steps (or ``max_updates``) or a stop."""
+        next_report = 0.0
+        try:
+            while True:
+                self._drain(block=False)
+                while self.paused and not self._stopping(stop):
+                    self._send(final=False)
+                    self._drain(block=True)
+                if self._stopping(stop) or not self._active(max_updates):
+                    break
+                for trainer, state in zip(self.trainers, self.states, strict=True):
+                    if state.state == "running" and not self._done(trainer, max_updates):
+                        self._step(trainer, state)
+                if time.monotonic() >= next_report:
+                    next_report = time.monotonic() + self.period
+                    self._send(final=False)
+        finally:
+            for trainer, state in zip(self.trainers, self.states, strict=True):
+                if state.state in ("running", "paused"):
+                    state.state = "finished"
+                trainer.envs.close()
+            self._send(final=True)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _step(self, trainer: Trainer, state: _SeedState) -> None:
+        try:
+            if not trainer.step():
+                state.state = "diverged"
+        except Exception as err:  # one seed failing must not end the others
+            state.state, state.message = "error", f"{type(err).__name__}: {err}"
+
+    @staticmethod
+    def _done(trainer: Trainer, max_updates: int | None) -> bool:
+        return (trainer.global_step >= trainer.config.total_steps
+                or (max_updates is not None and trainer.update >= max_updates))
+
+    def _active(self, max_updates: int | None) -> bool:
+        return any(s.state == "running" and not self._done(t, max_updates)
+                   for t, s in zip(self.trainers, self.states, strict=True))
+
+    def _stopping(self, stop: threading.Event | None) -> bool:
+        return self._stop or (stop is not None and stop.is_set())
+
+    _stop = False
+
+    def _drain(self, block: bool) -> None:
+        while True:
+            try:
+                command = self.inbox.get(timeout=0.1) if block else self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            block = False
+            if isinstance(command, Pause):
+                self.paused = True
+            elif isinstance(command, Resume):
+                self.paused = False
+            elif isinstance(command, Stop):
+                self._stop = True
+            elif isinstance(command, SetParam):
+                for trainer in self.trainers:
+                    trainer.set_param(command.key, command.value)
+                self._changes.append((command.key, getattr(self.trainers[0].config, command.key)))
+
+    def _send(self, final: bool) -> None:
+        seeds = []
+        for trainer, state in zip(self.trainers, self.states, strict=True):
+            shown = "paused" if self.paused and state.state == "running" and not final else state.state
+            seeds.append(SeedProgress(
+                seed=state.seed, global_step=trainer.global_step, episodes=trainer.episodes,
+                new_returns=tuple(state.new_returns), last100_mean=trainer.last100_mean,
+                solved_episode=state.solved_episode, grad_var_sum=state.grad_var_sum,
+                grad_snr_sum=state.grad_snr_sum, diag_updates=state.diag_updates,
+                state=shown, message=state.message))
+            state.new_returns = []
+        changes, self._changes = tuple(self._changes), []
+        self.report(GroupReport(self.variant, tuple(seeds), final=final, changes=changes))
+
+
+def variant_configs(config: Config, seeds: int | None = None) -> list[tuple[str, list[Config]]]:
+    """(name, one config per seed) for each variant of a compare config.
+
+    Seeds are ``config.seed``, ``config.seed + 1``, ...; a config without variants is
+    one variant named after its algo.
+    """
+    count = seeds if seeds is not None else config.seeds
+    variants = config.variants or [{"name": config.algo}]
+    out = []
+    for variant in variants:
+        overrides = {k: v for k, v in variant.items() if k != "name"}
+        base = config.replace(variants=[], seeds=1, **overrides)
+        out.append((variant["name"], [base.replace(seed=base.seed + i) for i in range(count)]))
+    return out
+
+
+def seed_dir(out: Path, variant: str, seed: int) -> Path:
+    """Where a compare run keeps one seed's files: OUT/<variant>/seed-<n>/."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in variant) or "variant"
+    return out / safe / f"seed-{seed}"
