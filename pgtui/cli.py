@@ -90,6 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "checkpoint this often while training; 0 = only at the end (30)")
     train.add_argument("--json", action="store_true",
                        help="print a JSON summary as the last stdout line")
+    compare = sub.add_parser("compare", help="race every variant x seed of a compare preset")
+    compare.add_argument("--preset", required=True, help="compare preset name or .toml path")
+    compare.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                         help="override a key of every variant (repeatable)")
+    compare.add_argument("--seeds", type=_positive_int, help="seeds per variant (preset: seeds)")
+    compare.add_argument("--max-steps", type=_positive_int, help="env steps per run")
+    compare.add_argument("--device", choices=("auto", "cpu", "cuda"), help="torch device")
+    compare.add_argument("--out", type=Path, help="directory for each run's metrics and a summary")
+    compare.add_argument("--json", action="store_true",
+                         help="print a JSON summary as the last stdout line")
     watch = sub.add_parser("watch", help="play a saved policy: drawn on a terminal, returns printed")
     watch.add_argument("checkpoint", type=Path, help="a .pt file written by ctrl+s or train --out")
     watch.add_argument("--episodes", type=_positive_int, default=3, help="episodes to play (3)")
@@ -156,6 +166,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return run_train(config, options)
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import CompareOptions, run_compare
+    from .rl.trainer import resolve_device
+
+    config = _config_from(args)
+    # options on the command line win over the variants' own settings
+    forced = {key for key, option in (("total_steps", "max_steps"), ("device", "device"))
+              if getattr(args, option) is not None}
+    forced |= {assignment.partition("=")[0].strip() for assignment in args.set}
+    if forced and config.variants:
+        config = config.replace(variants=[{k: v for k, v in variant.items() if k not in forced}
+                                          for variant in config.variants])
+    resolve_device(config.device)  # a missing GPU is a usage error, before any process
+    return run_compare(config, CompareOptions(seeds=args.seeds, out=args.out, json=args.json))
+
+
 def _cmd_watch(args: argparse.Namespace) -> int:
     from .watch import run_watch, should_draw
 
@@ -177,7 +203,7 @@ def _cmd_app(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        handler = {"presets": _cmd_presets, "train": _cmd_train,
+        handler = {"presets": _cmd_presets, "train": _cmd_train, "compare": _cmd_compare,
                    "watch": _cmd_watch}.get(args.command, _cmd_app)
         return handler(args)
     except UsageError as err:

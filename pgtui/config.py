@@ -80,6 +80,9 @@ class Config:
     ent_coef: float = _f(0.0, "Entropy bonus coefficient (live).", lo=0.0, hi=10.0)
     clip_coef: float = _f(0.2, "PPO clip range (live).", lo=0.0, lo_open=True, hi=10.0)
     vf_coef: float = _f(0.5, "Value loss coefficient (live).", lo=0.0, hi=100.0)
+    critic_lr_scale: float = _f(1.0, "The critic's learning rate as a multiple of lr (a value "
+                                "baseline of raw returns must keep up with them).", lo=0.0,
+                                lo_open=True, hi=1000.0)
     max_grad_norm: float = _f(0.5, "Global gradient-norm clip; 0 turns clipping off (live).",
                               lo=0.0, hi=1e6)
     target_kl: float = _f(0.0, "PPO: stop the epochs once approx_kl exceeds this; 0 = off.",

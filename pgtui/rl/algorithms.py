@@ -99,12 +99,19 @@ def reinforce_loss(policy: ActorCritic, batch: Batch, config: Config
     loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
     return loss, {"policy_loss": policy_loss, "value_loss": value_loss,
                   "entropy": entropy_mean, "obs": obs, "actions": actions, "adv": adv,
-                  "values": values[valid].detach(), "returns": returns[valid]}
+                  "values": values[valid].detach(), "returns": returns[valid],
+                  "all_values": values.detach()}
 
 
 def reinforce_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch,
-                     config: Config, diagnose: bool) -> dict[str, float]:
-    """One gradient step on K complete episodes."""
+                     config: Config, diagnose: bool, reference: Config | None = None
+                     ) -> dict[str, float]:
+    """One gradient step on K complete episodes.
+
+    With ``reference`` (a config that differs in baseline, return mode or normalization)
+    the diagnostics also measure that estimator on the same batch as ``grad_var_ref``:
+    a paired comparison at the same policy, which a whole-run average is not.
+    """
     loss, parts = reinforce_loss(policy, batch, config)
     stats = {}
     if diagnose:
@@ -112,6 +119,12 @@ def reinforce_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batc
                                                  batch.num_episodes)
         stats = diagnostics.measure(policy.actor, parts["obs"], parts["actions"],
                                     parts["adv"], index, mask)
+        if reference is not None and stats:
+            _, ref_adv = reinforce_weights(batch, parts["all_values"], reference)
+            ref = diagnostics.measure(policy.actor, parts["obs"], parts["actions"],
+                                      ref_adv[batch.valid], index, mask)
+            if ref:
+                stats["grad_var_ref"] = ref["grad_var"]
     grad_norm = _step(policy, optimizer, loss, config.max_grad_norm)
     return {
         "policy_loss": parts["policy_loss"].item(), "value_loss": parts["value_loss"].item(),

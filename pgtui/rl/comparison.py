@@ -23,6 +23,8 @@ class VariantSummary:
     final_std: float | None  # their standard deviation across seeds (0 for one seed)
     grad_var: float | None  # mean over seeds of each seed's mean grad_var
     grad_snr: float | None
+    # the reference (first) variant's grad_var over this variant's, on the same batches
+    variance_ratio: float | None = None
 
     def as_json(self) -> dict:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
@@ -44,7 +46,16 @@ def summarize(name: str, seeds: Sequence[SeedProgress]) -> VariantSummary:
         final_mean=statistics.fmean(finals) if finals else None,
         final_std=statistics.stdev(finals) if len(finals) > 1 else (0.0 if finals else None),
         grad_var=statistics.fmean(grad_vars) if grad_vars else None,
-        grad_snr=statistics.fmean(grad_snrs) if grad_snrs else None)
+        grad_snr=statistics.fmean(grad_snrs) if grad_snrs else None,
+        variance_ratio=paired_ratio(seeds))
+
+
+def paired_ratio(seeds: Sequence[SeedProgress]) -> float | None:
+    """sum of the reference estimator's grad_var / sum of the variant's own, pooled over
+    the seeds' measured updates (both on the same batches)."""
+    own = sum(s.paired_var_sum for s in seeds)
+    ref = sum(s.reference_var_sum for s in seeds)
+    return ref / own if own > 0 and ref > 0 else None
 
 
 def moving_average(values: Sequence[float], window: int) -> list[float]:
@@ -85,19 +96,24 @@ def band(curves: Sequence[Sequence[float]], window: int = 20
     return med, lo, hi
 
 
+def variance_ratio_text(summary: VariantSummary, reference: VariantSummary) -> str | None:
+    """ "value baseline: 4.2x lower gradient variance than no baseline", or None.
+
+    Paired (both estimators on the same batches) when the run measured it; otherwise the
+    two whole-run means, which also reflect where each run's policy went, and say so.
+    """
+    if summary.variance_ratio is not None:
+        ratio, how = summary.variance_ratio, "on the same batches"
+    elif summary.grad_var and reference.grad_var:
+        ratio, how = reference.grad_var / summary.grad_var, "whole-run means"
+    else:
+        return None
+    if ratio >= 1:
+        return f"{summary.name}: {ratio:.1f}x lower gradient variance than {reference.name} ({how})"
+    return f"{summary.name}: {1 / ratio:.1f}x higher gradient variance than {reference.name} ({how})"
+
+
 def variance_ratios(summaries: Sequence[VariantSummary]) -> list[str]:
-    """One sentence per variant against the first: "value: 4.2x lower gradient variance
-    than none". Variants without a measurement are left out."""
-    if not summaries or not summaries[0].grad_var:
-        return []
-    ref = summaries[0]
-    lines = []
-    for s in summaries[1:]:
-        if not s.grad_var:
-            continue
-        ratio = ref.grad_var / s.grad_var
-        if ratio >= 1:
-            lines.append(f"{s.name}: {ratio:.1f}x lower gradient variance than {ref.name}")
-        else:
-            lines.append(f"{s.name}: {1 / ratio:.1f}x higher gradient variance than {ref.name}")
-    return lines
+    """One sentence per variant after the first, against the first."""
+    lines = [variance_ratio_text(s, summaries[0]) for s in summaries[1:]]
+    return [line for line in lines if line]

@@ -47,6 +47,8 @@ class SeedProgress:
     diag_updates: int
     state: str  # running | paused | finished | diverged | error
     message: str = ""
+    paired_var_sum: float = 0.0  # grad_var where the reference was measured on the same batch
+    reference_var_sum: float = 0.0  # the reference estimator's grad_var on those batches
 
     @property
     def grad_var(self) -> float:
@@ -74,6 +76,7 @@ class _SeedState:
         self.solved_episode: int | None = None
         self.grad_var_sum = self.grad_snr_sum = 0.0
         self.diag_updates = 0
+        self.paired_var_sum = self.reference_var_sum = 0.0
         self.state = "running"
         self.message = ""
 
@@ -86,6 +89,10 @@ class _SeedState:
                 self.grad_var_sum += var
                 self.grad_snr_sum += snr
                 self.diag_updates += 1
+                ref = event.stats.get("grad_var_ref")
+                if ref is not None and math.isfinite(ref):
+                    self.paired_var_sum += var
+                    self.reference_var_sum += ref
         elif isinstance(event, Solved):
             self.solved_episode = event.episode
         elif isinstance(event, RunError):
@@ -97,7 +104,8 @@ class SeedGroup:
 
     def __init__(self, variant: str, configs: list[Config], report: Callable[[GroupReport], None],
                  *, report_hz: float = 5.0, sinks: list[Callable[[Event], None]] | None = None,
-                 resume: list[dict | None] | None = None) -> None:
+                 resume: list[dict | None] | None = None,
+                 reference: dict[str, Any] | None = None) -> None:
         self.variant, self.report = variant, report
         self.period = 1.0 / report_hz
         self.inbox: queue.SimpleQueue[Command] = queue.SimpleQueue()
@@ -110,6 +118,8 @@ class SeedGroup:
             state = self.states[i]
             emit = state if sink is None else (lambda e, s=state, k=sink: (s(e), k(e)))
             trainer = Trainer(config, emit)
+            if reference is not None and config.algo == "reinforce":
+                trainer.reference_estimator = reference
             if resume and resume[i] is not None:
                 trainer.load_run_state(resume[i])
             self.trainers.append(trainer)
@@ -191,7 +201,8 @@ class SeedGroup:
                 new_returns=tuple(state.new_returns), last100_mean=trainer.last100_mean,
                 solved_episode=state.solved_episode, grad_var_sum=state.grad_var_sum,
                 grad_snr_sum=state.grad_snr_sum, diag_updates=state.diag_updates,
-                state=shown, message=state.message))
+                state=shown, message=state.message, paired_var_sum=state.paired_var_sum,
+                reference_var_sum=state.reference_var_sum))
             state.new_returns = []
         changes, self._changes = tuple(self._changes), []
         self.report(GroupReport(self.variant, tuple(seeds), final=final, changes=changes))
@@ -211,6 +222,18 @@ def variant_configs(config: Config, seeds: int | None = None) -> list[tuple[str,
         base = config.replace(variants=[], seeds=1, **overrides)
         out.append((variant["name"], [base.replace(seed=base.seed + i) for i in range(count)]))
     return out
+
+
+ESTIMATOR_KEYS = ("baseline", "return_mode", "normalize_advantage")
+
+
+def reference_estimator(groups: list[tuple[str, list[Config]]]) -> dict[str, Any] | None:
+    """The first variant's REINFORCE estimator settings, when every variant is REINFORCE:
+    each variant then also measures it on its own batches, for paired variance ratios."""
+    if not groups or any(c.algo != "reinforce" for _, configs in groups for c in configs):
+        return None
+    first = groups[0][1][0]
+    return {key: getattr(first, key) for key in ESTIMATOR_KEYS}
 
 
 def seed_dir(out: Path, variant: str, seed: int) -> Path:

@@ -129,7 +129,7 @@ class RemoteTrainer:
 
 def _group_child_main(variant: str, configs_data: list[dict], commands, reports,
                       metrics_dir: str | None, resume: list[dict | None] | None,
-                      report_hz: float) -> None:
+                      report_hz: float, reference: dict | None) -> None:
     import torch
 
     from ..config import from_mapping
@@ -147,7 +147,7 @@ def _group_child_main(variant: str, configs_data: list[dict], commands, reports,
             writers.append(MetricsWriter(folder / "metrics.jsonl"))
     try:
         group = SeedGroup(variant, configs, reports.put, report_hz=report_hz,
-                          sinks=writers or None, resume=resume)
+                          sinks=writers or None, resume=resume, reference=reference)
     except Exception as err:  # a bad env or device: report it, end cleanly
         reports.put(RunError(f"{variant}: cannot start: {' '.join(str(err).split())}", fatal=True))
         reports.put(None)
@@ -176,14 +176,16 @@ class RemoteGroup:
     ``RunError`` if it could not start or died)."""
 
     def __init__(self, variant: str, configs: list, *, metrics_dir: Path | None = None,
-                 resume: list[dict | None] | None = None, report_hz: float = 5.0) -> None:
+                 resume: list[dict | None] | None = None, report_hz: float = 5.0,
+                 reference: dict | None = None) -> None:
         self.variant = variant
         self._commands = _CONTEXT.Queue()
         self._reports = _CONTEXT.Queue()
         self._process = _CONTEXT.Process(
             target=_group_child_main, daemon=True,
             args=(variant, [dataclasses.asdict(c) for c in configs], self._commands,
-                  self._reports, str(metrics_dir) if metrics_dir else None, resume, report_hz))
+                  self._reports, str(metrics_dir) if metrics_dir else None, resume, report_hz,
+                  reference))
 
     def start(self) -> None:
         self._process.start()

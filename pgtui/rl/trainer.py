@@ -101,6 +101,9 @@ class Trainer:
         self.last_batch = None
         self._step_pending = False
         self._stop_requested = False
+        # REINFORCE races: the reference variant's estimator settings, measured on the
+        # same batches (see reinforce_update)
+        self.reference_estimator: dict[str, Any] | None = None
 
     # -- public API ---------------------------------------------------------------------
 
@@ -189,7 +192,9 @@ class Trainer:
                     if diagnose else None)
         last_good = self._weights()
         if cfg.algo == "reinforce":
-            stats = reinforce_update(self.policy, self.optimizer, batch, cfg, diagnose)
+            reference = (dataclasses.replace(cfg, **self.reference_estimator)
+                         if self.reference_estimator else None)
+            stats = reinforce_update(self.policy, self.optimizer, batch, cfg, diagnose, reference)
         elif cfg.algo == "a2c":
             stats = a2c_update(self.policy, self.optimizer, batch, cfg, diag_rng)
         else:
@@ -282,10 +287,15 @@ class Trainer:
     # -- internals ----------------------------------------------------------------------
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        params = self.policy.parameters()
-        if self.config.optimizer == "sgd":
-            return torch.optim.SGD(params, lr=self.config.lr)
-        return torch.optim.Adam(params, lr=self.config.lr, eps=1e-5, fused=True)
+        """Two parameter groups, the actor's then the critic's; the critic's lr is scaled."""
+        cfg = self.config
+        groups = [{"params": list(self.policy.actor.parameters()), "lr_scale": 1.0},
+                  {"params": list(self.policy.critic.parameters()), "lr_scale": cfg.critic_lr_scale}]
+        for group in groups:
+            group["lr"] = cfg.lr * group["lr_scale"]
+        if cfg.optimizer == "sgd":
+            return torch.optim.SGD(groups, lr=cfg.lr)
+        return torch.optim.Adam(groups, lr=cfg.lr, eps=1e-5, fused=True)
 
     def _weights(self) -> tuple[dict, dict]:
         """Copies of the policy's and the optimizer's state, to undo a diverged update."""
@@ -308,7 +318,7 @@ class Trainer:
 
     def _set_lr(self, lr: float) -> None:
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
+            group["lr"] = lr * group["lr_scale"]
 
     def _should_stop(self, stop: threading.Event | None) -> bool:
         return self._stop_requested or (stop is not None and stop.is_set())

@@ -1,0 +1,185 @@
+"""`pgtui compare`: every variant x seed of a compare preset, a table, a plot, a JSON line.
+
+Each variant's seeds train in one process of their own (``RemoteGroup``), so the
+variants run side by side on the cores while the seeds of one variant take turns.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .config import Config
+from .rl.comparison import VariantSummary, band, summarize, variance_ratios
+from .rl.events import RunError, Stop
+from .rl.group import GroupReport, SeedProgress, reference_estimator, variant_configs
+from .rl.remote import RemoteGroup
+
+PLOT_SIZE = (78, 18)
+
+
+@dataclass
+class CompareOptions:
+    seeds: int | None = None
+    out: Path | None = None
+    json: bool = False
+
+
+@dataclass
+class VariantResult:
+    name: str
+    seeds: list[SeedProgress]
+    curves: list[list[float]]  # each seed's episode returns, in order
+    error: str | None = None
+
+
+def run_races(config: Config, options: CompareOptions, on_report=None) -> list[VariantResult]:
+    """Train every variant x seed; returns each variant's final seeds and return curves."""
+    groups = variant_configs(config, options.seeds)
+    results = {name: VariantResult(name, [], [[] for _ in configs]) for name, configs in groups}
+    reference = reference_estimator(groups)
+    remotes = [RemoteGroup(name, configs, metrics_dir=options.out, reference=reference)
+               for name, configs in groups]
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+
+    def pump(remote: RemoteGroup) -> None:
+        for item in remote.reports():
+            inbox.put((remote.variant, item))
+        inbox.put((remote.variant, None))
+
+    for remote in remotes:
+        remote.start()
+        threading.Thread(target=pump, args=(remote,), daemon=True).start()
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    running = len(remotes)
+    try:
+        while running:
+            if stop.is_set():
+                for remote in remotes:
+                    remote.submit(Stop())
+                stop.clear()
+            try:
+                name, item = inbox.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if item is None:
+                running -= 1
+            elif isinstance(item, RunError):
+                results[name].error = item.message
+            elif isinstance(item, GroupReport):
+                result = results[name]
+                for curve, seed in zip(result.curves, item.seeds, strict=True):
+                    curve.extend(seed.new_returns)
+                result.seeds = list(item.seeds)
+                if on_report is not None:
+                    on_report(results)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        for remote in remotes:
+            remote.join()
+    return list(results.values())
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "—" if value is None or not math.isfinite(value) else format(value, spec)
+
+
+def summary_table(summaries: list[VariantSummary]) -> Table:
+    table = Table(title="compare", title_justify="left")
+    paired = any(s.variance_ratio is not None for s in summaries)
+    columns = ["variant", "solved", "median solve ep.", "final mean ± std", "grad var", "grad snr"]
+    if paired:
+        columns.append(f"var cut vs {summaries[0].name}")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for s in summaries:
+        row = [s.name, f"{s.solved}/{s.seeds}", _fmt(s.median_solve_episode, ".0f"),
+               f"{_fmt(s.final_mean, '.1f')} ± {_fmt(s.final_std, '.1f')}",
+               _fmt(s.grad_var, ".3g"), _fmt(s.grad_snr, ".3g")]
+        if paired:
+            row.append("—" if s.variance_ratio is None else f"{s.variance_ratio:.1f}x")
+        table.add_row(*row)
+    return table
+
+
+PALETTE = ("cyan", "orange", "green", "magenta", "yellow", "red")
+MARKERS = ("*", "+", "x", "o", "#", "@")
+
+
+def curves_plot(results: list[VariantResult], color: bool) -> str:
+    """Each variant's median return (20-episode average) over episodes, across seeds;
+    in color, dotted lines mark its 25th and 75th percentiles."""
+    import plotext as plt
+
+    plt.clf()
+    plt.plotsize(*PLOT_SIZE)
+    plt.theme("pro" if color else "clear")
+    for i, result in enumerate(results):
+        med, lo, hi = band(result.curves)
+        if not med:
+            continue
+        xs = list(range(1, len(med) + 1))
+        if color:
+            hue = PALETTE[i % len(PALETTE)]
+            plt.plot(xs, lo, marker="dot", color=hue)
+            plt.plot(xs, hi, marker="dot", color=hue)
+            plt.plot(xs, med, label=result.name, marker="braille", color=hue)
+        else:
+            plt.plot(xs, med, label=result.name, marker=MARKERS[i % len(MARKERS)])
+    band_note = "; dotted: 25th-75th percentile" if color else ""
+    plt.title(f"return, 20-episode mean: median across seeds{band_note}")
+    plt.xlabel("episode")
+    drawn = plt.build()
+    return drawn if color else plt.uncolorize(drawn)
+
+
+def run_compare(config: Config, options: CompareOptions) -> int:
+    """Run the races and print the table and the plot (and the JSON line); exit code."""
+    err = Console(stderr=True)
+    show_progress = sys.stderr.isatty() and not options.json
+    groups = variant_configs(config, options.seeds)
+    total = sum(c.total_steps for _, configs in groups for c in configs)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                        console=err, transient=True, disable=not show_progress)
+    task = progress.add_task("compare", total=total)
+
+    def on_report(results: dict[str, VariantResult]) -> None:
+        done = sum(s.global_step for r in results.values() for s in r.seeds)
+        progress.update(task, completed=min(done, total))
+
+    if options.out is not None:
+        options.out.mkdir(parents=True, exist_ok=True)
+        (options.out / "config.toml").write_text(config.to_toml(), encoding="utf-8")
+    with progress:
+        results = run_races(config, options, on_report)
+    summaries = [summarize(r.name, r.seeds) for r in results]
+    failed = [r for r in results if r.error]
+    for r in failed:
+        print(f"pgtui compare: {r.error}", file=sys.stderr)
+    out = Console(force_terminal=None if sys.stdout.isatty() else False, width=100)
+    out.print(summary_table(summaries))
+    for line in variance_ratios(summaries):
+        out.print(line)
+    for r in results:
+        bad = [f"seed {s.seed}: {s.state}" for s in r.seeds if s.state in ("diverged", "error")]
+        if bad:
+            out.print(f"{r.name}: " + ", ".join(bad))
+    print(curves_plot(results, color=sys.stdout.isatty()))
+    document = {"variants": [s.as_json() for s in summaries]}
+    if options.out is not None:
+        (options.out / "summary.json").write_text(json.dumps(document, indent=2) + "\n",
+                                                  encoding="utf-8")
+    if options.json:
+        print(json.dumps(document))
+    return 1 if failed or any(not r.seeds for r in results) else 0
