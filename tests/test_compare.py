@@ -1,0 +1,163 @@
+"""Compare runs: the figures by hand, seed groups obeying commands, `pgtui compare` end to end."""
+
+import json
+import math
+import threading
+
+import pytest
+import torch
+from cli_helpers import run_pgtui
+
+from pgtui.config import load_preset, preset_names
+from pgtui.metrics import read_metrics
+from pgtui.rl.comparison import (
+    band,
+    moving_average,
+    quantile,
+    summarize,
+    variance_ratio_text,
+    variance_ratios,
+)
+from pgtui.rl.events import Pause, Resume, SetParam, Stop
+from pgtui.rl.group import SeedGroup, SeedProgress, reference_estimator, variant_configs
+
+
+def seed(n, last100, solved, var_sum=0.0, snr_sum=0.0, diag=0, paired=0.0, ref=0.0):
+    return SeedProgress(seed=n, global_step=1000, episodes=50, new_returns=(), last100_mean=last100,
+                        solved_episode=solved, grad_var_sum=var_sum, grad_snr_sum=snr_sum,
+                        diag_updates=diag, state="finished", paired_var_sum=paired,
+                        reference_var_sum=ref)
+
+
+def test_variant_summary_by_hand():
+    s = summarize("v", [seed(0, 100.0, 120, 10.0, 4.0, 2, paired=10.0, ref=40.0),
+                        seed(1, 200.0, 200, 20.0, 2.0, 2, paired=10.0, ref=60.0),
+                        seed(2, 300.0, None)])
+    assert (s.seeds, s.solved, s.median_solve_episode) == (3, 2, 160)
+    assert s.final_mean == 200.0 and s.final_std == pytest.approx(100.0)  # sample std
+    assert s.grad_var == 7.5  # per-seed means 5 and 10; seed 2 measured nothing
+    assert s.grad_snr == 1.5
+    assert s.variance_ratio == 5.0  # (40 + 60) / (10 + 10), pooled over the same batches
+    one = summarize("w", [seed(0, math.nan, None)])
+    assert (one.final_mean, one.final_std, one.grad_var, one.variance_ratio) == (None, None, None, None)
+    assert json.loads(json.dumps(one.as_json()))["final_mean"] is None
+
+
+def test_bands_and_averages_by_hand():
+    assert moving_average([1, 2, 3, 4], 2) == [1, 1.5, 2.5, 3.5]
+    assert quantile([5, 1, 3], 0.25) == 2 and quantile([2, 4], 0.75) == 3.5
+    med, lo, hi = band([[1, 2, 3], [3, 4], [5]], window=1)
+    assert med == [3, 3, 3]
+    assert lo == [2, 2.5, 3] and hi == [4, 3.5, 3]
+
+
+def test_variance_ratio_sentences():
+    ref = summarize("none", [seed(0, 1.0, None, 8.0, 1.0, 1)])
+    paired = summarize("value", [seed(0, 1.0, None, 2.0, 1.0, 1, paired=2.0, ref=8.4)])
+    unpaired = summarize("ent", [seed(0, 1.0, None, 16.0, 1.0, 1)])
+    assert variance_ratio_text(paired, ref) == ("value: 4.2x lower gradient variance than none "
+                                                "(on the same batches)")
+    assert variance_ratio_text(unpaired, ref) == ("ent: 2.0x higher gradient variance than none "
+                                                  "(whole-run means)")
+    assert len(variance_ratios([ref, paired, unpaired])) == 2
+
+
+def test_compare_presets_expand_into_variants_and_seeds():
+    compare = [n for n in preset_names() if load_preset(n).variants]
+    assert {"variance-baseline", "variance-techniques", "entropy-exploration",
+            "reinforce-a2c-ppo"} <= set(compare)
+    groups = variant_configs(load_preset("variance-baseline"))
+    assert [name for name, _ in groups] == ["no baseline", "value baseline"]
+    assert [[c.seed for c in configs] for _, configs in groups] == [[0, 1, 2, 3, 4]] * 2
+    assert [configs[0].baseline for _, configs in groups] == ["none", "value"]
+    assert all(not c.variants and c.seeds == 1 for _, configs in groups for c in configs)
+    assert reference_estimator(groups) == {"baseline": "none", "return_mode": "reward_to_go",
+                                           "normalize_advantage": False}
+    algos = variant_configs(load_preset("reinforce-a2c-ppo"), seeds=1)
+    assert [c[0].algo for _, c in algos] == ["reinforce", "a2c", "ppo"]
+    assert reference_estimator(algos) is None  # estimators of different algorithms: no pairing
+
+
+def small_group(reports, **changes):
+    config = load_preset("variance-baseline").replace(total_steps=10**9, **changes)
+    _, configs = variant_configs(config, seeds=2)[1]
+    return SeedGroup("value baseline", configs, reports.append, report_hz=50.0,
+                     reference={"baseline": "none", "return_mode": "reward_to_go",
+                                "normalize_advantage": False})
+
+
+def test_a_seed_group_applies_live_changes_to_every_seed_and_pairs_the_estimators():
+    reports = []
+    group = small_group(reports)
+    group.submit(SetParam("ent_coef", 0.05))
+    group.run(max_updates=3)
+    assert [t.config.ent_coef for t in group.trainers] == [0.05, 0.05]
+    assert ("ent_coef", 0.05) in [c for r in reports for c in r.changes]
+    final = reports[-1]
+    assert final.final and [s.state for s in final.seeds] == ["finished", "finished"]
+    assert all(s.diag_updates == 3 and s.reference_var_sum > s.paired_var_sum > 0
+               for s in final.seeds), "the value baseline beats raw returns on the same batches"
+    returns = [r for report in reports for r in report.seeds[0].new_returns]
+    assert len(returns) == final.seeds[0].episodes  # every episode reported exactly once
+
+
+def test_a_paused_seed_group_stands_still_until_resumed():
+    reports = []
+    group = small_group(reports)
+    group.submit(Pause())
+    worker = threading.Thread(target=group.run)
+    worker.start()
+    try:
+        for _ in range(200):
+            if reports and reports[-1].seeds[0].state == "paused":
+                break
+            threading.Event().wait(0.02)
+        steps = [s.global_step for s in reports[-1].seeds]
+        threading.Event().wait(0.3)
+        assert all(t.global_step == n for t, n in zip(group.trainers, steps, strict=True))
+        group.submit(Resume())
+        for _ in range(500):
+            if group.trainers[1].global_step > steps[1]:
+                break
+            threading.Event().wait(0.02)
+        assert group.trainers[1].global_step > steps[1]
+    finally:
+        group.submit(Stop())
+        worker.join(timeout=60)
+    assert not worker.is_alive() and reports[-1].final
+
+
+def test_pgtui_compare_prints_a_table_a_plot_and_json_and_keeps_every_run(tmp_path):
+    result = run_pgtui("compare", "--preset", "variance-baseline", "--seeds", "2",
+                       "--max-steps", "4000", "--out", str(tmp_path), "--json")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    document = json.loads(lines[-1])
+    names = [v["name"] for v in document["variants"]]
+    assert names == ["no baseline", "value baseline"]
+    keys = {"name", "seeds", "solved", "median_solve_episode", "final_mean", "final_std",
+            "grad_var", "grad_snr"}
+    for variant in document["variants"]:
+        assert keys <= set(variant) and variant["seeds"] == 2 and variant["solved"] == 0
+        assert variant["final_mean"] > 0 and variant["grad_var"] > 0
+    assert document["variants"][1]["variance_ratio"] > 1
+    text = result.stdout
+    assert "no baseline" in text and "value baseline: " in text and "on the same batches" in text
+    assert "episode" in text and "\x1b[" not in text, "a plain plot when piped"
+    assert json.loads((tmp_path / "summary.json").read_text()) == document
+    for folder in ("no-baseline", "value-baseline"):
+        for n in (0, 1):
+            records = read_metrics(tmp_path / folder / f"seed-{n}" / "metrics.jsonl")
+            assert any(r["type"] == "episode" for r in records)
+            assert (tmp_path / folder / f"seed-{n}" / "config.toml").exists()
+
+
+def test_pgtui_compare_refuses_bad_input_with_one_line():
+    unknown = run_pgtui("compare", "--preset", "no-such-preset")
+    bad_seeds = run_pgtui("compare", "--preset", "variance-baseline", "--seeds", "0")
+    for result in (unknown, bad_seeds):
+        assert result.returncode == 2
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    if not torch.cuda.is_available():
+        gpu = run_pgtui("compare", "--preset", "variance-baseline", "--device", "cuda")
+        assert gpu.returncode == 2 and "no CUDA GPU" in gpu.stderr
