@@ -22,8 +22,8 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 
-from ..config import Config, ConfigError, load_preset
-from ..rl import remote
+from ..config import Config, ConfigError, load_preset, preset_names
+from ..rl import checkpoint, remote
 from ..rl.checkpoint import CheckpointError
 from ..rl.envs import EnvError, EnvInfo, env_info
 from ..rl.events import (
@@ -41,7 +41,10 @@ from ..rl.events import (
 from ..rl.player import WATCH_SEED_OFFSET, Player
 from ..rl.remote import RemoteTrainer
 from ..rl.trainer import resolve_device
+from .forks import Fork, fork_choices
 from .messages import TrainerEvents, WatchFrame
+from .screens.choice import ChoicePicker
+from .screens.compare import CompareScreen
 from .screens.confirm import ConfirmRestart
 from .screens.help import HelpScreen
 from .screens.plot import PlotScreen
@@ -68,6 +71,8 @@ class PlaygroundApp(App[int]):
         Binding("p", "presets", "presets"),
         Binding("g", "plot", "plot"),
         Binding("w", "watch", "watch"),
+        Binding("c", "compare", "compare"),
+        Binding("f", "fork", "fork"),
         Binding("ctrl+s", "save", "save"),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit_app", "quit"),
@@ -83,6 +88,7 @@ class PlaygroundApp(App[int]):
         self.run_id = 0
         self.remote: RemoteTrainer | None = None
         self._watch_checkpoint: str | None = None
+        self._fork: tuple[str, Fork] | None = None  # (checkpoint path, the chosen fork)
         self.watch_stop: threading.Event | None = None
         self.info: EnvInfo | None = None
         self._last_plot = 0.0
@@ -90,10 +96,35 @@ class PlaygroundApp(App[int]):
         self._shown_stats: dict | None = None
         self._shown_episodes = 0
 
+    SINGLE_RUN_ACTIONS = frozenset({"step", "reset", "presets", "plot", "watch", "save",
+                                    "compare", "fork"})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The single run's keys are off (and out of the footer) during a race."""
+        return not (action in self.SINGLE_RUN_ACTIONS and isinstance(self.screen, CompareScreen))
+
     # -- runs ---------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.start_run(self.config, first=True)
+        if self.config.variants:  # a compare preset: the race is the session
+            self.open_compare(self.config, self.preset, first=True)
+        else:
+            self.start_run(self.config, first=True)
+
+    def open_compare(self, config: Config, title: str, *, resume: dict | None = None,
+                     first: bool = False) -> None:
+        try:
+            info = env_info(config.env)
+            resolve_device(config.device)
+        except (EnvError, ConfigError) as err:
+            self.notify(str(err), title="cannot start", severity="error")
+            if first:
+                self.exit(return_code=2, message=str(err))
+            return
+        threshold = (config.solved_threshold if config.solved_threshold is not None
+                     else info.reward_threshold)
+        self.push_screen(CompareScreen(config, title, resume=resume, autostart=self.autostart,
+                                       threshold=threshold))
 
     def start_run(self, config: Config, first: bool = False) -> None:
         """Stop the current run (at its next update boundary) and start ``config``."""
@@ -173,6 +204,8 @@ class PlaygroundApp(App[int]):
         elif isinstance(event, CheckpointSaved):
             if event.path == self._watch_checkpoint:
                 self._start_watch(event.path)
+            elif self._fork is not None and event.path == self._fork[0]:
+                self._start_fork(*self._fork)
             else:
                 self.notify(f"checkpoint saved: {event.path}")
 
@@ -300,6 +333,57 @@ class PlaygroundApp(App[int]):
         screen.show(list(self.state.returns), list(self.state.marks),
                     train.threshold if train else None)
 
+    def action_compare(self) -> None:
+        """Pick a compare preset and race its variants (the single run pauses)."""
+        choices = []
+        for name in preset_names():
+            try:
+                config = load_preset(name)
+            except ConfigError:
+                continue
+            if config.variants:
+                choices.append((name, f"{name}  [dim]{config.description}[/]"))
+
+        def picked(name: str | None) -> None:
+            if name:
+                self.send(Pause())
+                self.open_compare(load_preset(name), name)
+
+        self.push_screen(ChoicePicker("Race a compare preset", choices), picked)
+
+    def action_fork(self) -> None:
+        """Clone the run's current state into two branches that differ in one setting."""
+        if self.remote is None or self.state.status in ("starting", "error") or self._fork:
+            self.notify("no running policy to fork")
+            return
+        forks = {f.id: f for f in fork_choices(self.config)}
+
+        def picked(key: str | None) -> None:
+            if not key:
+                return
+            self.send(Pause())
+            handle, path = tempfile.mkstemp(prefix="pgtui-fork-", suffix=".pt")
+            os.close(handle)
+            self._fork = (path, forks[key])
+            self.send(SaveCheckpoint(path))  # CheckpointSaved starts the race
+
+        self.push_screen(ChoicePicker("Fork the run here: race two branches from the same "
+                                      "weights", [(f.id, f.label) for f in forks.values()]),
+                         picked)
+
+    def _start_fork(self, path: str, fork: Fork) -> None:
+        self._fork = None
+        try:
+            payload = checkpoint.load(path)
+        except CheckpointError as err:
+            self.notify(str(err), title="cannot fork", severity="error")
+            return
+        finally:
+            Path(path).unlink(missing_ok=True)
+        step = payload["meta"]["global_step"]
+        self.open_compare(fork.compare_config(self.config), f"fork at step {step:,}",
+                          resume=payload)
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -379,6 +463,9 @@ class PlaygroundApp(App[int]):
     async def action_quit_app(self) -> None:
         """Stop the run at its next update boundary, let it flush, then exit 0."""
         self._stop_current()
+        for screen in self.screen_stack:
+            if isinstance(screen, CompareScreen):
+                screen.stop_all()
         await self.workers.wait_for_complete()
         self.exit(return_code=0)
 

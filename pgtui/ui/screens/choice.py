@@ -1,0 +1,30 @@
+"""Pick one of a few labelled choices: compare presets, fork branches."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+
+class ChoicePicker(ModalScreen[str | None]):
+    """Dismisses with the chosen option's id, or None on escape."""
+
+    BINDINGS = [("escape", "dismiss(None)", "cancel")]
+
+    def __init__(self, title: str, choices: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.title_text, self.choices = title, choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker-body"):
+            yield Label(f"{self.title_text} (enter to choose, escape to cancel)")
+            yield OptionList(*(Option(label, id=key) for key, label in self.choices),
+                             id="choice-list")
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)

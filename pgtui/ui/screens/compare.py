@@ -1,0 +1,194 @@
+"""The race: one column per variant, every variant training live in its own process."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Static
+
+from ...config import Config
+from ...rl.events import Pause, Resume, RunError, SetParam
+from ...rl.group import GroupReport, reference_estimator, variant_configs
+from ...rl.remote import RemoteGroup
+from ..widgets.steady_footer import SteadyFooter
+from ..widgets.variant_column import Race, VariantColumn
+
+PLOT_PERIOD = 1.0  # seconds between redraws of the curves
+BASELINES = ("none", "mean", "value")
+ENT_STEPS = (0.0, 0.01, 0.1)
+
+
+@dataclass
+class GroupItem(Message):
+    """A report (or an error) from one variant's process."""
+
+    variant: str
+    item: GroupReport | RunError
+
+
+class CompareScreen(Screen):
+    """Keys act on the selected column (left/right); ``a`` pauses or resumes them all."""
+
+    BINDINGS = [
+        Binding("left", "select(-1)", "◀", show=False),
+        Binding("right", "select(1)", "▶", show=False),
+        Binding("space", "toggle_pause", "pause"),
+        Binding("a", "toggle_all", "all"),
+        Binding("b", "baseline", "baseline"),
+        Binding("t", "return_mode", "rtg/full"),
+        Binding("e", "entropy", "entropy"),
+        Binding("plus,equals_sign", "lr(2.0)", "lr×2", key_display="+"),
+        Binding("minus", "lr(0.5)", "lr÷2", key_display="-"),
+        Binding("escape", "back", "back"),
+    ]
+    AUTO_FOCUS = ""
+
+    def __init__(self, config: Config, title: str, *, resume: dict | None = None,
+                 autostart: bool = True, threshold: float | None = None) -> None:
+        super().__init__()
+        self.title_text, self.autostart, self.threshold = title, autostart, threshold
+        self.groups = variant_configs(config)
+        self.resume = resume  # a fork: every branch starts from this checkpoint
+        self.races = {name: Race(name, configs[0]) for name, configs in self.groups}
+        self.remotes: dict[str, RemoteGroup] = {}
+        self.selected = 0
+        self._last_plot = 0.0
+
+    def compose(self) -> ComposeResult:
+        self.header = Static(id="compare-header")
+        yield self.header
+        with Horizontal(id="columns"):
+            for i, race in enumerate(self.races.values()):
+                yield VariantColumn(race, id=f"variant-{i}", classes="variant")
+        yield SteadyFooter()
+
+    def on_mount(self) -> None:
+        self._mark_selected()
+        self.refresh_columns(plots=True)
+        if not self.autostart:
+            return
+        reference = reference_estimator(self.groups)
+        for name, configs in self.groups:
+            remote = RemoteGroup(name, configs, reference=reference,
+                                 resume=[self.resume] * len(configs) if self.resume else None)
+            remote.start()
+            self.remotes[name] = remote
+            self._relay(remote)
+
+    def stop_all(self) -> None:
+        """Each variant stops at its next update boundary; the relays then end."""
+        for remote in self.remotes.values():
+            remote.stop()
+
+    def on_unmount(self) -> None:
+        self.stop_all()
+
+    @work(thread=True, group="compare", exit_on_error=False)
+    def _relay(self, remote: RemoteGroup) -> None:
+        for item in remote.reports():
+            self.post_message(GroupItem(remote.variant, item))
+        remote.join()
+
+    # -- reports ------------------------------------------------------------------------
+
+    def on_group_item(self, message: GroupItem) -> None:
+        race = self.races[message.variant]
+        item = message.item
+        if isinstance(item, RunError):
+            race.error = item.message
+        else:
+            race.add(item.seeds)
+            for key, value in item.changes:
+                race.config = race.config.replace(**{key: value})
+                race.feedback = f"applied {key} = {value:g}" if isinstance(value, float) else \
+                    f"applied {key} = {value}"
+            errors = [s.message for s in item.seeds if s.message]
+            if errors:
+                race.error = errors[-1]
+        now = time.monotonic()
+        plots = now - self._last_plot > PLOT_PERIOD
+        if plots:
+            self._last_plot = now
+        self.refresh_columns(plots)
+
+    def refresh_columns(self, plots: bool = False) -> None:
+        summaries = [race.summary for race in self.races.values()]
+        measured = [s.grad_var for s in summaries if s.grad_var and math.isfinite(s.grad_var)]
+        scale = (min(measured) / 3, max(measured)) if measured else (1.0, 10.0)
+        for column in self.query(VariantColumn):
+            column.show(summaries[0] if summaries else None, scale, self.threshold)
+            if plots:
+                column.draw_plot(self.threshold)
+        name = list(self.races)[self.selected]
+        self.header.update(f"[b]{self.title_text}[/b]  ·  keys act on [b]{name}[/b] "
+                           "(←/→ to choose)  ·  a: pause/resume all")
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def _mark_selected(self) -> None:
+        for i, column in enumerate(self.query(VariantColumn)):
+            column.set_class(i == self.selected, "-selected")
+
+    def _race(self) -> Race:
+        return list(self.races.values())[self.selected]
+
+    def _send(self, race: Race, command) -> None:
+        remote = self.remotes.get(race.name)
+        if remote is not None:
+            remote.submit(command)
+
+    def action_select(self, step: int) -> None:
+        self.selected = (self.selected + step) % len(self.races)
+        self._mark_selected()
+        self.refresh_columns()
+
+    def action_toggle_pause(self) -> None:
+        race = self._race()
+        self._send(race, Resume() if race.state == "paused" else Pause())
+
+    def action_toggle_all(self) -> None:
+        resume = all(r.state == "paused" for r in self.races.values())
+        for race in self.races.values():
+            self._send(race, Resume() if resume else Pause())
+
+    def _set(self, key: str, value) -> None:
+        race = self._race()
+        race.feedback = f"{key} → {value} at the next update"
+        self._send(race, SetParam(key, value))
+        self.refresh_columns()
+
+    def action_baseline(self) -> None:
+        race = self._race()
+        if race.config.algo != "reinforce":
+            race.feedback = "baseline applies to REINFORCE (A2C and PPO use the critic)"
+            self.refresh_columns()
+            return
+        now = BASELINES.index(race.config.baseline)
+        self._set("baseline", BASELINES[(now + 1) % len(BASELINES)])
+
+    def action_return_mode(self) -> None:
+        race = self._race()
+        self._set("return_mode", "full" if race.config.return_mode == "reward_to_go" else "reward_to_go")
+
+    def action_entropy(self) -> None:
+        race = self._race()
+        later = [v for v in ENT_STEPS if v > race.config.ent_coef]
+        self._set("ent_coef", later[0] if later else ENT_STEPS[0])
+
+    def action_lr(self, factor: float) -> None:
+        race = self._race()
+        self._set("lr", min(race.config.lr * factor, 10.0))
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:  # the single run's screen is underneath
+            self.app.pop_screen()
+        else:
+            self.notify("this race is the whole session: q quits")

@@ -1,0 +1,124 @@
+"""One variant of a race: its seeds' returns as a band, its figures, its noise meter."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from ...config import Config
+from ...rl.comparison import VariantSummary, band, summarize, variance_ratio_text
+from ...rl.group import SeedProgress
+
+METER_WIDTH = 16
+
+
+@dataclass
+class Race:
+    """What the screen knows of one variant."""
+
+    name: str
+    config: Config
+    seeds: tuple[SeedProgress, ...] = ()
+    curves: list[list[float]] = field(default_factory=list)
+    feedback: str = ""
+    error: str = ""
+
+    def add(self, seeds: tuple[SeedProgress, ...]) -> None:
+        while len(self.curves) < len(seeds):
+            self.curves.append([])
+        for curve, seed in zip(self.curves, seeds, strict=False):
+            curve.extend(seed.new_returns)
+        self.seeds = seeds
+
+    @property
+    def summary(self) -> VariantSummary:
+        return summarize(self.name, self.seeds)
+
+    @property
+    def state(self) -> str:
+        states = {s.state for s in self.seeds}
+        if not states:
+            return "starting"
+        return next((s for s in ("running", "paused", "error", "diverged") if s in states),
+                    "finished")
+
+
+def meter(value: float | None, low: float, high: float) -> str:
+    """A bar on a log scale shared by every column (low..high)."""
+    if value is None or not math.isfinite(value) or value <= 0 or high <= low:
+        return "·" * METER_WIDTH
+    share = (math.log10(value) - math.log10(low)) / (math.log10(high) - math.log10(low))
+    filled = max(1, min(METER_WIDTH, round(share * METER_WIDTH)))
+    return "█" * filled + "·" * (METER_WIDTH - filled)
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "—" if value is None or not math.isfinite(value) else format(value, spec)
+
+
+class VariantColumn(Vertical):
+    """Selected with left/right; the border shows which one the keys act on."""
+
+    def __init__(self, race: Race, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.race = race
+
+    def compose(self) -> ComposeResult:
+        self.plot = PlotextPlot()
+        self.figures = Static()
+        yield self.plot
+        yield self.figures
+
+    def on_mount(self) -> None:
+        self.border_title = self.race.name
+
+    def show(self, reference: VariantSummary | None, scale: tuple[float, float],
+             threshold: float | None) -> None:
+        """Redraw the text (cheap); the plot is redrawn by ``draw_plot``."""
+        race, s = self.race, self.race.summary
+        done = sum(x.global_step for x in race.seeds)
+        total = race.config.total_steps * max(len(race.seeds), 1)
+        lines = Text()
+        lines.append(f"{race.state}", style="bold yellow" if race.state == "paused" else "bold")
+        lines.append(f" · {len(race.seeds)} seeds · {min(done / total, 1.0):4.0%} of steps\n")
+        lines.append(f"last-100 {_fmt(s.final_mean, '.1f')} ± {_fmt(s.final_std, '.1f')}\n")
+        solved = f"solved {s.solved}/{s.seeds}"
+        if s.median_solve_episode is not None:
+            solved += f", median ep {s.median_solve_episode:.0f}"
+        lines.append(solved + (f" (≥{threshold:g})" if threshold is not None else "") + "\n")
+        lines.append(f"grad var {meter(s.grad_var, *scale)} {_fmt(s.grad_var, '.2g')}\n")
+        lines.append(f"grad snr {_fmt(s.grad_snr, '.2f')}\n")
+        if reference is not None and reference.name != s.name:
+            sentence = variance_ratio_text(s, reference)
+            if sentence:
+                lines.append(sentence + "\n", style="cyan")
+        knobs = race.config
+        lines.append(f"{knobs.algo} · lr {knobs.lr:g} · ent {knobs.ent_coef:g}", style="dim")
+        if knobs.algo == "reinforce":
+            lines.append(f" · {knobs.baseline} · {knobs.return_mode}", style="dim")
+        if race.feedback:
+            lines.append("\n" + race.feedback, style="green")
+        if race.error:
+            lines.append("\n" + race.error, style="red")
+        self.figures.update(lines)
+
+    def draw_plot(self, threshold: float | None) -> None:
+        plt = self.plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        med, lo, hi = band(self.race.curves)
+        if med:
+            xs = list(range(1, len(med) + 1))
+            plt.plot(xs, lo, marker="dot", color="gray")
+            plt.plot(xs, hi, marker="dot", color="gray")
+            plt.plot(xs, med, marker="braille", color="cyan")
+            if threshold is not None:
+                plt.hline(threshold, color="green")
+        plt.xlabel("episode")
+        self.plot.refresh()

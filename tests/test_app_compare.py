@@ -1,0 +1,127 @@
+"""Races in the playground: a compare preset, key c, per-variant keys, and fork."""
+
+import asyncio
+
+from pgtui.config import load_preset
+from pgtui.rl.group import GroupReport, SeedProgress
+from pgtui.ui.app import PlaygroundApp
+from pgtui.ui.screens.compare import CompareScreen, GroupItem
+from pgtui.ui.widgets.variant_column import VariantColumn
+
+
+async def wait_for(predicate, timeout=90.0):
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def text_of(screen: CompareScreen) -> list[str]:
+    return [str(column.figures.render()) for column in screen.query(VariantColumn)]
+
+
+async def test_a_compare_preset_races_live_and_each_column_obeys_its_keys():
+    config = load_preset("variance-baseline").replace(seeds=2, total_steps=10**8)
+    app = PlaygroundApp(config, "variance-baseline")
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        races = list(screen.races.values())
+        assert [r.name for r in races] == ["no baseline", "value baseline"]
+        await wait_for(lambda: all(r.seeds and min(s.episodes for s in r.seeds) > 20
+                                   and r.summary.grad_var for r in races))
+        none_text, value_text = text_of(screen)
+        assert "last-100" in none_text and "solved 0/2" in none_text and "grad var" in none_text
+        assert "gradient variance than no baseline (on the same batches)" in value_text
+        assert all(len(curve) > 0 for r in races for curve in r.curves)
+
+        await pilot.press("space")  # pauses the selected column only
+        await wait_for(lambda: races[0].state == "paused")
+        steps = sum(s.global_step for s in races[0].seeds)
+        await wait_for(lambda: sum(s.global_step for s in races[1].seeds) > steps + 5000)
+        assert sum(s.global_step for s in races[0].seeds) == steps
+        assert races[1].state == "running"
+
+        await pilot.press("right", "b")  # value -> none on the second column
+        await wait_for(lambda: races[1].config.baseline == "none")
+        assert "applied baseline = none" in text_of(screen)[1]
+        assert races[0].config.baseline == "none"  # the first column was never touched
+
+        await pilot.press("left", "space")
+        await wait_for(lambda: races[0].state == "running")
+        await pilot.press("escape")
+        assert isinstance(app.screen, CompareScreen), "the race is the whole session"
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_key_c_opens_a_race_and_escape_returns_to_the_paused_run():
+    app = PlaygroundApp(load_preset("cartpole-reinforce-baseline"), "cartpole-reinforce-baseline")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(lambda: app.state.status == "running")
+        await pilot.press("c")
+        picker = app.screen
+        names = [picker.query_one("#choice-list").get_option_at_index(i).id
+                 for i in range(picker.query_one("#choice-list").option_count)]
+        assert {"variance-baseline", "variance-techniques", "entropy-exploration",
+                "reinforce-a2c-ppo"} <= set(names)
+        await pilot.press("enter")  # the first compare preset
+        await wait_for(lambda: isinstance(app.screen, CompareScreen))
+        await wait_for(lambda: app.state.status == "paused")  # the single run waits
+        enabled = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
+        assert "toggle_all" in enabled and "reset" not in enabled, "single-run keys are off"
+        await pilot.press("escape")
+        assert type(app.screen).__name__ == "TrainScreen"
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_fork_races_two_branches_from_the_same_weights():
+    config = load_preset("cartpole-reinforce-baseline").replace(num_envs=8, episodes_per_update=8)
+    app = PlaygroundApp(config, "cartpole-reinforce-baseline")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(lambda: app.state.global_step > 20_000)
+        await pilot.press("f")
+        options = app.screen.query_one("#choice-list")
+        labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert labels[0] == "baseline: value (as now) vs none"
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, CompareScreen))
+        screen = app.screen
+        races = list(screen.races.values())
+        assert [r.name for r in races] == ["A: baseline value", "B: baseline none"]
+        assert [r.config.baseline for r in races] == ["value", "none"]
+        await wait_for(lambda: all(r.seeds for r in races))
+        first = [r.seeds[0].global_step for r in races]
+        forked_at = app.state.global_step
+        # both branches start from the run's step, not from zero
+        assert all(step >= forked_at for step in first)
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_columns_show_the_reports_they_are_given():
+    config = load_preset("variance-baseline").replace(seeds=2)
+    app = PlaygroundApp(config, "variance-baseline", autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = app.screen
+
+        def seed(n, returns, solved, var, paired, ref):
+            return SeedProgress(seed=n, global_step=5000, episodes=len(returns), new_returns=returns,
+                                last100_mean=sum(returns) / len(returns), solved_episode=solved,
+                                grad_var_sum=var, grad_snr_sum=2.0, diag_updates=1,
+                                state="running", paired_var_sum=paired, reference_var_sum=ref)
+
+        screen.post_message(GroupItem("no baseline", GroupReport("no baseline", (
+            seed(0, (10.0, 30.0), None, 800.0, 800.0, 800.0),
+            seed(1, (20.0, 40.0), None, 800.0, 800.0, 800.0)))))
+        screen.post_message(GroupItem("value baseline", GroupReport("value baseline", (
+            seed(0, (100.0, 300.0), 2, 200.0, 200.0, 840.0),
+            seed(1, (500.0, 500.0), None, 200.0, 200.0, 840.0)))))
+        await pilot.pause(0.3)
+        none_text, value_text = text_of(screen)
+        assert "last-100 25.0 ± 7.1" in none_text and "grad var" in none_text
+        assert "solved 1/2, median ep 2" in value_text
+        assert "value baseline: 4.2x lower gradient variance than no baseline" in value_text
+        assert screen.races["value baseline"].curves == [[100.0, 300.0], [500.0, 500.0]]
