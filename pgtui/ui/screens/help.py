@@ -18,11 +18,16 @@ HELP = """\
 | `p` | pick a preset (shipped, or a path to a .toml file) |
 | `g` | plot screen: the whole learning curve with every change marked |
 | `w` | watch: play the current policy at real-time speed (again to stop) |
+| `c` | race a compare preset (the run pauses; `escape` comes back) |
+| `f` | fork: race two branches of this run that differ in one setting |
 | `ctrl+s` | save a checkpoint |
 | `?` | this help |
 | `q` | quit (the run stops, files are flushed) |
 | `tab` / `shift+tab` | move between controls; `enter` applies a typed value |
 | `escape` | leave the controls, so that the keys above work again |
+
+In a race: `←`/`→` choose a column; `space` pauses it, `a` all; `b` baseline,
+`t` reward-to-go/full, `e` entropy, `+`/`-` lr, for that column only.
 
 Live settings (baseline, returns, normalize, entropy, lr, gamma, …) apply at the next
 update. Settings marked `*` (algo, env, num_envs, seed, hidden sizes) start a new run
@@ -34,7 +39,9 @@ after you confirm.
 estimates (per slice of the rollout for A2C and PPO): how far one episode's gradient
 scatters around the batch mean. **grad snr** is the squared length of the batch
 gradient divided by the variance of that mean; a baseline leaves the expected gradient
-unchanged, so a good one shows as lower grad var and higher grad snr.
+unchanged, so a good one shows as lower grad var and higher grad snr. In a REINFORCE
+race each column also measures the first column's estimator on its own batches, so the
+ratio it states compares the two at the same policy.
 
 Under 80 columns the env drawing gives way to the policy pane and the diagnostics use
 short labels: loss, vloss, ent, kl, clip, ev (explained variance), |g| (grad norm),
