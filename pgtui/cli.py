@@ -160,6 +160,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         preset = f"resume {out}"
     else:
         config = _config_from(args)
+        if config.variants:
+            print(f"pgtui train: {args.preset} is a compare preset; training its base config "
+                  f"(`pgtui compare` races its {len(config.variants)} variants)", file=sys.stderr)
     options = TrainOptions(preset=preset, max_updates=args.updates,
                            until_solved=args.until_solved, out=out, json=args.json,
                            checkpoint_every_s=args.checkpoint_every, resume=resume)

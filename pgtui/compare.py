@@ -43,8 +43,10 @@ class VariantResult:
     error: str | None = None
 
 
-def run_races(config: Config, options: CompareOptions, on_report=None) -> list[VariantResult]:
-    """Train every variant x seed; returns each variant's final seeds and return curves."""
+def run_races(config: Config, options: CompareOptions, on_report=None
+              ) -> tuple[list[VariantResult], bool]:
+    """Train every variant x seed; returns each variant's final seeds and return curves,
+    and whether ctrl+c cut the races short."""
     groups = variant_configs(config, options.seeds)
     results = {name: VariantResult(name, [], [[] for _ in configs]) for name, configs in groups}
     reference = reference_estimator(groups)
@@ -62,13 +64,14 @@ def run_races(config: Config, options: CompareOptions, on_report=None) -> list[V
         threading.Thread(target=pump, args=(remote,), daemon=True).start()
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
-    running = len(remotes)
+    running, interrupted = len(remotes), False
     try:
         while running:
             if stop.is_set():
                 for remote in remotes:
                     remote.submit(Stop())
                 stop.clear()
+                interrupted = True
             try:
                 name, item = inbox.get(timeout=0.2)
             except queue.Empty:
@@ -88,7 +91,7 @@ def run_races(config: Config, options: CompareOptions, on_report=None) -> list[V
         signal.signal(signal.SIGINT, previous)
         for remote in remotes:
             remote.join()
-    return list(results.values())
+    return list(results.values()), interrupted
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -162,7 +165,7 @@ def run_compare(config: Config, options: CompareOptions) -> int:
         options.out.mkdir(parents=True, exist_ok=True)
         (options.out / "config.toml").write_text(config.to_toml(), encoding="utf-8")
     with progress:
-        results = run_races(config, options, on_report)
+        results, interrupted = run_races(config, options, on_report)
     summaries = [summarize(r.name, r.seeds) for r in results]
     failed = [r for r in results if r.error]
     for r in failed:
@@ -182,4 +185,6 @@ def run_compare(config: Config, options: CompareOptions) -> int:
                                                   encoding="utf-8")
     if options.json:
         print(json.dumps(document))
+    if interrupted:
+        return 130
     return 1 if failed or any(not r.seeds for r in results) else 0

@@ -161,3 +161,53 @@ def test_pgtui_compare_refuses_bad_input_with_one_line():
     if not torch.cuda.is_available():
         gpu = run_pgtui("compare", "--preset", "variance-baseline", "--device", "cuda")
         assert gpu.returncode == 2 and "no CUDA GPU" in gpu.stderr
+
+
+def test_ctrl_c_stops_every_race_cleanly_and_keeps_what_was_written(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from cli_helpers import TESTS_DIR, pgtui_command
+
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(TESTS_DIR)}
+    process = subprocess.Popen([*pgtui_command(), "compare", "--preset", "variance-baseline",
+                                "--seeds", "2", "--max-steps", "10000000", "--out", str(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    metrics = [tmp_path / v / f"seed-{n}" / "metrics.jsonl"
+               for v in ("no-baseline", "value-baseline") for n in (0, 1)]
+    try:
+        for _ in range(1200):  # until every run has written some records
+            if all(m.exists() and m.read_text().count("\n") >= 20 for m in metrics):
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130
+    assert "Traceback" not in err and "no baseline" in out
+    for path in metrics:
+        records = read_metrics(path)
+        assert records[-1]["type"] == "stopped" and records[-1]["reason"] == "stopped"
+
+
+def test_a_seed_whose_env_raises_is_reported_and_the_group_ends_cleanly():
+    import raising_env  # noqa: F401  (registers the env)
+
+    from pgtui.rl.events import RunError, Stopped
+
+    config = load_preset("cartpole-a2c").replace(env="raising_env:pgtui-test/Raising-v0",
+                                                 num_envs=2, total_steps=100_000)
+    _, configs = variant_configs(config, seeds=2)[0]
+    reports, sunk = [], [[], []]
+    group = SeedGroup("raises", configs, reports.append, sinks=[sunk[0].append, sunk[1].append])
+    group.run()
+    final = reports[-1]
+    assert final.final and [s.state for s in final.seeds] == ["error", "error"]
+    assert all("the simulator lost its state" in s.message for s in final.seeds)
+    for events in sunk:
+        assert isinstance(events[-2], RunError) and events[-2].fatal
+        assert events[-1] == Stopped("error", events[-1].global_step)

@@ -29,6 +29,7 @@ from .events import (
     SetParam,
     Solved,
     Stop,
+    Stopped,
     UpdateFinished,
 )
 from .trainer import Trainer
@@ -145,9 +146,18 @@ class SeedGroup:
                     next_report = time.monotonic() + self.period
                     self._send(final=False)
         finally:
+            stopped = self._stopping(stop)
             for trainer, state in zip(self.trainers, self.states, strict=True):
+                if state.state in ("diverged", "error"):
+                    reason = state.state
+                elif stopped and not self._done(trainer, max_updates):
+                    reason = "stopped"
+                else:
+                    reason = "updates" if trainer.global_step < trainer.config.total_steps \
+                        else "finished"
                 if state.state in ("running", "paused"):
                     state.state = "finished"
+                trainer.emit(Stopped(reason, trainer.global_step))  # ends each metrics file
                 trainer.envs.close()
             self._send(final=True)
 
@@ -158,7 +168,8 @@ class SeedGroup:
             if not trainer.step():
                 state.state = "diverged"
         except Exception as err:  # one seed failing must not end the others
-            state.state, state.message = "error", f"{type(err).__name__}: {err}"
+            trainer.emit(RunError(f"seed {state.seed}: {type(err).__name__}: {err}", fatal=True))
+            state.state = "error"
 
     @staticmethod
     def _done(trainer: Trainer, max_updates: int | None) -> bool:

@@ -130,12 +130,15 @@ class RemoteTrainer:
 def _group_child_main(variant: str, configs_data: list[dict], commands, reports,
                       metrics_dir: str | None, resume: list[dict | None] | None,
                       report_hz: float, reference: dict | None) -> None:
+    import signal
+
     import torch
 
     from ..config import from_mapping
     from ..metrics import MetricsWriter
     from .group import SeedGroup, seed_dir
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c reaches the parent, which stops us
     torch.set_num_threads(1)
     configs = [from_mapping(c, f"variant {variant}") for c in configs_data]
     writers = []

@@ -38,6 +38,7 @@ from ..rl.events import (
     StepCompared,
     StepOnce,
 )
+from ..rl.group import variant_configs
 from ..rl.player import WATCH_SEED_OFFSET, Player
 from ..rl.remote import RemoteTrainer
 from ..rl.trainer import resolve_device
@@ -116,6 +117,7 @@ class PlaygroundApp(App[int]):
         try:
             info = env_info(config.env)
             resolve_device(config.device)
+            variant_configs(config)  # every variant must be a valid config
         except (EnvError, ConfigError) as err:
             self.notify(str(err), title="cannot start", severity="error")
             if first:
