@@ -28,3 +28,26 @@ def test_cuda_learns_like_cpu():
     trainer = Trainer(load_preset("cartpole-ppo").replace(device="cuda", seed=1,
                                                            total_steps=250_000))
     assert trainer.run(until_solved=True) == "solved"
+
+
+def test_checkpoint_and_resume_on_cuda(tmp_path):
+    from pgtui.rl import checkpoint
+
+    config = load_preset("cartpole-ppo").replace(device="cuda")
+    first = Trainer(config)
+    first.run(max_updates=2)
+    first.save_checkpoint(tmp_path / "checkpoint.pt")
+    second = Trainer(config)
+    second.load_run_state(checkpoint.load(tmp_path / "checkpoint.pt"))
+    assert second.update == 2 and second.global_step == first.global_step
+    assert second.run(max_updates=4) == "updates"
+
+
+def test_a_race_on_cuda():
+    from pgtui.rl.group import SeedGroup, variant_configs
+
+    config = load_preset("variance-baseline").replace(device="cuda", total_steps=3000)
+    reports = []
+    for name, configs in variant_configs(config, seeds=2):
+        SeedGroup(name, configs, reports.append).run()
+    assert all(s.episodes > 0 and s.state == "finished" for r in reports if r.final for s in r.seeds)
