@@ -7,6 +7,7 @@ import re
 import pytest
 from rich.console import Console
 from textual.widgets import Input, Select
+from waiting import wait_for
 
 from pgtui.config import load_preset
 from pgtui.rl.events import ChangeApplied, EpisodesFinished, Snapshot, UpdateFinished
@@ -14,14 +15,6 @@ from pgtui.ui.app import PlaygroundApp
 from pgtui.ui.messages import TrainerEvents
 
 PRESET = "cartpole-reinforce-baseline"
-
-
-async def wait_for(predicate, timeout=60.0):
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 async def test_keys_do_what_they_say():

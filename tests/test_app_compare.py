@@ -1,20 +1,13 @@
 """Races in the playground: a compare preset, key c, per-variant keys, and fork."""
 
-import asyncio
+
+from waiting import wait_for
 
 from pgtui.config import load_preset
 from pgtui.rl.group import GroupReport, SeedProgress
 from pgtui.ui.app import PlaygroundApp
 from pgtui.ui.screens.compare import CompareScreen, GroupItem
 from pgtui.ui.widgets.variant_column import VariantColumn
-
-
-async def wait_for(predicate, timeout=90.0):
-    for _ in range(int(timeout / 0.05)):
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def text_of(screen: CompareScreen) -> list[str]:

@@ -1,10 +1,13 @@
-"""A Trainer in its own process: both cores work and a crash cannot take the caller down.
+"""Training in a process of its own: both cores work and a crash cannot take the caller down.
 
-The parent sends commands through one queue and reads coalesced event batches from
-another. The child writes the metrics file itself, so nothing is lost to batching.
+The parent sends commands through one queue and reads what the child reports from
+another. The child writes the metrics files itself, so nothing is lost to batching.
 Measured on the 2-core machine (benchmarks/ui_overhead.py): a Trainer in a thread of the
 Textual app ran at 0.38x its headless speed with 600 ms key latency, because the two
 share one GIL; in its own process it keeps its speed and the screen stays responsive.
+
+``RemoteTrainer`` runs one ``Trainer`` (the playground); ``RemoteGroup`` runs one
+variant's seeds as a ``SeedGroup`` (races and ``pgtui compare``).
 """
 
 from __future__ import annotations
@@ -13,56 +16,13 @@ import dataclasses
 import multiprocessing as mp
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .events import Command, Event, EventBatcher, RunError, Stop, Stopped
 
 _CONTEXT = mp.get_context("spawn")  # no fork of a process that runs threads
-
-
-def _child_main(config_data: dict, commands, batches, snapshot_hz: float, hz: float,
-                metrics_path: str | None) -> None:
-    import torch
-
-    from ..config import from_mapping
-    from ..metrics import MetricsWriter
-    from .trainer import Trainer
-
-    torch.set_num_threads(1)
-    batcher = EventBatcher(batches.put, hz)
-    writer = MetricsWriter(metrics_path) if metrics_path else None
-
-    def emit(event: Event) -> None:
-        if writer is not None:
-            writer(event)
-        batcher(event)
-
-    try:
-        trainer = Trainer(from_mapping(config_data, "run"), emit, snapshot_hz=snapshot_hz,
-                      pause_on_diverge=True)
-    except Exception as err:  # a bad env or device: report it, end cleanly
-        emit(RunError(f"cannot start: {' '.join(str(err).split())}", fatal=True))
-        emit(Stopped("error", 0))
-        batches.put(None)
-        return
-    stop = threading.Event()
-
-    def relay() -> None:
-        while not stop.is_set():
-            command = commands.get()
-            if command is None or isinstance(command, Stop):
-                stop.set()
-            else:
-                trainer.submit(command)
-
-    threading.Thread(target=relay, daemon=True).start()
-    try:
-        trainer.run(stop)
-    finally:
-        if writer is not None:
-            writer.close()
-        batches.put(None)  # the end of the stream
 
 
 def prepare() -> None:
@@ -76,17 +36,110 @@ def prepare() -> None:
     resource_tracker.ensure_running()
 
 
-class RemoteTrainer:
-    """Start with ``start()``, talk with ``submit()``, listen with ``batches()``."""
+# -- in the child ---------------------------------------------------------------------------
 
-    def __init__(self, config, *, snapshot_hz: float = 0.0, hz: float = 20.0,
-                 metrics_path: Path | None = None) -> None:
+
+def _child_setup() -> None:
+    import signal
+
+    import torch
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c reaches the parent, which stops us
+    torch.set_num_threads(1)  # tiny MLPs: threads cost more than they give
+
+
+def _relay_commands(commands, submit: Callable[[Command], None]) -> threading.Event:
+    """Pass the parent's commands on from a thread; the returned event is set on Stop."""
+    stop = threading.Event()
+
+    def relay() -> None:
+        while not stop.is_set():
+            command = commands.get()
+            if command is None or isinstance(command, Stop):
+                stop.set()
+            else:
+                submit(command)
+
+    threading.Thread(target=relay, daemon=True).start()
+    return stop
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
+
+
+def _trainer_main(commands, batches, config_data: dict, snapshot_hz: float, hz: float,
+                  metrics_path: str | None) -> None:
+    from ..config import from_mapping
+    from ..metrics import MetricsWriter
+    from .trainer import Trainer
+
+    _child_setup()
+    batcher = EventBatcher(batches.put, hz)
+    writer = MetricsWriter(metrics_path) if metrics_path else None
+
+    def emit(event: Event) -> None:
+        if writer is not None:
+            writer(event)
+        batcher(event)
+
+    try:
+        trainer = Trainer(from_mapping(config_data, "run"), emit, snapshot_hz=snapshot_hz,
+                          pause_on_diverge=True)
+    except Exception as err:  # a bad env or device: report it, end cleanly
+        emit(RunError(f"cannot start: {_one_line(err)}", fatal=True))
+        emit(Stopped("error", 0))
+        batches.put(None)
+        return
+    try:
+        trainer.run(_relay_commands(commands, trainer.submit))
+    finally:
+        if writer is not None:
+            writer.close()
+        batches.put(None)  # the end of the stream
+
+
+def _group_main(commands, reports, variant: str, configs_data: list[dict],
+                metrics_dir: str | None, resume: list[dict | None] | None,
+                report_hz: float, reference: dict | None) -> None:
+    from ..config import from_mapping
+    from ..metrics import MetricsWriter
+    from .group import SeedGroup, seed_dir
+
+    _child_setup()
+    writers = []
+    try:
+        configs = [from_mapping(c, f"variant {variant}") for c in configs_data]
+        for config in configs if metrics_dir else ():
+            folder = seed_dir(Path(metrics_dir), variant, config.seed)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "config.toml").write_text(config.to_toml(), encoding="utf-8")
+            writers.append(MetricsWriter(folder / "metrics.jsonl"))
+        group = SeedGroup(variant, configs, reports.put, report_hz=report_hz,
+                          sinks=writers or None, resume=resume, reference=reference)
+    except Exception as err:  # a bad env, device or folder: report it, end cleanly
+        reports.put(RunError(f"{variant}: cannot start: {_one_line(err)}", fatal=True))
+        reports.put(None)
+        return
+    try:
+        group.run(_relay_commands(commands, group.submit))
+    finally:
+        for writer in writers:
+            writer.close()
+        reports.put(None)
+
+
+# -- in the parent --------------------------------------------------------------------------
+
+
+class _Child:
+    """A spawned process with a command queue in and a report queue out."""
+
+    def __init__(self, target: Callable, args: tuple) -> None:
         self._commands = _CONTEXT.Queue()
-        self._batches = _CONTEXT.Queue()
-        self._process = _CONTEXT.Process(
-            target=_child_main, daemon=True,
-            args=(dataclasses.asdict(config), self._commands, self._batches, snapshot_hz, hz,
-                  str(metrics_path) if metrics_path else None))
+        self._out = _CONTEXT.Queue()
+        self._process = _CONTEXT.Process(target=target, daemon=True,
+                                         args=(self._commands, self._out, *args))
 
     def start(self) -> None:
         self._process.start()
@@ -100,24 +153,22 @@ class RemoteTrainer:
         self._commands.put(command)
 
     def stop(self) -> None:
-        """Ask the run to stop at its next update boundary."""
+        """Ask the training to stop at its next update boundary."""
         self._commands.put(Stop())
 
-    def batches(self, poll_s: float = 0.5) -> Iterator[tuple[Event, ...]]:
-        """Event batches until the run ends; a dead child ends the stream with an error."""
+    def _stream(self, poll_s: float, on_death: Callable[[int | None], Any]) -> Iterator:
+        """What the child reports until it ends; a dead child ends it with ``on_death``."""
         while True:
             try:
-                batch = self._batches.get(timeout=poll_s)
+                item = self._out.get(timeout=poll_s)
             except queue.Empty:
                 if not self._process.is_alive():
-                    code = self._process.exitcode
-                    yield (RunError(f"the training process died (exit code {code})", fatal=True),
-                           Stopped("error", 0))
+                    yield on_death(self._process.exitcode)
                     return
                 continue
-            if batch is None:
+            if item is None:
                 return
-            yield batch
+            yield item
 
     def join(self, timeout: float = 10.0) -> None:
         """Wait for the child to exit; kill it if it will not."""
@@ -127,54 +178,22 @@ class RemoteTrainer:
             self._process.join(1.0)
 
 
-def _group_child_main(variant: str, configs_data: list[dict], commands, reports,
-                      metrics_dir: str | None, resume: list[dict | None] | None,
-                      report_hz: float, reference: dict | None) -> None:
-    import signal
+class RemoteTrainer(_Child):
+    """Start with ``start()``, talk with ``submit()``, listen with ``batches()``."""
 
-    import torch
+    def __init__(self, config, *, snapshot_hz: float = 0.0, hz: float = 20.0,
+                 metrics_path: Path | None = None) -> None:
+        super().__init__(_trainer_main, (dataclasses.asdict(config), snapshot_hz, hz,
+                                         str(metrics_path) if metrics_path else None))
 
-    from ..config import from_mapping
-    from ..metrics import MetricsWriter
-    from .group import SeedGroup, seed_dir
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c reaches the parent, which stops us
-    torch.set_num_threads(1)
-    configs = [from_mapping(c, f"variant {variant}") for c in configs_data]
-    writers = []
-    if metrics_dir:
-        for config in configs:
-            folder = seed_dir(Path(metrics_dir), variant, config.seed)
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "config.toml").write_text(config.to_toml(), encoding="utf-8")
-            writers.append(MetricsWriter(folder / "metrics.jsonl"))
-    try:
-        group = SeedGroup(variant, configs, reports.put, report_hz=report_hz,
-                          sinks=writers or None, resume=resume, reference=reference)
-    except Exception as err:  # a bad env or device: report it, end cleanly
-        reports.put(RunError(f"{variant}: cannot start: {' '.join(str(err).split())}", fatal=True))
-        reports.put(None)
-        return
-    stop = threading.Event()
-
-    def relay() -> None:
-        while not stop.is_set():
-            command = commands.get()
-            if command is None or isinstance(command, Stop):
-                stop.set()
-            else:
-                group.submit(command)
-
-    threading.Thread(target=relay, daemon=True).start()
-    try:
-        group.run(stop)
-    finally:
-        for writer in writers:
-            writer.close()
-        reports.put(None)
+    def batches(self, poll_s: float = 0.5) -> Iterator[tuple[Event, ...]]:
+        """Event batches until the run ends; a dead child ends the stream with an error."""
+        return self._stream(poll_s, lambda code: (
+            RunError(f"the training process died (exit code {code})", fatal=True),
+            Stopped("error", 0)))
 
 
-class RemoteGroup:
+class RemoteGroup(_Child):
     """A ``SeedGroup`` in its own process; ``reports()`` yields its ``GroupReport``s (and a
     ``RunError`` if it could not start or died)."""
 
@@ -182,40 +201,10 @@ class RemoteGroup:
                  resume: list[dict | None] | None = None, report_hz: float = 5.0,
                  reference: dict | None = None) -> None:
         self.variant = variant
-        self._commands = _CONTEXT.Queue()
-        self._reports = _CONTEXT.Queue()
-        self._process = _CONTEXT.Process(
-            target=_group_child_main, daemon=True,
-            args=(variant, [dataclasses.asdict(c) for c in configs], self._commands,
-                  self._reports, str(metrics_dir) if metrics_dir else None, resume, report_hz,
-                  reference))
-
-    def start(self) -> None:
-        self._process.start()
-
-    def submit(self, command: Command) -> None:
-        self._commands.put(command)
-
-    def stop(self) -> None:
-        self._commands.put(Stop())
+        super().__init__(_group_main, (variant, [dataclasses.asdict(c) for c in configs],
+                                       str(metrics_dir) if metrics_dir else None, resume,
+                                       report_hz, reference))
 
     def reports(self, poll_s: float = 0.5) -> Iterator:
-        while True:
-            try:
-                report = self._reports.get(timeout=poll_s)
-            except queue.Empty:
-                if not self._process.is_alive():
-                    code = self._process.exitcode
-                    yield RunError(f"{self.variant}: the training process died (exit code {code})",
-                                   fatal=True)
-                    return
-                continue
-            if report is None:
-                return
-            yield report
-
-    def join(self, timeout: float = 10.0) -> None:
-        self._process.join(timeout)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join(1.0)
+        return self._stream(poll_s, lambda code: RunError(
+            f"{self.variant}: the training process died (exit code {code})", fatal=True))

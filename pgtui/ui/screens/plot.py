@@ -8,20 +8,10 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual_plotext import PlotextPlot
 
+from ...rl.comparison import moving_average
 from ..widgets.steady_footer import SteadyFooter
 
 MOVING_WINDOW = 100
-
-
-def moving_average(values: Sequence[float], window: int = MOVING_WINDOW) -> list[float]:
-    """Mean of the last ``window`` values at each point (fewer at the start)."""
-    out, total = [], 0.0
-    for i, v in enumerate(values):
-        total += v
-        if i >= window:
-            total -= values[i - window]
-        out.append(total / min(i + 1, window))
-    return out
 
 
 class PlotScreen(Screen):
@@ -49,7 +39,8 @@ class PlotScreen(Screen):
         if returns:
             xs = list(range(1, len(returns) + 1))
             plt.scatter(xs, list(returns), marker="dot", color="gray", label="return")
-            plt.plot(xs, moving_average(returns), color="cyan", label=f"mean of {MOVING_WINDOW}")
+            plt.plot(xs, moving_average(returns, MOVING_WINDOW), color="cyan",
+                     label=f"mean of {MOVING_WINDOW}")
             low = min(returns)
             high = max([*returns, *([threshold] if threshold is not None else [])])
             pad = 0.15 * (high - low) or 1.0
