@@ -111,6 +111,7 @@ class SeedGroup:
         self.period = 1.0 / report_hz
         self.inbox: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self.paused = False
+        self._stop = False
         self.states = [_SeedState(c.seed) for c in configs]
         self.trainers: list[Trainer] = []
         self._changes: list[tuple[str, Any]] = []
@@ -134,8 +135,9 @@ class SeedGroup:
         try:
             while True:
                 self._drain(block=False)
+                if self.paused:
+                    self._send(final=False)  # shows "paused" once, then waits
                 while self.paused and not self._stopping(stop):
-                    self._send(final=False)
                     self._drain(block=True)
                 if self._stopping(stop) or not self._active(max_updates):
                     break
@@ -182,8 +184,6 @@ class SeedGroup:
 
     def _stopping(self, stop: threading.Event | None) -> bool:
         return self._stop or (stop is not None and stop.is_set())
-
-    _stop = False
 
     def _drain(self, block: bool) -> None:
         while True:

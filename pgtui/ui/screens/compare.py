@@ -18,6 +18,7 @@ from ...config import Config
 from ...rl.events import Pause, Resume, RunError, SetParam
 from ...rl.group import GroupReport, reference_estimator, variant_configs
 from ...rl.remote import RemoteGroup
+from ..widgets.params_pane import show_field
 from ..widgets.steady_footer import SteadyFooter
 from ..widgets.variant_column import Race, VariantColumn
 
@@ -108,8 +109,7 @@ class CompareScreen(Screen):
             race.add(item.seeds)
             for key, value in item.changes:
                 race.config = race.config.replace(**{key: value})
-                race.feedback = f"applied {key} = {value:g}" if isinstance(value, float) else \
-                    f"applied {key} = {value}"
+                race.feedback = f"applied {key} = {show_field(key, value)}"
             errors = [s.message for s in item.seeds if s.message]
             if errors:
                 race.error = errors[-1]
@@ -161,7 +161,7 @@ class CompareScreen(Screen):
 
     def _set(self, key: str, value) -> None:
         race = self._race()
-        race.feedback = f"{key} → {value} at the next update"
+        race.feedback = f"{key} → {show_field(key, value)} at the next update"
         self._send(race, SetParam(key, value))
         self.refresh_columns()
 
