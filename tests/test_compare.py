@@ -211,3 +211,20 @@ def test_a_seed_whose_env_raises_is_reported_and_the_group_ends_cleanly():
     for events in sunk:
         assert isinstance(events[-2], RunError) and events[-2].fatal
         assert events[-1] == Stopped("error", events[-1].global_step)
+
+
+def test_branches_forked_from_a_solved_run_count_as_solved():
+    from pgtui.rl.trainer import Trainer
+
+    config = load_preset("cartpole-a2c").replace(solved_threshold=5.0, num_envs=4)
+    run = Trainer(config)
+    run.run(until_solved=True, max_updates=500)
+    assert run.solved is not None
+    reports = []
+    branches = variant_configs(config.replace(variants=[{"name": "A"}, {"name": "B", "lr": 1e-4}],
+                                              seeds=1))
+    for name, configs in branches:
+        group = SeedGroup(name, configs, reports.append, resume=[run.state_dict()])
+        assert group.trainers[0].global_step == run.global_step  # from the same state
+        group.run(max_updates=run.update + 1)
+    assert [r.seeds[0].solved_episode for r in reports if r.final] == [run.solved.episode] * 2

@@ -124,6 +124,8 @@ class SeedGroup:
                 trainer.reference_estimator = reference
             if resume and resume[i] is not None:
                 trainer.load_run_state(resume[i])
+                if trainer.solved is not None:  # solved before the fork: no new event comes
+                    state.solved_episode = trainer.solved.episode
             self.trainers.append(trainer)
 
     def submit(self, command: Command) -> None:
