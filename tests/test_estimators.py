@@ -101,3 +101,17 @@ def test_group_gradients_match_one_backward_per_episode():
         grads = torch.autograd.grad(-(logp * w[sel]).sum(), list(actor.parameters()))
         slow = torch.cat([g.reshape(-1) for g in grads])
         assert torch.allclose(fast[k], slow, atol=1e-6)
+
+
+def test_a_reference_estimator_measured_in_the_same_pass_matches_its_own_measurement():
+    from pgtui.rl.diagnostics import measure
+
+    torch.manual_seed(1)
+    actor = CategoricalActor(3, 2, [5], "tanh")
+    ids = torch.tensor([0, 1, 0, 2, 1, 1, 2, 0])
+    obs, actions = torch.randn(8, 3), torch.randint(0, 2, (8,))
+    own, ref = torch.randn(8), torch.randn(8) * 5
+    index, mask = episode_groups(ids, 3)
+    both = measure(actor, obs, actions, own, index, mask, reference=ref)
+    assert both["grad_var"] == pytest.approx(measure(actor, obs, actions, own, index, mask)["grad_var"])
+    assert both["grad_var_ref"] == pytest.approx(measure(actor, obs, actions, ref, index, mask)["grad_var"])

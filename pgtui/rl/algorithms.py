@@ -117,14 +117,11 @@ def reinforce_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batc
     if diagnose:
         index, mask = diagnostics.episode_groups(batch.episode_ids[batch.valid],
                                                  batch.num_episodes)
+        ref_adv = None
+        if reference is not None:
+            ref_adv = reinforce_weights(batch, parts["all_values"], reference)[1][batch.valid]
         stats = diagnostics.measure(policy.actor, parts["obs"], parts["actions"],
-                                    parts["adv"], index, mask)
-        if reference is not None and stats:
-            _, ref_adv = reinforce_weights(batch, parts["all_values"], reference)
-            ref = diagnostics.measure(policy.actor, parts["obs"], parts["actions"],
-                                      ref_adv[batch.valid], index, mask)
-            if ref:
-                stats["grad_var_ref"] = ref["grad_var"]
+                                    parts["adv"], index, mask, ref_adv)
     grad_norm = _step(policy, optimizer, loss, config.max_grad_norm)
     return {
         "policy_loss": parts["policy_loss"].item(), "value_loss": parts["value_loss"].item(),

@@ -88,13 +88,24 @@ def random_groups(valid: torch.Tensor, num_groups: int, generator: torch.Generat
 
 
 def measure(actor: Actor, obs: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor,
-            index: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:
+            index: torch.Tensor, mask: torch.Tensor,
+            reference: torch.Tensor | None = None) -> dict[str, float]:
     """Gradient noise of the estimator -sum w log pi over the groups ``index``/``mask``.
 
-    ``obs``, ``actions`` and ``weights`` are flattened over time and envs.
+    ``obs``, ``actions`` and ``weights`` are flattened over time and envs. With
+    ``reference`` (other weights for the same steps) the same pass also measures that
+    estimator, as ``grad_var_ref``: the groups are simply listed twice.
     """
     if index.shape[0] < 2 or index.shape[1] == 0:
         return {}
-    w = torch.where(mask, weights[index], torch.zeros((), device=weights.device))
-    grads = group_gradients(actor, obs[index], actions[index], w)
-    return gradient_noise(grads)
+    zero = torch.zeros((), device=weights.device)
+    w = torch.where(mask, weights[index], zero)
+    o, a = obs[index], actions[index]
+    if reference is None:
+        return gradient_noise(group_gradients(actor, o, a, w))
+    w_ref = torch.where(mask, reference[index], zero)
+    grads = group_gradients(actor, torch.cat([o, o]), torch.cat([a, a]), torch.cat([w, w_ref]))
+    own, ref = grads.split(index.shape[0])
+    stats = gradient_noise(own)
+    stats["grad_var_ref"] = gradient_noise(ref)["grad_var"]
+    return stats

@@ -32,6 +32,7 @@ from .events import (
     Stopped,
     UpdateFinished,
 )
+from .lockstep import StackedPolicy, run_lockstep
 from .trainer import Trainer
 
 
@@ -106,8 +107,9 @@ class SeedGroup:
     def __init__(self, variant: str, configs: list[Config], report: Callable[[GroupReport], None],
                  *, report_hz: float = 5.0, sinks: list[Callable[[Event], None]] | None = None,
                  resume: list[dict | None] | None = None,
-                 reference: dict[str, Any] | None = None) -> None:
+                 reference: dict[str, Any] | None = None, lockstep: bool = True) -> None:
         self.variant, self.report = variant, report
+        self.lockstep = lockstep  # share one forward pass between the seeds' rollouts
         self.period = 1.0 / report_hz
         self.inbox: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self.paused = False
@@ -143,9 +145,9 @@ class SeedGroup:
                     self._drain(block=True)
                 if self._stopping(stop) or not self._active(max_updates):
                     break
-                for trainer, state in zip(self.trainers, self.states, strict=True):
-                    if state.state == "running" and not self._done(trainer, max_updates):
-                        self._step(trainer, state)
+                self._round([i for i, (t, s) in enumerate(zip(self.trainers, self.states,
+                                                               strict=True))
+                             if s.state == "running" and not self._done(t, max_updates)])
                 if time.monotonic() >= next_report:
                     next_report = time.monotonic() + self.period
                     self._send(final=False)
@@ -167,13 +169,39 @@ class SeedGroup:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _step(self, trainer: Trainer, state: _SeedState) -> None:
+    def _round(self, active: list[int]) -> None:
+        """One update of every active seed: rollouts in lockstep when they can share a
+        forward pass (see ``lockstep``), one seed after another otherwise."""
+        trainers = [self.trainers[i] for i in active]
+        stacked = None
+        if self.lockstep and len(trainers) > 1 and len({t.config.num_envs for t in trainers}) == 1:
+            stacked = StackedPolicy.build([t.policy for t in trainers])
+        if stacked is None:
+            for i in active:
+                self._guarded(i, self.trainers[i].step)
+            return
+        failed: dict[int, Exception] = {}
+        batches, seconds = run_lockstep([t.collection() for t in trainers], stacked,
+                                        [t.collector.generator for t in trainers],
+                                        failed.__setitem__)
+        for k, i in enumerate(active):
+            if k in failed:
+                self._fail(i, failed[k])
+            else:
+                self._guarded(i, lambda t=trainers[k], b=batches[k]: t.learn(b, seconds))
+
+    def _guarded(self, i: int, update: Callable[[], bool]) -> None:
         try:
-            if not trainer.step():
-                state.state = "diverged"
+            if not update():
+                self.states[i].state = "diverged"
         except Exception as err:  # one seed failing must not end the others
-            trainer.emit(RunError(f"seed {state.seed}: {type(err).__name__}: {err}", fatal=True))
-            state.state = "error"
+            self._fail(i, err)
+
+    def _fail(self, i: int, err: Exception) -> None:
+        state = self.states[i]
+        self.trainers[i].emit(RunError(f"seed {state.seed}: {type(err).__name__}: {err}",
+                                       fatal=True))
+        state.state = "error"
 
     @staticmethod
     def _done(trainer: Trainer, max_updates: int | None) -> bool:

@@ -13,7 +13,7 @@ carry anything across it and the losses ignore it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -44,6 +44,9 @@ class Batch:
         return int(self.valid.sum())
 
 
+Decision = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]  # actions, actor head, V(s)
+Collection = Generator[tuple[torch.Tensor, bool], Decision, Batch]
+
 SnapshotSink = Callable[[np.ndarray, torch.distributions.Distribution, float | None], None]
 
 
@@ -67,16 +70,27 @@ class Collector:
         self.finished: list[tuple[float, int]] = []  # (return, length), drained by the trainer
         self.env_steps = 0
 
-    def _act(self, with_value: bool) -> tuple[torch.Tensor, np.ndarray, torch.Tensor | None]:
-        obs = torch.as_tensor(self.obs, device=self.device)
+    def decide(self, obs: torch.Tensor, with_value: bool) -> Decision:
+        """This collector's own policy on ``obs``: (actions, actor head, V(s) or None)."""
         with torch.no_grad():
             action, head = self.policy.actor.sample(obs, self.generator)
             value = self.policy.critic(obs) if with_value else None
+        return action, head, value
+
+    def run(self, collection: Collection) -> Batch:
+        """Drive ``steps(...)`` or ``episodes(...)`` with this collector's own policy."""
+        try:
+            obs, with_value = next(collection)
+            while True:
+                obs, with_value = collection.send(self.decide(obs, with_value))
+        except StopIteration as done:
+            return done.value
+
+    def _env_action(self, action: torch.Tensor) -> np.ndarray:
         env_action = action.cpu().numpy()
         if not self.info.discrete:  # store the raw sample; the env gets it within bounds
             env_action = np.clip(env_action, self.info.action_low, self.info.action_high)
-        self._maybe_snapshot(obs, head, value)
-        return action, env_action, value
+        return env_action
 
     def _maybe_snapshot(self, obs: torch.Tensor, head: torch.Tensor,
                         value: torch.Tensor | None) -> None:
@@ -109,7 +123,15 @@ class Collector:
         return reward, terminated & valid, dones, valid, final
 
     def collect_steps(self, num_steps: int) -> Batch:
-        """``num_steps`` steps of every env, with V(s_t) and V(s_{t+1}) for GAE."""
+        return self.run(self.steps(num_steps))
+
+    def steps(self, num_steps: int) -> Collection:
+        """``num_steps`` steps of every env, with V(s_t) and V(s_{t+1}) for GAE.
+
+        A generator: it yields (observations, True) whenever it needs a decision and is
+        sent (actions, actor head, values); ``run`` drives it with this collector's
+        policy, a race drives several in lockstep with one batched forward pass.
+        """
         T, N, dev = num_steps, self.num_envs, self.device
         obs_buf = torch.empty((T + 1, N, self.info.obs_dim), device=dev)
         values = torch.empty((T + 1, N), device=dev)
@@ -120,10 +142,11 @@ class Collector:
         valid = np.empty((T, N), dtype=bool)
         for t in range(T):
             obs_buf[t] = torch.as_tensor(self.obs, device=dev)
-            action, env_action, value = self._act(with_value=True)
+            action, head, value = yield obs_buf[t], True
+            self._maybe_snapshot(obs_buf[t], head, value)
             values[t] = value
             actions.append(action)
-            rewards[t], terminated[t], dones[t], valid[t], _ = self._step(env_action)
+            rewards[t], terminated[t], dones[t], valid[t], _ = self._step(self._env_action(action))
         obs_buf[T] = torch.as_tensor(self.obs, device=dev)
         with torch.no_grad():
             values[T] = self.policy.critic(obs_buf[T])
@@ -135,7 +158,13 @@ class Collector:
                      values=values[:T], next_values=values[1:])
 
     def collect_episodes(self, num_episodes: int, max_steps: int = 100_000) -> Batch:
-        """Reset every env and run until ``num_episodes`` episodes started now have ended."""
+        return self.run(self.episodes(num_episodes, max_steps))
+
+    def episodes(self, num_episodes: int, max_steps: int = 100_000) -> Collection:
+        """Reset every env and run until ``num_episodes`` episodes started now have ended.
+
+        A generator like ``steps`` (it yields (observations, False): no values needed).
+        """
         N, dev = self.num_envs, self.device
         obs, _ = self.envs.reset()
         self.obs = np.asarray(obs, dtype=np.float32)
@@ -153,7 +182,9 @@ class Collector:
                     episode_of[i] = started if counts[i] else -1
                     started += int(counts[i])
             obs_l.append(torch.as_tensor(self.obs, device=dev))
-            action, env_action, _ = self._act(with_value=False)
+            action, head, _ = yield obs_l[-1], False
+            self._maybe_snapshot(obs_l[-1], head, None)
+            env_action = self._env_action(action)
             act_l.append(action)
             ep_l.append(np.where(counts & ~self.resetting, episode_of, -1))
             reward, term, dones, valid, final = self._step(env_action, counts)

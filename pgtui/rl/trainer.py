@@ -45,7 +45,7 @@ from .events import (
     UpdateFinished,
 )
 from .policies import action_summary, build_policy
-from .rollout import Collector
+from .rollout import Batch, Collection, Collector
 
 SOLVE_WINDOW = 100  # episodes in the "last-100 mean"
 
@@ -170,19 +170,28 @@ class Trainer:
         return reason
 
     def step(self) -> bool:
-        """One collect + update. Returns False if the update diverged.
+        """One collect + update. Returns False if the update diverged."""
+        start = time.perf_counter()
+        batch = self.collector.run(self.collection())
+        return self.learn(batch, time.perf_counter() - start)
+
+    def collection(self) -> Collection:
+        """The next rollout, as a generator for ``Collector.run`` (or a race's lockstep)."""
+        cfg = self.config
+        if cfg.anneal_lr:
+            self._set_lr(cfg.lr * max(1.0 - self.global_step / cfg.total_steps, 0.0))
+        if cfg.algo == "reinforce":
+            return self.collector.episodes(cfg.episodes_per_update)
+        return self.collector.steps(cfg.num_steps)
+
+    def learn(self, batch: Batch, collect_seconds: float = 0.0) -> bool:
+        """The update on a collected batch. Returns False if it diverged.
 
         A diverged update is undone: the weights and optimizer state go back to what
         they were before it (PPO may have applied several minibatch steps by then).
         """
         cfg = self.config
-        start = time.perf_counter()
-        if cfg.anneal_lr:
-            self._set_lr(cfg.lr * max(1.0 - self.global_step / cfg.total_steps, 0.0))
-        if cfg.algo == "reinforce":
-            batch = self.collector.collect_episodes(cfg.episodes_per_update)
-        else:
-            batch = self.collector.collect_steps(cfg.num_steps)
+        start = time.perf_counter() - collect_seconds
         self.last_batch = batch
         self._emit_episodes()
         diagnose = cfg.diag_every > 0 and self.update % cfg.diag_every == 0
