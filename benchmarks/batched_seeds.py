@@ -1,0 +1,49 @@
+"""Several seeds of one preset in one process, against one seed alone.
+
+    python benchmarks/batched_seeds.py --preset cartpole-ppo --seeds 8 --updates 60
+
+Both sides train the same number of updates per seed in this process: one ``Trainer``
+alone, then a ``SeedGroup`` of N seeds (rollouts in lockstep with one stacked forward
+pass; updates one seed after another). Prints the wall times and their ratio
+(the speed issue's goal: 8 seeds within 2x one seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from pgtui.config import load_preset
+from pgtui.rl.group import SeedGroup, variant_configs
+from pgtui.rl.trainer import Trainer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="cartpole-ppo")
+    parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--updates", type=int, default=60)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    config = load_preset(args.preset).replace(total_steps=10**9)
+    Trainer(config.replace(seed=99)).run(max_updates=3)  # warm up torch's first calls
+    start = time.perf_counter()
+    Trainer(config).run(max_updates=args.updates)
+    one = time.perf_counter() - start
+    timings = {}
+    for lockstep in (False, True):
+        _, configs = variant_configs(config, args.seeds)[0]
+        group = SeedGroup("seeds", configs, lambda report: None, lockstep=lockstep)
+        start = time.perf_counter()
+        group.run(max_updates=args.updates)
+        timings[lockstep] = time.perf_counter() - start
+    print(f"{args.preset}, {args.updates} updates a seed: one seed {one:.2f} s; "
+          f"{args.seeds} seeds one after another {timings[False]:.2f} s "
+          f"({timings[False] / one:.2f}x), in lockstep {timings[True]:.2f} s "
+          f"({timings[True] / one:.2f}x; goal <= 2x)")
+
+
+if __name__ == "__main__":
+    main()
