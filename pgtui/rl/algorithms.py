@@ -175,6 +175,11 @@ def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Bat
     }
 
 
+def _approx_kl(log_ratio: torch.Tensor) -> torch.Tensor:
+    """KL(old || new) from samples of the old policy: the k3 estimator, always >= 0."""
+    return ((log_ratio.exp() - 1) - log_ratio).mean()
+
+
 def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch,
                config: Config, diagnose: torch.Generator | None,
                generator: torch.Generator) -> dict[str, float]:
@@ -191,34 +196,38 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Bat
     n = obs.shape[0]
     mb_size = max(n // config.num_minibatches, 1)
     params = [p for p in policy.parameters() if p.requires_grad]
-    rows: list[torch.Tensor] = []  # per minibatch: policy_loss, value_loss, entropy, kl, clipfrac
+    losses: list[torch.Tensor] = []  # per minibatch: policy_loss, value_loss, entropy
+    log_ratios: list[torch.Tensor] = []  # for approx_kl and clipfrac, computed once at the end
     grad_norms: list[float] = []
     stopped_early = False
     for _ in range(config.update_epochs):
         perm = torch.randperm(n, generator=generator, device="cpu").to(obs.device)
         for start in range(0, n - mb_size + 1, mb_size):
             mb = perm[start:start + mb_size]
-            adv = adv_all[mb]
+            mb_obs, adv = obs[mb], adv_all[mb]
             if config.normalize_advantage:
                 adv = normalize(adv)
-            logp, entropy = policy.actor(obs[mb], actions[mb])
+            logp, entropy = policy.actor(mb_obs, actions[mb])
             log_ratio = logp - old_logp[mb]
             ratio = log_ratio.exp()
             clipped = ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
             policy_loss = -torch.min(ratio * adv, clipped * adv).mean()
-            value_loss = 0.5 * (policy.critic(obs[mb]) - ret[mb]).square().mean()
+            value_loss = 0.5 * (policy.critic(mb_obs) - ret[mb]).square().mean()
             entropy_mean = entropy.mean()
             loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
             grad_norms.append(_step(policy, optimizer, loss, config.max_grad_norm, params))
-            with torch.no_grad():  # read once at the end: no per-minibatch conversions
-                approx_kl = ((ratio - 1) - log_ratio).mean()  # k3 estimator, >= 0
-                clipfrac = ((ratio - 1).abs() > config.clip_coef).float().mean()
-                rows.append(torch.stack([policy_loss, value_loss, entropy_mean, approx_kl,
-                                         clipfrac]))
-        if config.target_kl > 0 and float(rows[-1][3]) > config.target_kl:
+            losses.append(torch.stack([policy_loss, value_loss, entropy_mean]).detach())
+            log_ratios.append(log_ratio.detach())
+        if config.target_kl > 0 and float(_approx_kl(log_ratios[-1])) > config.target_kl:
             stopped_early = True
             break
-    means = torch.stack(rows).mean(0).tolist() if rows else [math.nan] * 5
+    if losses:  # every minibatch has mb_size samples: the mean over all is the mean of means
+        all_log_ratios = torch.cat(log_ratios)
+        clipfrac = ((all_log_ratios.exp() - 1).abs() > config.clip_coef).float().mean()
+        means = [*torch.stack(losses).mean(0).tolist(), float(_approx_kl(all_log_ratios)),
+                 float(clipfrac)]
+    else:
+        means = [math.nan] * 5
     out = dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac"), means,
                    strict=True))
     out["grad_norm"] = sum(grad_norms) / len(grad_norms) if grad_norms else math.nan
