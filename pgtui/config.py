@@ -211,7 +211,13 @@ def _check_list(key: str, value: list, meta: Mapping[str, Any], where: str) -> l
     if key == "hidden_sizes" and not out:
         raise ConfigError(f"{where}: expected at least one layer width")
     if key == "variants":
-        return [_check_variant(v, where, i) for i, v in enumerate(out)]
+        variants = [_check_variant(v, where, i) for i, v in enumerate(out)]
+        names = [v["name"] for v in variants]
+        folders = ["".join(c if c.isalnum() or c in "-_." else "-" for c in n) for n in names]
+        if len(set(folders)) != len(folders):  # they name the runs' folders too
+            raise ConfigError(f"{where}: variant names must differ (also with spaces and "
+                              f"symbols read as '-'), got {names}")
+        return variants
     return out
 
 
@@ -247,6 +253,10 @@ def _check_consistency(config: Config, source: str) -> None:
         if config.num_minibatches > batch:
             raise ConfigError(f"{source}: num_minibatches: expected at most num_envs x "
                               f"num_steps = {batch}, got {config.num_minibatches}")
+    for variant in config.variants:  # each variant must make a whole, consistent config
+        merged = {**dataclasses.asdict(config), "variants": [], "seeds": 1,
+                  **{k: v for k, v in variant.items() if k != "name"}}
+        _check_consistency(Config(**merged), f"{source}: variants: {variant['name']!r}")
 
 
 def parse_toml(text: str, source: str) -> dict[str, Any]:

@@ -22,6 +22,10 @@ BAD_PRESETS = [
     ("bad hidden sizes", GOOD + 'hidden_sizes = [64, "x"]\n', "hidden_sizes", "integer"),
     ("empty hidden sizes", GOOD + "hidden_sizes = []\n", "hidden_sizes", "at least one"),
     ("variant without name", GOOD + "[[variants]]\nlr = 0.1\n", "variants", "name"),
+    ("variants named alike", GOOD + '[[variants]]\nname = "a b"\n[[variants]]\nname = "a-b"\n',
+     "variants", "must differ"),
+    ("a variant's unknown env", GOOD + '[[variants]]\nname = "x"\nenv = "Nope-v0"\n', "variants",
+     "Nope-v0"),
 ]
 
 
