@@ -166,7 +166,8 @@ def run_compare(config: Config, options: CompareOptions) -> int:
         (options.out / "config.toml").write_text(config.to_toml(), encoding="utf-8")
     with progress:
         results, interrupted = run_races(config, options, on_report)
-    summaries = [summarize(r.name, r.seeds) for r in results]
+    algos = {name: configs[0].algo for name, configs in groups}
+    summaries = [summarize(r.name, r.seeds, algos[r.name]) for r in results]
     failed = [r for r in results if r.error]
     for r in failed:
         print(f"pgtui compare: {r.error}", file=sys.stderr)

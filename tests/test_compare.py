@@ -228,3 +228,14 @@ def test_branches_forked_from_a_solved_run_count_as_solved():
         assert group.trainers[0].global_step == run.global_step  # from the same state
         group.run(max_updates=run.update + 1)
     assert [r.seeds[0].solved_episode for r in reports if r.final] == [run.solved.episode] * 2
+
+
+def test_variances_of_different_algorithms_are_not_compared():
+    reinforce = summarize("reinforce", [seed(0, 1.0, None, 30.0, 1.0, 1)], "reinforce")
+    ppo = summarize("ppo", [seed(0, 1.0, None, 0.03, 1.0, 1)], "ppo")
+    a2c_ent = summarize("ent 0.1", [seed(0, 1.0, None, 3.0, 1.0, 1)], "a2c")
+    a2c = summarize("ent 0", [seed(0, 1.0, None, 6.0, 1.0, 1)], "a2c")
+    assert variance_ratio_text(ppo, reinforce) is None
+    assert variance_ratio_text(a2c_ent, a2c) == ("ent 0.1: 2.0x lower gradient variance than "
+                                                 "ent 0 (whole-run means)")
+    assert "algo" not in ppo.as_json()

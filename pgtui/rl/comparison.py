@@ -25,17 +25,18 @@ class VariantSummary:
     grad_snr: float | None
     # the reference (first) variant's grad_var over this variant's, on the same batches
     variance_ratio: float | None = None
+    algo: str = ""  # whole-run variances compare only within one algorithm
 
     def as_json(self) -> dict:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                for k, v in asdict(self).items()}
+                for k, v in asdict(self).items() if k != "algo"}
 
 
 def _finite(values: Sequence[float]) -> list[float]:
     return [v for v in values if v is not None and math.isfinite(v)]
 
 
-def summarize(name: str, seeds: Sequence[SeedProgress]) -> VariantSummary:
+def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "") -> VariantSummary:
     solve_episodes = [s.solved_episode for s in seeds if s.solved_episode is not None]
     finals = _finite([s.last100_mean for s in seeds])
     grad_vars = _finite([s.grad_var for s in seeds])
@@ -47,7 +48,7 @@ def summarize(name: str, seeds: Sequence[SeedProgress]) -> VariantSummary:
         final_std=statistics.stdev(finals) if len(finals) > 1 else (0.0 if finals else None),
         grad_var=statistics.fmean(grad_vars) if grad_vars else None,
         grad_snr=statistics.fmean(grad_snrs) if grad_snrs else None,
-        variance_ratio=paired_ratio(seeds))
+        variance_ratio=paired_ratio(seeds), algo=algo)
 
 
 def paired_ratio(seeds: Sequence[SeedProgress]) -> float | None:
@@ -101,9 +102,12 @@ def variance_ratio_text(summary: VariantSummary, reference: VariantSummary) -> s
 
     Paired (both estimators on the same batches) when the run measured it; otherwise the
     two whole-run means, which also reflect where each run's policy went, and say so.
+    Different algorithms measure different estimators (episodes, rollout slices): None.
     """
     if summary.variance_ratio is not None:
         ratio, how = summary.variance_ratio, "on the same batches"
+    elif summary.algo != reference.algo:
+        return None
     elif summary.grad_var and reference.grad_var:
         ratio, how = reference.grad_var / summary.grad_var, "whole-run means"
     else:

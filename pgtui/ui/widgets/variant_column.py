@@ -38,7 +38,7 @@ class Race:
 
     @property
     def summary(self) -> VariantSummary:
-        return summarize(self.name, self.seeds)
+        return summarize(self.name, self.seeds, self.config.algo)
 
     @property
     def state(self) -> str:
