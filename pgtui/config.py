@@ -213,12 +213,17 @@ def _check_list(key: str, value: list, meta: Mapping[str, Any], where: str) -> l
     if key == "variants":
         variants = [_check_variant(v, where, i) for i, v in enumerate(out)]
         names = [v["name"] for v in variants]
-        folders = ["".join(c if c.isalnum() or c in "-_." else "-" for c in n) for n in names]
+        folders = [folder_name(n) for n in names]
         if len(set(folders)) != len(folders):  # they name the runs' folders too
             raise ConfigError(f"{where}: variant names must differ (also with spaces and "
                               f"symbols read as '-'), got {names}")
         return variants
     return out
+
+
+def folder_name(variant: str) -> str:
+    """A variant's name as a folder name: spaces and symbols become '-'."""
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in variant) or "variant"
 
 
 def _check_variant(variant: dict, where: str, index: int) -> dict:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import Config, folder_name
 from .events import (
     Command,
     EpisodesFinished,
@@ -279,5 +279,4 @@ def reference_estimator(groups: list[tuple[str, list[Config]]]) -> dict[str, Any
 
 def seed_dir(out: Path, variant: str, seed: int) -> Path:
     """Where a compare run keeps one seed's files: OUT/<variant>/seed-<n>/."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in variant) or "variant"
-    return out / safe / f"seed-{seed}"
+    return out / folder_name(variant) / f"seed-{seed}"

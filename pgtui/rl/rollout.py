@@ -1,9 +1,11 @@
 """Collecting experience from a vector env into time-major batches.
 
-Two ways to collect: ``collect_steps`` (A2C, PPO: a fixed number of steps per env,
-episodes continue across rollouts) and ``collect_episodes`` (REINFORCE: exactly K
-complete episodes, every one started under the current policy, so the batch is not
-biased toward short episodes).
+Two ways to collect: ``steps`` (A2C, PPO: a fixed number of steps per env, episodes
+continue across rollouts) and ``episodes`` (REINFORCE: exactly K complete episodes,
+every one started under the current policy, so the batch is not biased toward short
+episodes). Both are generators that ask for a decision at every vector step: ``run``
+answers with the collector's own policy, a race answers for several seeds at once
+(``lockstep.py``). ``collect_steps`` and ``collect_episodes`` are the one-call forms.
 
 Masking (Gymnasium's next-step autoreset): the step after a final step only resets its
 env. It is stored with ``valid = False`` and ``dones = True``, so returns and GAE never
