@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 
 from ..config import Config
 from . import diagnostics
@@ -63,18 +62,26 @@ def reinforce_weights(batch: Batch, values: torch.Tensor, config: Config
     return returns, advantages
 
 
-def _step(policy: ActorCritic, optimizer: torch.optim.Optimizer, loss: torch.Tensor,
-          max_grad_norm: float, params: list[torch.Tensor] | None = None) -> float:
+def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, max_grad_norm: float) -> float:
     """One optimizer step on ``loss``; returns the gradient norm before clipping.
 
-    A non-finite norm skips the step (the trainer then reports the divergence).
+    The gradients are zeroed in place, not dropped: with flat parameters (``flat.py``)
+    the module's ``.grad`` tensors are views that autograd accumulates into. A
+    non-finite norm skips the step (the trainer then reports the divergence).
     """
-    optimizer.zero_grad(set_to_none=True)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for p in params:
+        if p.grad is not None:
+            p.grad.zero_()
     loss.backward()
-    if params is None:
-        params = [p for p in policy.parameters() if p.grad is not None]
-    limit = max_grad_norm if max_grad_norm > 0 else float("inf")
-    grad_norm = float(nn.utils.clip_grad_norm_(params, limit, foreach=True))
+    grads = [p.grad for p in params if p.grad is not None]
+    norms = torch.stack([torch.linalg.vector_norm(g) for g in grads])
+    norm = torch.linalg.vector_norm(norms)
+    if max_grad_norm > 0:
+        scale = (max_grad_norm / (norm + 1e-6)).clamp_(max=1.0)
+        for g in grads:
+            g.mul_(scale)
+    grad_norm = float(norm)
     if math.isfinite(grad_norm):
         optimizer.step()
     return grad_norm
@@ -122,7 +129,7 @@ def reinforce_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batc
             ref_adv = reinforce_weights(batch, parts["all_values"], reference)[1][batch.valid]
         stats = diagnostics.measure(policy.actor, parts["obs"], parts["actions"],
                                     parts["adv"], index, mask, ref_adv)
-    grad_norm = _step(policy, optimizer, loss, config.max_grad_norm)
+    grad_norm = _step(optimizer, loss, config.max_grad_norm)
     return {
         "policy_loss": parts["policy_loss"].item(), "value_loss": parts["value_loss"].item(),
         "entropy": parts["entropy"].item(), "grad_norm": grad_norm,
@@ -166,7 +173,7 @@ def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Bat
     entropy_mean = entropy.mean()
     loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
     stats = _noise(policy, obs, actions, adv, diagnose) if diagnose is not None else {}
-    grad_norm = _step(policy, optimizer, loss, config.max_grad_norm)
+    grad_norm = _step(optimizer, loss, config.max_grad_norm)
     return {
         "policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
         "entropy": entropy_mean.item(), "grad_norm": grad_norm,
@@ -195,7 +202,6 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Bat
         stats = _noise(policy, obs, actions, adv_diag, diagnose)
     n = obs.shape[0]
     mb_size = max(n // config.num_minibatches, 1)
-    params = [p for p in policy.parameters() if p.requires_grad]
     losses: list[torch.Tensor] = []  # per minibatch: policy_loss, value_loss, entropy
     log_ratios: list[torch.Tensor] = []  # for approx_kl and clipfrac, computed once at the end
     grad_norms: list[float] = []
@@ -215,7 +221,7 @@ def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Bat
             value_loss = 0.5 * (policy.critic(mb_obs) - ret[mb]).square().mean()
             entropy_mean = entropy.mean()
             loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
-            grad_norms.append(_step(policy, optimizer, loss, config.max_grad_norm, params))
+            grad_norms.append(_step(optimizer, loss, config.max_grad_norm))
             losses.append(torch.stack([policy_loss, value_loss, entropy_mean]).detach())
             log_ratios.append(log_ratio.detach())
         if config.target_kl > 0 and float(_approx_kl(log_ratios[-1])) > config.target_kl:

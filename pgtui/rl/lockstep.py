@@ -1,7 +1,7 @@
 """Several seeds' rollouts in lockstep: one batched forward pass decides for all of them.
 
-In a race every seed of a variant has the same network shapes, so their actors (and
-critics) can run as one stacked MLP: each ``Linear`` becomes one ``baddbmm`` over the
+In a race every seed of a variant has the same network shapes, so their actors can run
+as one stacked MLP: each ``Linear`` becomes one ``baddbmm`` over the
 seeds. Acting was about half of a REINFORCE run's time, almost all of it per-call
 overhead of tiny matrices, so one call for five seeds costs about what one seed did.
 Each seed still samples from its own generator and steps its own envs; only the
@@ -16,7 +16,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from .policies import ActorCritic, CategoricalActor, Critic, GaussianActor
+from .policies import ActorCritic, CategoricalActor, GaussianActor
 from .rollout import Batch, Collection, Decision
 
 Layers = list[tuple[torch.Tensor, torch.Tensor] | nn.Module]
@@ -48,8 +48,8 @@ def _forward(layers: Layers, x: torch.Tensor) -> torch.Tensor:
 class StackedPolicy:
     """The policies of S seeds as one batched MLP, rebuilt after every update."""
 
-    def __init__(self, policies: list[ActorCritic], actor: Layers, critic: Layers) -> None:
-        self.policies, self.actor, self.critic = policies, actor, critic
+    def __init__(self, policies: list[ActorCritic], actor: Layers) -> None:
+        self.policies, self.actor = policies, actor
         self.discrete = isinstance(policies[0].actor, CategoricalActor)
         if not self.discrete:
             self.std = torch.stack([p.actor.log_std for p in policies]).exp().unsqueeze(1)
@@ -60,14 +60,11 @@ class StackedPolicy:
         kinds = {type(p.actor) for p in policies}
         if len(kinds) != 1 or kinds.pop() not in (CategoricalActor, GaussianActor):
             return None
-        if not all(isinstance(p.critic, Critic) for p in policies):
-            return None
         with torch.no_grad():
             actor = _stack_mlp([p.actor.net for p in policies])
-            critic = _stack_mlp([p.critic.net for p in policies])
-            return None if actor is None or critic is None else cls(policies, actor, critic)
+            return None if actor is None else cls(policies, actor)
 
-    def decide(self, obs: torch.Tensor, rows: list[int], with_value: bool,
+    def decide(self, obs: torch.Tensor, rows: list[int],
                generators: list[torch.Generator]) -> list[Decision]:
         """Decisions for the seeds ``rows``; ``obs`` is (S, N, obs_dim), other rows unused.
 
@@ -75,7 +72,6 @@ class StackedPolicy:
         """
         with torch.no_grad():
             head = _forward(self.actor, obs)
-            values = _forward(self.critic, obs).squeeze(-1) if with_value else None
             out = []
             if self.discrete:
                 cdf = head.softmax(-1).cumsum(-1)
@@ -86,7 +82,7 @@ class StackedPolicy:
                 else:
                     noise = torch.randn(head[row].shape, generator=generator, device=obs.device)
                     action = head[row] + self.std[row] * noise
-                out.append((action, head[row], None if values is None else values[row]))
+                out.append((action, head[row]))
         return out
 
 
@@ -104,14 +100,13 @@ def run_lockstep(collections: list[Collection], stacked: StackedPolicy,
             on_error(i, err)
     if not pending:
         return batches, 0.0
-    template = next(iter(pending.values()))[0]
+    template = next(iter(pending.values()))
     obs = torch.zeros((len(collections), *template.shape), device=template.device)
     while pending:
         rows = list(pending)
         for i in rows:
-            obs[i] = pending[i][0]
-        with_value = any(pending[i][1] for i in rows)
-        decisions = stacked.decide(obs, rows, with_value, [generators[i] for i in rows])
+            obs[i] = pending[i]
+        decisions = stacked.decide(obs, rows, [generators[i] for i in rows])
         for i, decision in zip(rows, decisions, strict=True):
             try:
                 pending[i] = collections[i].send(decision)

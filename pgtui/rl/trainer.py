@@ -44,6 +44,7 @@ from .events import (
     Stopped,
     UpdateFinished,
 )
+from .flat import flatten_parameters
 from .policies import action_summary, build_policy
 from .rollout import Batch, Collection, Collector
 
@@ -296,10 +297,12 @@ class Trainer:
     # -- internals ----------------------------------------------------------------------
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        """Two parameter groups, the actor's then the critic's; the critic's lr is scaled."""
+        """Two parameter groups, the actor's then the critic's (each one flat tensor, see
+        ``flat.py``); the critic's lr is scaled."""
         cfg = self.config
-        groups = [{"params": list(self.policy.actor.parameters()), "lr_scale": 1.0},
-                  {"params": list(self.policy.critic.parameters()), "lr_scale": cfg.critic_lr_scale}]
+        groups = [{"params": [flatten_parameters(self.policy.actor)], "lr_scale": 1.0},
+                  {"params": [flatten_parameters(self.policy.critic)],
+                   "lr_scale": cfg.critic_lr_scale}]
         for group in groups:
             group["lr"] = cfg.lr * group["lr_scale"]
         if cfg.optimizer == "sgd":
