@@ -21,13 +21,25 @@ def flatten_parameters(module: nn.Module) -> nn.Parameter:
     Its ``.grad`` is the concatenation of the module's gradients. Call after the module
     has reached its device: moving it again would give it fresh, unshared storage.
     """
-    params = list(module.parameters())
-    flat = nn.Parameter(torch.cat([p.detach().reshape(-1) for p in params]))
-    flat.grad = torch.zeros_like(flat)
-    offset = 0
-    for p in params:
-        n = p.numel()
-        p.data = flat.data[offset:offset + n].view_as(p)
-        p.grad = flat.grad[offset:offset + n].view_as(p)
-        offset += n
+    flat = nn.Parameter(torch.cat([p.detach().reshape(-1) for p in module.parameters()]))
+    _point(module, flat, flat.data, torch.zeros_like(flat))
     return flat
+
+
+def rehome(module: nn.Module, flat: nn.Parameter, data: torch.Tensor, grad: torch.Tensor) -> None:
+    """Move ``flat`` (made by ``flatten_parameters(module)``) into the 1-D tensors
+    ``data`` and ``grad``, views of bigger buffers: a race stacks its seeds' parameters
+    this way. The values are copied; ``flat`` and the module's parameters stay the same
+    objects, so an optimizer holding ``flat`` keeps working."""
+    data.copy_(flat.data)
+    _point(module, flat, data, grad)
+
+
+def _point(module: nn.Module, flat: nn.Parameter, data: torch.Tensor, grad: torch.Tensor) -> None:
+    flat.data, flat.grad = data, grad
+    offset = 0
+    for p in module.parameters():
+        n = p.numel()
+        p.data = data[offset:offset + n].view_as(p)
+        p.grad = grad[offset:offset + n].view_as(p)
+        offset += n

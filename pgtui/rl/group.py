@@ -33,6 +33,7 @@ from .events import (
     UpdateFinished,
 )
 from .lockstep import StackedPolicy, run_lockstep
+from .stacked import StackedPPO
 from .trainer import Trainer
 
 
@@ -117,6 +118,8 @@ class SeedGroup:
         self.states = [_SeedState(c.seed) for c in configs]
         self.trainers: list[Trainer] = []
         self._changes: list[tuple[str, Any]] = []
+        self._learner_key: tuple[int, ...] = ()
+        self._stacked_learner: StackedPPO | None = None
         for i, config in enumerate(configs):
             sink = sinks[i] if sinks else None
             state = self.states[i]
@@ -187,8 +190,37 @@ class SeedGroup:
         for k, i in enumerate(active):
             if k in failed:
                 self._fail(i, failed[k])
-            else:
-                self._guarded(i, lambda t=trainers[k], b=batches[k]: t.learn(b, seconds))
+        collected = [k for k in range(len(trainers)) if k in batches]
+        learner = self._learner([trainers[k] for k in collected])
+        if learner is not None:
+            self._learn_together(learner, [active[k] for k in collected],
+                                 [batches[k] for k in collected], seconds)
+            return
+        for k in collected:
+            self._guarded(active[k], lambda t=trainers[k], b=batches[k]: t.learn(b, seconds))
+
+    def _learner(self, trainers: list[Trainer]) -> StackedPPO | None:
+        """The stacked PPO update for these trainers, rebuilt when the set changes."""
+        key = tuple(id(t) for t in trainers)
+        if key != self._learner_key:
+            self._learner_key = key
+            self._stacked_learner = StackedPPO.build(trainers) if self.lockstep else None
+        return self._stacked_learner
+
+    def _learn_together(self, learner: StackedPPO, indices: list[int], batches: list,
+                        collect_seconds: float) -> None:
+        start = time.perf_counter()
+        trainers = [self.trainers[i] for i in indices]
+        pending = [t.begin_update(b) for t, b in zip(trainers, batches, strict=True)]
+        try:
+            stats = learner.update(batches, [p.diag_rng for p in pending])
+        except Exception as err:  # every seed of the stacked update failed with it
+            for i in indices:
+                self._fail(i, err)
+            return
+        seconds = collect_seconds + (time.perf_counter() - start) / len(indices)
+        for i, trainer, p, s in zip(indices, trainers, pending, stats, strict=True):
+            self._guarded(i, lambda t=trainer, p=p, s=s: t.finish_update(p, s, seconds))
 
     def _guarded(self, i: int, update: Callable[[], bool]) -> None:
         try:

@@ -71,15 +71,8 @@ class Actor(nn.Module):
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(log pi(a|s), entropy of pi(.|s)), one of each per row."""
-        head = self.head(obs)
-        if self.discrete:
-            logp_all = head.log_softmax(-1)
-            logp = logp_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
-            return logp, -(logp_all.exp() * logp_all).sum(-1)
-        log_std = self.log_std.expand_as(head)
-        z = (actions - head) / log_std.exp()
-        logp = -0.5 * z**2 - log_std - _HALF_LOG_2PI  # independent dimensions: summed
-        return logp.sum(-1), (0.5 + _HALF_LOG_2PI + log_std).sum(-1)
+        return log_prob_entropy(self.head(obs), actions,
+                                None if self.discrete else self.log_std)
 
     def sample(self, obs: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """(actions, head): sampled with a private generator so runs in one process never
@@ -96,6 +89,20 @@ class Actor(nn.Module):
 
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def log_prob_entropy(head: torch.Tensor, actions: torch.Tensor,
+                     log_std: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(log pi(a|s), entropy) from an actor's head: softmax logits when ``log_std`` is
+    None, else a diagonal Gaussian's mean (``log_std`` broadcasts against it)."""
+    if log_std is None:
+        logp_all = head.log_softmax(-1)
+        logp = logp_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+        return logp, -(logp_all.exp() * logp_all).sum(-1)
+    log_std = log_std.expand_as(head)
+    z = (actions - head) / log_std.exp()
+    logp = -0.5 * z**2 - log_std - _HALF_LOG_2PI  # independent dimensions: summed
+    return logp.sum(-1), (0.5 + _HALF_LOG_2PI + log_std).sum(-1)
 
 
 class CategoricalActor(Actor):

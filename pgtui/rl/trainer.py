@@ -51,6 +51,14 @@ from .rollout import Batch, Collection, Collector
 SOLVE_WINDOW = 100  # episodes in the "last-100 mean"
 
 
+@dataclasses.dataclass
+class PendingUpdate:
+    """Between ``begin_update`` and ``finish_update``."""
+
+    diag_rng: torch.Generator | None  # draws the diagnostics' groups; None: skip them
+    last_good: tuple[dict, dict]  # weights and optimizer state to go back to
+
+
 class DeviceError(ConfigError):
     """The requested torch device is not available here."""
 
@@ -191,33 +199,45 @@ class Trainer:
         A diverged update is undone: the weights and optimizer state go back to what
         they were before it (PPO may have applied several minibatch steps by then).
         """
-        cfg = self.config
         start = time.perf_counter() - collect_seconds
-        self.last_batch = batch
-        self._emit_episodes()
-        diagnose = cfg.diag_every > 0 and self.update % cfg.diag_every == 0
-        # the diagnostics draw from a generator of their own, seeded per update, so that
-        # measuring (or diag_every) never changes the run itself
-        diag_rng = (torch.Generator().manual_seed(cfg.seed * 1_000_003 + self.update)
-                    if diagnose else None)
-        last_good = self._weights()
+        pending = self.begin_update(batch)
+        cfg = self.config
         if cfg.algo == "reinforce":
             reference = (dataclasses.replace(cfg, **self.reference_estimator)
                          if self.reference_estimator else None)
-            stats = reinforce_update(self.policy, self.optimizer, batch, cfg, diagnose, reference)
+            stats = reinforce_update(self.policy, self.optimizer, batch, cfg,
+                                     pending.diag_rng is not None, reference)
         elif cfg.algo == "a2c":
-            stats = a2c_update(self.policy, self.optimizer, batch, cfg, diag_rng)
+            stats = a2c_update(self.policy, self.optimizer, batch, cfg, pending.diag_rng)
         else:
-            stats = ppo_update(self.policy, self.optimizer, batch, cfg, diag_rng,
+            stats = ppo_update(self.policy, self.optimizer, batch, cfg, pending.diag_rng,
                                self.cpu_generator)
-        self.train_seconds += time.perf_counter() - start
+        return self.finish_update(pending, stats, time.perf_counter() - start)
+
+    def begin_update(self, batch: Batch) -> PendingUpdate:
+        """Before an update (``learn``'s, or a race's for several seeds at once): report
+        the finished episodes and keep what is needed to undo the update."""
+        self.last_batch = batch
+        self._emit_episodes()
+        diagnose = self.config.diag_every > 0 and self.update % self.config.diag_every == 0
+        # the diagnostics draw from a generator of their own, seeded per update, so that
+        # measuring (or diag_every) never changes the run itself
+        diag_rng = (torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.update)
+                    if diagnose else None)
+        return PendingUpdate(diag_rng, self._weights())
+
+    def finish_update(self, pending: PendingUpdate, stats: dict[str, float],
+                      seconds: float) -> bool:
+        """After an update: undo it if it diverged, else count it and report it."""
+        cfg = self.config
+        self.train_seconds += seconds
         self.update += 1
         bad = [f"{k} = {stats[k]}" for k in ("policy_loss", "value_loss", "grad_norm")
                if not math.isfinite(stats[k])]
         if not bad and not all(torch.isfinite(p).all() for p in self.policy.parameters()):
             bad = ["a weight = nan/inf"]
         if bad:
-            self._restore_weights(last_good)
+            self._restore_weights(pending.last_good)
             then = "paused; lower lr and resume" if self.pause_on_diverge else "run ended"
             self.emit(RunError(f"diverged at update {self.update}: {bad[0]} (lr {cfg.lr:g}); "
                                f"weights restored to the last good update, {then}",
@@ -238,9 +258,12 @@ class Trainer:
         under ``run`` what a resumed run needs to go on exactly as this one would."""
         c = self.collector
         solved = dataclasses.asdict(self.solved) if self.solved is not None else None
+        # copies: in a race the live tensors are views of all seeds' storage, which
+        # torch.save would write out whole
+        policy, optimizer = self._weights()
         return {
-            "policy": self.policy.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "policy": policy,
+            "optimizer": optimizer,
             "config": dataclasses.asdict(self.config),
             "meta": {"global_step": self.global_step, "update": self.update,
                      "episodes": self.episodes, "env": self.config.env},
@@ -318,8 +341,21 @@ class Trainer:
         return policy, {"state": state, "param_groups": copy.deepcopy(optim["param_groups"])}
 
     def _restore_weights(self, saved: tuple[dict, dict]) -> None:
+        """Copied back in place: a race's stacked update holds views of these tensors."""
         self.policy.load_state_dict(saved[0])
-        self.optimizer.load_state_dict(saved[1])
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        for index, param in enumerate(params):
+            old, live = saved[1]["state"].get(index, {}), self.optimizer.state[param]
+            for key in set(live) - set(old):  # the update created it: start fresh again
+                del live[key]
+            for key, value in old.items():
+                if torch.is_tensor(value) and torch.is_tensor(live.get(key)):
+                    live[key].copy_(value)
+                else:
+                    live[key] = value
+        for group, old_group in zip(self.optimizer.param_groups, saved[1]["param_groups"],
+                                    strict=True):
+            group.update({k: v for k, v in old_group.items() if k != "params"})
 
     def _maybe_autosave(self) -> None:
         if self.autosave is None or self.autosave_every_s <= 0:

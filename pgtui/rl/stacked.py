@@ -1,0 +1,334 @@
+"""PPO updates for several seeds at once: one stacked network, one backward, one Adam step.
+
+A race's seeds of one variant share every shape and setting but the seed. Each seed's
+actor and critic already live in one flat tensor each (``flat.py``); here those become
+rows of one (S, P) tensor per module, so every seed's ``Parameter``s are views of its
+row and a minibatch step for S seeds is one forward and one backward pass of a stacked
+MLP (one ``bmm`` per layer and direction) and one Adam step on two tensors.
+
+Each seed keeps what makes it that seed: its minibatch order (its own generator), its
+learning rate, its gradient clipping, early stop and Adam step count. Seeds whose
+rollouts hold different numbers of valid steps get padded minibatches with masked
+means. So a seed trains as it would alone, up to the rounding of batched matmuls
+(``tests/test_stacked.py`` compares the two).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import torch
+from torch import nn
+
+from .algorithms import _noise, explained_variance, gae_targets
+from .flat import rehome
+from .policies import CategoricalActor, Critic, GaussianActor, log_prob_entropy
+from .returns import normalize
+from .rollout import Batch
+
+
+@dataclasses.dataclass(frozen=True)
+class _Linear:
+    weight: slice  # where the layer's weight and bias sit in a flat row
+    bias: slice
+    fan_out: int
+    fan_in: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _Net:
+    layers: tuple[_Linear, ...]
+    relu: bool  # else tanh
+    log_std: slice | None  # a Gaussian actor's log-std
+
+
+def _net_layout(module: nn.Module) -> _Net | None:
+    """Where each layer of ``module.net`` sits in ``flatten_parameters(module)``."""
+    offsets, offset = {}, 0
+    for name, p in module.named_parameters():
+        offsets[name] = slice(offset, offset + p.numel())
+        offset += p.numel()
+    layers, activations = [], set()
+    for i, layer in enumerate(module.net):
+        if isinstance(layer, nn.Linear):
+            layers.append(_Linear(offsets[f"net.{i}.weight"], offsets[f"net.{i}.bias"],
+                                  layer.out_features, layer.in_features))
+        else:
+            activations.add(type(layer))
+    if not activations <= {nn.ReLU} and not activations <= {nn.Tanh}:
+        return None
+    return _Net(tuple(layers), nn.ReLU in activations, offsets.get("log_std"))
+
+
+class _StackedMLP(torch.autograd.Function):
+    """S MLPs at once: ``flat`` (S, P) holds each one's parameters, ``x`` is (S, B, in).
+
+    Written out by hand, backward included: autograd's own backward of ``baddbmm``
+    picks slow layouts for the thin output layers (a 64 -> 2 weight gradient cost as
+    much as a 64 -> 64 one), and the per-layer views of ``flat`` would each scatter a
+    full-size gradient.
+    """
+
+    @staticmethod
+    def forward(ctx, flat: torch.Tensor, x: torch.Tensor, net: _Net) -> torch.Tensor:
+        inputs = []
+        for k, layer in enumerate(net.layers):
+            inputs.append(x)
+            weight = flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in)
+            x = torch.baddbmm(flat[:, layer.bias].unsqueeze(1), x, weight.mT)
+            if k < len(net.layers) - 1:
+                x = x.relu() if net.relu else x.tanh()
+        ctx.save_for_backward(flat, *inputs)
+        ctx.net = net
+        return x
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        flat, *inputs = ctx.saved_tensors
+        net: _Net = ctx.net
+        rows = flat.shape[0]
+        pieces = {}  # offset in the flat row -> (S, n) gradient
+        for k in reversed(range(len(net.layers))):
+            layer, x = net.layers[k], inputs[k]
+            pieces[layer.weight.start] = torch.bmm(grad_out.mT.contiguous(), x).view(rows, -1)
+            pieces[layer.bias.start] = grad_out.sum(1)
+            if k > 0:
+                weight = flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in)
+                grad_out = torch.bmm(grad_out, weight)
+                if net.relu:  # the op autograd itself uses for relu: 8x faster than a mask
+                    grad_out = torch.ops.aten.threshold_backward(grad_out, x, 0.0)
+                else:
+                    grad_out = grad_out * (1 - x * x)
+        parts, position = [], 0
+        for start in sorted(pieces):  # the rest (a Gaussian's log-std) gets no gradient here
+            if start > position:
+                parts.append(flat.new_zeros(rows, start - position))
+            parts.append(pieces[start])
+            position = start + pieces[start].shape[1]
+        if position < flat.shape[1]:
+            parts.append(flat.new_zeros(rows, flat.shape[1] - position))
+        return torch.cat(parts, 1), None, None
+
+
+def _masked_mean(x: torch.Tensor, mask: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    return (x * mask).sum(1) / count
+
+
+def _normalize(x: torch.Tensor, mask: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    """Per row as ``returns.normalize``: (x - mean) / (unbiased std + 1e-8) over the mask."""
+    mean = _masked_mean(x, mask, count).unsqueeze(1)
+    var = (((x - mean) * mask) ** 2).sum(1, keepdim=True) / (count.unsqueeze(1) - 1).clamp(min=1)
+    return (x - mean) / (var.sqrt() + 1e-8)
+
+
+class _Module:
+    """One module (actor or critic) of every seed: the stacked parameters, gradients
+    and Adam state, each seed's tensors being views of its row."""
+
+    def __init__(self, index: int, modules: list[nn.Module], optimizers: list[torch.optim.Adam],
+                 net: _Net) -> None:
+        self.index, self.net = index, net
+        flats = [opt.param_groups[index]["params"][0] for opt in optimizers]
+        self.param = torch.stack([f.detach() for f in flats]).requires_grad_()
+        self.param.grad = torch.zeros_like(self.param)
+        self.exp_avg = torch.zeros_like(self.param.data)
+        self.exp_avg_sq = torch.zeros_like(self.param.data)
+        self.steps = torch.zeros(len(flats))
+        for i, (module, opt, flat) in enumerate(zip(modules, optimizers, flats, strict=True)):
+            rehome(module, flat, self.param.data[i], self.param.grad[i])
+            state = opt.state[flat]
+            if state:
+                self.exp_avg[i].copy_(state["exp_avg"])
+                self.exp_avg_sq[i].copy_(state["exp_avg_sq"])
+                self.steps[i] = float(state["step"])
+            opt.state[flat] = {"step": self.steps[i], "exp_avg": self.exp_avg[i],
+                               "exp_avg_sq": self.exp_avg_sq[i]}
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return _StackedMLP.apply(self.param, x, self.net)
+
+    def adam_step(self, lrs: torch.Tensor, betas: tuple[float, float], eps: float,
+                  stepping: torch.Tensor) -> None:
+        """Adam on the rows where ``stepping``; the others keep every bit of their state."""
+        beta1, beta2 = betas
+        keep = None if bool(stepping.all()) else ~stepping
+        with torch.no_grad():
+            p, grad = self.param.data, self.param.grad
+            tensors = (p, self.exp_avg, self.exp_avg_sq)
+            saved = [t[keep].clone() for t in tensors] if keep is not None else None
+            self.steps += stepping.float()
+            self.exp_avg.lerp_(grad, 1 - beta1)
+            self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            correction1 = 1 - beta1**self.steps
+            correction2 = (1 - beta2**self.steps).sqrt()
+            denom = (self.exp_avg_sq.sqrt() / correction2.unsqueeze(1)).add_(eps)
+            p.sub_(self.exp_avg / denom * (lrs / correction1).unsqueeze(1))
+            if saved is not None:
+                for t, old in zip(tensors, saved, strict=True):
+                    t[keep] = old
+
+
+class StackedPPO:
+    """The PPO update of S trainers' seeds at once (see the module docstring)."""
+
+    def __init__(self, trainers: list, actor: _Net, critic: _Net) -> None:
+        self.trainers = trainers
+        optimizers = [t.optimizer for t in trainers]
+        self.actor = _Module(0, [t.policy.actor for t in trainers], optimizers, actor)
+        self.critic = _Module(1, [t.policy.critic for t in trainers], optimizers, critic)
+        self.discrete = isinstance(trainers[0].policy.actor, CategoricalActor)
+
+    @classmethod
+    def build(cls, trainers: list) -> StackedPPO | None:
+        """None unless the trainers are PPO with Adam, MLP policies of one shape and
+        configs that differ in the seed only."""
+        if len(trainers) < 2:
+            return None
+        first = trainers[0]
+        same = dataclasses.replace(first.config, seed=0)
+        if any(dataclasses.replace(t.config, seed=0) != same for t in trainers):
+            return None
+        if same.algo != "ppo" or same.optimizer == "sgd" or first.device.type != "cpu":
+            return None
+        actor, critic = first.policy.actor, first.policy.critic
+        if type(actor) not in (CategoricalActor, GaussianActor) or type(critic) is not Critic:
+            return None
+        layouts = _net_layout(actor), _net_layout(critic)
+        if None in layouts:
+            return None
+        return cls(trainers, *layouts)
+
+    def update(self, batches: list[Batch], diag_rngs: list[torch.Generator | None]
+               ) -> list[dict[str, float]]:
+        """One PPO update of every seed on its own batch; one stats dict per seed, with
+        the keys ``ppo_update`` returns."""
+        cfg = self.trainers[0].config
+        S = len(self.trainers)
+        prepared = [self._prepare(t, b, rng) for t, b, rng in
+                    zip(self.trainers, batches, diag_rngs, strict=True)]
+        sizes = [len(p["obs"]) for p in prepared]
+        widest = max(sizes)
+        pad = lambda key: torch.stack([torch.cat([p[key], p[key][:1].expand(  # noqa: E731
+            widest - len(p[key]), *p[key].shape[1:])]) for p in prepared])
+        obs, actions, adv_all, ret = pad("obs"), pad("actions"), pad("adv"), pad("ret")
+        with torch.no_grad():
+            old_logp, _ = self._scores(obs, actions)
+        mb_sizes = [max(n // cfg.num_minibatches, 1) for n in sizes]
+        counts = {len(range(0, n - m + 1, m)) for n, m in zip(sizes, mb_sizes, strict=True)}
+        if len(counts) != 1:
+            raise ValueError("seeds' rollouts split into different numbers of minibatches")
+        num_mb, width = counts.pop(), max(mb_sizes)
+        mb_size = torch.tensor(mb_sizes, dtype=torch.float32)
+        position = torch.arange(width)
+        mask = (position < mb_size.unsqueeze(1)).float()  # (S, width)
+        rows = torch.arange(S).unsqueeze(1)
+        active = torch.ones(S, dtype=torch.bool)
+        loss_sums = torch.zeros(S, 3)
+        kl_sums, clip_sums, samples = torch.zeros(S), torch.zeros(S), torch.zeros(S)
+        norm_sums, steps_taken = [0.0] * S, [0] * S
+        for _ in range(cfg.update_epochs):
+            index = self._minibatch_index(sizes, mb_sizes, num_mb, width)
+            last_kl = torch.zeros(S)
+            for j in range(num_mb):
+                mb = index[:, j]
+                adv = adv_all[rows, mb]
+                if cfg.normalize_advantage:
+                    adv = _normalize(adv, mask, mb_size)
+                logp, entropy = self._scores(obs[rows, mb], actions[rows, mb])
+                log_ratio = logp - old_logp[rows, mb]
+                ratio = log_ratio.exp()
+                clipped = ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)
+                weight = mask * active.unsqueeze(1)  # a seed that stopped early adds nothing
+                policy_loss = -_masked_mean(torch.min(ratio * adv, clipped * adv), weight, mb_size)
+                values = self.critic(obs[rows, mb]).squeeze(-1)
+                value_loss = 0.5 * _masked_mean((values - ret[rows, mb]).square(), weight, mb_size)
+                entropy_mean = _masked_mean(entropy, weight, mb_size)
+                loss = policy_loss - cfg.ent_coef * entropy_mean + cfg.vf_coef * value_loss
+                norms = self._backward(loss.sum(), cfg.max_grad_norm)
+                stepping = active & torch.isfinite(norms)
+                self._adam_step(stepping)
+                with torch.no_grad():
+                    loss_sums += torch.stack([policy_loss, value_loss, entropy_mean], 1) \
+                        * active.unsqueeze(1)
+                    lr = log_ratio.detach()
+                    kl_terms = ((lr.exp() - 1) - lr) * weight
+                    last_kl = kl_terms.sum(1) / mb_size
+                    kl_sums += kl_terms.sum(1)
+                    clip_sums += (((lr.exp() - 1).abs() > cfg.clip_coef).float() * weight).sum(1)
+                    samples += weight.sum(1)
+                for i, (on, norm) in enumerate(zip(active.tolist(), norms.tolist(), strict=True)):
+                    if on:
+                        norm_sums[i] += norm
+                        steps_taken[i] += 1
+            if cfg.target_kl > 0:
+                active &= ~(last_kl > cfg.target_kl)
+                if not bool(active.any()):
+                    break
+        stopped = (~active).tolist()
+        out = []
+        for i, p in enumerate(prepared):
+            k = steps_taken[i]
+            means = (loss_sums[i] / k).tolist() if k else [math.nan] * 3
+            stats = dict(zip(("policy_loss", "value_loss", "entropy"), means, strict=True))
+            n = float(samples[i])
+            stats["approx_kl"] = float(kl_sums[i]) / n if n else math.nan
+            stats["clipfrac"] = float(clip_sums[i]) / n if n else math.nan
+            stats["grad_norm"] = norm_sums[i] / k if k else math.nan
+            stats["explained_variance"] = p["explained_variance"]
+            stats["early_stop"] = float(stopped[i])
+            out.append({**stats, **p["diag"]})
+        return out
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _prepare(self, trainer, batch: Batch, diag_rng: torch.Generator | None) -> dict:
+        """A seed's flat data, as ``ppo_update`` starts (diagnostics on the old policy)."""
+        cfg = trainer.config
+        advantages, returns = gae_targets(batch, cfg)
+        valid = batch.valid
+        obs, actions, adv, ret = (batch.obs[valid], batch.actions[valid], advantages[valid],
+                                  returns[valid])
+        diag = {}
+        if diag_rng is not None:
+            adv_diag = normalize(adv) if cfg.normalize_advantage else adv
+            diag = _noise(trainer.policy, obs, actions, adv_diag, diag_rng)
+        return {"obs": obs, "actions": actions, "adv": adv, "ret": ret, "diag": diag,
+                "explained_variance": explained_variance(batch.values[valid], ret)}
+
+    def _minibatch_index(self, sizes: list[int], mb_sizes: list[int], num_mb: int,
+                         width: int) -> torch.Tensor:
+        """(S, num_mb, width): each seed's shuffle from its own generator, cut as
+        ``ppo_update`` cuts it, padded with index 0."""
+        out = torch.zeros(len(sizes), num_mb, width, dtype=torch.long)
+        for i, (trainer, n, m) in enumerate(zip(self.trainers, sizes, mb_sizes, strict=True)):
+            perm = torch.randperm(n, generator=trainer.cpu_generator)
+            out[i, :, :m] = perm[:num_mb * m].view(num_mb, m)
+        return out
+
+    def _scores(self, obs: torch.Tensor, actions: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        head = self.actor(obs)
+        log_std = None
+        if not self.discrete:
+            log_std = self.actor.param[:, self.actor.net.log_std].unsqueeze(1)
+        return log_prob_entropy(head, actions, log_std)
+
+    def _backward(self, loss: torch.Tensor, max_grad_norm: float) -> torch.Tensor:
+        """Per-seed gradients, clipped per seed; returns each seed's norm before clipping."""
+        grads = (self.actor.param.grad, self.critic.param.grad)
+        for g in grads:
+            g.zero_()
+        loss.backward()
+        norms = (grads[0].square().sum(1) + grads[1].square().sum(1)).sqrt()
+        if max_grad_norm > 0:
+            scale = (max_grad_norm / (norms + 1e-6)).clamp_(max=1.0).unsqueeze(1)
+            for g in grads:
+                g.mul_(scale)
+        return norms
+
+    def _adam_step(self, stepping: torch.Tensor) -> None:
+        for module in (self.actor, self.critic):
+            groups = [t.optimizer.param_groups[module.index] for t in self.trainers]
+            lrs = torch.tensor([g["lr"] for g in groups])
+            module.adam_step(lrs, groups[0]["betas"], groups[0]["eps"], stepping)

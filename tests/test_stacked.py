@@ -1,0 +1,117 @@
+"""Stacked PPO: S seeds updated at once train as each would alone."""
+
+import copy
+import math
+
+import pytest
+import torch
+
+from pgtui.config import load_preset
+from pgtui.rl.algorithms import ppo_update
+from pgtui.rl.group import SeedGroup, variant_configs
+from pgtui.rl.stacked import StackedPPO, _Module
+from pgtui.rl.trainer import Trainer
+
+
+def _trainers(preset: str, seeds=(0, 1, 2), **overrides) -> list[Trainer]:
+    config = load_preset(preset).replace(total_steps=10**9, **overrides)
+    return [Trainer(config.replace(seed=s)) for s in seeds]
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_the_stacked_mlp_computes_what_each_network_does(activation):
+    trainers = _trainers("cartpole-ppo", activation=activation)
+    alone = [copy.deepcopy(t.policy) for t in trainers]
+    learner = StackedPPO.build(trainers)
+    x = torch.randn(3, 50, 4)
+    for module, own in ((learner.actor, lambda p: p.actor.net), (learner.critic, lambda p: p.critic.net)):
+        out = module(x)
+        weights = torch.randn_like(out)
+        (out * weights).sum().backward()
+        for i, policy in enumerate(alone):
+            net = own(policy)
+            mine = net(x[i])
+            (mine * weights[i]).sum().backward()
+            torch.testing.assert_close(out[i], mine)
+            expected = torch.cat([p.grad.reshape(-1) for p in net.parameters()])
+            torch.testing.assert_close(module.param.grad[i], expected)
+
+
+def _one_update_each_way(preset: str, **overrides):
+    """The same batches updated by each seed alone and by the stacked update."""
+    alone, together = _trainers(preset, **overrides), _trainers(preset, **overrides)
+    learner = StackedPPO.build(together)
+    assert learner is not None
+    batches = [t.collector.run(t.collection()) for t in alone]
+    for t in together:
+        t.collection()  # sets the annealed lr as a rollout does
+    solo_stats = [ppo_update(t.policy, t.optimizer, b, t.config, None, t.cpu_generator)
+                  for t, b in zip(alone, batches, strict=True)]
+    stats = learner.update(batches, [None] * len(batches))
+    return alone, together, batches, solo_stats, stats
+
+
+@pytest.mark.parametrize("preset, overrides", [
+    ("cartpole-ppo", {}),
+    ("cartpole-ppo", {"target_kl": 0.002, "update_epochs": 10}),  # seeds stop at their own epoch
+    # Gaussian: the log-std learns through the stacked row. A wide clip keeps the loss
+    # smooth: at the clip's edge a rounding-sized difference switches a sample's gradient
+    # off, and the runs part by more than rounding (seen from the second epoch on)
+    ("pendulum-ppo", {"num_envs": 4, "update_epochs": 3, "clip_coef": 10.0}),
+])
+def test_a_stacked_update_equals_each_seeds_own(preset, overrides):
+    alone, together, batches, solo_stats, stats = _one_update_each_way(preset, **overrides)
+    for a, b, mine, theirs in zip(alone, together, stats, solo_stats, strict=True):
+        assert mine.keys() == theirs.keys()
+        for key in theirs:
+            assert mine[key] == pytest.approx(theirs[key], rel=2e-3, abs=1e-5), key
+        torch.testing.assert_close(b.policy.actor.state_dict(), a.policy.actor.state_dict(),
+                                   rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(b.policy.critic.state_dict(), a.policy.critic.state_dict(),
+                                   rtol=1e-3, atol=1e-3)
+        assert b.optimizer.state_dict()["state"][0]["step"] == a.optimizer.state_dict()["state"][0]["step"]
+    if overrides.get("target_kl"):
+        assert {s["early_stop"] for s in solo_stats} == {1.0}
+    if preset == "cartpole-ppo" and not overrides:  # padded minibatches were exercised
+        assert len({b.num_valid for b in batches}) > 1
+
+
+def test_adam_leaves_rows_that_do_not_step_untouched():
+    torch.manual_seed(0)
+    rows = torch.randn(3, 40)
+    module = _Module.__new__(_Module)
+    module.param = rows.clone().requires_grad_()
+    module.param.grad = torch.randn(3, 40)
+    module.exp_avg, module.exp_avg_sq = torch.zeros(3, 40), torch.zeros(3, 40)
+    module.steps = torch.zeros(3)
+    reference = [torch.nn.Parameter(r.clone()) for r in rows]
+    adams = [torch.optim.Adam([p], lr=0.1, eps=1e-5) for p in reference]
+    stepping = torch.tensor([True, False, True])
+    module.adam_step(torch.tensor([0.1, 0.1, 0.1]), (0.9, 0.999), 1e-5, stepping)
+    for i in (0, 2):
+        reference[i].grad = module.param.grad[i].clone()
+        adams[i].step()
+        torch.testing.assert_close(module.param.data[i], reference[i].data)
+    assert torch.equal(module.param.data[1], rows[1])
+    assert module.exp_avg[1].abs().sum() == 0 and module.steps.tolist() == [1.0, 0.0, 1.0]
+
+
+def test_a_race_group_of_ppo_seeds_updates_them_together_and_drops_a_diverged_one():
+    smooth = {"num_envs": 8, "clip_coef": 10.0, "total_steps": 10**9}  # see above: then they agree
+    _, configs = variant_configs(load_preset("cartpole-ppo").replace(**smooth), 3)[0]
+    reports = []
+    group = SeedGroup("ppo", configs, reports.append)
+    with torch.no_grad():  # seed 1 is broken before it starts: its losses are nan
+        group.trainers[1].policy.actor.net[0].weight.fill_(math.nan)
+    group.run(max_updates=2)  # later, a rounding-sized difference may flip a sampled action
+    assert isinstance(group._stacked_learner, StackedPPO)
+    assert len(group._stacked_learner.trainers) == 2  # rebuilt without the diverged seed
+    states = [s.state for s in reports[-1].seeds]
+    assert states == ["finished", "diverged", "finished"]
+    alone = _trainers("cartpole-ppo", seeds=(0, 2), num_envs=8, clip_coef=10.0)
+    for trainer in alone:
+        trainer.run(max_updates=2)
+    for mine, theirs in zip((group.trainers[0], group.trainers[2]), alone, strict=True):
+        assert mine.update == 2
+        torch.testing.assert_close(mine.policy.actor.state_dict(), theirs.policy.actor.state_dict(),
+                                   rtol=1e-4, atol=1e-5)
