@@ -33,7 +33,7 @@ from .events import (
     UpdateFinished,
 )
 from .lockstep import StackedPolicy, run_lockstep
-from .stacked import StackedPPO
+from .stacked import StackedUpdate
 from .trainer import Trainer
 
 
@@ -119,7 +119,7 @@ class SeedGroup:
         self.trainers: list[Trainer] = []
         self._changes: list[tuple[str, Any]] = []
         self._learner_key: tuple[int, ...] = ()
-        self._stacked_learner: StackedPPO | None = None
+        self._stacked_learner: StackedUpdate | None = None
         for i, config in enumerate(configs):
             sink = sinks[i] if sinks else None
             state = self.states[i]
@@ -199,15 +199,15 @@ class SeedGroup:
         for k in collected:
             self._guarded(active[k], lambda t=trainers[k], b=batches[k]: t.learn(b, seconds))
 
-    def _learner(self, trainers: list[Trainer]) -> StackedPPO | None:
+    def _learner(self, trainers: list[Trainer]) -> StackedUpdate | None:
         """The stacked PPO update for these trainers, rebuilt when the set changes."""
         key = tuple(id(t) for t in trainers)
         if key != self._learner_key:
             self._learner_key = key
-            self._stacked_learner = StackedPPO.build(trainers) if self.lockstep else None
+            self._stacked_learner = StackedUpdate.build(trainers) if self.lockstep else None
         return self._stacked_learner
 
-    def _learn_together(self, learner: StackedPPO, indices: list[int], batches: list,
+    def _learn_together(self, learner: StackedUpdate, indices: list[int], batches: list,
                         collect_seconds: float) -> None:
         start = time.perf_counter()
         trainers = [self.trainers[i] for i in indices]

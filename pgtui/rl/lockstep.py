@@ -71,19 +71,17 @@ class StackedPolicy:
         Each seed draws from its own generator exactly as ``Actor.sample`` does.
         """
         with torch.no_grad():
-            head = _forward(self.actor, obs)
-            out = []
-            if self.discrete:
+            head = _forward(self.actor, obs)[rows]
+            if self.discrete:  # one uniform per env from each seed's generator, then one pass
+                u = torch.stack([torch.rand(obs.shape[1], 1, generator=g, device=obs.device)
+                                 for g in generators])
                 cdf = head.softmax(-1).cumsum(-1)
-            for row, generator in zip(rows, generators, strict=True):
-                if self.discrete:
-                    u = torch.rand(obs.shape[1], 1, generator=generator, device=obs.device)
-                    action = (cdf[row] < u).sum(-1).clamp_(max=cdf.shape[-1] - 1)
-                else:
-                    noise = torch.randn(head[row].shape, generator=generator, device=obs.device)
-                    action = head[row] + self.std[row] * noise
-                out.append((action, head[row]))
-        return out
+                actions = (cdf < u).sum(-1).clamp_(max=cdf.shape[-1] - 1)
+            else:
+                noise = torch.stack([torch.randn(head.shape[1:], generator=g, device=obs.device)
+                                     for g in generators])
+                actions = head + self.std[rows] * noise
+        return list(zip(actions.unbind(0), head.unbind(0), strict=True))
 
 
 def run_lockstep(collections: list[Collection], stacked: StackedPolicy,

@@ -1,4 +1,5 @@
-"""PPO updates for several seeds at once: one stacked network, one backward, one Adam step.
+"""PPO and A2C updates for several seeds at once: one stacked network, one backward pass,
+one Adam step.
 
 A race's seeds of one variant share every shape and setting but the seed. Each seed's
 actor and critic already live in one flat tensor each (``flat.py``); here those become
@@ -91,7 +92,11 @@ class _StackedMLP(torch.autograd.Function):
         pieces = {}  # offset in the flat row -> (S, n) gradient
         for k in reversed(range(len(net.layers))):
             layer, x = net.layers[k], inputs[k]
-            pieces[layer.weight.start] = torch.bmm(grad_out.mT.contiguous(), x).view(rows, -1)
+            if layer.fan_in < layer.fan_out:  # the fastest layouts, measured per shape
+                grad_weight = torch.bmm(x.mT, grad_out).mT.contiguous()
+            else:
+                grad_weight = torch.bmm(grad_out.mT, x)
+            pieces[layer.weight.start] = grad_weight.view(rows, -1)
             pieces[layer.bias.start] = grad_out.sum(1)
             if k > 0:
                 weight = flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in)
@@ -160,17 +165,17 @@ class _Module:
             self.steps += stepping.float()
             self.exp_avg.lerp_(grad, 1 - beta1)
             self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            correction1 = 1 - beta1**self.steps
-            correction2 = (1 - beta2**self.steps).sqrt()
-            denom = (self.exp_avg_sq.sqrt() / correction2.unsqueeze(1)).add_(eps)
-            p.sub_(self.exp_avg / denom * (lrs / correction1).unsqueeze(1))
+            correction2 = (1 - beta2**self.steps).sqrt().unsqueeze(1)
+            step_size = (lrs / (1 - beta1**self.steps)).unsqueeze(1)
+            denom = self.exp_avg_sq.sqrt().div_(correction2).add_(eps)
+            p.addcdiv_(self.exp_avg * step_size, denom, value=-1.0)
             if saved is not None:
                 for t, old in zip(tensors, saved, strict=True):
                     t[keep] = old
 
 
-class StackedPPO:
-    """The PPO update of S trainers' seeds at once (see the module docstring)."""
+class StackedUpdate:
+    """The PPO or A2C update of S trainers' seeds at once (see the module docstring)."""
 
     def __init__(self, trainers: list, actor: _Net, critic: _Net) -> None:
         self.trainers = trainers
@@ -180,16 +185,16 @@ class StackedPPO:
         self.discrete = isinstance(trainers[0].policy.actor, CategoricalActor)
 
     @classmethod
-    def build(cls, trainers: list) -> StackedPPO | None:
-        """None unless the trainers are PPO with Adam, MLP policies of one shape and
-        configs that differ in the seed only."""
+    def build(cls, trainers: list) -> StackedUpdate | None:
+        """None unless the trainers are PPO or A2C with Adam, MLP policies of one shape
+        and configs that differ in the seed only."""
         if len(trainers) < 2:
             return None
         first = trainers[0]
         same = dataclasses.replace(first.config, seed=0)
         if any(dataclasses.replace(t.config, seed=0) != same for t in trainers):
             return None
-        if same.algo != "ppo" or same.optimizer == "sgd" or first.device.type != "cpu":
+        if same.algo not in ("ppo", "a2c") or same.optimizer == "sgd" or first.device.type != "cpu":
             return None
         actor, critic = first.policy.actor, first.policy.critic
         if type(actor) not in (CategoricalActor, GaussianActor) or type(critic) is not Critic:
@@ -201,17 +206,45 @@ class StackedPPO:
 
     def update(self, batches: list[Batch], diag_rngs: list[torch.Generator | None]
                ) -> list[dict[str, float]]:
-        """One PPO update of every seed on its own batch; one stats dict per seed, with
-        the keys ``ppo_update`` returns."""
-        cfg = self.trainers[0].config
-        S = len(self.trainers)
+        """One update of every seed on its own batch; one stats dict per seed, with the
+        keys ``ppo_update`` or ``a2c_update`` returns."""
         prepared = [self._prepare(t, b, rng) for t, b, rng in
                     zip(self.trainers, batches, diag_rngs, strict=True)]
         sizes = [len(p["obs"]) for p in prepared]
         widest = max(sizes)
         pad = lambda key: torch.stack([torch.cat([p[key], p[key][:1].expand(  # noqa: E731
             widest - len(p[key]), *p[key].shape[1:])]) for p in prepared])
-        obs, actions, adv_all, ret = pad("obs"), pad("actions"), pad("adv"), pad("ret")
+        padded = pad("obs"), pad("actions"), pad("adv"), pad("ret")
+        update = self._ppo if self.trainers[0].config.algo == "ppo" else self._a2c
+        stats = update(sizes, *padded)
+        return [{**s, "explained_variance": p["explained_variance"], **p["diag"]}
+                for s, p in zip(stats, prepared, strict=True)]
+
+    def _a2c(self, sizes: list[int], obs: torch.Tensor, actions: torch.Tensor,
+             adv: torch.Tensor, ret: torch.Tensor) -> list[dict[str, float]]:
+        """One gradient step per seed on its whole rollout, as ``a2c_update``."""
+        cfg = self.trainers[0].config
+        count = torch.tensor(sizes, dtype=torch.float32)
+        mask = (torch.arange(obs.shape[1]) < count.unsqueeze(1)).float()
+        if cfg.normalize_advantage:
+            adv = _normalize(adv, mask, count)
+        logp, entropy = self._scores(obs, actions)
+        values = self.critic(obs).squeeze(-1)
+        policy_loss = -_masked_mean(logp * adv, mask, count)
+        value_loss = 0.5 * _masked_mean((values - ret).square(), mask, count)
+        entropy_mean = _masked_mean(entropy, mask, count)
+        loss = policy_loss - cfg.ent_coef * entropy_mean + cfg.vf_coef * value_loss
+        norms = self._backward(loss.sum(), cfg.max_grad_norm)
+        self._adam_step(torch.isfinite(norms))
+        columns = torch.stack([policy_loss, value_loss, entropy_mean, loss]).detach().T.tolist()
+        return [{"policy_loss": p, "value_loss": v, "entropy": e, "grad_norm": n, "loss": total}
+                for (p, v, e, total), n in zip(columns, norms.tolist(), strict=True)]
+
+    def _ppo(self, sizes: list[int], obs: torch.Tensor, actions: torch.Tensor,
+             adv_all: torch.Tensor, ret: torch.Tensor) -> list[dict[str, float]]:
+        """Clipped-surrogate epochs over each seed's minibatches, as ``ppo_update``."""
+        cfg = self.trainers[0].config
+        S = len(self.trainers)
         with torch.no_grad():
             old_logp, _ = self._scores(obs, actions)
         mb_sizes = [max(n // cfg.num_minibatches, 1) for n in sizes]
@@ -267,7 +300,7 @@ class StackedPPO:
                     break
         stopped = (~active).tolist()
         out = []
-        for i, p in enumerate(prepared):
+        for i in range(S):
             k = steps_taken[i]
             means = (loss_sums[i] / k).tolist() if k else [math.nan] * 3
             stats = dict(zip(("policy_loss", "value_loss", "entropy"), means, strict=True))
@@ -275,15 +308,15 @@ class StackedPPO:
             stats["approx_kl"] = float(kl_sums[i]) / n if n else math.nan
             stats["clipfrac"] = float(clip_sums[i]) / n if n else math.nan
             stats["grad_norm"] = norm_sums[i] / k if k else math.nan
-            stats["explained_variance"] = p["explained_variance"]
             stats["early_stop"] = float(stopped[i])
-            out.append({**stats, **p["diag"]})
+            out.append(stats)
         return out
 
     # -- internals ----------------------------------------------------------------------
 
     def _prepare(self, trainer, batch: Batch, diag_rng: torch.Generator | None) -> dict:
-        """A seed's flat data, as ``ppo_update`` starts (diagnostics on the old policy)."""
+        """A seed's flat data, as ``ppo_update`` and ``a2c_update`` start (diagnostics on
+        the policy before the update)."""
         cfg = trainer.config
         advantages, returns = gae_targets(batch, cfg)
         valid = batch.valid
