@@ -1,8 +1,10 @@
 """Several seeds of one variant trained side by side, reported as one compact stream.
 
-A compare run is variants x seeds. Each variant's seeds live in one ``SeedGroup``: the
-trainers take turns, one update each, so every seed advances at the same pace and a
-pause or a live change reaches all of them at the same update boundary. The group
+A compare run is variants x seeds. Each variant's seeds live in one ``SeedGroup`` and
+advance in rounds of one update each, so every seed keeps the same pace and a pause or
+a live change reaches all of them at the same update boundary. Within a round the
+seeds share the arithmetic where they can: one forward pass acts for all of them
+(``lockstep.py``) and PPO or A2C updates them all in one stacked pass (``stacked.py``). The group
 reports ``GroupReport`` events a few times a second: per seed, the returns since the last
 report and running figures (last-100 mean, when it solved, the mean gradient noise).
 """
@@ -174,7 +176,8 @@ class SeedGroup:
 
     def _round(self, active: list[int]) -> None:
         """One update of every active seed: rollouts in lockstep when they can share a
-        forward pass (see ``lockstep``), one seed after another otherwise."""
+        forward pass (see ``lockstep``), then one stacked update when the algorithm has
+        one (``stacked``); one seed after another otherwise."""
         trainers = [self.trainers[i] for i in active]
         stacked = None
         if self.lockstep and len(trainers) > 1 and len({t.config.num_envs for t in trainers}) == 1:
