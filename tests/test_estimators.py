@@ -11,7 +11,13 @@ import torch
 from pgtui.config import Config
 from pgtui.rl.algorithms import leave_one_out_mean, reinforce_loss
 from pgtui.rl.diagnostics import episode_groups, gradient_noise, group_gradients
-from pgtui.rl.policies import ActorCritic, CategoricalActor, TabularCritic, TabularSoftmaxActor
+from pgtui.rl.policies import (
+    ActorCritic,
+    CategoricalActor,
+    GaussianActor,
+    TabularCritic,
+    TabularSoftmaxActor,
+)
 from pgtui.rl.rollout import Batch
 
 MU = torch.tensor([1.0, 2.0, 4.0])
@@ -87,11 +93,18 @@ def test_gradient_noise_by_hand():
     assert out["grad_snr"] == pytest.approx(3.75)
 
 
-def test_group_gradients_match_one_backward_per_episode():
+@pytest.mark.parametrize("make_actor", [
+    lambda: CategoricalActor(3, 2, [5], "tanh"),  # the stacked pass (stacked_mlp.py)
+    lambda: CategoricalActor(3, 2, [5, 4], "relu"),
+    lambda: _gaussian_with_log_std([0.3, -0.5]),
+    lambda: TabularSoftmaxActor(2, [0.2, -0.1]),  # the torch.func fallback
+])
+def test_group_gradients_match_one_backward_per_episode(make_actor):
     torch.manual_seed(0)
-    actor = CategoricalActor(3, 2, [5], "tanh")
+    actor = make_actor()
     ids = torch.tensor([0, 1, 0, 2, 1, 1])
-    obs, actions, w = torch.randn(6, 3), torch.tensor([0, 1, 1, 0, 0, 1]), torch.randn(6)
+    obs, w = torch.randn(6, 3), torch.randn(6)
+    actions = torch.tensor([0, 1, 1, 0, 0, 1]) if actor.discrete else torch.randn(6, 2)
     index, mask = episode_groups(ids, 3)
     weights = torch.where(mask, w[index], torch.zeros(()))
     fast = group_gradients(actor, obs[index], actions[index], weights)
@@ -101,6 +114,13 @@ def test_group_gradients_match_one_backward_per_episode():
         grads = torch.autograd.grad(-(logp * w[sel]).sum(), list(actor.parameters()))
         slow = torch.cat([g.reshape(-1) for g in grads])
         assert torch.allclose(fast[k], slow, atol=1e-6)
+
+
+def _gaussian_with_log_std(log_std: list[float]) -> GaussianActor:
+    actor = GaussianActor(3, 2, [5], "tanh")
+    with torch.no_grad():
+        actor.log_std.copy_(torch.tensor(log_std))
+    return actor
 
 
 def test_a_reference_estimator_measured_in_the_same_pass_matches_its_own_measurement():

@@ -11,8 +11,10 @@ them, every update (or every ``diag_every`` updates):
 - ``grad_norm`` (computed by the algorithms) = the global L2 norm of the full loss
   gradient before clipping.
 
-Per-group gradients come from one ``torch.func.vmap(grad(...))`` call over groups
-padded to a common length, so measuring costs about one extra forward-backward pass.
+Per-group gradients come from one pass over groups padded to a common length: for an
+MLP actor a stacked pass with one copy of the actor per group (``stacked_mlp.py``,
+1.6x faster than ``torch.func``), otherwise one ``vmap(grad(...))`` call. Measuring
+costs about one extra forward-backward pass.
 Only the policy term enters (no entropy or value loss): it is the estimator the
 lessons are about.
 """
@@ -22,7 +24,8 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call, grad, vmap
 
-from .policies import Actor
+from .policies import Actor, log_prob_entropy
+from .stacked_mlp import net_layout, stacked_mlp
 
 
 def group_gradients(actor: Actor, obs: torch.Tensor, actions: torch.Tensor,
@@ -32,6 +35,14 @@ def group_gradients(actor: Actor, obs: torch.Tensor, actions: torch.Tensor,
     ``obs`` is (K, L, obs_dim), ``actions`` (K, L[, act_dim]), ``weights`` (K, L); padded
     entries carry weight 0.
     """
+    layout = net_layout(actor)
+    if layout is not None:  # one stacked pass with a copy of the actor per group
+        flat = torch.cat([p.detach().reshape(-1) for p in actor.parameters()])
+        with torch.enable_grad():
+            rows = flat.expand(obs.shape[0], -1).clone().requires_grad_()
+            log_std = None if layout.log_std is None else rows[:, layout.log_std].unsqueeze(1)
+            logp, _ = log_prob_entropy(stacked_mlp(rows, obs, layout), actions, log_std)
+            return torch.autograd.grad(-(logp * weights).sum(), rows)[0]
     params = {k: v.detach() for k, v in actor.named_parameters()}
 
     def loss(p, o, a, w):

@@ -27,93 +27,7 @@ from .flat import rehome
 from .policies import CategoricalActor, Critic, GaussianActor, log_prob_entropy
 from .returns import normalize
 from .rollout import Batch
-
-
-@dataclasses.dataclass(frozen=True)
-class _Linear:
-    weight: slice  # where the layer's weight and bias sit in a flat row
-    bias: slice
-    fan_out: int
-    fan_in: int
-
-
-@dataclasses.dataclass(frozen=True)
-class _Net:
-    layers: tuple[_Linear, ...]
-    relu: bool  # else tanh
-    log_std: slice | None  # a Gaussian actor's log-std
-
-
-def _net_layout(module: nn.Module) -> _Net | None:
-    """Where each layer of ``module.net`` sits in ``flatten_parameters(module)``."""
-    offsets, offset = {}, 0
-    for name, p in module.named_parameters():
-        offsets[name] = slice(offset, offset + p.numel())
-        offset += p.numel()
-    layers, activations = [], set()
-    for i, layer in enumerate(module.net):
-        if isinstance(layer, nn.Linear):
-            layers.append(_Linear(offsets[f"net.{i}.weight"], offsets[f"net.{i}.bias"],
-                                  layer.out_features, layer.in_features))
-        else:
-            activations.add(type(layer))
-    if not activations <= {nn.ReLU} and not activations <= {nn.Tanh}:
-        return None
-    return _Net(tuple(layers), nn.ReLU in activations, offsets.get("log_std"))
-
-
-class _StackedMLP(torch.autograd.Function):
-    """S MLPs at once: ``flat`` (S, P) holds each one's parameters, ``x`` is (S, B, in).
-
-    Written out by hand, backward included: autograd's own backward of ``baddbmm``
-    picks slow layouts for the thin output layers (a 64 -> 2 weight gradient cost as
-    much as a 64 -> 64 one), and the per-layer views of ``flat`` would each scatter a
-    full-size gradient.
-    """
-
-    @staticmethod
-    def forward(ctx, flat: torch.Tensor, x: torch.Tensor, net: _Net) -> torch.Tensor:
-        inputs = []
-        for k, layer in enumerate(net.layers):
-            inputs.append(x)
-            weight = flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in)
-            x = torch.baddbmm(flat[:, layer.bias].unsqueeze(1), x, weight.mT)
-            if k < len(net.layers) - 1:
-                x = x.relu() if net.relu else x.tanh()
-        ctx.save_for_backward(flat, *inputs)
-        ctx.net = net
-        return x
-
-    @staticmethod
-    def backward(ctx, grad_out: torch.Tensor):
-        flat, *inputs = ctx.saved_tensors
-        net: _Net = ctx.net
-        rows = flat.shape[0]
-        pieces = {}  # offset in the flat row -> (S, n) gradient
-        for k in reversed(range(len(net.layers))):
-            layer, x = net.layers[k], inputs[k]
-            if layer.fan_in < layer.fan_out:  # the fastest layouts, measured per shape
-                grad_weight = torch.bmm(x.mT, grad_out).mT.contiguous()
-            else:
-                grad_weight = torch.bmm(grad_out.mT, x)
-            pieces[layer.weight.start] = grad_weight.view(rows, -1)
-            pieces[layer.bias.start] = grad_out.sum(1)
-            if k > 0:
-                weight = flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in)
-                grad_out = torch.bmm(grad_out, weight)
-                if net.relu:  # the op autograd itself uses for relu: 8x faster than a mask
-                    grad_out = torch.ops.aten.threshold_backward(grad_out, x, 0.0)
-                else:
-                    grad_out = grad_out * (1 - x * x)
-        parts, position = [], 0
-        for start in sorted(pieces):  # the rest (a Gaussian's log-std) gets no gradient here
-            if start > position:
-                parts.append(flat.new_zeros(rows, start - position))
-            parts.append(pieces[start])
-            position = start + pieces[start].shape[1]
-        if position < flat.shape[1]:
-            parts.append(flat.new_zeros(rows, flat.shape[1] - position))
-        return torch.cat(parts, 1), None, None
+from .stacked_mlp import NetLayout, net_layout, stacked_mlp
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
@@ -132,7 +46,7 @@ class _Module:
     and Adam state, each seed's tensors being views of its row."""
 
     def __init__(self, index: int, modules: list[nn.Module], optimizers: list[torch.optim.Adam],
-                 net: _Net) -> None:
+                 net: NetLayout) -> None:
         self.index, self.net = index, net
         flats = [opt.param_groups[index]["params"][0] for opt in optimizers]
         self.param = torch.stack([f.detach() for f in flats]).requires_grad_()
@@ -151,7 +65,7 @@ class _Module:
                                "exp_avg_sq": self.exp_avg_sq[i]}
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return _StackedMLP.apply(self.param, x, self.net)
+        return stacked_mlp(self.param, x, self.net)
 
     def adam_step(self, lrs: torch.Tensor, betas: tuple[float, float], eps: float,
                   stepping: torch.Tensor) -> None:
@@ -177,7 +91,7 @@ class _Module:
 class StackedUpdate:
     """The PPO or A2C update of S trainers' seeds at once (see the module docstring)."""
 
-    def __init__(self, trainers: list, actor: _Net, critic: _Net) -> None:
+    def __init__(self, trainers: list, actor: NetLayout, critic: NetLayout) -> None:
         self.trainers = trainers
         optimizers = [t.optimizer for t in trainers]
         self.actor = _Module(0, [t.policy.actor for t in trainers], optimizers, actor)
@@ -199,7 +113,7 @@ class StackedUpdate:
         actor, critic = first.policy.actor, first.policy.critic
         if type(actor) not in (CategoricalActor, GaussianActor) or type(critic) is not Critic:
             return None
-        layouts = _net_layout(actor), _net_layout(critic)
+        layouts = net_layout(actor), net_layout(critic)
         if None in layouts:
             return None
         return cls(trainers, *layouts)
