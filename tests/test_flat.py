@@ -3,11 +3,12 @@ the same update as through the module's own tensors."""
 
 import copy
 
+import pytest
 import torch
 from torch import nn
 
 from pgtui.rl.algorithms import _step
-from pgtui.rl.flat import flatten_parameters
+from pgtui.rl.flat import FlatOptimizer, flatten_parameters
 from pgtui.rl.policies import GaussianActor
 
 
@@ -34,11 +35,11 @@ def test_flat_tensor_holds_the_parameters_and_collects_their_gradients():
     torch.testing.assert_close(flat.grad, torch.cat([p.grad.reshape(-1) for p in actor.parameters()]))
 
 
-def test_a_step_on_the_flat_tensor_equals_clip_and_adam_on_each_tensor():
+def test_a_step_on_the_flat_tensor_equals_torch_clip_and_adam_on_each_tensor():
     torch.manual_seed(1)
     actor = GaussianActor(obs_dim=3, act_dim=2, hidden=[8, 8], activation="relu")
     reference = copy.deepcopy(actor)
-    flat_optimizer = torch.optim.Adam([flatten_parameters(actor)], lr=0.05, eps=1e-5)
+    flat_optimizer = FlatOptimizer([{"params": [flatten_parameters(actor)]}], lr=0.05, eps=1e-5)
     ref_optimizer = torch.optim.Adam(reference.parameters(), lr=0.05, eps=1e-5)
     for _ in range(5):
         obs, actions = torch.randn(32, 3) * 2, torch.randn(32, 2)
@@ -51,3 +52,37 @@ def test_a_step_on_the_flat_tensor_equals_clip_and_adam_on_each_tensor():
         assert norm > 0.05  # the clip really acted
         for p, q in zip(actor.parameters(), reference.parameters(), strict=True):
             torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_the_flat_optimizer_steps_as_torch_optim_does(kind):
+    torch.manual_seed(2)
+    start = [torch.randn(300), torch.randn(40)]
+    mine = [nn.Parameter(t.clone()) for t in start]
+    theirs = [nn.Parameter(t.clone()) for t in start]
+    groups = lambda ps: [{"params": [ps[0]], "lr": 0.01}, {"params": [ps[1]], "lr": 0.1}]  # noqa: E731
+    lean = FlatOptimizer(groups(mine), kind=kind, eps=1e-5)
+    reference = (torch.optim.Adam(groups(theirs), eps=1e-5) if kind == "adam"
+                 else torch.optim.SGD(groups(theirs)))
+    for step in range(1, 8):
+        for a, b in zip(mine, theirs, strict=True):
+            a.grad = torch.randn_like(a) * step
+            b.grad = a.grad.clone()
+        lean.step()
+        reference.step()
+        for a, b in zip(mine, theirs, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    assert (mine[0] - start[0]).abs().min() > 0  # every element moved: the steps compared
+    # the state has torch's layout: each side continues from the other's checkpoint
+    reference.load_state_dict(lean.state_dict())
+    lean.load_state_dict(reference.state_dict())
+    assert lean.state_dict()["param_groups"][1]["lr"] == 0.1
+
+
+def test_a_checkpoint_whose_optimizer_state_does_not_fit_is_refused():
+    small = FlatOptimizer([{"params": [nn.Parameter(torch.zeros(3))]}])
+    big = FlatOptimizer([{"params": [nn.Parameter(torch.zeros(5))]}])
+    big.params[0].grad = torch.ones(5)
+    big.step()
+    with pytest.raises(ValueError, match="shape"):
+        small.load_state_dict(big.state_dict())

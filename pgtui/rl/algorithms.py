@@ -12,6 +12,7 @@ import torch
 
 from ..config import Config
 from . import diagnostics
+from .flat import FlatOptimizer
 from .policies import ActorCritic
 from .returns import full_episode_returns, gae, normalize, reward_to_go
 from .rollout import Batch
@@ -62,7 +63,7 @@ def reinforce_weights(batch: Batch, values: torch.Tensor, config: Config
     return returns, advantages
 
 
-def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, max_grad_norm: float) -> float:
+def _step(optimizer: FlatOptimizer, loss: torch.Tensor, max_grad_norm: float) -> float:
     """One optimizer step on ``loss``; returns the gradient norm before clipping.
 
     The gradients are zeroed in place, not dropped: with flat parameters (``flat.py``)
@@ -110,7 +111,7 @@ def reinforce_loss(policy: ActorCritic, batch: Batch, config: Config
                   "all_values": values.detach()}
 
 
-def reinforce_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch,
+def reinforce_update(policy: ActorCritic, optimizer: FlatOptimizer, batch: Batch,
                      config: Config, diagnose: bool, reference: Config | None = None
                      ) -> dict[str, float]:
     """One gradient step on K complete episodes.
@@ -155,7 +156,7 @@ def _noise(policy: ActorCritic, obs, actions, adv, generator) -> dict[str, float
     return diagnostics.measure(policy.actor, obs, actions, adv / index.shape[1], index, mask)
 
 
-def a2c_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch,
+def a2c_update(policy: ActorCritic, optimizer: FlatOptimizer, batch: Batch,
                config: Config, diagnose: torch.Generator | None) -> dict[str, float]:
     """One gradient step on an n-step rollout with GAE advantages.
 
@@ -187,7 +188,7 @@ def _approx_kl(log_ratio: torch.Tensor) -> torch.Tensor:
     return ((log_ratio.exp() - 1) - log_ratio).mean()
 
 
-def ppo_update(policy: ActorCritic, optimizer: torch.optim.Optimizer, batch: Batch,
+def ppo_update(policy: ActorCritic, optimizer: FlatOptimizer, batch: Batch,
                config: Config, diagnose: torch.Generator | None,
                generator: torch.Generator) -> dict[str, float]:
     """Clipped-surrogate epochs over minibatches of one rollout; ``generator`` shuffles

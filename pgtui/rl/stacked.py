@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .algorithms import _noise, explained_variance, gae_targets
-from .flat import rehome
+from .flat import FlatOptimizer, rehome
 from .policies import CategoricalActor, Critic, GaussianActor, log_prob_entropy
 from .returns import normalize
 from .rollout import Batch
@@ -45,7 +45,7 @@ class _Module:
     """One module (actor or critic) of every seed: the stacked parameters, gradients
     and Adam state, each seed's tensors being views of its row."""
 
-    def __init__(self, index: int, modules: list[nn.Module], optimizers: list[torch.optim.Adam],
+    def __init__(self, index: int, modules: list[nn.Module], optimizers: list[FlatOptimizer],
                  net: NetLayout) -> None:
         self.index, self.net = index, net
         flats = [opt.param_groups[index]["params"][0] for opt in optimizers]

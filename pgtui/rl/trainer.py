@@ -44,7 +44,7 @@ from .events import (
     Stopped,
     UpdateFinished,
 )
-from .flat import flatten_parameters
+from .flat import FlatOptimizer, flatten_parameters
 from .policies import action_summary, build_policy
 from .rollout import Batch, Collection, Collector
 
@@ -319,7 +319,7 @@ class Trainer:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _make_optimizer(self) -> torch.optim.Optimizer:
+    def _make_optimizer(self) -> FlatOptimizer:
         """Two parameter groups, the actor's then the critic's (each one flat tensor, see
         ``flat.py``); the critic's lr is scaled."""
         cfg = self.config
@@ -328,9 +328,7 @@ class Trainer:
                    "lr_scale": cfg.critic_lr_scale}]
         for group in groups:
             group["lr"] = cfg.lr * group["lr_scale"]
-        if cfg.optimizer == "sgd":
-            return torch.optim.SGD(groups, lr=cfg.lr)
-        return torch.optim.Adam(groups, lr=cfg.lr, eps=1e-5, fused=True)
+        return FlatOptimizer(groups, kind=cfg.optimizer, lr=cfg.lr, eps=1e-5)
 
     def _weights(self) -> tuple[dict, dict]:
         """Copies of the policy's and the optimizer's state, to undo a diverged update."""
