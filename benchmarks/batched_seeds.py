@@ -17,7 +17,8 @@ import time
 import torch
 
 from pgtui.config import load_preset
-from pgtui.rl.group import SeedGroup, variant_configs
+from pgtui.rl.group import SeedGroup
+from pgtui.rl.race import variant_configs
 from pgtui.rl.trainer import Trainer
 
 

@@ -171,7 +171,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from .compare import CompareOptions, run_compare
-    from .rl.trainer import resolve_device
+    from .rl.device import device_name
 
     config = _config_from(args)
     # options on the command line win over the variants' own settings
@@ -181,7 +181,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if forced and config.variants:
         config = config.replace(variants=[{k: v for k, v in variant.items() if k not in forced}
                                           for variant in config.variants])
-    resolve_device(config.device)  # a missing GPU is a usage error, before any process
+    device_name(config.device)  # a missing GPU is a usage error, before any process
     return run_compare(config, CompareOptions(seeds=args.seeds, out=args.out, json=args.json))
 
 

@@ -22,7 +22,7 @@ from rich.table import Table
 from .config import Config
 from .rl.comparison import VariantSummary, band, summarize, variance_ratios
 from .rl.events import RunError, Stop
-from .rl.group import GroupReport, SeedProgress, reference_estimator, variant_configs
+from .rl.race import GroupReport, SeedProgress, reference_estimator, variant_configs
 from .rl.remote import RemoteGroup
 
 PLOT_SIZE = (78, 18)

@@ -4,7 +4,7 @@
 from waiting import wait_for
 
 from pgtui.config import load_preset
-from pgtui.rl.group import GroupReport, SeedProgress
+from pgtui.rl.race import GroupReport, SeedProgress
 from pgtui.ui.app import PlaygroundApp
 from pgtui.ui.screens.compare import CompareScreen, GroupItem
 from pgtui.ui.widgets.variant_column import VariantColumn

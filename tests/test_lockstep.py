@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from pgtui.config import load_preset
-from pgtui.rl.group import SeedGroup, variant_configs
+from pgtui.rl.group import SeedGroup
 from pgtui.rl.lockstep import StackedPolicy
+from pgtui.rl.race import variant_configs
 from pgtui.rl.trainer import Trainer
 
 

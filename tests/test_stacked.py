@@ -8,7 +8,8 @@ import torch
 
 from pgtui.config import load_preset
 from pgtui.rl.algorithms import a2c_update, ppo_update
-from pgtui.rl.group import SeedGroup, variant_configs
+from pgtui.rl.group import SeedGroup
+from pgtui.rl.race import variant_configs
 from pgtui.rl.stacked import StackedUpdate, _Module
 from pgtui.rl.trainer import Trainer
 

@@ -12,9 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import torch
-
-FORMAT = 1
+FORMAT = 1  # torch is imported where it is used: the screen imports this module too
 
 
 class CheckpointError(ValueError):
@@ -23,6 +21,8 @@ class CheckpointError(ValueError):
 
 def save(path: str | Path, payload: dict[str, Any]) -> Path:
     """Write ``payload`` to a temporary file beside ``path`` and rename it into place."""
+    import torch
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -39,6 +39,8 @@ def save(path: str | Path, payload: dict[str, Any]) -> Path:
 
 
 def load(path: str | Path) -> dict[str, Any]:
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")

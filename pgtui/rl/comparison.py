@@ -10,7 +10,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from .group import SeedProgress
+from .race import SeedProgress
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ..config import Config, folder_name
+from ..config import Config
 from .events import (
     Command,
     EpisodesFinished,
@@ -35,41 +33,9 @@ from .events import (
     UpdateFinished,
 )
 from .lockstep import StackedPolicy, run_lockstep
+from .race import GroupReport, SeedProgress
 from .stacked import StackedUpdate
 from .trainer import Trainer
-
-
-@dataclass(frozen=True)
-class SeedProgress:
-    seed: int
-    global_step: int
-    episodes: int
-    new_returns: tuple[float, ...]  # episodes finished since the previous report
-    last100_mean: float
-    solved_episode: int | None
-    grad_var_sum: float  # over the updates that measured it; mean = sum / diag_updates
-    grad_snr_sum: float
-    diag_updates: int
-    state: str  # running | paused | finished | diverged | error
-    message: str = ""
-    paired_var_sum: float = 0.0  # grad_var where the reference was measured on the same batch
-    reference_var_sum: float = 0.0  # the reference estimator's grad_var on those batches
-
-    @property
-    def grad_var(self) -> float:
-        return self.grad_var_sum / self.diag_updates if self.diag_updates else math.nan
-
-    @property
-    def grad_snr(self) -> float:
-        return self.grad_snr_sum / self.diag_updates if self.diag_updates else math.nan
-
-
-@dataclass(frozen=True)
-class GroupReport:
-    variant: str
-    seeds: tuple[SeedProgress, ...]
-    final: bool = False
-    changes: tuple[tuple[str, Any], ...] = field(default=())  # live changes applied since last
 
 
 class _SeedState:
@@ -282,36 +248,3 @@ class SeedGroup:
             state.new_returns = []
         changes, self._changes = tuple(self._changes), []
         self.report(GroupReport(self.variant, tuple(seeds), final=final, changes=changes))
-
-
-def variant_configs(config: Config, seeds: int | None = None) -> list[tuple[str, list[Config]]]:
-    """(name, one config per seed) for each variant of a compare config.
-
-    Seeds are ``config.seed``, ``config.seed + 1``, ...; a config without variants is
-    one variant named after its algo.
-    """
-    count = seeds if seeds is not None else config.seeds
-    variants = config.variants or [{"name": config.algo}]
-    out = []
-    for variant in variants:
-        overrides = {k: v for k, v in variant.items() if k != "name"}
-        base = config.replace(variants=[], seeds=1, **overrides)
-        out.append((variant["name"], [base.replace(seed=base.seed + i) for i in range(count)]))
-    return out
-
-
-ESTIMATOR_KEYS = ("baseline", "return_mode", "normalize_advantage")
-
-
-def reference_estimator(groups: list[tuple[str, list[Config]]]) -> dict[str, Any] | None:
-    """The first variant's REINFORCE estimator settings, when every variant is REINFORCE:
-    each variant then also measures it on its own batches, for paired variance ratios."""
-    if not groups or any(c.algo != "reinforce" for _, configs in groups for c in configs):
-        return None
-    first = groups[0][1][0]
-    return {key: getattr(first, key) for key in ESTIMATOR_KEYS}
-
-
-def seed_dir(out: Path, variant: str, seed: int) -> Path:
-    """Where a compare run keeps one seed's files: OUT/<variant>/seed-<n>/."""
-    return out / folder_name(variant) / f"seed-{seed}"

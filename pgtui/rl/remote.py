@@ -104,7 +104,8 @@ def _group_main(commands, reports, variant: str, configs_data: list[dict],
                 report_hz: float, reference: dict | None) -> None:
     from ..config import from_mapping
     from ..metrics import MetricsWriter
-    from .group import SeedGroup, seed_dir
+    from .group import SeedGroup
+    from .race import seed_dir
 
     _child_setup()
     writers = []

@@ -23,6 +23,7 @@ import torch
 from ..config import LIVE_PARAMS, Config, ConfigError, check_value
 from . import checkpoint, env_state
 from .algorithms import a2c_update, ppo_update, reinforce_update
+from .device import device_name
 from .envs import describe, make_vec_env
 from .events import (
     ChangeApplied,
@@ -59,19 +60,6 @@ class PendingUpdate:
     last_good: tuple[dict, dict]  # weights and optimizer state to go back to
 
 
-class DeviceError(ConfigError):
-    """The requested torch device is not available here."""
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` is the CPU: for the small MLPs of classic control a GPU adds latency per step."""
-    if name == "cuda":
-        if not torch.cuda.is_available():
-            raise DeviceError("device cuda: no CUDA GPU is available (use --device cpu)")
-        return torch.device("cuda")
-    return torch.device("cpu")
-
-
 class Trainer:
     """Trains one policy on one vector env; emits events through ``emit``."""
 
@@ -84,7 +72,7 @@ class Trainer:
         self._last_autosave = time.monotonic()
         self.pause_on_diverge = pause_on_diverge  # the playground pauses; headless ends
         self.emit = emit or (lambda event: None)
-        self.device = resolve_device(config.device)
+        self.device = torch.device(device_name(config.device))
         self.envs = make_vec_env(config.env, config.num_envs)
         self.info = describe(self.envs)
         self.threshold = (config.solved_threshold if config.solved_threshold is not None

@@ -25,6 +25,7 @@ from textual.binding import Binding
 from ..config import Config, ConfigError, load_preset, preset_names
 from ..rl import checkpoint, remote
 from ..rl.checkpoint import CheckpointError
+from ..rl.device import device_name
 from ..rl.envs import EnvError, EnvInfo, env_info
 from ..rl.events import (
     ChangeApplied,
@@ -38,10 +39,8 @@ from ..rl.events import (
     StepCompared,
     StepOnce,
 )
-from ..rl.group import variant_configs
-from ..rl.player import WATCH_SEED_OFFSET, Player
+from ..rl.race import variant_configs
 from ..rl.remote import RemoteTrainer
-from ..rl.trainer import resolve_device
 from .forks import Fork, fork_choices
 from .messages import TrainerEvents, WatchFrame
 from .screens.choice import ChoicePicker
@@ -116,7 +115,7 @@ class PlaygroundApp(App[int]):
                      first: bool = False) -> None:
         try:
             info = env_info(config.env)
-            resolve_device(config.device)
+            device_name(config.device)
             variant_configs(config)  # every variant must be a valid config
         except (EnvError, ConfigError) as err:
             self.notify(str(err), title="cannot start", severity="error")
@@ -132,7 +131,7 @@ class PlaygroundApp(App[int]):
         """Stop the current run (at its next update boundary) and start ``config``."""
         try:
             info = env_info(config.env)
-            device = str(resolve_device(config.device))
+            device = device_name(config.device)
         except (EnvError, ConfigError) as err:
             self.notify(str(err), title="cannot start", severity="error")
             if first:
@@ -412,20 +411,27 @@ class PlaygroundApp(App[int]):
 
     def _start_watch(self, path: str) -> None:
         self._watch_checkpoint = None
-        try:
-            player = Player.from_file(path)
-        except (CheckpointError, ConfigError, EnvError) as err:
-            self.notify(str(err), title="cannot watch", severity="error")
-            return
-        finally:
-            Path(path).unlink(missing_ok=True)
         self.watch_stop = threading.Event()
-        self._watch(player, self.watch_stop, self.run_id)
+        self._watch(path, self.watch_stop, self.run_id)
         self.refresh_panes()
 
     @work(thread=True, group="watch", exit_on_error=False)
-    def _watch(self, player: Player, stop: threading.Event, run_id: int) -> None:
-        """Play the saved policy in one env at the env's own frame rate."""
+    def _watch(self, path: str, stop: threading.Event, run_id: int) -> None:
+        """Load the saved policy and play it in one env at the env's own frame rate.
+
+        Loading imports torch, which the screen's process otherwise never needs: here,
+        off the event loop, the first watch costs the keys nothing.
+        """
+        from ..rl.player import WATCH_SEED_OFFSET, Player
+
+        try:
+            player = Player.from_file(path)
+        except (CheckpointError, ConfigError, EnvError) as err:
+            self.call_from_thread(self.notify, str(err), title="cannot watch", severity="error")
+            self.call_from_thread(self._watch_ended, stop)
+            return
+        finally:
+            Path(path).unlink(missing_ok=True)
         env = gym.make(player.config.env)
         period = 1.0 / env.metadata.get("render_fps", 30)
         obs, _ = env.reset(seed=player.config.seed + WATCH_SEED_OFFSET)

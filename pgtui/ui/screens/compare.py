@@ -16,7 +16,7 @@ from textual.widgets import Static
 
 from ...config import Config
 from ...rl.events import Pause, Resume, RunError, SetParam
-from ...rl.group import GroupReport, reference_estimator, variant_configs
+from ...rl.race import GroupReport, reference_estimator, variant_configs
 from ...rl.remote import RemoteGroup
 from ..widgets.params_pane import show_field
 from ..widgets.steady_footer import SteadyFooter

@@ -13,7 +13,7 @@ from textual_plotext import PlotextPlot
 
 from ...config import Config
 from ...rl.comparison import VariantSummary, band, summarize, variance_ratio_text
-from ...rl.group import SeedProgress
+from ...rl.race import SeedProgress
 
 METER_WIDTH = 16
 
