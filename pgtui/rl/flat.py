@@ -12,7 +12,6 @@ itself during ``backward``.
 from __future__ import annotations
 
 import collections
-import math
 
 import torch
 from torch import nn
@@ -46,6 +45,21 @@ def _point(module: nn.Module, flat: nn.Parameter, data: torch.Tensor, grad: torc
         p.data = data[offset:offset + n].view_as(p)
         p.grad = grad[offset:offset + n].view_as(p)
         offset += n
+
+
+def adam_update(p: torch.Tensor, grad: torch.Tensor, exp_avg: torch.Tensor,
+                exp_avg_sq: torch.Tensor, step: float | torch.Tensor, lr: float | torch.Tensor,
+                betas: tuple[float, float], eps: float) -> None:
+    """One Adam step in place, ``torch.optim.Adam``'s arithmetic (no weight decay).
+
+    ``step`` is the count including this step. For S stacked rows (a race's seeds),
+    ``step`` and ``lr`` are (S, 1) columns: each row keeps its own.
+    """
+    beta1, beta2 = betas
+    exp_avg.lerp_(grad, 1 - beta1)
+    exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+    denom = exp_avg_sq.sqrt().div_((1 - beta2**step) ** 0.5).add_(eps)
+    p.addcdiv_(exp_avg * (lr / (1 - beta1**step)), denom, value=-1.0)
 
 
 class FlatOptimizer:
@@ -84,18 +98,13 @@ class FlatOptimizer:
                     self._adam(p, group)
 
     def _adam(self, p: torch.Tensor, group: dict) -> None:
-        beta1, beta2 = group["betas"]
         state = self.state[p]
         if not state:
             state.update(step=torch.tensor(0.0), exp_avg=torch.zeros_like(p),
                          exp_avg_sq=torch.zeros_like(p))
         state["step"] += 1
-        step = float(state["step"])
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        exp_avg.lerp_(p.grad, 1 - beta1)
-        exp_avg_sq.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
-        denom = exp_avg_sq.sqrt().div_(math.sqrt(1 - beta2**step)).add_(group["eps"])
-        p.addcdiv_(exp_avg, denom, value=-group["lr"] / (1 - beta1**step))
+        adam_update(p, p.grad, state["exp_avg"], state["exp_avg_sq"], float(state["step"]),
+                    group["lr"], group["betas"], group["eps"])
 
     def state_dict(self) -> dict:
         """``torch.optim``'s layout: state by parameter index, groups without tensors."""

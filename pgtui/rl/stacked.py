@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .algorithms import _noise, explained_variance, gae_targets
-from .flat import FlatOptimizer, rehome
+from .flat import FlatOptimizer, adam_update, rehome
 from .policies import CategoricalActor, Critic, GaussianActor, log_prob_entropy
 from .returns import normalize
 from .rollout import Batch
@@ -70,19 +70,14 @@ class _Module:
     def adam_step(self, lrs: torch.Tensor, betas: tuple[float, float], eps: float,
                   stepping: torch.Tensor) -> None:
         """Adam on the rows where ``stepping``; the others keep every bit of their state."""
-        beta1, beta2 = betas
         keep = None if bool(stepping.all()) else ~stepping
         with torch.no_grad():
-            p, grad = self.param.data, self.param.grad
+            p = self.param.data
             tensors = (p, self.exp_avg, self.exp_avg_sq)
             saved = [t[keep].clone() for t in tensors] if keep is not None else None
             self.steps += stepping.float()
-            self.exp_avg.lerp_(grad, 1 - beta1)
-            self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            correction2 = (1 - beta2**self.steps).sqrt().unsqueeze(1)
-            step_size = (lrs / (1 - beta1**self.steps)).unsqueeze(1)
-            denom = self.exp_avg_sq.sqrt().div_(correction2).add_(eps)
-            p.addcdiv_(self.exp_avg * step_size, denom, value=-1.0)
+            adam_update(p, self.param.grad, self.exp_avg, self.exp_avg_sq,
+                        self.steps.unsqueeze(1), lrs.unsqueeze(1), betas, eps)
             if saved is not None:
                 for t, old in zip(tensors, saved, strict=True):
                     t[keep] = old
