@@ -4,9 +4,11 @@ A compare run is variants x seeds. Each variant's seeds live in one ``SeedGroup`
 advance in rounds of one update each, so every seed keeps the same pace and a pause or
 a live change reaches all of them at the same update boundary. Within a round the
 seeds share the arithmetic where they can: one forward pass acts for all of them
-(``lockstep.py``) and PPO or A2C updates them all in one stacked pass (``stacked.py``). The group
-reports ``GroupReport`` events a few times a second: per seed, the returns since the last
-report and running figures (last-100 mean, when it solved, the mean gradient noise).
+(``lockstep.py``), and a PPO or A2C update is one stacked pass (``stacked.py``).
+
+The group reports ``GroupReport`` events (``race.py``) a few times a second: per seed,
+the returns since the last report and running figures (last-100 mean, when it solved,
+the mean gradient noise).
 """
 
 from __future__ import annotations
@@ -169,7 +171,8 @@ class SeedGroup:
             self._guarded(active[k], lambda t=trainers[k], b=batches[k]: t.learn(b, seconds))
 
     def _learner(self, trainers: list[Trainer]) -> StackedUpdate | None:
-        """The stacked PPO update for these trainers, rebuilt when the set changes."""
+        """The stacked update for these trainers (None when they cannot share one),
+        rebuilt when the set of trainers changes."""
         key = tuple(id(t) for t in trainers)
         if key != self._learner_key:
             self._learner_key = key

@@ -1,11 +1,10 @@
 """Several seeds' rollouts in lockstep: one batched forward pass decides for all of them.
 
 In a race every seed of a variant has the same network shapes, so their actors can run
-as one stacked MLP: each ``Linear`` becomes one ``baddbmm`` over the
-seeds. Acting was about half of a REINFORCE run's time, almost all of it per-call
-overhead of tiny matrices, so one call for five seeds costs about what one seed did.
-Each seed still samples from its own generator and steps its own envs; only the
-arithmetic is shared.
+as one stacked MLP: each ``Linear`` becomes one ``baddbmm`` over the seeds. Acting was
+about half of a REINFORCE run's time, almost all of it per-call overhead of tiny
+matrices, so one call for five seeds costs about what one seed did. Each seed still
+samples from its own generator and steps its own envs; only the arithmetic is shared.
 """
 
 from __future__ import annotations
