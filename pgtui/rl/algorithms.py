@@ -70,7 +70,7 @@ def _step(optimizer: FlatOptimizer, loss: torch.Tensor, max_grad_norm: float) ->
     the module's ``.grad`` tensors are views that autograd accumulates into. A
     non-finite norm skips the step (the trainer then reports the divergence).
     """
-    params = [p for group in optimizer.param_groups for p in group["params"]]
+    params = optimizer.params
     for p in params:
         if p.grad is not None:
             p.grad.zero_()
@@ -144,11 +144,22 @@ def gae_targets(batch: Batch, config: Config) -> tuple[torch.Tensor, torch.Tenso
                config.gamma, config.gae_lambda)
 
 
-def _flat_valid(batch: Batch, *tensors: torch.Tensor) -> list[torch.Tensor]:
-    return [t[batch.valid] for t in (batch.obs, batch.actions, *tensors)]
+def flat_rollout(batch: Batch, config: Config) -> list[torch.Tensor]:
+    """(obs, actions, GAE advantages, value targets) of an n-step rollout, over its valid
+    steps: what A2C and PPO (alone or stacked) learn from."""
+    advantages, returns = gae_targets(batch, config)
+    return [t[batch.valid] for t in (batch.obs, batch.actions, advantages, returns)]
 
 
-def _noise(policy: ActorCritic, obs, actions, adv, generator) -> dict[str, float]:
+def rollout_noise(policy: ActorCritic, obs: torch.Tensor, actions: torch.Tensor,
+                  adv: torch.Tensor, config: Config, generator: torch.Generator | None
+                  ) -> dict[str, float]:
+    """A2C's and PPO's gradient diagnostics: random slices of the rollout, weighted by the
+    advantages as the loss sees them; {} when ``generator`` is None (not this update)."""
+    if generator is None:
+        return {}
+    if config.normalize_advantage:
+        adv = normalize(adv)
     index, mask = diagnostics.random_groups(torch.ones_like(adv, dtype=torch.bool),
                                             DIAG_GROUPS, generator)
     if index.shape[1] == 0:
@@ -163,8 +174,8 @@ def a2c_update(policy: ActorCritic, optimizer: FlatOptimizer, batch: Batch,
     ``diagnose``: the generator that draws the diagnostics' random groups, or None to
     skip them (a generator of its own, so measuring never changes what is learned).
     """
-    advantages, returns = gae_targets(batch, config)
-    obs, actions, adv, ret = _flat_valid(batch, advantages, returns)
+    obs, actions, adv, ret = flat_rollout(batch, config)
+    stats = rollout_noise(policy, obs, actions, adv, config, diagnose)
     if config.normalize_advantage:
         adv = normalize(adv)
     logp, entropy = policy.actor(obs, actions)
@@ -173,7 +184,6 @@ def a2c_update(policy: ActorCritic, optimizer: FlatOptimizer, batch: Batch,
     value_loss = 0.5 * ((values - ret) ** 2).mean()
     entropy_mean = entropy.mean()
     loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
-    stats = _noise(policy, obs, actions, adv, diagnose) if diagnose is not None else {}
     grad_norm = _step(optimizer, loss, config.max_grad_norm)
     return {
         "policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
@@ -193,14 +203,10 @@ def ppo_update(policy: ActorCritic, optimizer: FlatOptimizer, batch: Batch,
                generator: torch.Generator) -> dict[str, float]:
     """Clipped-surrogate epochs over minibatches of one rollout; ``generator`` shuffles
     the minibatches, ``diagnose`` is as in ``a2c_update``."""
-    advantages, returns = gae_targets(batch, config)
-    obs, actions, adv_all, ret = _flat_valid(batch, advantages, returns)
+    obs, actions, adv_all, ret = flat_rollout(batch, config)
     with torch.no_grad():
         old_logp, _ = policy.actor(obs, actions)
-    stats = {}
-    if diagnose is not None:
-        adv_diag = normalize(adv_all) if config.normalize_advantage else adv_all
-        stats = _noise(policy, obs, actions, adv_diag, diagnose)
+    stats = rollout_noise(policy, obs, actions, adv_all, config, diagnose)
     n = obs.shape[0]
     mb_size = max(n // config.num_minibatches, 1)
     losses: list[torch.Tensor] = []  # per minibatch: policy_loss, value_loss, entropy

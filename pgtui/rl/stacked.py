@@ -22,10 +22,9 @@ import math
 import torch
 from torch import nn
 
-from .algorithms import _noise, explained_variance, gae_targets
+from .algorithms import explained_variance, flat_rollout, rollout_noise
 from .flat import FlatOptimizer, adam_update, rehome
 from .policies import CategoricalActor, Critic, GaussianActor, log_prob_entropy
-from .returns import normalize
 from .rollout import Batch
 from .stacked_mlp import NetLayout, net_layout, stacked_mlp
 
@@ -121,8 +120,11 @@ class StackedUpdate:
                     zip(self.trainers, batches, diag_rngs, strict=True)]
         sizes = [len(p["obs"]) for p in prepared]
         widest = max(sizes)
-        pad = lambda key: torch.stack([torch.cat([p[key], p[key][:1].expand(  # noqa: E731
-            widest - len(p[key]), *p[key].shape[1:])]) for p in prepared])
+
+        def pad(key: str) -> torch.Tensor:  # (S, widest, ...): short rows repeat their first
+            return torch.stack([torch.cat([p[key], p[key][:1].expand(
+                widest - len(p[key]), *p[key].shape[1:])]) for p in prepared])
+
         padded = pad("obs"), pad("actions"), pad("adv"), pad("ret")
         update = self._ppo if self.trainers[0].config.algo == "ppo" else self._a2c
         stats = update(sizes, *padded)
@@ -162,8 +164,7 @@ class StackedUpdate:
             raise ValueError("seeds' rollouts split into different numbers of minibatches")
         num_mb, width = counts.pop(), max(mb_sizes)
         mb_size = torch.tensor(mb_sizes, dtype=torch.float32)
-        position = torch.arange(width)
-        mask = (position < mb_size.unsqueeze(1)).float()  # (S, width)
+        mask = (torch.arange(width) < mb_size.unsqueeze(1)).float()  # (S, width)
         rows = torch.arange(S).unsqueeze(1)
         active = torch.ones(S, dtype=torch.bool)
         loss_sums = torch.zeros(S, 3)
@@ -193,11 +194,12 @@ class StackedUpdate:
                 with torch.no_grad():
                     loss_sums += torch.stack([policy_loss, value_loss, entropy_mean], 1) \
                         * active.unsqueeze(1)
-                    lr = log_ratio.detach()
-                    kl_terms = ((lr.exp() - 1) - lr) * weight
+                    log_r = log_ratio.detach()
+                    kl_terms = ((log_r.exp() - 1) - log_r) * weight
                     last_kl = kl_terms.sum(1) / mb_size
                     kl_sums += kl_terms.sum(1)
-                    clip_sums += (((lr.exp() - 1).abs() > cfg.clip_coef).float() * weight).sum(1)
+                    clip_sums += (((log_r.exp() - 1).abs() > cfg.clip_coef).float()
+                                  * weight).sum(1)
                     samples += weight.sum(1)
                 for i, (on, norm) in enumerate(zip(active.tolist(), norms.tolist(), strict=True)):
                     if on:
@@ -226,17 +228,10 @@ class StackedUpdate:
     def _prepare(self, trainer, batch: Batch, diag_rng: torch.Generator | None) -> dict:
         """A seed's flat data, as ``ppo_update`` and ``a2c_update`` start (diagnostics on
         the policy before the update)."""
-        cfg = trainer.config
-        advantages, returns = gae_targets(batch, cfg)
-        valid = batch.valid
-        obs, actions, adv, ret = (batch.obs[valid], batch.actions[valid], advantages[valid],
-                                  returns[valid])
-        diag = {}
-        if diag_rng is not None:
-            adv_diag = normalize(adv) if cfg.normalize_advantage else adv
-            diag = _noise(trainer.policy, obs, actions, adv_diag, diag_rng)
-        return {"obs": obs, "actions": actions, "adv": adv, "ret": ret, "diag": diag,
-                "explained_variance": explained_variance(batch.values[valid], ret)}
+        obs, actions, adv, ret = flat_rollout(batch, trainer.config)
+        return {"obs": obs, "actions": actions, "adv": adv, "ret": ret,
+                "diag": rollout_noise(trainer.policy, obs, actions, adv, trainer.config, diag_rng),
+                "explained_variance": explained_variance(batch.values[batch.valid], ret)}
 
     def _minibatch_index(self, sizes: list[int], mb_sizes: list[int], num_mb: int,
                          width: int) -> torch.Tensor:

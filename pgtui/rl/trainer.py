@@ -329,8 +329,7 @@ class Trainer:
     def _restore_weights(self, saved: tuple[dict, dict]) -> None:
         """Copied back in place: a race's stacked update holds views of these tensors."""
         self.policy.load_state_dict(saved[0])
-        params = [p for group in self.optimizer.param_groups for p in group["params"]]
-        for index, param in enumerate(params):
+        for index, param in enumerate(self.optimizer.params):
             old, live = saved[1]["state"].get(index, {}), self.optimizer.state[param]
             for key in set(live) - set(old):  # the update created it: start fresh again
                 del live[key]
