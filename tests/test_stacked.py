@@ -13,18 +13,23 @@ from pgtui.rl.race import variant_configs
 from pgtui.rl.stacked import StackedUpdate, _Module
 from pgtui.rl.trainer import Trainer
 
+# the same checks on a GPU where there is one (stacked rows, masks and Adam on the device)
+DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA GPU")])]
+
 
 def _trainers(preset: str, seeds=(0, 1, 2), **overrides) -> list[Trainer]:
     config = load_preset(preset).replace(total_steps=10**9, **overrides)
     return [Trainer(config.replace(seed=s)) for s in seeds]
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
-def test_the_stacked_mlp_computes_what_each_network_does(activation):
-    trainers = _trainers("cartpole-ppo", activation=activation)
+def test_the_stacked_mlp_computes_what_each_network_does(activation, device):
+    trainers = _trainers("cartpole-ppo", activation=activation, device=device)
     alone = [copy.deepcopy(t.policy) for t in trainers]
     learner = StackedUpdate.build(trainers)
-    x = torch.randn(3, 50, 4)
+    x = torch.randn(3, 50, 4, device=device)
     for module, own in ((learner.actor, lambda p: p.actor.net), (learner.critic, lambda p: p.critic.net)):
         out = module(x)
         weights = torch.randn_like(out)
@@ -63,8 +68,10 @@ def _one_update_each_way(preset: str, **overrides):
     ("cartpole-a2c", {}),
     ("cartpole-a2c", {"ent_coef": 0.05, "num_steps": 64}),
 ])
-def test_a_stacked_update_equals_each_seeds_own(preset, overrides):
-    alone, together, batches, solo_stats, stats = _one_update_each_way(preset, **overrides)
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_stacked_update_equals_each_seeds_own(preset, overrides, device):
+    alone, together, batches, solo_stats, stats = _one_update_each_way(preset, device=device,
+                                                                       **overrides)
     for a, b, mine, theirs in zip(alone, together, stats, solo_stats, strict=True):
         assert mine.keys() == theirs.keys()
         for key in theirs:
@@ -74,8 +81,8 @@ def test_a_stacked_update_equals_each_seeds_own(preset, overrides):
         torch.testing.assert_close(b.policy.critic.state_dict(), a.policy.critic.state_dict(),
                                    rtol=1e-3, atol=1e-3)
         assert b.optimizer.state_dict()["state"][0]["step"] == a.optimizer.state_dict()["state"][0]["step"]
-    if overrides.get("target_kl"):
-        assert {s["early_stop"] for s in solo_stats} == {1.0}
+    if overrides.get("target_kl"):  # some seed stopped early (on CUDA's draws, not every seed)
+        assert 1.0 in {s["early_stop"] for s in solo_stats}
     if preset != "pendulum-ppo" and not overrides:  # padded rows were exercised
         assert len({b.num_valid for b in batches}) > 1
 
@@ -100,8 +107,10 @@ def test_adam_leaves_rows_that_do_not_step_untouched():
     assert module.exp_avg[1].abs().sum() == 0 and module.steps.tolist() == [1.0, 0.0, 1.0]
 
 
-def test_a_race_group_of_ppo_seeds_updates_them_together_and_drops_a_diverged_one():
-    smooth = {"num_envs": 8, "clip_coef": 10.0, "total_steps": 10**9}  # see above: then they agree
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_race_group_of_ppo_seeds_updates_them_together_and_drops_a_diverged_one(device):
+    # a wide clip, as above: then they agree
+    smooth = {"num_envs": 8, "clip_coef": 10.0, "total_steps": 10**9, "device": device}
     _, configs = variant_configs(load_preset("cartpole-ppo").replace(**smooth), 3)[0]
     reports = []
     group = SeedGroup("ppo", configs, reports.append)
@@ -112,7 +121,7 @@ def test_a_race_group_of_ppo_seeds_updates_them_together_and_drops_a_diverged_on
     assert len(group._stacked_learner.trainers) == 2  # rebuilt without the diverged seed
     states = [s.state for s in reports[-1].seeds]
     assert states == ["finished", "diverged", "finished"]
-    alone = _trainers("cartpole-ppo", seeds=(0, 2), num_envs=8, clip_coef=10.0)
+    alone = _trainers("cartpole-ppo", seeds=(0, 2), num_envs=8, clip_coef=10.0, device=device)
     for trainer in alone:
         trainer.run(max_updates=2)
     for mine, theirs in zip((group.trainers[0], group.trainers[2]), alone, strict=True):

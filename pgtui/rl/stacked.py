@@ -52,7 +52,7 @@ class _Module:
         self.param.grad = torch.zeros_like(self.param)
         self.exp_avg = torch.zeros_like(self.param.data)
         self.exp_avg_sq = torch.zeros_like(self.param.data)
-        self.steps = torch.zeros(len(flats))
+        self.steps = torch.zeros(len(flats), device=self.param.device)
         for i, (module, opt, flat) in enumerate(zip(modules, optimizers, flats, strict=True)):
             rehome(module, flat, self.param.data[i], self.param.grad[i])
             state = opt.state[flat]
@@ -91,6 +91,7 @@ class StackedUpdate:
         self.actor = _Module(0, [t.policy.actor for t in trainers], optimizers, actor)
         self.critic = _Module(1, [t.policy.critic for t in trainers], optimizers, critic)
         self.discrete = isinstance(trainers[0].policy.actor, CategoricalActor)
+        self.device = trainers[0].device
 
     @classmethod
     def build(cls, trainers: list) -> StackedUpdate | None:
@@ -102,7 +103,7 @@ class StackedUpdate:
         same = dataclasses.replace(first.config, seed=0)
         if any(dataclasses.replace(t.config, seed=0) != same for t in trainers):
             return None
-        if same.algo not in ("ppo", "a2c") or same.optimizer == "sgd" or first.device.type != "cpu":
+        if same.algo not in ("ppo", "a2c") or same.optimizer == "sgd":
             return None
         actor, critic = first.policy.actor, first.policy.critic
         if type(actor) not in (CategoricalActor, GaussianActor) or type(critic) is not Critic:
@@ -135,8 +136,8 @@ class StackedUpdate:
              adv: torch.Tensor, ret: torch.Tensor) -> list[dict[str, float]]:
         """One gradient step per seed on its whole rollout, as ``a2c_update``."""
         cfg = self.trainers[0].config
-        count = torch.tensor(sizes, dtype=torch.float32)
-        mask = (torch.arange(obs.shape[1]) < count.unsqueeze(1)).float()
+        count = torch.tensor(sizes, dtype=torch.float32, device=self.device)
+        mask = (torch.arange(obs.shape[1], device=self.device) < count.unsqueeze(1)).float()
         if cfg.normalize_advantage:
             adv = _normalize(adv, mask, count)
         logp, entropy = self._scores(obs, actions)
@@ -163,16 +164,17 @@ class StackedUpdate:
         if len(counts) != 1:
             raise ValueError("seeds' rollouts split into different numbers of minibatches")
         num_mb, width = counts.pop(), max(mb_sizes)
-        mb_size = torch.tensor(mb_sizes, dtype=torch.float32)
-        mask = (torch.arange(width) < mb_size.unsqueeze(1)).float()  # (S, width)
-        rows = torch.arange(S).unsqueeze(1)
-        active = torch.ones(S, dtype=torch.bool)
-        loss_sums = torch.zeros(S, 3)
-        kl_sums, clip_sums, samples = torch.zeros(S), torch.zeros(S), torch.zeros(S)
+        dev = {"device": self.device}
+        mb_size = torch.tensor(mb_sizes, dtype=torch.float32, **dev)
+        mask = (torch.arange(width, **dev) < mb_size.unsqueeze(1)).float()  # (S, width)
+        rows = torch.arange(S, **dev).unsqueeze(1)
+        active = torch.ones(S, dtype=torch.bool, **dev)
+        loss_sums = torch.zeros(S, 3, **dev)
+        kl_sums, clip_sums, samples = torch.zeros(S, **dev), torch.zeros(S, **dev), torch.zeros(S, **dev)
         norm_sums, steps_taken = [0.0] * S, [0] * S
         for _ in range(cfg.update_epochs):
             index = self._minibatch_index(sizes, mb_sizes, num_mb, width)
-            last_kl = torch.zeros(S)
+            last_kl = torch.zeros(S, **dev)
             for j in range(num_mb):
                 mb = index[:, j]
                 adv = adv_all[rows, mb]
@@ -241,7 +243,7 @@ class StackedUpdate:
         for i, (trainer, n, m) in enumerate(zip(self.trainers, sizes, mb_sizes, strict=True)):
             perm = torch.randperm(n, generator=trainer.cpu_generator)
             out[i, :, :m] = perm[:num_mb * m].view(num_mb, m)
-        return out
+        return out.to(self.device)
 
     def _scores(self, obs: torch.Tensor, actions: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -267,5 +269,5 @@ class StackedUpdate:
     def _adam_step(self, stepping: torch.Tensor) -> None:
         for module in (self.actor, self.critic):
             groups = [t.optimizer.param_groups[module.index] for t in self.trainers]
-            lrs = torch.tensor([g["lr"] for g in groups])
+            lrs = torch.tensor([g["lr"] for g in groups], device=self.device)
             module.adam_step(lrs, groups[0]["betas"], groups[0]["eps"], stepping)
