@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -67,7 +68,8 @@ class StackedPolicy:
                generators: list[torch.Generator]) -> list[Decision]:
         """Decisions for the seeds ``rows``; ``obs`` is (S, N, obs_dim), other rows unused.
 
-        Each seed draws from its own generator exactly as ``Actor.sample`` does.
+        Each seed draws from its own generator exactly as ``Actor.sample`` does. The
+        actions come back on the CPU, where the envs need them: one copy for all seeds.
         """
         with torch.no_grad():
             head = _forward(self.actor, obs)[rows]
@@ -80,7 +82,7 @@ class StackedPolicy:
                 noise = torch.stack([torch.randn(head.shape[1:], generator=g, device=obs.device)
                                      for g in generators])
                 actions = head + self.std[rows] * noise
-        return list(zip(actions.unbind(0), head.unbind(0), strict=True))
+        return list(zip(actions.cpu().unbind(0), head.unbind(0), strict=True))
 
 
 def run_lockstep(collections: list[Collection], stacked: StackedPolicy,
@@ -98,12 +100,14 @@ def run_lockstep(collections: list[Collection], stacked: StackedPolicy,
     if not pending:
         return batches, 0.0
     template = next(iter(pending.values()))
-    obs = torch.zeros((len(collections), *template.shape), device=template.device)
+    obs = np.zeros((len(collections), *template.shape), dtype=np.float32)
+    device = stacked.actor[0][0].device
     while pending:
         rows = list(pending)
         for i in rows:
             obs[i] = pending[i]
-        decisions = stacked.decide(obs, rows, [generators[i] for i in rows])
+        decisions = stacked.decide(torch.as_tensor(obs, device=device), rows,
+                                   [generators[i] for i in rows])
         for i, decision in zip(rows, decisions, strict=True):
             try:
                 pending[i] = collections[i].send(decision)

@@ -47,7 +47,9 @@ class Batch:
 
 
 Decision = tuple[torch.Tensor, torch.Tensor]  # actions, actor head
-Collection = Generator[torch.Tensor, Decision, Batch]  # yields observations
+# yields each step's observations (a float32 numpy array) and is sent the decision;
+# the actions may live on any device
+Collection = Generator[np.ndarray, Decision, Batch]
 
 SnapshotSink = Callable[[np.ndarray, torch.distributions.Distribution, float | None], None]
 
@@ -72,10 +74,11 @@ class Collector:
         self.finished: list[tuple[float, int]] = []  # (return, length), drained by the trainer
         self.env_steps = 0
 
-    def decide(self, obs: torch.Tensor) -> Decision:
+    def decide(self, obs: np.ndarray) -> Decision:
         """This collector's own policy on ``obs``: (actions, actor head)."""
         with torch.no_grad():
-            return self.policy.actor.sample(obs, self.generator)
+            return self.policy.actor.sample(torch.as_tensor(obs, device=self.device),
+                                            self.generator)
 
     def run(self, collection: Collection) -> Batch:
         """Drive ``steps(...)`` or ``episodes(...)`` with this collector's own policy."""
@@ -86,13 +89,12 @@ class Collector:
         except StopIteration as done:
             return done.value
 
-    def _env_action(self, action: torch.Tensor) -> np.ndarray:
-        env_action = action.cpu().numpy()
-        if not self.info.discrete:  # store the raw sample; the env gets it within bounds
-            env_action = np.clip(env_action, self.info.action_low, self.info.action_high)
-        return env_action
+    def _env_action(self, action: np.ndarray) -> np.ndarray:
+        if self.info.discrete:  # the batch keeps the raw sample; the env gets it within bounds
+            return action
+        return np.clip(action, self.info.action_low, self.info.action_high)
 
-    def _maybe_snapshot(self, obs: torch.Tensor, head: torch.Tensor) -> None:
+    def _maybe_snapshot(self, obs: np.ndarray, head: torch.Tensor) -> None:
         if self.snapshot_period is None or self.snapshot_sink is None:
             return
         now = time.perf_counter()
@@ -100,7 +102,7 @@ class Collector:
             return
         self._next_snapshot = now + self.snapshot_period
         with torch.no_grad():
-            v = self.policy.critic(obs[:1])
+            v = self.policy.critic(torch.as_tensor(obs[:1], device=self.device))
         dist = self.policy.actor.distribution_from(head[:1])
         self.snapshot_sink(self.obs[0].copy(), dist, float(v[0]))
 
@@ -132,24 +134,29 @@ class Collector:
         race drives several in lockstep with one batched forward pass. The values come
         from one critic call on the whole rollout at the end (the weights do not change
         during a rollout, and one call on 17 x N rows costs what one on N rows does).
+        The rollout is kept in numpy and reaches the device in one copy at the end.
         """
         T, N, dev = num_steps, self.num_envs, self.device
-        obs_buf = torch.empty((T + 1, N, self.info.obs_dim), device=dev)
-        actions: list[torch.Tensor] = []
+        obs_buf = np.empty((T + 1, N, self.info.obs_dim), dtype=np.float32)
+        actions = None
         rewards = np.empty((T, N), dtype=np.float32)
         terminated = np.empty((T, N), dtype=bool)
         dones = np.empty((T, N), dtype=bool)
         valid = np.empty((T, N), dtype=bool)
         for t in range(T):
-            obs_buf[t] = torch.as_tensor(self.obs, device=dev)
+            obs_buf[t] = self.obs
             action, head = yield obs_buf[t]
             self._maybe_snapshot(obs_buf[t], head)
-            actions.append(action)
+            action = action.cpu().numpy()
+            if actions is None:
+                actions = np.empty((T, *action.shape), dtype=action.dtype)
+            actions[t] = action
             rewards[t], terminated[t], dones[t], valid[t], _ = self._step(self._env_action(action))
-        obs_buf[T] = torch.as_tensor(self.obs, device=dev)
+        obs_buf[T] = self.obs
+        obs = torch.as_tensor(obs_buf, device=dev)
         with torch.no_grad():
-            values = self.policy.critic(obs_buf)
-        return Batch(obs=obs_buf[:T], actions=torch.stack(actions),
+            values = self.policy.critic(obs)
+        return Batch(obs=obs[:T], actions=torch.as_tensor(actions, device=dev),
                      rewards=torch.as_tensor(rewards, device=dev),
                      terminated=torch.as_tensor(terminated, device=dev),
                      dones=torch.as_tensor(dones, device=dev),
@@ -180,9 +187,10 @@ class Collector:
                     counts[i] = started < num_episodes
                     episode_of[i] = started if counts[i] else -1
                     started += int(counts[i])
-            obs_l.append(torch.as_tensor(self.obs, device=dev))
+            obs_l.append(self.obs.copy())
             action, head = yield obs_l[-1]
             self._maybe_snapshot(obs_l[-1], head)
+            action = action.cpu().numpy()
             env_action = self._env_action(action)
             act_l.append(action)
             ep_l.append(np.where(counts & ~self.resetting, episode_of, -1))
@@ -199,7 +207,8 @@ class Collector:
         kept = np.unique(episode_ids[episode_ids >= 0])
         episode_ids[episode_ids >= 0] = np.searchsorted(kept, episode_ids[episode_ids >= 0])
         as_t = lambda xs, dtype: torch.as_tensor(np.stack(xs), dtype=dtype, device=dev)  # noqa: E731
-        return Batch(obs=torch.stack(obs_l), actions=torch.stack(act_l),
+        return Batch(obs=torch.as_tensor(np.stack(obs_l), device=dev),
+                     actions=torch.as_tensor(np.stack(act_l), device=dev),
                      rewards=as_t(rew_l, torch.float32), terminated=as_t(term_l, torch.bool),
                      dones=as_t(done_l, torch.bool), valid=torch.as_tensor(valid, device=dev),
                      episode_ids=torch.as_tensor(episode_ids, device=dev),

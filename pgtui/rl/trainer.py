@@ -57,7 +57,7 @@ class PendingUpdate:
     """Between ``begin_update`` and ``finish_update``."""
 
     diag_rng: torch.Generator | None  # draws the diagnostics' groups; None: skip them
-    last_good: tuple[dict, dict]  # weights and optimizer state to go back to
+    last_good: tuple[list[torch.Tensor], dict]  # flat weights and optimizer state to go back to
 
 
 class Trainer:
@@ -212,7 +212,7 @@ class Trainer:
         # measuring (or diag_every) never changes the run itself
         diag_rng = (torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.update)
                     if diagnose else None)
-        return PendingUpdate(diag_rng, self._weights())
+        return PendingUpdate(diag_rng, self._undo_point())
 
     def finish_update(self, pending: PendingUpdate, stats: dict[str, float],
                       seconds: float) -> bool:
@@ -222,7 +222,7 @@ class Trainer:
         self.update += 1
         bad = [f"{k} = {stats[k]}" for k in ("policy_loss", "value_loss", "grad_norm")
                if not math.isfinite(stats[k])]
-        if not bad and not all(torch.isfinite(p).all() for p in self.policy.parameters()):
+        if not bad and not all(bool(torch.isfinite(flat).all()) for flat in self.optimizer.params):
             bad = ["a weight = nan/inf"]
         if bad:
             self._restore_weights(pending.last_good)
@@ -326,9 +326,20 @@ class Trainer:
                  for i, s in optim["state"].items()}
         return policy, {"state": state, "param_groups": copy.deepcopy(optim["param_groups"])}
 
-    def _restore_weights(self, saved: tuple[dict, dict]) -> None:
+    def _undo_point(self) -> tuple[list[torch.Tensor], dict]:
+        """Copies of the flat weights (every parameter is a view of one, see ``flat.py``)
+        and of the optimizer's state: a few tensors to copy, not one per parameter."""
+        flats = self.optimizer.params
+        state = {i: {k: v.clone() if torch.is_tensor(v) else v
+                     for k, v in self.optimizer.state[p].items()} for i, p in enumerate(flats)}
+        groups = [{k: v for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
+        return [p.detach().clone() for p in flats], {"state": state, "param_groups": groups}
+
+    def _restore_weights(self, saved: tuple[list[torch.Tensor], dict]) -> None:
         """Copied back in place: a race's stacked update holds views of these tensors."""
-        self.policy.load_state_dict(saved[0])
+        with torch.no_grad():
+            for flat, old in zip(self.optimizer.params, saved[0], strict=True):
+                flat.copy_(old)
         for index, param in enumerate(self.optimizer.params):
             old, live = saved[1]["state"].get(index, {}), self.optimizer.state[param]
             for key in set(live) - set(old):  # the update created it: start fresh again
