@@ -66,8 +66,8 @@ class _StackedMLP(torch.autograd.Function):
             inputs.append(x)
             weight = flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in)
             x = torch.baddbmm(flat[:, layer.bias].unsqueeze(1), x, weight.mT)
-            if k < len(net.layers) - 1:
-                x = x.relu() if net.relu else x.tanh()
+            if k < len(net.layers) - 1:  # in place, while x is still in the cache
+                x = x.relu_() if net.relu else x.tanh_()
         ctx.save_for_backward(flat, *inputs)
         ctx.net = net
         return x
@@ -89,10 +89,12 @@ class _StackedMLP(torch.autograd.Function):
             if k > 0:
                 weight = flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in)
                 grad_out = torch.bmm(grad_out, weight)
-                if net.relu:  # the op autograd itself uses for relu: 8x faster than a mask
-                    grad_out = torch.ops.aten.threshold_backward(grad_out, x, 0.0)
+                # in place: the op autograd itself uses for relu, 8x faster than a mask
+                if net.relu:
+                    torch.ops.aten.threshold_backward.grad_input(grad_out, x, 0.0,
+                                                                 grad_input=grad_out)
                 else:
-                    grad_out = grad_out * (1 - x * x)
+                    grad_out.mul_(1 - x * x)
         parts, position = [], 0
         for start in sorted(pieces):  # the rest (a Gaussian's log-std) gets no gradient here
             if start > position:
