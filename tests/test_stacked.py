@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from pgtui.config import load_preset
-from pgtui.rl.algorithms import a2c_update, ppo_update
+from pgtui.rl.algorithms import a2c_update, ppo_update, reinforce_update
 from pgtui.rl.group import SeedGroup
 from pgtui.rl.race import variant_configs
 from pgtui.rl.stacked import StackedUpdate, _Module
@@ -43,18 +43,32 @@ def test_the_stacked_mlp_computes_what_each_network_does(activation, device):
             torch.testing.assert_close(module.param.grad[i], expected)
 
 
+def _solo_update(trainer: Trainer, batch, diagnose: bool) -> dict[str, float]:
+    cfg = trainer.config
+    if cfg.algo == "ppo":
+        return ppo_update(trainer.policy, trainer.optimizer, batch, cfg, None, trainer.cpu_generator)
+    if cfg.algo == "a2c":
+        return a2c_update(trainer.policy, trainer.optimizer, batch, cfg, None)
+    return reinforce_update(trainer.policy, trainer.optimizer, batch, cfg, diagnose,
+                            trainer.reference_config)
+
+
 def _one_update_each_way(preset: str, **overrides):
-    """The same batches updated by each seed alone and by the stacked update."""
+    """The same batches updated by each seed alone and by the stacked update (REINFORCE
+    with its diagnostics, whose episode groups draw nothing, and a paired reference)."""
     alone, together = _trainers(preset, **overrides), _trainers(preset, **overrides)
     learner = StackedUpdate.build(together)
     assert learner is not None
+    reinforce = together[0].config.algo == "reinforce"
+    for t in alone + together:
+        if reinforce:
+            t.reference_estimator = {"baseline": "none", "normalize_advantage": False}
     batches = [t.collector.run(t.collection()) for t in alone]
     for t in together:
         t.collection()  # sets the annealed lr as a rollout does
-    solo_stats = [ppo_update(t.policy, t.optimizer, b, t.config, None, t.cpu_generator)
-                  if t.config.algo == "ppo" else a2c_update(t.policy, t.optimizer, b, t.config, None)
-                  for t, b in zip(alone, batches, strict=True)]
-    stats = learner.update(batches, [None] * len(batches))
+    solo_stats = [_solo_update(t, b, reinforce) for t, b in zip(alone, batches, strict=True)]
+    rngs = [torch.Generator() if reinforce else None for _ in batches]
+    stats = learner.update(batches, rngs)
     return alone, together, batches, solo_stats, stats
 
 
@@ -67,6 +81,10 @@ def _one_update_each_way(preset: str, **overrides):
     ("pendulum-ppo", {"num_envs": 4, "update_epochs": 3, "clip_coef": 10.0}),
     ("cartpole-a2c", {}),
     ("cartpole-a2c", {"ent_coef": 0.05, "num_steps": 64}),
+    ("cartpole-reinforce-baseline", {}),  # learned value baseline, normalized
+    ("cartpole-reinforce-baseline", {"baseline": "mean", "return_mode": "full",
+                                     "normalize_advantage": False, "ent_coef": 0.01}),
+    ("cartpole-reinforce-baseline", {"baseline": "none", "max_grad_norm": 0.5}),
 ])
 @pytest.mark.parametrize("device", DEVICES)
 def test_a_stacked_update_equals_each_seeds_own(preset, overrides, device):

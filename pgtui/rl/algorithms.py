@@ -111,6 +111,27 @@ def reinforce_loss(policy: ActorCritic, batch: Batch, config: Config
                   "all_values": values.detach()}
 
 
+def reinforce_targets(batch: Batch, values: torch.Tensor, config: Config) -> list[torch.Tensor]:
+    """(obs, actions, advantages, returns) over the valid steps of K episodes, with
+    ``values`` the critic's on ``batch.obs`` before the step: what a stacked REINFORCE
+    step learns from (``reinforce_loss`` computes the same within its own forward pass)."""
+    returns, advantages = reinforce_weights(batch, values, config)
+    keep = batch.valid.nonzero(as_tuple=True)
+    return [t[keep] for t in (batch.obs, batch.actions, advantages, returns)]
+
+
+def reinforce_noise(policy: ActorCritic, batch: Batch, obs: torch.Tensor, actions: torch.Tensor,
+                    adv: torch.Tensor, values: torch.Tensor, reference: Config | None
+                    ) -> dict[str, float]:
+    """REINFORCE's gradient diagnostics: one group per episode; with ``reference``, that
+    estimator's weights on the same steps too (``values``: the critic's on ``batch.obs``)."""
+    index, mask = diagnostics.episode_groups(batch.episode_ids[batch.valid], batch.num_episodes)
+    ref_adv = None
+    if reference is not None:
+        ref_adv = reinforce_weights(batch, values, reference)[1][batch.valid]
+    return diagnostics.measure(policy.actor, obs, actions, adv, index, mask, ref_adv)
+
+
 def reinforce_update(policy: ActorCritic, optimizer: FlatOptimizer, batch: Batch,
                      config: Config, diagnose: bool, reference: Config | None = None
                      ) -> dict[str, float]:
@@ -123,13 +144,8 @@ def reinforce_update(policy: ActorCritic, optimizer: FlatOptimizer, batch: Batch
     loss, parts = reinforce_loss(policy, batch, config)
     stats = {}
     if diagnose:
-        index, mask = diagnostics.episode_groups(batch.episode_ids[batch.valid],
-                                                 batch.num_episodes)
-        ref_adv = None
-        if reference is not None:
-            ref_adv = reinforce_weights(batch, parts["all_values"], reference)[1][batch.valid]
-        stats = diagnostics.measure(policy.actor, parts["obs"], parts["actions"],
-                                    parts["adv"], index, mask, ref_adv)
+        stats = reinforce_noise(policy, batch, parts["obs"], parts["actions"], parts["adv"],
+                                parts["all_values"], reference)
     grad_norm = _step(optimizer, loss, config.max_grad_norm)
     return {
         "policy_loss": parts["policy_loss"].item(), "value_loss": parts["value_loss"].item(),

@@ -1,5 +1,5 @@
-"""PPO and A2C updates for several seeds at once: one stacked network, one backward pass,
-one Adam step.
+"""PPO, A2C and REINFORCE updates for several seeds at once: one stacked network, one
+backward pass, one Adam step.
 
 A race's seeds of one variant share every shape and setting but the seed. Each seed's
 actor and critic already live in one flat tensor each (``flat.py``); here those become
@@ -22,7 +22,13 @@ import math
 import torch
 from torch import nn
 
-from .algorithms import explained_variance, flat_rollout, rollout_noise
+from .algorithms import (
+    explained_variance,
+    flat_rollout,
+    reinforce_noise,
+    reinforce_targets,
+    rollout_noise,
+)
 from .flat import FlatOptimizer, adam_update, rehome
 from .policies import CategoricalActor, Critic, GaussianActor, log_prob_entropy
 from .rollout import Batch
@@ -83,7 +89,8 @@ class _Module:
 
 
 class StackedUpdate:
-    """The PPO or A2C update of S trainers' seeds at once (see the module docstring)."""
+    """The PPO, A2C or REINFORCE update of S trainers' seeds at once (see the module
+    docstring)."""
 
     def __init__(self, trainers: list, actor: NetLayout, critic: NetLayout) -> None:
         self.trainers = trainers
@@ -95,15 +102,15 @@ class StackedUpdate:
 
     @classmethod
     def build(cls, trainers: list) -> StackedUpdate | None:
-        """None unless the trainers are PPO or A2C with Adam, MLP policies of one shape
-        and configs that differ in the seed only."""
+        """None unless the trainers use Adam, MLP policies of one shape and configs that
+        differ in the seed only."""
         if len(trainers) < 2:
             return None
         first = trainers[0]
         same = dataclasses.replace(first.config, seed=0)
         if any(dataclasses.replace(t.config, seed=0) != same for t in trainers):
             return None
-        if same.algo not in ("ppo", "a2c") or same.optimizer == "sgd":
+        if same.optimizer == "sgd":
             return None
         actor, critic = first.policy.actor, first.policy.critic
         if type(actor) not in (CategoricalActor, GaussianActor) or type(critic) is not Critic:
@@ -116,8 +123,10 @@ class StackedUpdate:
     def update(self, batches: list[Batch], diag_rngs: list[torch.Generator | None]
                ) -> list[dict[str, float]]:
         """One update of every seed on its own batch; one stats dict per seed, with the
-        keys ``ppo_update`` or ``a2c_update`` returns."""
-        prepared = [self._prepare(t, b, rng) for t, b, rng in
+        keys ``ppo_update``, ``a2c_update`` or ``reinforce_update`` returns."""
+        algo = self.trainers[0].config.algo
+        prepare = self._prepare_episodes if algo == "reinforce" else self._prepare
+        prepared = [prepare(t, b, rng) for t, b, rng in
                     zip(self.trainers, batches, diag_rngs, strict=True)]
         sizes = [len(p["obs"]) for p in prepared]
         widest = max(sizes)
@@ -127,22 +136,41 @@ class StackedUpdate:
                 widest - len(p[key]), *p[key].shape[1:])]) for p in prepared])
 
         padded = pad("obs"), pad("actions"), pad("adv"), pad("ret")
-        update = self._ppo if self.trainers[0].config.algo == "ppo" else self._a2c
-        stats = update(sizes, *padded)
+        if algo == "ppo":
+            stats = self._ppo(sizes, *padded)
+        elif algo == "a2c":
+            stats = self._a2c(sizes, *padded)
+        else:  # REINFORCE: the policy loss is summed over each seed's episodes, / K
+            episodes = torch.tensor([p["episodes"] for p in prepared], dtype=torch.float32,
+                                    device=self.device)
+            stats = self._one_step(sizes, *padded, policy_divisor=episodes)
         return [{**s, "explained_variance": p["explained_variance"], **p["diag"]}
                 for s, p in zip(stats, prepared, strict=True)]
 
     def _a2c(self, sizes: list[int], obs: torch.Tensor, actions: torch.Tensor,
              adv: torch.Tensor, ret: torch.Tensor) -> list[dict[str, float]]:
         """One gradient step per seed on its whole rollout, as ``a2c_update``."""
+        if self.trainers[0].config.normalize_advantage:
+            count = torch.tensor(sizes, dtype=torch.float32, device=self.device)
+            adv = _normalize(adv, self._mask(sizes, obs.shape[1]), count)
+        return self._one_step(sizes, obs, actions, adv, ret)
+
+    def _mask(self, sizes: list[int], width: int) -> torch.Tensor:
+        count = torch.tensor(sizes, dtype=torch.float32, device=self.device)
+        return (torch.arange(width, device=self.device) < count.unsqueeze(1)).float()
+
+    def _one_step(self, sizes: list[int], obs: torch.Tensor, actions: torch.Tensor,
+                  adv: torch.Tensor, ret: torch.Tensor,
+                  policy_divisor: torch.Tensor | None = None) -> list[dict[str, float]]:
+        """One gradient step per seed on all its samples: the policy loss is
+        -sum(adv log pi) / ``policy_divisor`` (default: the seed's sample count)."""
         cfg = self.trainers[0].config
         count = torch.tensor(sizes, dtype=torch.float32, device=self.device)
-        mask = (torch.arange(obs.shape[1], device=self.device) < count.unsqueeze(1)).float()
-        if cfg.normalize_advantage:
-            adv = _normalize(adv, mask, count)
+        mask = self._mask(sizes, obs.shape[1])
         logp, entropy = self._scores(obs, actions)
         values = self.critic(obs).squeeze(-1)
-        policy_loss = -_masked_mean(logp * adv, mask, count)
+        divisor = count if policy_divisor is None else policy_divisor
+        policy_loss = -_masked_mean(logp * adv, mask, divisor)
         value_loss = 0.5 * _masked_mean((values - ret).square(), mask, count)
         entropy_mean = _masked_mean(entropy, mask, count)
         loss = policy_loss - cfg.ent_coef * entropy_mean + cfg.vf_coef * value_loss
@@ -234,6 +262,21 @@ class StackedUpdate:
         return {"obs": obs, "actions": actions, "adv": adv, "ret": ret,
                 "diag": rollout_noise(trainer.policy, obs, actions, adv, trainer.config, diag_rng),
                 "explained_variance": explained_variance(batch.values[batch.valid], ret)}
+
+    def _prepare_episodes(self, trainer, batch: Batch, diag_rng: torch.Generator | None
+                          ) -> dict:
+        """A seed's K episodes, as ``reinforce_update`` starts (diagnostics on the policy
+        before the update)."""
+        with torch.no_grad():
+            values = trainer.policy.critic(batch.obs)
+        obs, actions, adv, ret = reinforce_targets(batch, values, trainer.config)
+        diag = {}
+        if diag_rng is not None:
+            diag = reinforce_noise(trainer.policy, batch, obs, actions, adv, values,
+                                   trainer.reference_config)
+        return {"obs": obs, "actions": actions, "adv": adv, "ret": ret, "diag": diag,
+                "episodes": max(batch.num_episodes, 1),
+                "explained_variance": explained_variance(values[batch.valid], ret)}
 
     def _minibatch_index(self, sizes: list[int], mb_sizes: list[int], num_mb: int,
                          width: int) -> torch.Tensor:

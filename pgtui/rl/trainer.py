@@ -191,16 +191,21 @@ class Trainer:
         pending = self.begin_update(batch)
         cfg = self.config
         if cfg.algo == "reinforce":
-            reference = (dataclasses.replace(cfg, **self.reference_estimator)
-                         if self.reference_estimator else None)
             stats = reinforce_update(self.policy, self.optimizer, batch, cfg,
-                                     pending.diag_rng is not None, reference)
+                                     pending.diag_rng is not None, self.reference_config)
         elif cfg.algo == "a2c":
             stats = a2c_update(self.policy, self.optimizer, batch, cfg, pending.diag_rng)
         else:
             stats = ppo_update(self.policy, self.optimizer, batch, cfg, pending.diag_rng,
                                self.cpu_generator)
         return self.finish_update(pending, stats, time.perf_counter() - start)
+
+    @property
+    def reference_config(self) -> Config | None:
+        """This run's config with the race's paired reference estimator, if one is set."""
+        if not self.reference_estimator:
+            return None
+        return dataclasses.replace(self.config, **self.reference_estimator)
 
     def begin_update(self, batch: Batch) -> PendingUpdate:
         """Before an update (``learn``'s, or a race's for several seeds at once): report
