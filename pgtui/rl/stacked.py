@@ -151,13 +151,14 @@ class StackedUpdate:
              adv: torch.Tensor, ret: torch.Tensor) -> list[dict[str, float]]:
         """One gradient step per seed on its whole rollout, as ``a2c_update``."""
         if self.trainers[0].config.normalize_advantage:
-            count = torch.tensor(sizes, dtype=torch.float32, device=self.device)
-            adv = _normalize(adv, self._mask(sizes, obs.shape[1]), count)
+            count, mask = self._counts(sizes, obs.shape[1])
+            adv = _normalize(adv, mask, count)
         return self._one_step(sizes, obs, actions, adv, ret)
 
-    def _mask(self, sizes: list[int], width: int) -> torch.Tensor:
+    def _counts(self, sizes: list[int], width: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Each seed's number of real samples (S,) and the (S, width) mask of them."""
         count = torch.tensor(sizes, dtype=torch.float32, device=self.device)
-        return (torch.arange(width, device=self.device) < count.unsqueeze(1)).float()
+        return count, (torch.arange(width, device=self.device) < count.unsqueeze(1)).float()
 
     def _one_step(self, sizes: list[int], obs: torch.Tensor, actions: torch.Tensor,
                   adv: torch.Tensor, ret: torch.Tensor,
@@ -165,8 +166,7 @@ class StackedUpdate:
         """One gradient step per seed on all its samples: the policy loss is
         -sum(adv log pi) / ``policy_divisor`` (default: the seed's sample count)."""
         cfg = self.trainers[0].config
-        count = torch.tensor(sizes, dtype=torch.float32, device=self.device)
-        mask = self._mask(sizes, obs.shape[1])
+        count, mask = self._counts(sizes, obs.shape[1])
         logp, entropy = self._scores(obs, actions)
         values = self.critic(obs).squeeze(-1)
         divisor = count if policy_divisor is None else policy_divisor
@@ -193,8 +193,7 @@ class StackedUpdate:
             raise ValueError("seeds' rollouts split into different numbers of minibatches")
         num_mb, width = counts.pop(), max(mb_sizes)
         dev = {"device": self.device}
-        mb_size = torch.tensor(mb_sizes, dtype=torch.float32, **dev)
-        mask = (torch.arange(width, **dev) < mb_size.unsqueeze(1)).float()  # (S, width)
+        mb_size, mask = self._counts(mb_sizes, width)
         rows = torch.arange(S, **dev).unsqueeze(1)
         active = torch.ones(S, dtype=torch.bool, **dev)
         loss_sums = torch.zeros(S, 3, **dev)
