@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rich.color import blend_rgb
+from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult
+from textual.app import ComposeResult, RenderResult
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Sparkline
@@ -11,6 +15,65 @@ from textual.widgets import Sparkline
 from .text_line import TextLine
 
 SPARK_POINTS = 240  # most returns the sparkline is given; it bins them to its width
+EIGHTHS = " ▁▂▃▄▅▆▇█"
+
+
+def scale(values: Sequence[float], goal: float | None) -> tuple[float, float]:
+    """The returns' axis: from zero or the lowest return, to zero, the goal or the best.
+
+    Anchored at zero as any bar chart is: a run holding 500 fills the bars, a run between
+    499 and 500 does not look like a saw, and negative returns (Acrobot, Pendulum) rise
+    toward zero.
+    """
+    low = min(0.0, *values)
+    high = max(0.0, *values, *(() if goal is None else (goal,)))
+    return low, high
+
+
+def bar_rows(values: Sequence[float], width: int, height: int, low: float, high: float
+             ) -> list[tuple[str, list[float]]]:
+    """Rows of block characters (top row first), ``values`` binned to ``width`` columns
+    (a column shows its bin's best), with each column's height as a fraction of the axis."""
+    n = len(values)
+    columns = []
+    for c in range(width):
+        start = c * n // width
+        stop = max((c + 1) * n // width, start + 1)
+        columns.append(max(values[start:stop]))
+    span = high - low
+    fractions = [1.0 if span <= 0 else min(max((v - low) / span, 0.0), 1.0) for v in columns]
+    eighths = [1 + int(f * (8 * height - 1)) for f in fractions]  # never empty: a floor shows
+    rows = []
+    for level in reversed(range(height)):
+        line = "".join(EIGHTHS[min(max(e - 8 * level, 0), 8)] for e in eighths)
+        rows.append((line, fractions))
+    return rows
+
+
+class ReturnsSparkline(Sparkline):
+    """Textual's sparkline with its colours, on an axis anchored at zero and the goal
+    (``scale``): its own axis, lowest to highest return, draws a run that holds 500 in
+    every episode as an empty floor."""
+
+    goal: reactive[float | None] = reactive(None)
+
+    def render(self) -> RenderResult:
+        data = list(self.data or [])
+        width, height = self.size.width, self.size.height
+        if not data or width == 0 or height == 0:
+            return Text("▁" * width)
+        _, base = self.background_colors
+        low_color = (base + self.get_component_styles("sparkline--min-color").color).rich_color
+        high_color = (base + self.get_component_styles("sparkline--max-color").color).rich_color
+        low_rgb, high_rgb = low_color.get_truecolor(), high_color.get_truecolor()
+        text = Text(no_wrap=True, overflow="crop")
+        for i, (line, fractions) in enumerate(bar_rows(data, width, height, *scale(data, self.goal))):
+            if i:
+                text.append("\n")
+            for char, fraction in zip(line, fractions, strict=True):
+                text.append(char, Style(color=blend_rgb(low_rgb, high_rgb, fraction).hex)
+                            if char != " " else None)
+        return text
 
 
 class ReturnsPane(Vertical):
@@ -36,18 +99,25 @@ class ReturnsPane(Vertical):
     """Episode at which the run was solved."""
 
     def compose(self) -> ComposeResult:
-        yield Sparkline([], summary_function=max, id="spark")
+        spark = ReturnsSparkline([], id="spark")
+        spark.goal = self.threshold
+        yield spark
         yield TextLine(id="returns-figures", classes="returns--figures")
 
     def watch_returns(self, returns: tuple[float, ...]) -> None:
         if self.is_mounted:
-            self.query_one(Sparkline).data = list(returns[-SPARK_POINTS:])
+            self.query_one(ReturnsSparkline).data = list(returns[-SPARK_POINTS:])
         self._refresh_figures()
 
     def watch_mean100(self) -> None:
         self._refresh_figures()
 
     def watch_solved_episode(self) -> None:
+        self._refresh_figures()
+
+    def watch_threshold(self, threshold: float | None) -> None:
+        if self.is_mounted:
+            self.query_one(ReturnsSparkline).goal = threshold
         self._refresh_figures()
 
     def _refresh_figures(self) -> None:
