@@ -71,8 +71,11 @@ class StackedPolicy:
         Each seed draws from its own generator exactly as ``Actor.sample`` does. The
         actions come back on the CPU, where the envs need them: one copy for all seeds.
         """
+        every_seed = len(rows) == obs.shape[0]  # the usual case: no gather
         with torch.no_grad():
-            head = _forward(self.actor, obs)[rows]
+            head = _forward(self.actor, obs)
+            if not every_seed:
+                head = head[rows]
             if self.discrete:  # one uniform per env from each seed's generator, then one pass
                 u = torch.stack([torch.rand(obs.shape[1], 1, generator=g, device=obs.device)
                                  for g in generators])
@@ -81,7 +84,7 @@ class StackedPolicy:
             else:
                 noise = torch.stack([torch.randn(head.shape[1:], generator=g, device=obs.device)
                                      for g in generators])
-                actions = head + self.std[rows] * noise
+                actions = head + (self.std if every_seed else self.std[rows]) * noise
         return list(zip(actions.cpu().unbind(0), head.unbind(0), strict=True))
 
 

@@ -73,9 +73,10 @@ class _Module:
         return stacked_mlp(self.param, x, self.net)
 
     def adam_step(self, lrs: torch.Tensor, betas: tuple[float, float], eps: float,
-                  stepping: torch.Tensor) -> None:
-        """Adam on the rows where ``stepping``; the others keep every bit of their state."""
-        keep = None if bool(stepping.all()) else ~stepping
+                  stepping: torch.Tensor, every_row: bool) -> None:
+        """Adam on the rows where ``stepping`` (``every_row``: all of them); the others
+        keep every bit of their state."""
+        keep = None if every_row else ~stepping
         with torch.no_grad():
             p = self.param.data
             tensors = (p, self.exp_avg, self.exp_avg_sq)
@@ -99,6 +100,7 @@ class StackedUpdate:
         self.critic = _Module(1, [t.policy.critic for t in trainers], optimizers, critic)
         self.discrete = isinstance(trainers[0].policy.actor, CategoricalActor)
         self.device = trainers[0].device
+        self._lrs: list[torch.Tensor] = []  # per module, set at the start of each update
 
     @classmethod
     def build(cls, trainers: list) -> StackedUpdate | None:
@@ -125,6 +127,7 @@ class StackedUpdate:
         """One update of every seed on its own batch; one stats dict per seed, with the
         keys ``ppo_update``, ``a2c_update`` or ``reinforce_update`` returns."""
         algo = self.trainers[0].config.algo
+        self._lrs = self._learning_rates()
         prepare = self._prepare_episodes if algo == "reinforce" else self._prepare
         prepared = [prepare(t, b, rng) for t, b, rng in
                     zip(self.trainers, batches, diag_rngs, strict=True)]
@@ -198,7 +201,7 @@ class StackedUpdate:
         active = torch.ones(S, dtype=torch.bool, **dev)
         loss_sums = torch.zeros(S, 3, **dev)
         kl_sums, clip_sums, samples = torch.zeros(S, **dev), torch.zeros(S, **dev), torch.zeros(S, **dev)
-        norm_sums, steps_taken = [0.0] * S, [0] * S
+        norm_sums, steps_taken = torch.zeros(S, **dev), torch.zeros(S, **dev)
         for _ in range(cfg.update_epochs):
             index = self._minibatch_index(sizes, mb_sizes, num_mb, width)
             last_kl = torch.zeros(S, **dev)
@@ -230,15 +233,14 @@ class StackedUpdate:
                     clip_sums += (((log_r.exp() - 1).abs() > cfg.clip_coef).float()
                                   * weight).sum(1)
                     samples += weight.sum(1)
-                for i, (on, norm) in enumerate(zip(active.tolist(), norms.tolist(), strict=True)):
-                    if on:
-                        norm_sums[i] += norm
-                        steps_taken[i] += 1
+                    norm_sums += torch.where(active, norms, 0.0)
+                    steps_taken += active
             if cfg.target_kl > 0:
                 active &= ~(last_kl > cfg.target_kl)
                 if not bool(active.any()):
                     break
         stopped = (~active).tolist()
+        norm_sums, steps_taken = norm_sums.tolist(), [int(k) for k in steps_taken.tolist()]
         out = []
         for i in range(S):
             k = steps_taken[i]
@@ -309,7 +311,13 @@ class StackedUpdate:
         return norms
 
     def _adam_step(self, stepping: torch.Tensor) -> None:
-        for module in (self.actor, self.critic):
-            groups = [t.optimizer.param_groups[module.index] for t in self.trainers]
-            lrs = torch.tensor([g["lr"] for g in groups], device=self.device)
-            module.adam_step(lrs, groups[0]["betas"], groups[0]["eps"], stepping)
+        every_row = bool(stepping.all())
+        for module, lrs in zip((self.actor, self.critic), self._lrs, strict=True):
+            group = self.trainers[0].optimizer.param_groups[module.index]
+            module.adam_step(lrs, group["betas"], group["eps"], stepping, every_row)
+
+    def _learning_rates(self) -> list[torch.Tensor]:
+        """Each seed's learning rate for the actor and for the critic (fixed within an
+        update: a run anneals it between rollouts)."""
+        return [torch.tensor([t.optimizer.param_groups[module.index]["lr"] for t in self.trainers],
+                             device=self.device) for module in (self.actor, self.critic)]
