@@ -20,13 +20,18 @@ def backward_scan(x: torch.Tensor, decay: torch.Tensor,
     microsecond, a step of small torch ops about eight on the CPU and three kernel
     launches on a GPU, and REINFORCE scans episodes of hundreds of steps.
     """
-    xs, ds = x.detach().cpu().numpy(), decay.detach().cpu().numpy()
+    last_np = None if last is None else last.detach().cpu().numpy()
+    out = _scan(x.detach().cpu().numpy(), decay.detach().cpu().numpy(), last_np)
+    return torch.from_numpy(out).to(x.device)
+
+
+def _scan(xs: np.ndarray, ds: np.ndarray, last: np.ndarray | None = None) -> np.ndarray:
     out = np.empty_like(xs)
-    running = np.zeros_like(xs[0]) if last is None else last.detach().cpu().numpy().copy()
+    running = np.zeros_like(xs[0]) if last is None else last.copy()
     for t in range(xs.shape[0] - 1, -1, -1):
         running = xs[t] + ds[t] * running
         out[t] = running
-    return torch.from_numpy(out).to(x.device)
+    return out
 
 
 def reward_to_go(rewards: torch.Tensor, dones: torch.Tensor, gamma: float,
@@ -59,11 +64,13 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, next_values: torch.Tensor,
     A_t = delta_t + gamma * lambda * (1 - done_t) * A_{t+1}
     """
     dtype = rewards.dtype
-    not_terminated = 1.0 - terminated.to(dtype)
-    not_done = 1.0 - dones.to(dtype)
-    deltas = rewards + gamma * next_values * not_terminated - values
-    advantages = backward_scan(deltas, gamma * gae_lambda * not_done)
-    return advantages, advantages + values
+    # in numpy, as backward_scan: on a GPU that is one copy each way, not a dozen kernels
+    r, v, v_next, term, done = torch.stack(
+        [rewards, values, next_values, terminated.to(dtype), dones.to(dtype)]).detach().cpu().numpy()
+    deltas = r + gamma * v_next * (1.0 - term) - v
+    advantages = _scan(deltas, gamma * gae_lambda * (1.0 - done))
+    out = torch.from_numpy(np.stack([advantages, advantages + v])).to(rewards.device)
+    return out[0], out[1]
 
 
 def normalize(x: torch.Tensor, mask: torch.Tensor | None = None, eps: float = 1e-8) -> torch.Tensor:
