@@ -15,10 +15,10 @@ def test_the_axis_runs_from_zero_to_the_goal_or_the_best_return():
 
 def test_bars_fill_in_eighths_from_the_bottom_row():
     # height 2: 16 eighths; the lowest value keeps one eighth so that the floor shows
-    rows = bar_rows([0.0, 50.0, 100.0], width=3, height=2, low=0.0, high=100.0)
-    assert [line for line, _ in rows] == ["  █", "▁██"]
-    assert rows[0][1] == [0.0, 0.5, 1.0]
-    assert bar_rows([0.0, 0.25], width=2, height=1, low=0.0, high=1.0)[0][0] == "▁▂"
+    rows, fractions = bar_rows([0.0, 50.0, 100.0], width=3, height=2, low=0.0, high=100.0)
+    assert rows == ["  █", "▁██"]
+    assert fractions == [0.0, 0.5, 1.0]
+    assert bar_rows([0.0, 0.25], width=2, height=1, low=0.0, high=1.0)[0] == ["▁▂"]
 
 
 @pytest.mark.parametrize("values, width, expected", [
@@ -26,7 +26,7 @@ def test_bars_fill_in_eighths_from_the_bottom_row():
     ([0.0, 8.0], 4, "▁▁██"),  # fewer values than columns: each spans several
 ])
 def test_values_are_binned_to_the_width(values, width, expected):
-    assert bar_rows(values, width=width, height=1, low=0.0, high=8.0)[0][0] == expected
+    assert bar_rows(values, width=width, height=1, low=0.0, high=8.0)[0] == [expected]
 
 
 class OnePane(App):

@@ -137,7 +137,8 @@ URGENT = (StatusChanged, ChangeApplied, StepCompared, Solved, RunError, Checkpoi
 
 
 class EventBatcher:
-    """Coalesces events into batches for a screen: at most ``hz`` batches a second.
+    """Coalesces events into batches for a screen: ``hz`` batches a second at most on
+    average, and, urgent events aside, never two within half a period.
 
     A newer snapshot or update replaces a pending one; episode returns are merged, never
     dropped; status changes, parameter changes, errors and the end go out at once.

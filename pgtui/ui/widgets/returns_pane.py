@@ -31,9 +31,10 @@ def scale(values: Sequence[float], goal: float | None) -> tuple[float, float]:
 
 
 def bar_rows(values: Sequence[float], width: int, height: int, low: float, high: float
-             ) -> list[tuple[str, list[float]]]:
-    """Rows of block characters (top row first), ``values`` binned to ``width`` columns
-    (a column shows its bin's best), with each column's height as a fraction of the axis."""
+             ) -> tuple[list[str], list[float]]:
+    """Rows of block characters (top row first) of ``values`` binned to ``width``
+    columns (a column shows its bin's best), and each column's height as a fraction of
+    the axis."""
     n = len(values)
     columns = []
     for c in range(width):
@@ -43,11 +44,9 @@ def bar_rows(values: Sequence[float], width: int, height: int, low: float, high:
     span = high - low
     fractions = [1.0 if span <= 0 else min(max((v - low) / span, 0.0), 1.0) for v in columns]
     eighths = [1 + int(f * (8 * height - 1)) for f in fractions]  # never empty: a floor shows
-    rows = []
-    for level in reversed(range(height)):
-        line = "".join(EIGHTHS[min(max(e - 8 * level, 0), 8)] for e in eighths)
-        rows.append((line, fractions))
-    return rows
+    rows = ["".join(EIGHTHS[min(max(e - 8 * level, 0), 8)] for e in eighths)
+            for level in reversed(range(height))]
+    return rows, fractions
 
 
 class ReturnsSparkline(Sparkline):
@@ -67,7 +66,8 @@ class ReturnsSparkline(Sparkline):
         high_color = (base + self.get_component_styles("sparkline--max-color").color).rich_color
         low_rgb, high_rgb = low_color.get_truecolor(), high_color.get_truecolor()
         text = Text(no_wrap=True, overflow="crop")
-        for i, (line, fractions) in enumerate(bar_rows(data, width, height, *scale(data, self.goal))):
+        rows, fractions = bar_rows(data, width, height, *scale(data, self.goal))
+        for i, line in enumerate(rows):
             if i:
                 text.append("\n")
             for char, fraction in zip(line, fractions, strict=True):
