@@ -1,9 +1,22 @@
 """The event batcher between a run and its screen: what it merges, what it sends at once,
-and how many batches a second it lets through (on a clock the test drives)."""
+and how many batches a second it lets through (on a clock the test drives); and the
+inbox a run drains between updates."""
+
+import queue
 
 import pytest
 
-from pgtui.rl.events import EpisodesFinished, EventBatcher, Snapshot, StatusChanged, UpdateFinished
+from pgtui.rl.events import (
+    EpisodesFinished,
+    EventBatcher,
+    Pause,
+    Resume,
+    SetParam,
+    Snapshot,
+    StatusChanged,
+    UpdateFinished,
+    drain,
+)
 
 
 class Clock:
@@ -70,3 +83,13 @@ def test_after_a_quiet_spell_the_next_batch_waits_half_a_period_not_none():
         clock.now = t
         batcher(snapshot(step))
     assert [e[-1].global_step for e in batches] == [0, 1, 4]
+
+
+def test_drain_applies_every_waiting_command_in_order():
+    inbox, applied = queue.SimpleQueue(), []
+    for command in (Pause(), SetParam("lr", 0.01), Resume()):
+        inbox.put(command)
+    drain(inbox, applied.append, block=False, timeout=0.0)
+    assert applied == [Pause(), SetParam("lr", 0.01), Resume()]
+    drain(inbox, applied.append, block=True, timeout=0.01)  # nothing comes: it returns
+    assert len(applied) == 3 and inbox.empty()

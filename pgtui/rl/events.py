@@ -7,6 +7,7 @@ Trainer's inbox and are applied between updates, never in the middle of one.
 from __future__ import annotations
 
 import math
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -134,6 +135,19 @@ Command = SetParam | Pause | Resume | StepOnce | SaveCheckpoint | Stop
 
 
 URGENT = (StatusChanged, ChangeApplied, StepCompared, Solved, RunError, CheckpointSaved, Stopped)
+
+
+def drain(inbox: queue.SimpleQueue, apply: Callable[[Command], None], block: bool,
+          timeout: float) -> None:
+    """Apply every command waiting in ``inbox``, in order; with ``block``, first wait up
+    to ``timeout`` seconds for one."""
+    while True:
+        try:
+            command = inbox.get(timeout=timeout) if block else inbox.get_nowait()
+        except queue.Empty:
+            return
+        block = False
+        apply(command)
 
 
 class EventBatcher:

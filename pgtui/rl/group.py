@@ -33,6 +33,7 @@ from .events import (
     Stop,
     Stopped,
     UpdateFinished,
+    drain,
 )
 from .lockstep import StackedPolicy, run_lockstep
 from .race import GroupReport, SeedProgress
@@ -220,22 +221,19 @@ class SeedGroup:
         return self._stop or (stop is not None and stop.is_set())
 
     def _drain(self, block: bool) -> None:
-        while True:
-            try:
-                command = self.inbox.get(timeout=0.1) if block else self.inbox.get_nowait()
-            except queue.Empty:
-                return
-            block = False
-            if isinstance(command, Pause):
-                self.paused = True
-            elif isinstance(command, Resume):
-                self.paused = False
-            elif isinstance(command, Stop):
-                self._stop = True
-            elif isinstance(command, SetParam):
-                for trainer in self.trainers:
-                    trainer.set_param(command.key, command.value)
-                self._changes.append((command.key, getattr(self.trainers[0].config, command.key)))
+        drain(self.inbox, self._apply, block, timeout=0.1)
+
+    def _apply(self, command: Command) -> None:
+        if isinstance(command, Pause):
+            self.paused = True
+        elif isinstance(command, Resume):
+            self.paused = False
+        elif isinstance(command, Stop):
+            self._stop = True
+        elif isinstance(command, SetParam):
+            for trainer in self.trainers:
+                trainer.set_param(command.key, command.value)
+            self._changes.append((command.key, getattr(self.trainers[0].config, command.key)))
 
     def _send(self, final: bool) -> None:
         seeds = []

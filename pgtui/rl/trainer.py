@@ -44,6 +44,7 @@ from .events import (
     Stop,
     Stopped,
     UpdateFinished,
+    drain,
 )
 from .flat import FlatOptimizer, flatten_parameters
 from .policies import action_summary, build_policy
@@ -373,13 +374,7 @@ class Trainer:
         return self._stop_requested or (stop is not None and stop.is_set())
 
     def _drain(self, block: bool) -> None:
-        while True:
-            try:
-                command = self.inbox.get(timeout=0.05) if block else self.inbox.get_nowait()
-            except queue.Empty:
-                return
-            self._apply(command)
-            block = False
+        drain(self.inbox, self._apply, block, timeout=0.05)
 
     def _apply(self, command: Command) -> None:
         if isinstance(command, SetParam):
