@@ -146,3 +146,23 @@ def test_a_race_group_of_ppo_seeds_updates_them_together_and_drops_a_diverged_on
         assert mine.update == 2
         torch.testing.assert_close(mine.policy.actor.state_dict(), theirs.policy.actor.state_dict(),
                                    rtol=1e-4, atol=1e-5)
+
+
+def test_seeds_whose_rollouts_cut_into_different_minibatches_update_one_by_one():
+    # 16 samples in 4 minibatches of 4; a seed with one reset step has 15: 5 of 3
+    config = load_preset("cartpole-ppo").replace(num_envs=2, num_steps=8, num_minibatches=4,
+                                                 total_steps=10**9)
+    trainers = [Trainer(config.replace(seed=s)) for s in (0, 1)]
+    learner = StackedUpdate.build(trainers)
+    batches = [t.collector.run(t.collection()) for t in trainers]
+    full, short = batches[0], copy.copy(batches[0])
+    short.valid = full.valid.clone()
+    short.valid[0, 0] = False
+    assert learner.accepts([full, full]) and not learner.accepts([full, short])
+
+    _, configs = variant_configs(config, 4)[0]
+    reports = []
+    group = SeedGroup("ppo", configs, reports.append)
+    group.run(max_updates=12)  # a race used to end every seed with an error here
+    assert [s.state for s in reports[-1].seeds] == ["finished"] * 4
+    assert [t.update for t in group.trainers] == [12] * 4

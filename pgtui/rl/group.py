@@ -164,7 +164,7 @@ class SeedGroup:
                 self._fail(i, failed[k])
         collected = [k for k in range(len(trainers)) if k in batches]
         learner = self._learner([trainers[k] for k in collected])
-        if learner is not None:
+        if learner is not None and learner.accepts([batches[k] for k in collected]):
             self._learn_together(learner, [active[k] for k in collected],
                                  [batches[k] for k in collected], seconds)
             return

@@ -35,6 +35,13 @@ from .rollout import Batch
 from .stacked_mlp import NetLayout, net_layout, stacked_mlp
 
 
+def _minibatches(n: int, num_minibatches: int) -> tuple[int, int]:
+    """(minibatch size, number of minibatches) of ``n`` samples, cut as ``ppo_update``
+    cuts them: a remainder is left out, so small rollouts may give more minibatches."""
+    size = max(n // num_minibatches, 1)
+    return size, len(range(0, n - size + 1, size))
+
+
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
     return (x * mask).sum(1) / count
 
@@ -122,6 +129,17 @@ class StackedUpdate:
             return None
         return cls(trainers, *layouts)
 
+    def accepts(self, batches: list[Batch]) -> bool:
+        """Whether these batches can take one stacked update: every seed has a valid step
+        and, for PPO, cuts its rollout into as many minibatches as the others (small
+        rollouts need not). If not, the seeds update one after another this time."""
+        sizes = [b.num_valid for b in batches]
+        if min(sizes) == 0:
+            return False
+        cfg = self.trainers[0].config
+        return cfg.algo != "ppo" or len({_minibatches(n, cfg.num_minibatches)[1]
+                                         for n in sizes}) == 1
+
     def update(self, batches: list[Batch], diag_rngs: list[torch.Generator | None]
                ) -> list[dict[str, float]]:
         """One update of every seed on its own batch; one stats dict per seed, with the
@@ -190,11 +208,11 @@ class StackedUpdate:
         S = len(self.trainers)
         with torch.no_grad():
             old_logp, _ = self._scores(obs, actions)
-        mb_sizes = [max(n // cfg.num_minibatches, 1) for n in sizes]
-        counts = {len(range(0, n - m + 1, m)) for n, m in zip(sizes, mb_sizes, strict=True)}
-        if len(counts) != 1:
+        mb_sizes, counts = zip(*(_minibatches(n, cfg.num_minibatches) for n in sizes), strict=True)
+        if len(set(counts)) != 1:
             raise ValueError("seeds' rollouts split into different numbers of minibatches")
-        num_mb, width = counts.pop(), max(mb_sizes)
+        mb_sizes = list(mb_sizes)
+        num_mb, width = counts[0], max(mb_sizes)
         dev = {"device": self.device}
         mb_size, mask = self._counts(mb_sizes, width)
         rows = torch.arange(S, **dev).unsqueeze(1)
