@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from pgtui.config import load_preset
-from pgtui.rl.algorithms import a2c_update, ppo_update, reinforce_update
+from pgtui.rl.algorithms import a2c_update, minibatch_split, ppo_update, reinforce_update
 from pgtui.rl.group import SeedGroup
 from pgtui.rl.race import variant_configs
 from pgtui.rl.stacked import StackedUpdate, _Module
@@ -150,6 +150,8 @@ def test_a_race_group_of_ppo_seeds_updates_them_together_and_drops_a_diverged_on
 
 def test_seeds_whose_rollouts_cut_into_different_minibatches_update_one_by_one():
     # 16 samples in 4 minibatches of 4; a seed with one reset step has 15: 5 of 3
+    assert minibatch_split(16, 4) == (4, 4) and minibatch_split(15, 4) == (3, 5)
+    assert minibatch_split(512, 2) == (256, 2) and minibatch_split(0, 2) == (1, 0)
     config = load_preset("cartpole-ppo").replace(num_envs=2, num_steps=8, num_minibatches=4,
                                                  total_steps=10**9)
     trainers = [Trainer(config.replace(seed=s)) for s in (0, 1)]

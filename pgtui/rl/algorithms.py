@@ -215,6 +215,13 @@ def _approx_kl(log_ratio: torch.Tensor) -> torch.Tensor:
     return ((log_ratio.exp() - 1) - log_ratio).mean()
 
 
+def minibatch_split(n: int, num_minibatches: int) -> tuple[int, int]:
+    """(minibatch size, number of minibatches) for ``n`` samples: a remainder is left
+    out, so a small rollout may give more minibatches than asked for (5 of 3 for 15 in 4)."""
+    size = max(n // num_minibatches, 1)
+    return size, len(range(0, n - size + 1, size))
+
+
 def ppo_update(policy: ActorCritic, optimizer: FlatOptimizer, batch: Batch,
                config: Config, diagnose: torch.Generator | None,
                generator: torch.Generator) -> dict[str, float]:
@@ -225,14 +232,14 @@ def ppo_update(policy: ActorCritic, optimizer: FlatOptimizer, batch: Batch,
         old_logp, _ = policy.actor(obs, actions)
     stats = rollout_noise(policy, obs, actions, adv_all, config, diagnose)
     n = obs.shape[0]
-    mb_size = max(n // config.num_minibatches, 1)
+    mb_size, num_mb = minibatch_split(n, config.num_minibatches)
     losses: list[torch.Tensor] = []  # per minibatch: policy_loss, value_loss, entropy
     log_ratios: list[torch.Tensor] = []  # for approx_kl and clipfrac, computed once at the end
     grad_norms: list[float] = []
     stopped_early = False
     for _ in range(config.update_epochs):
         perm = torch.randperm(n, generator=generator, device="cpu").to(obs.device)
-        for start in range(0, n - mb_size + 1, mb_size):
+        for start in range(0, num_mb * mb_size, mb_size):
             mb = perm[start:start + mb_size]
             mb_obs, adv = obs[mb], adv_all[mb]
             if config.normalize_advantage:

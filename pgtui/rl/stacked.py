@@ -25,6 +25,7 @@ from torch import nn
 from .algorithms import (
     explained_variance,
     flat_rollout,
+    minibatch_split,
     reinforce_noise,
     reinforce_targets,
     rollout_noise,
@@ -33,13 +34,6 @@ from .flat import FlatOptimizer, adam_update, rehome
 from .policies import CategoricalActor, Critic, GaussianActor, log_prob_entropy
 from .rollout import Batch
 from .stacked_mlp import NetLayout, net_layout, stacked_mlp
-
-
-def _minibatches(n: int, num_minibatches: int) -> tuple[int, int]:
-    """(minibatch size, number of minibatches) of ``n`` samples, cut as ``ppo_update``
-    cuts them: a remainder is left out, so small rollouts may give more minibatches."""
-    size = max(n // num_minibatches, 1)
-    return size, len(range(0, n - size + 1, size))
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
@@ -137,7 +131,7 @@ class StackedUpdate:
         if min(sizes) == 0:
             return False
         cfg = self.trainers[0].config
-        return cfg.algo != "ppo" or len({_minibatches(n, cfg.num_minibatches)[1]
+        return cfg.algo != "ppo" or len({minibatch_split(n, cfg.num_minibatches)[1]
                                          for n in sizes}) == 1
 
     def update(self, batches: list[Batch], diag_rngs: list[torch.Generator | None]
@@ -208,7 +202,7 @@ class StackedUpdate:
         S = len(self.trainers)
         with torch.no_grad():
             old_logp, _ = self._scores(obs, actions)
-        mb_sizes, counts = zip(*(_minibatches(n, cfg.num_minibatches) for n in sizes), strict=True)
+        mb_sizes, counts = zip(*(minibatch_split(n, cfg.num_minibatches) for n in sizes), strict=True)
         if len(set(counts)) != 1:
             raise ValueError("seeds' rollouts split into different numbers of minibatches")
         mb_sizes = list(mb_sizes)
