@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch.nn.utils import parameters_to_vector
 
 from pgtui.config import load_preset
 from pgtui.rl.group import SeedGroup
@@ -34,16 +35,21 @@ def test_only_policies_of_one_shape_share_a_pass():
     assert StackedPolicy.build([big.policy, big.policy]) is not None
 
 
-@pytest.mark.parametrize("preset", ["variance-baseline", "cartpole-a2c"])
+@pytest.mark.parametrize("preset", ["variance-baseline", "cartpole-a2c", "cartpole-ppo"])
 def test_a_group_in_lockstep_trains_as_its_seeds_would_one_by_one(preset):
     def train(lockstep):
         _, configs = variant_configs(load_preset(preset).replace(total_steps=10**9), 2)[0]
         group = SeedGroup("v", configs, lambda report: None, lockstep=lockstep)
+        start = [parameters_to_vector(t.policy.parameters()).detach().clone()
+                 for t in group.trainers]
         group.run(max_updates=4)
-        return group.trainers
+        return group.trainers, start
 
-    together, alone = train(True), train(False)
-    for a, b in zip(together, alone, strict=True):
+    (together, start), (alone, _) = train(True), train(False)
+    for a, b, init in zip(together, alone, start, strict=True):
         assert a.global_step == b.global_step and list(a.recent_returns) == list(b.recent_returns)
-        for key, value in a.policy.state_dict().items():
-            torch.testing.assert_close(value, b.policy.state_dict()[key], rtol=1e-4, atol=1e-5)
+        mine, own = (parameters_to_vector(t.policy.parameters()).detach() for t in (a, b))
+        # only the rounding of batched matmuls differs; Adam, dividing by each gradient's
+        # own size, lets it grow with the steps (PPO takes 32 here), so it is measured
+        # against how far the weights moved
+        assert (mine - own).norm() < 1e-3 * (own - init).norm()

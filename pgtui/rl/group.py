@@ -35,8 +35,10 @@ from .events import (
     UpdateFinished,
     drain,
 )
-from .lockstep import StackedPolicy, run_lockstep
+from .joint_envs import JointCartPole
+from .lockstep import StackedPolicy, collect_steps_jointly, run_lockstep
 from .race import GroupReport, SeedProgress
+from .rollout import Batch
 from .stacked import StackedUpdate
 from .trainer import Trainer
 
@@ -90,6 +92,8 @@ class SeedGroup:
         self.trainers: list[Trainer] = []
         self._changes: list[tuple[str, Any]] = []
         self._learner_key: tuple[int, ...] = ()
+        self._joint_key: tuple[int, ...] = ()
+        self._joint: JointCartPole | None = None
         self._stacked_learner: StackedUpdate | None = None
         for i, config in enumerate(configs):
             sink = sinks[i] if sinks else None
@@ -156,9 +160,13 @@ class SeedGroup:
                 self._guarded(i, self.trainers[i].step)
             return
         failed: dict[int, Exception] = {}
-        batches, seconds = run_lockstep([t.collection() for t in trainers], stacked,
-                                        [t.collector.generator for t in trainers],
-                                        failed.__setitem__)
+        joint = self._joint_envs(trainers) if stacked.critic is not None else None
+        if joint is not None:
+            batches, seconds = self._collect_jointly(trainers, stacked, joint, failed)
+        else:
+            batches, seconds = run_lockstep([t.collection() for t in trainers], stacked,
+                                            [t.collector.generator for t in trainers],
+                                            failed.__setitem__)
         for k, i in enumerate(active):
             if k in failed:
                 self._fail(i, failed[k])
@@ -170,6 +178,30 @@ class SeedGroup:
             return
         for k in collected:
             self._guarded(active[k], lambda t=trainers[k], b=batches[k]: t.learn(b, seconds))
+
+    def _joint_envs(self, trainers: list[Trainer]) -> JointCartPole | None:
+        """One physics call for the seeds' envs: PPO and A2C rollouts on Gymnasium's
+        native CartPole (``joint_envs.py``); rebuilt when the set of trainers changes."""
+        key = tuple(id(t) for t in trainers)
+        if key != self._joint_key:
+            self._joint_key = key
+            steps_mode = trainers[0].config.algo != "reinforce"
+            self._joint = JointCartPole.build([t.envs for t in trainers]) if steps_mode else None
+        return self._joint
+
+    @staticmethod
+    def _collect_jointly(trainers: list[Trainer], stacked: StackedPolicy, joint: JointCartPole,
+                         failed: dict[int, Exception]) -> tuple[dict[int, Batch], float]:
+        start = time.perf_counter()
+        for trainer in trainers:
+            trainer.begin_rollout()
+        try:
+            batches = collect_steps_jointly([t.collector for t in trainers], stacked, joint,
+                                            trainers[0].config.num_steps)
+        except Exception as err:  # every seed's rollout failed with it
+            failed.update(dict.fromkeys(range(len(trainers)), err))
+            return {}, 0.0
+        return dict(enumerate(batches)), (time.perf_counter() - start) / len(trainers)
 
     def _learner(self, trainers: list[Trainer]) -> StackedUpdate | None:
         """The stacked update for these trainers (None when they cannot share one),

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .policies import ActorCritic, CategoricalActor, GaussianActor
-from .rollout import Batch, Collection, Decision
+from .joint_envs import JointCartPole
+from .policies import ActorCritic, CategoricalActor, Critic, GaussianActor
+from .rollout import Batch, Collection, Collector, Decision, account_step, steps_batch
 
 Layers = list[tuple[torch.Tensor, torch.Tensor] | nn.Module]
 
@@ -46,10 +47,12 @@ def _forward(layers: Layers, x: torch.Tensor) -> torch.Tensor:
 
 
 class StackedPolicy:
-    """The policies of S seeds as one batched MLP, rebuilt after every update."""
+    """The policies of S seeds as one batched MLP, rebuilt after every update; the
+    critics too when they are MLPs of one shape."""
 
-    def __init__(self, policies: list[ActorCritic], actor: Layers) -> None:
-        self.policies, self.actor = policies, actor
+    def __init__(self, policies: list[ActorCritic], actor: Layers,
+                 critic: Layers | None = None) -> None:
+        self.policies, self.actor, self.critic = policies, actor, critic
         self.discrete = isinstance(policies[0].actor, CategoricalActor)
         if not self.discrete:
             self.std = torch.stack([p.actor.log_std for p in policies]).exp().unsqueeze(1)
@@ -62,30 +65,49 @@ class StackedPolicy:
             return None
         with torch.no_grad():
             actor = _stack_mlp([p.actor.net for p in policies])
-            return None if actor is None else cls(policies, actor)
+            if actor is None:
+                return None
+            critic = None
+            if all(type(p.critic) is Critic for p in policies):
+                critic = _stack_mlp([p.critic.net for p in policies])
+            return cls(policies, actor, critic)
+
+    def act(self, obs: torch.Tensor, generators: list[torch.Generator]
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(actions (S, N), heads (S, N, k)) for ``obs`` (S, N, obs_dim), each seed
+        drawing from its own generator exactly as ``Actor.sample`` does."""
+        with torch.no_grad():
+            head = _forward(self.actor, obs)
+            return self._sample(head, self.std if not self.discrete else None, generators), head
+
+    def values(self, obs: torch.Tensor) -> torch.Tensor:
+        """V(s) (S, M) of every seed's critic on its ``obs`` (S, M, obs_dim)."""
+        with torch.no_grad():
+            return _forward(self.critic, obs).squeeze(-1)
 
     def decide(self, obs: torch.Tensor, rows: list[int],
                generators: list[torch.Generator]) -> list[Decision]:
         """Decisions for the seeds ``rows``; ``obs`` is (S, N, obs_dim), other rows unused.
-
-        Each seed draws from its own generator exactly as ``Actor.sample`` does. The
-        actions come back on the CPU, where the envs need them: one copy for all seeds.
-        """
-        every_seed = len(rows) == obs.shape[0]  # the usual case: no gather
-        with torch.no_grad():
-            head = _forward(self.actor, obs)
-            if not every_seed:
-                head = head[rows]
-            if self.discrete:  # one uniform per env from each seed's generator, then one pass
-                u = torch.stack([torch.rand(obs.shape[1], 1, generator=g, device=obs.device)
-                                 for g in generators])
-                cdf = head.softmax(-1).cumsum(-1)
-                actions = (cdf < u).sum(-1).clamp_(max=cdf.shape[-1] - 1)
-            else:
-                noise = torch.stack([torch.randn(head.shape[1:], generator=g, device=obs.device)
-                                     for g in generators])
-                actions = head + (self.std if every_seed else self.std[rows]) * noise
+        The actions come back on the CPU, where the envs need them: one copy for all."""
+        if len(rows) == obs.shape[0]:  # the usual case: no gather
+            actions, head = self.act(obs, generators)
+        else:
+            with torch.no_grad():
+                head = _forward(self.actor, obs)[rows]
+                std = None if self.discrete else self.std[rows]
+                actions = self._sample(head, std, generators)
         return list(zip(actions.cpu().unbind(0), head.unbind(0), strict=True))
+
+    def _sample(self, head: torch.Tensor, std: torch.Tensor | None,
+                generators: list[torch.Generator]) -> torch.Tensor:
+        if self.discrete:  # one uniform per env from each seed's generator, then one pass
+            u = torch.stack([torch.rand(head.shape[1], 1, generator=g, device=head.device)
+                             for g in generators])
+            cdf = head.softmax(-1).cumsum(-1)
+            return (cdf < u).sum(-1).clamp_(max=cdf.shape[-1] - 1)
+        noise = torch.stack([torch.randn(head.shape[1:], generator=g, device=head.device)
+                             for g in generators])
+        return head + std * noise
 
 
 def run_lockstep(collections: list[Collection], stacked: StackedPolicy,
@@ -121,3 +143,51 @@ def run_lockstep(collections: list[Collection], stacked: StackedPolicy,
                 on_error(i, err)
                 del pending[i]
     return batches, (time.perf_counter() - start) / len(collections)
+
+
+def collect_steps_jointly(collectors: list[Collector], stacked: StackedPolicy,
+                          joint: JointCartPole, num_steps: int) -> list[Batch]:
+    """``Collector.steps(num_steps)`` of every seed at once, each seed's batch as its own
+    collector would make it: per step one forward pass, one call of the envs' physics
+    (``joint``) and one pass of bookkeeping over all S x N envs; one critic pass at the
+    end. Each collector's running state (observations, episodes) is taken in and given
+    back. Needs ``stacked.critic`` and discrete actions (CartPole's)."""
+    S, T, N = len(collectors), num_steps, collectors[0].num_envs
+    device = collectors[0].device
+    obs = np.stack([c.obs for c in collectors])
+    obs_buf = np.empty((S, T + 1, N, obs.shape[-1]), dtype=np.float32)
+    resetting = np.stack([c.resetting for c in collectors])
+    ep_return = np.stack([c.ep_return for c in collectors])
+    ep_length = np.stack([c.ep_length for c in collectors])
+    actions = np.empty((S, T, N), dtype=np.int64)
+    rewards = np.empty((S, T, N), dtype=np.float32)
+    terminated, dones, valid = (np.empty((S, T, N), dtype=bool) for _ in range(3))
+    generators = [c.generator for c in collectors]
+    joint.gather()
+    try:
+        for t in range(T):
+            obs_buf[:, t] = obs
+            action, head = stacked.act(torch.as_tensor(obs, device=device), generators)
+            for s, c in enumerate(collectors):
+                c.maybe_snapshot(obs[s], head[s])
+            actions[:, t] = action.cpu().numpy()
+            obs, rewards[:, t], term, trunc = joint.step(actions[:, t])
+            step = account_step(rewards[:, t], term, trunc, resetting, ep_return, ep_length)
+            for s, ret, length in zip(step.ended[0], step.ended_returns, step.ended_lengths,
+                                      strict=True):
+                collectors[s].finished.append((ret, length))
+            terminated[:, t], dones[:, t], valid[:, t] = step.terminated, step.dones, step.valid
+            resetting = step.final
+    finally:
+        joint.scatter()
+    obs_buf[:, T] = obs
+    all_obs = torch.as_tensor(obs_buf, device=device)
+    values = stacked.values(all_obs.view(S, -1, obs.shape[-1])).view(S, T + 1, N)
+    batches = []
+    for s, c in enumerate(collectors):
+        c.obs, c.resetting = obs[s].copy(), resetting[s].copy()
+        c.ep_return, c.ep_length = ep_return[s].copy(), ep_length[s].copy()
+        c.env_steps += T * N
+        batches.append(steps_batch(all_obs[s], values[s], actions[s], rewards[s],
+                                   terminated[s], dones[s], valid[s]))
+    return batches

@@ -46,12 +46,55 @@ class Batch:
         return int(self.valid.sum())
 
 
+@dataclass
+class StepMasks:
+    """What one vector step means for the rollout and the running episodes."""
+
+    terminated: np.ndarray  # really ended, on a valid step
+    dones: np.ndarray  # nothing flows back across this step
+    valid: np.ndarray  # a transition the losses may use
+    final: np.ndarray  # an episode ended here: the env's next step only resets it
+    ended: tuple[np.ndarray, ...]  # where an episode that counts ended (np.nonzero)
+    ended_returns: list[float]
+    ended_lengths: list[int]
+
+
+def account_step(reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
+                 resetting: np.ndarray, ep_return: np.ndarray, ep_length: np.ndarray,
+                 counts: np.ndarray | None = None) -> StepMasks:
+    """The masks of one step of envs of any shape; adds the step to the running
+    ``ep_return`` and ``ep_length`` in place and zeroes those of episodes that ended.
+    ``resetting``: the envs whose step only resets them; ``counts``: the envs whose
+    episode belongs to the batch (REINFORCE), None for all."""
+    valid = ~resetting if counts is None else ~resetting & counts
+    final = (terminated | truncated) & ~resetting
+    ep_return += np.where(valid, reward, 0.0)
+    ep_length += valid
+    ended = np.nonzero(final & valid)
+    returns, lengths = ep_return[ended].tolist(), ep_length[ended].tolist()
+    ep_return[final] = 0.0
+    ep_length[final] = 0
+    return StepMasks(terminated & valid, final | resetting, valid, final, ended, returns, lengths)
+
+
 Decision = tuple[torch.Tensor, torch.Tensor]  # actions, actor head
 # yields each step's observations (a float32 numpy array) and is sent the decision;
 # the actions may live on any device
 Collection = Generator[np.ndarray, Decision, Batch]
 
 SnapshotSink = Callable[[np.ndarray, torch.distributions.Distribution, float | None], None]
+
+
+def steps_batch(obs: torch.Tensor, values: torch.Tensor, actions: np.ndarray,
+                rewards: np.ndarray, terminated: np.ndarray, dones: np.ndarray,
+                valid: np.ndarray) -> Batch:
+    """The batch of a ``steps`` rollout: ``obs`` and ``values`` hold T + 1 steps (the
+    last for bootstrapping), the numpy arrays T; they join ``obs`` on its device."""
+    as_t = lambda x: torch.as_tensor(x, device=obs.device)  # noqa: E731
+    T = len(rewards)
+    return Batch(obs=obs[:T], actions=as_t(actions), rewards=as_t(rewards),
+                 terminated=as_t(terminated), dones=as_t(dones), valid=as_t(valid),
+                 values=values[:T], next_values=values[1:])
 
 
 class Collector:
@@ -94,7 +137,7 @@ class Collector:
             return action
         return np.clip(action, self.info.action_low, self.info.action_high)
 
-    def _maybe_snapshot(self, obs: np.ndarray, head: torch.Tensor) -> None:
+    def maybe_snapshot(self, obs: np.ndarray, head: torch.Tensor) -> None:
         if self.snapshot_period is None or self.snapshot_sink is None:
             return
         now = time.perf_counter()
@@ -109,19 +152,13 @@ class Collector:
     def _step(self, env_action: np.ndarray, counts: np.ndarray | None = None):
         """One vector step; returns (reward, terminated, dones, valid) as numpy arrays."""
         obs, reward, terminated, truncated, _ = self.envs.step(env_action)
-        valid = ~self.resetting if counts is None else ~self.resetting & counts
-        final = (terminated | truncated) & ~self.resetting
-        self.ep_return += np.where(valid, reward, 0.0)
-        self.ep_length += valid
-        for i in np.flatnonzero(final & valid):
-            self.finished.append((float(self.ep_return[i]), int(self.ep_length[i])))
-        self.ep_return[final] = 0.0
-        self.ep_length[final] = 0
-        dones = final | self.resetting
-        self.resetting = final
+        step = account_step(reward, terminated, truncated, self.resetting, self.ep_return,
+                            self.ep_length, counts)
+        self.finished.extend(zip(step.ended_returns, step.ended_lengths, strict=True))
+        self.resetting = step.final
         self.obs = np.asarray(obs, dtype=np.float32)
         self.env_steps += self.num_envs
-        return reward, terminated & valid, dones, valid, final
+        return reward, step.terminated, step.dones, step.valid, step.final
 
     def collect_steps(self, num_steps: int) -> Batch:
         return self.run(self.steps(num_steps))
@@ -146,7 +183,7 @@ class Collector:
         for t in range(T):
             obs_buf[t] = self.obs
             action, head = yield obs_buf[t]
-            self._maybe_snapshot(obs_buf[t], head)
+            self.maybe_snapshot(obs_buf[t], head)
             action = action.cpu().numpy()
             if actions is None:
                 actions = np.empty((T, *action.shape), dtype=action.dtype)
@@ -156,12 +193,7 @@ class Collector:
         obs = torch.as_tensor(obs_buf, device=dev)
         with torch.no_grad():
             values = self.policy.critic(obs)
-        return Batch(obs=obs[:T], actions=torch.as_tensor(actions, device=dev),
-                     rewards=torch.as_tensor(rewards, device=dev),
-                     terminated=torch.as_tensor(terminated, device=dev),
-                     dones=torch.as_tensor(dones, device=dev),
-                     valid=torch.as_tensor(valid, device=dev),
-                     values=values[:T], next_values=values[1:])
+        return steps_batch(obs, values, actions, rewards, terminated, dones, valid)
 
     def collect_episodes(self, num_episodes: int, max_steps: int = 100_000) -> Batch:
         return self.run(self.episodes(num_episodes, max_steps))
@@ -189,7 +221,7 @@ class Collector:
                     started += int(counts[i])
             obs_l.append(self.obs.copy())
             action, head = yield obs_l[-1]
-            self._maybe_snapshot(obs_l[-1], head)
+            self.maybe_snapshot(obs_l[-1], head)
             action = action.cpu().numpy()
             env_action = self._env_action(action)
             act_l.append(action)

@@ -175,12 +175,17 @@ class Trainer:
 
     def collection(self) -> Collection:
         """The next rollout, as a generator for ``Collector.run`` (or a race's lockstep)."""
+        self.begin_rollout()
         cfg = self.config
-        if cfg.anneal_lr:
-            self._set_lr(cfg.lr * max(1.0 - self.global_step / cfg.total_steps, 0.0))
         if cfg.algo == "reinforce":
             return self.collector.episodes(cfg.episodes_per_update)
         return self.collector.steps(cfg.num_steps)
+
+    def begin_rollout(self) -> None:
+        """What comes before every rollout, whoever collects it: the annealed learning rate."""
+        cfg = self.config
+        if cfg.anneal_lr:
+            self._set_lr(cfg.lr * max(1.0 - self.global_step / cfg.total_steps, 0.0))
 
     def learn(self, batch: Batch, collect_seconds: float = 0.0) -> bool:
         """The update on a collected batch. Returns False if it diverged.
