@@ -75,10 +75,12 @@ def _one_update_each_way(preset: str, **overrides):
 @pytest.mark.parametrize("preset, overrides", [
     ("cartpole-ppo", {}),
     ("cartpole-ppo", {"target_kl": 0.002, "update_epochs": 10}),  # seeds stop at their own epoch
+    ("cartpole-ppo", {"ent_coef": 0.05}),  # the entropy's gradient, written by hand
     # Gaussian: the log-std learns through the stacked row. A wide clip keeps the loss
     # smooth: at the clip's edge a rounding-sized difference switches a sample's gradient
     # off, and the runs part by more than rounding (seen from the second epoch on)
     ("pendulum-ppo", {"num_envs": 4, "update_epochs": 3, "clip_coef": 10.0}),
+    ("pendulum-ppo", {"num_envs": 4, "update_epochs": 3, "clip_coef": 10.0, "ent_coef": 0.05}),
     ("cartpole-a2c", {}),
     ("cartpole-a2c", {"ent_coef": 0.05, "num_steps": 64}),
     ("cartpole-reinforce-baseline", {}),  # learned value baseline, normalized

@@ -33,7 +33,7 @@ from .algorithms import (
 from .flat import FlatOptimizer, adam_update, rehome
 from .policies import CategoricalActor, Critic, GaussianActor, log_prob_entropy
 from .rollout import Batch
-from .stacked_mlp import NetLayout, net_layout, stacked_mlp
+from .stacked_mlp import NetLayout, mlp_backward, mlp_forward, net_layout, stacked_mlp
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
@@ -45,6 +45,26 @@ def _normalize(x: torch.Tensor, mask: torch.Tensor, count: torch.Tensor) -> torc
     mean = _masked_mean(x, mask, count).unsqueeze(1)
     var = (((x - mean) * mask) ** 2).sum(1, keepdim=True) / (count.unsqueeze(1) - 1).clamp(min=1)
     return (x - mean) / (var.sqrt() + 1e-8)
+
+
+def _head_gradient(head: torch.Tensor, actions: torch.Tensor, log_std: torch.Tensor | None,
+                   entropy: torch.Tensor, grad_logp: torch.Tensor, grad_entropy: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """d loss / d head (S, B, k), and for a Gaussian d loss / d log-std (S, d), given the
+    loss's derivatives in each sample's log pi(a|s) and entropy (``log_prob_entropy``)."""
+    if log_std is None:  # softmax: d log p_a = onehot(a) - p; d H = -p (log p + H)
+        logp_all = head.log_softmax(-1)
+        probs = logp_all.exp()
+        grad = probs * (grad_entropy * entropy + grad_logp).unsqueeze(-1).neg()
+        grad -= grad_entropy.unsqueeze(-1) * probs * logp_all
+        grad.scatter_add_(-1, actions.long().unsqueeze(-1), grad_logp.unsqueeze(-1))
+        return grad, None
+    # Gaussian, z = (a - mean) / std: d log pi = z / std d mean + (z^2 - 1) d log-std;
+    # the entropy depends on the log-std only, d H = 1 per dimension
+    std = log_std.exp()
+    z = (actions - head) / std
+    grad_log_std = (grad_logp.unsqueeze(-1) * (z * z - 1)).sum(1) + grad_entropy.sum(1, keepdim=True)
+    return grad_logp.unsqueeze(-1) * z / std, grad_log_std
 
 
 class _Module:
@@ -222,23 +242,15 @@ class StackedUpdate:
                 adv = adv_all[rows, mb]
                 if cfg.normalize_advantage:
                     adv = _normalize(adv, mask, mb_size)
-                logp, entropy = self._scores(obs[rows, mb], actions[rows, mb])
-                log_ratio = logp - old_logp[rows, mb]
-                ratio = log_ratio.exp()
-                clipped = ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef)
                 weight = mask * active.unsqueeze(1)  # a seed that stopped early adds nothing
-                policy_loss = -_masked_mean(torch.min(ratio * adv, clipped * adv), weight, mb_size)
-                values = self.critic(obs[rows, mb]).squeeze(-1)
-                value_loss = 0.5 * _masked_mean((values - ret[rows, mb]).square(), weight, mb_size)
-                entropy_mean = _masked_mean(entropy, weight, mb_size)
-                loss = policy_loss - cfg.ent_coef * entropy_mean + cfg.vf_coef * value_loss
-                norms = self._backward(loss.sum(), cfg.max_grad_norm)
+                policy_loss, value_loss, entropy_mean, norms, log_r = self._clipped_step(
+                    obs[rows, mb], actions[rows, mb], old_logp[rows, mb], adv, ret[rows, mb],
+                    weight / mb_size.unsqueeze(1))
                 stepping = active & torch.isfinite(norms)
                 self._adam_step(stepping)
                 with torch.no_grad():
                     loss_sums += torch.stack([policy_loss, value_loss, entropy_mean], 1) \
                         * active.unsqueeze(1)
-                    log_r = log_ratio.detach()
                     kl_terms = ((log_r.exp() - 1) - log_r) * weight
                     last_kl = kl_terms.sum(1) / mb_size
                     kl_sums += kl_terms.sum(1)
@@ -267,6 +279,42 @@ class StackedUpdate:
         return out
 
     # -- internals ----------------------------------------------------------------------
+
+    @torch.no_grad()
+    def _clipped_step(self, obs: torch.Tensor, actions: torch.Tensor, old_logp: torch.Tensor,
+                      adv: torch.Tensor, ret: torch.Tensor, share: torch.Tensor
+                      ) -> tuple[torch.Tensor, ...]:
+        """One minibatch of PPO's loss for every seed, its gradients written out by hand
+        (no autograd graph: a third of a stacked step was autograd's bookkeeping).
+        ``share`` (S, B) is each sample's weight in its seed's mean. Fills the clipped
+        gradients; returns (policy loss, value loss, entropy, gradient norms, log-ratio)."""
+        cfg = self.trainers[0].config
+        head, actor_inputs = mlp_forward(self.actor.param, obs, self.actor.net)
+        log_std = self._log_std()
+        logp, entropy = log_prob_entropy(head, actions, log_std)
+        log_ratio = logp - old_logp
+        ratio = log_ratio.exp()
+        surrogate = ratio * adv
+        clipped = ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef) * adv
+        policy_loss = -(torch.min(surrogate, clipped) * share).sum(1)
+        values, critic_inputs = mlp_forward(self.critic.param, obs, self.critic.net)
+        error = values.squeeze(-1) - ret
+        value_loss = 0.5 * (error.square() * share).sum(1)
+        entropy_mean = (entropy * share).sum(1)
+        # d loss / d log pi: through the ratio wherever the unclipped term is the minimum
+        # (inside the clip range the terms are equal and min's two halves add up to one)
+        grad_logp = -(share * surrogate) * (surrogate <= clipped)
+        grad_head, grad_log_std = _head_gradient(head, actions, log_std, entropy, grad_logp,
+                                                 -cfg.ent_coef * share)
+        actor_grad = mlp_backward(self.actor.param, actor_inputs, grad_head, self.actor.net)
+        if grad_log_std is not None:
+            actor_grad[:, self.actor.net.log_std] = grad_log_std
+        critic_grad = mlp_backward(self.critic.param, critic_inputs,
+                                   (cfg.vf_coef * share * error).unsqueeze(-1), self.critic.net)
+        self.actor.param.grad.copy_(actor_grad)
+        self.critic.param.grad.copy_(critic_grad)
+        norms = self._clip_gradients(cfg.max_grad_norm)
+        return policy_loss, value_loss, entropy_mean, norms, log_ratio
 
     def _prepare(self, trainer, batch: Batch, diag_rng: torch.Generator | None) -> dict:
         """A seed's flat data, as ``ppo_update`` and ``a2c_update`` start (diagnostics on
@@ -301,20 +349,24 @@ class StackedUpdate:
             out[i, :, :m] = perm[:num_mb * m].view(num_mb, m)
         return out.to(self.device)
 
+    def _log_std(self) -> torch.Tensor | None:
+        """A Gaussian actor's log-std of every seed, (S, 1, d); None for a categorical."""
+        return None if self.discrete else self.actor.param[:, self.actor.net.log_std].unsqueeze(1)
+
     def _scores(self, obs: torch.Tensor, actions: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        head = self.actor(obs)
-        log_std = None
-        if not self.discrete:
-            log_std = self.actor.param[:, self.actor.net.log_std].unsqueeze(1)
-        return log_prob_entropy(head, actions, log_std)
+        return log_prob_entropy(self.actor(obs), actions, self._log_std())
 
     def _backward(self, loss: torch.Tensor, max_grad_norm: float) -> torch.Tensor:
         """Per-seed gradients, clipped per seed; returns each seed's norm before clipping."""
-        grads = (self.actor.param.grad, self.critic.param.grad)
-        for g in grads:
+        for g in (self.actor.param.grad, self.critic.param.grad):
             g.zero_()
         loss.backward()
+        return self._clip_gradients(max_grad_norm)
+
+    def _clip_gradients(self, max_grad_norm: float) -> torch.Tensor:
+        """Clips each seed's gradient to ``max_grad_norm``; returns the norms before."""
+        grads = (self.actor.param.grad, self.critic.param.grad)
         norms = (grads[0].square().sum(1) + grads[1].square().sum(1)).sqrt()
         if max_grad_norm > 0:
             scale = (max_grad_norm / (norms + 1e-6)).clamp_(max=1.0).unsqueeze(1)

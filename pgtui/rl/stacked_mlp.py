@@ -50,6 +50,53 @@ def net_layout(module: nn.Module) -> NetLayout | None:
     return NetLayout(tuple(layers), nn.ReLU in activations, offsets.get("log_std"))
 
 
+def mlp_forward(flat: torch.Tensor, x: torch.Tensor, net: NetLayout
+                ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """(S, B, out) and each layer's input (what ``mlp_backward`` needs); no autograd."""
+    inputs = []
+    for k, layer in enumerate(net.layers):
+        inputs.append(x)
+        weight = flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in)
+        x = torch.baddbmm(flat[:, layer.bias].unsqueeze(1), x, weight.mT)
+        if k < len(net.layers) - 1:  # in place, while x is still in the cache
+            x = x.relu_() if net.relu else x.tanh_()
+    return x, inputs
+
+
+def mlp_backward(flat: torch.Tensor, inputs: list[torch.Tensor], grad_out: torch.Tensor,
+                 net: NetLayout) -> torch.Tensor:
+    """The (S, P) gradient of the rows of ``flat`` given d loss / d output ``grad_out``
+    (S, B, out); zero where no layer sits (a Gaussian's log-std)."""
+    rows = flat.shape[0]
+    pieces = {}  # offset in the flat row -> (S, n) gradient
+    for k in reversed(range(len(net.layers))):
+        layer, x = net.layers[k], inputs[k]
+        if layer.fan_in < layer.fan_out:  # the fastest layouts, measured per shape
+            grad_weight = torch.bmm(x.mT, grad_out).mT.contiguous()
+        else:
+            grad_weight = torch.bmm(grad_out.mT, x)
+        pieces[layer.weight.start] = grad_weight.view(rows, -1)
+        pieces[layer.bias.start] = grad_out.sum(1)
+        if k > 0:
+            weight = flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in)
+            grad_out = torch.bmm(grad_out, weight)
+            # in place: the op autograd itself uses for relu, 8x faster than a mask
+            if net.relu:
+                torch.ops.aten.threshold_backward.grad_input(grad_out, x, 0.0,
+                                                             grad_input=grad_out)
+            else:
+                grad_out.mul_(1 - x * x)
+    parts, position = [], 0
+    for start in sorted(pieces):
+        if start > position:
+            parts.append(flat.new_zeros(rows, start - position))
+        parts.append(pieces[start])
+        position = start + pieces[start].shape[1]
+    if position < flat.shape[1]:
+        parts.append(flat.new_zeros(rows, flat.shape[1] - position))
+    return torch.cat(parts, 1)
+
+
 class _StackedMLP(torch.autograd.Function):
     """S MLPs at once: ``flat`` (S, P) holds each one's parameters, ``x`` is (S, B, in).
 
@@ -61,49 +108,15 @@ class _StackedMLP(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, flat: torch.Tensor, x: torch.Tensor, net: NetLayout) -> torch.Tensor:
-        inputs = []
-        for k, layer in enumerate(net.layers):
-            inputs.append(x)
-            weight = flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in)
-            x = torch.baddbmm(flat[:, layer.bias].unsqueeze(1), x, weight.mT)
-            if k < len(net.layers) - 1:  # in place, while x is still in the cache
-                x = x.relu_() if net.relu else x.tanh_()
+        out, inputs = mlp_forward(flat, x, net)
         ctx.save_for_backward(flat, *inputs)
         ctx.net = net
-        return x
+        return out
 
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):
         flat, *inputs = ctx.saved_tensors
-        net: NetLayout = ctx.net
-        rows = flat.shape[0]
-        pieces = {}  # offset in the flat row -> (S, n) gradient
-        for k in reversed(range(len(net.layers))):
-            layer, x = net.layers[k], inputs[k]
-            if layer.fan_in < layer.fan_out:  # the fastest layouts, measured per shape
-                grad_weight = torch.bmm(x.mT, grad_out).mT.contiguous()
-            else:
-                grad_weight = torch.bmm(grad_out.mT, x)
-            pieces[layer.weight.start] = grad_weight.view(rows, -1)
-            pieces[layer.bias.start] = grad_out.sum(1)
-            if k > 0:
-                weight = flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in)
-                grad_out = torch.bmm(grad_out, weight)
-                # in place: the op autograd itself uses for relu, 8x faster than a mask
-                if net.relu:
-                    torch.ops.aten.threshold_backward.grad_input(grad_out, x, 0.0,
-                                                                 grad_input=grad_out)
-                else:
-                    grad_out.mul_(1 - x * x)
-        parts, position = [], 0
-        for start in sorted(pieces):  # the rest (a Gaussian's log-std) gets no gradient here
-            if start > position:
-                parts.append(flat.new_zeros(rows, start - position))
-            parts.append(pieces[start])
-            position = start + pieces[start].shape[1]
-        if position < flat.shape[1]:
-            parts.append(flat.new_zeros(rows, flat.shape[1] - position))
-        return torch.cat(parts, 1), None, None
+        return mlp_backward(flat, inputs, grad_out, ctx.net), None, None
 
 
 def stacked_mlp(flat: torch.Tensor, x: torch.Tensor, layout: NetLayout) -> torch.Tensor:
