@@ -33,7 +33,7 @@ from .algorithms import (
 from .flat import FlatOptimizer, adam_update, rehome
 from .policies import CategoricalActor, Critic, GaussianActor, log_prob_entropy
 from .rollout import Batch
-from .stacked_mlp import NetLayout, mlp_backward, mlp_forward, net_layout, stacked_mlp
+from .stacked_mlp import NetLayout, layer_views, mlp_backward, mlp_forward, net_layout, stacked_mlp
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
@@ -80,6 +80,7 @@ class _Module:
         self.exp_avg = torch.zeros_like(self.param.data)
         self.exp_avg_sq = torch.zeros_like(self.param.data)
         self.steps = torch.zeros(len(flats), device=self.param.device)
+        self.layers = layer_views(self.param.data, net)  # stay valid: Adam steps in place
         for i, (module, opt, flat) in enumerate(zip(modules, optimizers, flats, strict=True)):
             rehome(module, flat, self.param.data[i], self.param.grad[i])
             state = opt.state[flat]
@@ -221,7 +222,8 @@ class StackedUpdate:
         cfg = self.trainers[0].config
         S = len(self.trainers)
         with torch.no_grad():
-            old_logp, _ = self._scores(obs, actions)
+            head, _ = mlp_forward(self.actor.layers, obs, self.actor.net.relu)
+            old_logp, _ = log_prob_entropy(head, actions, self._log_std())
         mb_sizes, counts = zip(*(minibatch_split(n, cfg.num_minibatches) for n in sizes), strict=True)
         if len(set(counts)) != 1:
             raise ValueError("seeds' rollouts split into different numbers of minibatches")
@@ -289,7 +291,7 @@ class StackedUpdate:
         ``share`` (S, B) is each sample's weight in its seed's mean. Fills the clipped
         gradients; returns (policy loss, value loss, entropy, gradient norms, log-ratio)."""
         cfg = self.trainers[0].config
-        head, actor_inputs = mlp_forward(self.actor.param, obs, self.actor.net)
+        head, actor_inputs = mlp_forward(self.actor.layers, obs, self.actor.net.relu)
         log_std = self._log_std()
         logp, entropy = log_prob_entropy(head, actions, log_std)
         log_ratio = logp - old_logp
@@ -297,7 +299,7 @@ class StackedUpdate:
         surrogate = ratio * adv
         clipped = ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef) * adv
         policy_loss = -(torch.min(surrogate, clipped) * share).sum(1)
-        values, critic_inputs = mlp_forward(self.critic.param, obs, self.critic.net)
+        values, critic_inputs = mlp_forward(self.critic.layers, obs, self.critic.net.relu)
         error = values.squeeze(-1) - ret
         value_loss = 0.5 * (error.square() * share).sum(1)
         entropy_mean = (entropy * share).sum(1)
@@ -306,10 +308,11 @@ class StackedUpdate:
         grad_logp = -(share * surrogate) * (surrogate <= clipped)
         grad_head, grad_log_std = _head_gradient(head, actions, log_std, entropy, grad_logp,
                                                  -cfg.ent_coef * share)
-        actor_grad = mlp_backward(self.actor.param, actor_inputs, grad_head, self.actor.net)
+        actor_grad = mlp_backward(self.actor.param, self.actor.layers, actor_inputs, grad_head,
+                                  self.actor.net)
         if grad_log_std is not None:
             actor_grad[:, self.actor.net.log_std] = grad_log_std
-        critic_grad = mlp_backward(self.critic.param, critic_inputs,
+        critic_grad = mlp_backward(self.critic.param, self.critic.layers, critic_inputs,
                                    (cfg.vf_coef * share * error).unsqueeze(-1), self.critic.net)
         self.actor.param.grad.copy_(actor_grad)
         self.critic.param.grad.copy_(critic_grad)

@@ -50,23 +50,33 @@ def net_layout(module: nn.Module) -> NetLayout | None:
     return NetLayout(tuple(layers), nn.ReLU in activations, offsets.get("log_std"))
 
 
-def mlp_forward(flat: torch.Tensor, x: torch.Tensor, net: NetLayout
+Layer = tuple[torch.Tensor, torch.Tensor]  # weight (S, out, in), bias (S, 1, out)
+
+
+def layer_views(flat: torch.Tensor, net: NetLayout) -> list[Layer]:
+    """Each layer's weight and bias of every row, as views of ``flat``: they follow the
+    rows' values as an optimizer updates ``flat`` in place."""
+    return [(flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in),
+             flat[:, layer.bias].unsqueeze(1)) for layer in net.layers]
+
+
+def mlp_forward(layers: list[Layer], x: torch.Tensor, relu: bool
                 ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """(S, B, out) and each layer's input (what ``mlp_backward`` needs); no autograd."""
     inputs = []
-    for k, layer in enumerate(net.layers):
+    for k, (weight, bias) in enumerate(layers):
         inputs.append(x)
-        weight = flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in)
-        x = torch.baddbmm(flat[:, layer.bias].unsqueeze(1), x, weight.mT)
-        if k < len(net.layers) - 1:  # in place, while x is still in the cache
-            x = x.relu_() if net.relu else x.tanh_()
+        x = torch.baddbmm(bias, x, weight.mT)
+        if k < len(layers) - 1:  # in place, while x is still in the cache
+            x = x.relu_() if relu else x.tanh_()
     return x, inputs
 
 
-def mlp_backward(flat: torch.Tensor, inputs: list[torch.Tensor], grad_out: torch.Tensor,
-                 net: NetLayout) -> torch.Tensor:
-    """The (S, P) gradient of the rows of ``flat`` given d loss / d output ``grad_out``
-    (S, B, out); zero where no layer sits (a Gaussian's log-std)."""
+def mlp_backward(flat: torch.Tensor, layers: list[Layer], inputs: list[torch.Tensor],
+                 grad_out: torch.Tensor, net: NetLayout) -> torch.Tensor:
+    """The (S, P) gradient of the rows of ``flat`` (whose views are ``layers``) given
+    d loss / d output ``grad_out`` (S, B, out); zero where no layer sits (a Gaussian's
+    log-std)."""
     rows = flat.shape[0]
     pieces = {}  # offset in the flat row -> (S, n) gradient
     for k in reversed(range(len(net.layers))):
@@ -78,8 +88,7 @@ def mlp_backward(flat: torch.Tensor, inputs: list[torch.Tensor], grad_out: torch
         pieces[layer.weight.start] = grad_weight.view(rows, -1)
         pieces[layer.bias.start] = grad_out.sum(1)
         if k > 0:
-            weight = flat[:, layer.weight].view(-1, layer.fan_out, layer.fan_in)
-            grad_out = torch.bmm(grad_out, weight)
+            grad_out = torch.bmm(grad_out, layers[k][0])
             # in place: the op autograd itself uses for relu, 8x faster than a mask
             if net.relu:
                 torch.ops.aten.threshold_backward.grad_input(grad_out, x, 0.0,
@@ -108,7 +117,7 @@ class _StackedMLP(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, flat: torch.Tensor, x: torch.Tensor, net: NetLayout) -> torch.Tensor:
-        out, inputs = mlp_forward(flat, x, net)
+        out, inputs = mlp_forward(layer_views(flat, net), x, net.relu)
         ctx.save_for_backward(flat, *inputs)
         ctx.net = net
         return out
@@ -116,7 +125,7 @@ class _StackedMLP(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_out: torch.Tensor):
         flat, *inputs = ctx.saved_tensors
-        return mlp_backward(flat, inputs, grad_out, ctx.net), None, None
+        return mlp_backward(flat, layer_views(flat, ctx.net), inputs, grad_out, ctx.net), None, None
 
 
 def stacked_mlp(flat: torch.Tensor, x: torch.Tensor, layout: NetLayout) -> torch.Tensor:
