@@ -7,7 +7,8 @@ alone, and a ``SeedGroup`` of N seeds as a race runs them (rollouts in lockstep 
 one stacked forward pass, CartPole's envs stepped as one, one stacked update for all
 seeds), alternating ``--repeats`` times. Prints each pair and the median ratio (the
 speed issue's goal: 8 seeds within 2x one seed), and once the group run one seed after
-another. ``--threads`` sets torch's threads for both sides, ``--device`` their device.
+another. Each side runs on the torch threads pgtui gives it (one seed 1, a one-variant
+race ``race_threads(1)``); ``--threads`` sets both; ``--device`` their device.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from pgtui.config import load_preset
 from pgtui.rl.group import SeedGroup
 from pgtui.rl.race import variant_configs
+from pgtui.rl.remote import race_threads
 from pgtui.rl.trainer import Trainer
 
 
@@ -44,22 +46,28 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--updates", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads for both sides (default: as pgtui runs each)")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    # as pgtui runs them: a single run on one thread, a one-variant race on race_threads(1)
+    one_threads = args.threads or 1
+    race = args.threads or race_threads(1)
     config = load_preset(args.preset).replace(total_steps=10**9, device=args.device)
+    torch.set_num_threads(one_threads)
     Trainer(config.replace(seed=99)).run(max_updates=3)  # warm up torch's first calls
     sequential = _group(config, args.seeds, args.updates, lockstep=False)
     ratios = []
     for _ in range(args.repeats):  # alternating: this machine's speed drifts
+        torch.set_num_threads(one_threads)
         one = _one_seed(config, args.updates)
+        torch.set_num_threads(race)
         together = _group(config, args.seeds, args.updates, lockstep=True)
         ratios.append(together / one)
         print(f"one seed {one:.2f} s, {args.seeds} seeds in lockstep {together:.2f} s: "
               f"{together / one:.2f}x", flush=True)
     print(f"{args.preset} on {args.device}, {args.updates} updates a seed, "
-          f"{args.threads} thread(s): {args.seeds} seeds in lockstep take a median "
+          f"threads {one_threads} (one seed) and {race} (race): {args.seeds} seeds in lockstep take a median "
           f"{statistics.median(ratios):.2f}x one seed's time (goal <= 2x); one after "
           f"another {sequential:.2f} s ({sequential / one:.2f}x the last one seed)")
 if __name__ == "__main__":

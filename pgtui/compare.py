@@ -23,7 +23,7 @@ from .config import Config
 from .rl.comparison import VariantSummary, band, summarize, variance_ratios
 from .rl.events import RunError, Stop
 from .rl.race import GroupReport, SeedProgress, reference_estimator, variant_configs
-from .rl.remote import RemoteGroup
+from .rl.remote import RemoteGroup, race_threads
 
 PLOT_SIZE = (78, 18)
 
@@ -50,8 +50,9 @@ def run_races(config: Config, options: CompareOptions, on_report=None
     groups = variant_configs(config, options.seeds)
     results = {name: VariantResult(name, [], [[] for _ in configs]) for name, configs in groups}
     reference = reference_estimator(groups)
-    remotes = [RemoteGroup(name, configs, metrics_dir=options.out, reference=reference)
-               for name, configs in groups]
+    threads = race_threads(len(groups))
+    remotes = [RemoteGroup(name, configs, metrics_dir=options.out, reference=reference,
+                           threads=threads) for name, configs in groups]
     inbox: queue.SimpleQueue = queue.SimpleQueue()
 
     def pump(remote: RemoteGroup) -> None:

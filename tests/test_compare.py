@@ -22,6 +22,7 @@ from pgtui.rl.comparison import (
 from pgtui.rl.events import Pause, Resume, SetParam, Stop
 from pgtui.rl.group import SeedGroup
 from pgtui.rl.race import SeedProgress, reference_estimator, variant_configs
+from pgtui.rl.remote import race_threads
 
 
 def seed(n, last100, solved, var_sum=0.0, snr_sum=0.0, diag=0, paired=0.0, ref=0.0):
@@ -241,3 +242,11 @@ def test_variances_of_different_algorithms_are_not_compared():
     assert variance_ratio_text(a2c_ent, a2c) == ("ent 0.1: 2.0x lower gradient variance than "
                                                  "ent 0 (whole-run means)")
     assert "algo" not in ppo.as_json()
+
+
+@pytest.mark.parametrize(("cores", "variants", "threads"),
+                         [(2, 1, 2), (2, 2, 1), (2, 3, 1), (16, 1, 2), (16, 4, 2), (1, 1, 1)])
+def test_a_races_processes_share_the_cores_out(monkeypatch, cores, variants, threads):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    assert race_threads(variants) == threads

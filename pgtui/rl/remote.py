@@ -7,13 +7,15 @@ Textual app ran at 0.38x its headless speed with 600 ms key latency, because the
 share one GIL; in its own process it keeps its speed and the screen stays responsive.
 
 ``RemoteTrainer`` runs one ``Trainer`` (the playground); ``RemoteGroup`` runs one
-variant's seeds as a ``SeedGroup`` (races and ``pgtui compare``).
+variant's seeds as a ``SeedGroup`` (races and ``pgtui compare``), with the torch threads
+``race_threads`` gives it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import multiprocessing as mp
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -39,13 +41,23 @@ def prepare() -> None:
 # -- in the child ---------------------------------------------------------------------------
 
 
-def _child_setup() -> None:
+def race_threads(variants: int) -> int:
+    """Torch threads for each of a race's ``variants`` processes: the cores shared out,
+    at most 2. A variant's seeds update as one stacked network whose (seeds, 256, 64)
+    matmuls gain from a second thread (8 seeds on 2 cores: about 20% off the update,
+    benchmarks/batched_seeds.py); more were never measured. One seed's tiny matmuls only
+    lose to threads, so a single run keeps one."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(2, (cores or 1) // max(variants, 1)))
+
+
+def _child_setup(threads: int = 1) -> None:
     import signal
 
     import torch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c reaches the parent, which stops us
-    torch.set_num_threads(1)  # tiny MLPs: threads cost more than they give
+    torch.set_num_threads(threads)
 
 
 def _relay_commands(commands, submit: Callable[[Command], None]) -> threading.Event:
@@ -101,13 +113,13 @@ def _trainer_main(commands, batches, config_data: dict, snapshot_hz: float, hz: 
 
 def _group_main(commands, reports, variant: str, configs_data: list[dict],
                 metrics_dir: str | None, resume: list[dict | None] | None,
-                report_hz: float, reference: dict | None) -> None:
+                report_hz: float, reference: dict | None, threads: int) -> None:
     from ..config import from_mapping
     from ..metrics import MetricsWriter
     from .group import SeedGroup
     from .race import seed_dir
 
-    _child_setup()
+    _child_setup(threads)
     writers = []
     try:
         configs = [from_mapping(c, f"variant {variant}") for c in configs_data]
@@ -200,11 +212,11 @@ class RemoteGroup(_Child):
 
     def __init__(self, variant: str, configs: list, *, metrics_dir: Path | None = None,
                  resume: list[dict | None] | None = None, report_hz: float = 5.0,
-                 reference: dict | None = None) -> None:
+                 reference: dict | None = None, threads: int = 1) -> None:
         self.variant = variant
         super().__init__(_group_main, (variant, [dataclasses.asdict(c) for c in configs],
                                        str(metrics_dir) if metrics_dir else None, resume,
-                                       report_hz, reference))
+                                       report_hz, reference, threads))
 
     def reports(self, poll_s: float = 0.5) -> Iterator:
         return self._stream(poll_s, lambda code: RunError(

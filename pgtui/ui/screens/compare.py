@@ -17,7 +17,7 @@ from textual.widgets import Static
 from ...config import Config
 from ...rl.events import Pause, Resume, RunError, SetParam
 from ...rl.race import GroupReport, reference_estimator, variant_configs
-from ...rl.remote import RemoteGroup
+from ...rl.remote import RemoteGroup, race_threads
 from ..widgets.params_pane import show_field
 from ..widgets.steady_footer import SteadyFooter
 from ..widgets.variant_column import Race, VariantColumn
@@ -77,8 +77,9 @@ class CompareScreen(Screen):
         if not self.autostart:
             return
         reference = reference_estimator(self.groups)
+        threads = race_threads(len(self.groups))
         for name, configs in self.groups:
-            remote = RemoteGroup(name, configs, reference=reference,
+            remote = RemoteGroup(name, configs, reference=reference, threads=threads,
                                  resume=[self.resume] * len(configs) if self.resume else None)
             remote.start()
             self.remotes[name] = remote
