@@ -17,7 +17,6 @@ means. So a seed trains as it would alone, up to the rounding of batched matmuls
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import torch
 from torch import nn
@@ -229,56 +228,51 @@ class StackedUpdate:
             raise ValueError("seeds' rollouts split into different numbers of minibatches")
         mb_sizes = list(mb_sizes)
         num_mb, width = counts[0], max(mb_sizes)
-        dev = {"device": self.device}
         mb_size, mask = self._counts(mb_sizes, width)
-        rows = torch.arange(S, **dev).unsqueeze(1)
-        active = torch.ones(S, dtype=torch.bool, **dev)
-        loss_sums = torch.zeros(S, 3, **dev)
-        kl_sums, clip_sums, samples = torch.zeros(S, **dev), torch.zeros(S, **dev), torch.zeros(S, **dev)
-        norm_sums, steps_taken = torch.zeros(S, **dev), torch.zeros(S, **dev)
+        rows = torch.arange(S, device=self.device).unsqueeze(1)
+        active = torch.ones(S, dtype=torch.bool, device=self.device)
+        # every sample's data in one tensor: one gather per minibatch
+        acts = actions.unsqueeze(-1).float() if self.discrete else actions
+        data = torch.cat([obs, acts, old_logp.unsqueeze(-1), adv_all.unsqueeze(-1),
+                          ret.unsqueeze(-1)], -1)
+        columns = [obs.shape[-1], acts.shape[-1], 1, 1, 1]
+        records = []  # per minibatch step: losses, ratio, log-ratio, weight, norms, active
         for _ in range(cfg.update_epochs):
             index = self._minibatch_index(sizes, mb_sizes, num_mb, width)
-            last_kl = torch.zeros(S, **dev)
             for j in range(num_mb):
-                mb = index[:, j]
-                adv = adv_all[rows, mb]
+                mb_obs, mb_acts, mb_old, adv, mb_ret = data[rows, index[:, j]].split(columns, -1)
+                adv = adv.squeeze(-1)
                 if cfg.normalize_advantage:
                     adv = _normalize(adv, mask, mb_size)
                 weight = mask * active.unsqueeze(1)  # a seed that stopped early adds nothing
-                policy_loss, value_loss, entropy_mean, norms, log_r = self._clipped_step(
-                    obs[rows, mb], actions[rows, mb], old_logp[rows, mb], adv, ret[rows, mb],
-                    weight / mb_size.unsqueeze(1))
-                stepping = active & torch.isfinite(norms)
-                self._adam_step(stepping)
-                with torch.no_grad():
-                    loss_sums += torch.stack([policy_loss, value_loss, entropy_mean], 1) \
-                        * active.unsqueeze(1)
-                    kl_terms = ((log_r.exp() - 1) - log_r) * weight
-                    last_kl = kl_terms.sum(1) / mb_size
-                    kl_sums += kl_terms.sum(1)
-                    clip_sums += (((log_r.exp() - 1).abs() > cfg.clip_coef).float()
-                                  * weight).sum(1)
-                    samples += weight.sum(1)
-                    norm_sums += torch.where(active, norms, 0.0)
-                    steps_taken += active
-            if cfg.target_kl > 0:
-                active &= ~(last_kl > cfg.target_kl)
+                losses, norms, ratio, log_r = self._clipped_step(
+                    mb_obs, mb_acts.squeeze(-1) if self.discrete else mb_acts,
+                    mb_old.squeeze(-1), adv, mb_ret.squeeze(-1), weight / mb_size.unsqueeze(1))
+                self._adam_step(active & torch.isfinite(norms))
+                records.append((losses, ratio, log_r, weight, norms, active))
+            if cfg.target_kl > 0:  # the epoch's last minibatch decides, as in ppo_update
+                last_kl = (((ratio - 1) - log_r) * weight).sum(1) / mb_size
+                active = active & ~(last_kl > cfg.target_kl)
                 if not bool(active.any()):
                     break
-        stopped = (~active).tolist()
-        norm_sums, steps_taken = norm_sums.tolist(), [int(k) for k in steps_taken.tolist()]
-        out = []
-        for i in range(S):
-            k = steps_taken[i]
-            means = (loss_sums[i] / k).tolist() if k else [math.nan] * 3
-            stats = dict(zip(("policy_loss", "value_loss", "entropy"), means, strict=True))
-            n = float(samples[i])
-            stats["approx_kl"] = float(kl_sums[i]) / n if n else math.nan
-            stats["clipfrac"] = float(clip_sums[i]) / n if n else math.nan
-            stats["grad_norm"] = norm_sums[i] / k if k else math.nan
-            stats["early_stop"] = float(stopped[i])
-            out.append(stats)
-        return out
+        return self._ppo_stats(records, active, cfg.clip_coef)
+
+    @staticmethod
+    def _ppo_stats(records: list[tuple[torch.Tensor, ...]], active: torch.Tensor,
+                   clip_coef: float) -> list[dict[str, float]]:
+        """Each seed's means over the minibatch steps it took, as ``ppo_update`` reports."""
+        losses, ratio, log_r, weight, norms, took = (torch.stack(x) for x in zip(*records))
+        steps = took.sum(0)  # (S,); a mean over no step is nan (0 / 0)
+        samples = weight.sum((0, 2))
+        figures = torch.cat([
+            (losses * took.unsqueeze(-1)).sum(0) / steps.unsqueeze(-1),
+            torch.stack([(((ratio - 1) - log_r) * weight).sum((0, 2)) / samples,
+                         (((ratio - 1).abs() > clip_coef) * weight).sum((0, 2)) / samples,
+                         torch.where(took, norms, 0.0).sum(0) / steps,
+                         (~active).float()], 1)], 1)
+        keys = ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "grad_norm",
+                "early_stop")
+        return [dict(zip(keys, row, strict=True)) for row in figures.tolist()]
 
     # -- internals ----------------------------------------------------------------------
 
@@ -289,7 +283,8 @@ class StackedUpdate:
         """One minibatch of PPO's loss for every seed, its gradients written out by hand
         (no autograd graph: a third of a stacked step was autograd's bookkeeping).
         ``share`` (S, B) is each sample's weight in its seed's mean. Fills the clipped
-        gradients; returns (policy loss, value loss, entropy, gradient norms, log-ratio)."""
+        gradients; returns ((policy loss, value loss, entropy) (S, 3), gradient norms,
+        ratio, log-ratio)."""
         cfg = self.trainers[0].config
         head, actor_inputs = mlp_forward(self.actor.layers, obs, self.actor.net.relu)
         log_std = self._log_std()
@@ -317,7 +312,7 @@ class StackedUpdate:
         self.actor.param.grad.copy_(actor_grad)
         self.critic.param.grad.copy_(critic_grad)
         norms = self._clip_gradients(cfg.max_grad_norm)
-        return policy_loss, value_loss, entropy_mean, norms, log_ratio
+        return torch.stack([policy_loss, value_loss, entropy_mean], 1), norms, ratio, log_ratio
 
     def _prepare(self, trainer, batch: Batch, diag_rng: torch.Generator | None) -> dict:
         """A seed's flat data, as ``ppo_update`` and ``a2c_update`` start (diagnostics on
