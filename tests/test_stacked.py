@@ -43,19 +43,20 @@ def test_the_stacked_mlp_computes_what_each_network_does(activation, device):
             torch.testing.assert_close(module.param.grad[i], expected)
 
 
-def _solo_update(trainer: Trainer, batch, diagnose: bool) -> dict[str, float]:
+def _solo_update(trainer: Trainer, batch, diag_rng: torch.Generator) -> dict[str, float]:
     cfg = trainer.config
     if cfg.algo == "ppo":
-        return ppo_update(trainer.policy, trainer.optimizer, batch, cfg, None, trainer.cpu_generator)
+        return ppo_update(trainer.policy, trainer.optimizer, batch, cfg, diag_rng,
+                          trainer.cpu_generator)
     if cfg.algo == "a2c":
-        return a2c_update(trainer.policy, trainer.optimizer, batch, cfg, None)
-    return reinforce_update(trainer.policy, trainer.optimizer, batch, cfg, diagnose,
+        return a2c_update(trainer.policy, trainer.optimizer, batch, cfg, diag_rng)
+    return reinforce_update(trainer.policy, trainer.optimizer, batch, cfg, True,
                             trainer.reference_config)
 
 
 def _one_update_each_way(preset: str, **overrides):
-    """The same batches updated by each seed alone and by the stacked update (REINFORCE
-    with its diagnostics, whose episode groups draw nothing, and a paired reference)."""
+    """The same batches updated by each seed alone and by the stacked update, with the
+    gradient diagnostics (REINFORCE also with a paired reference)."""
     alone, together = _trainers(preset, **overrides), _trainers(preset, **overrides)
     learner = StackedUpdate.build(together)
     assert learner is not None
@@ -66,9 +67,11 @@ def _one_update_each_way(preset: str, **overrides):
     batches = [t.collector.run(t.collection()) for t in alone]
     for t in together:
         t.collection()  # sets the annealed lr as a rollout does
-    solo_stats = [_solo_update(t, b, reinforce) for t, b in zip(alone, batches, strict=True)]
-    rngs = [torch.Generator() if reinforce else None for _ in batches]
-    stats = learner.update(batches, rngs)
+    # the diagnostics draw their groups from generators seeded alike on both sides
+    solo_stats = [_solo_update(t, b, torch.Generator().manual_seed(7 + i))
+                  for i, (t, b) in enumerate(zip(alone, batches, strict=True))]
+    stats = learner.update(batches, [torch.Generator().manual_seed(7 + i)
+                                     for i in range(len(batches))])
     return alone, together, batches, solo_stats, stats
 
 

@@ -23,7 +23,6 @@ from torch import nn
 
 from .algorithms import (
     explained_variance,
-    flat_rollout,
     minibatch_split,
     reinforce_noise,
     reinforce_targets,
@@ -31,6 +30,7 @@ from .algorithms import (
 )
 from .flat import FlatOptimizer, adam_update, rehome
 from .policies import CategoricalActor, Critic, GaussianActor, log_prob_entropy
+from .returns import gae
 from .rollout import Batch
 from .stacked_mlp import NetLayout, layer_views, mlp_backward, mlp_forward, net_layout, stacked_mlp
 
@@ -44,6 +44,19 @@ def _normalize(x: torch.Tensor, mask: torch.Tensor, count: torch.Tensor) -> torc
     mean = _masked_mean(x, mask, count).unsqueeze(1)
     var = (((x - mean) * mask) ** 2).sum(1, keepdim=True) / (count.unsqueeze(1) - 1).clamp(min=1)
     return (x - mean) / (var.sqrt() + 1e-8)
+
+
+def _explained_variances(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+                         count: torch.Tensor) -> list[float]:
+    """``explained_variance`` of each row over its mask: 1 - Var(target - pred) / Var(target),
+    nan for fewer than two samples or a constant target."""
+    def spread(x: torch.Tensor) -> torch.Tensor:  # sum of squares about the masked mean
+        mean = _masked_mean(x, mask, count).unsqueeze(1)
+        return (((x - mean) * mask) ** 2).sum(1)
+
+    total = spread(target)
+    ratio = 1 - spread(target - pred) / total
+    return torch.where((count < 2) | (total == 0), torch.nan, ratio).tolist()
 
 
 def _head_gradient(head: torch.Tensor, actions: torch.Tensor, log_std: torch.Tensor | None,
@@ -160,8 +173,11 @@ class StackedUpdate:
         keys ``ppo_update``, ``a2c_update`` or ``reinforce_update`` returns."""
         algo = self.trainers[0].config.algo
         self._lrs = self._learning_rates()
-        prepare = self._prepare_episodes if algo == "reinforce" else self._prepare
-        prepared = [prepare(t, b, rng) for t, b, rng in
+        if algo != "reinforce":
+            sizes, padded, extras = self._prepare_steps(batches, diag_rngs)
+            stats = (self._ppo if algo == "ppo" else self._a2c)(sizes, *padded)
+            return [{**s, **e} for s, e in zip(stats, extras, strict=True)]
+        prepared = [self._prepare_episodes(t, b, rng) for t, b, rng in
                     zip(self.trainers, batches, diag_rngs, strict=True)]
         sizes = [len(p["obs"]) for p in prepared]
         widest = max(sizes)
@@ -170,15 +186,11 @@ class StackedUpdate:
             return torch.stack([torch.cat([p[key], p[key][:1].expand(
                 widest - len(p[key]), *p[key].shape[1:])]) for p in prepared])
 
-        padded = pad("obs"), pad("actions"), pad("adv"), pad("ret")
-        if algo == "ppo":
-            stats = self._ppo(sizes, *padded)
-        elif algo == "a2c":
-            stats = self._a2c(sizes, *padded)
-        else:  # REINFORCE: the policy loss is summed over each seed's episodes, / K
-            episodes = torch.tensor([p["episodes"] for p in prepared], dtype=torch.float32,
-                                    device=self.device)
-            stats = self._one_step(sizes, *padded, policy_divisor=episodes)
+        # the policy loss is summed over each seed's episodes, / K
+        episodes = torch.tensor([p["episodes"] for p in prepared], dtype=torch.float32,
+                                device=self.device)
+        stats = self._one_step(sizes, pad("obs"), pad("actions"), pad("adv"), pad("ret"),
+                               policy_divisor=episodes)
         return [{**s, "explained_variance": p["explained_variance"], **p["diag"]}
                 for s, p in zip(stats, prepared, strict=True)]
 
@@ -314,13 +326,44 @@ class StackedUpdate:
         norms = self._clip_gradients(cfg.max_grad_norm)
         return torch.stack([policy_loss, value_loss, entropy_mean], 1), norms, ratio, log_ratio
 
-    def _prepare(self, trainer, batch: Batch, diag_rng: torch.Generator | None) -> dict:
-        """A seed's flat data, as ``ppo_update`` and ``a2c_update`` start (diagnostics on
-        the policy before the update)."""
-        obs, actions, adv, ret = flat_rollout(batch, trainer.config)
-        return {"obs": obs, "actions": actions, "adv": adv, "ret": ret,
-                "diag": rollout_noise(trainer.policy, obs, actions, adv, trainer.config, diag_rng),
-                "explained_variance": explained_variance(batch.values[batch.valid], ret)}
+    def _prepare_steps(self, batches: list[Batch], diag_rngs: list[torch.Generator | None]
+                       ) -> tuple[list[int], list[torch.Tensor], list[dict[str, float]]]:
+        """Every seed's rollout as ``flat_rollout`` makes it, padded to (S, widest, ...)
+        with samples the masks leave out: (sizes, [obs, actions, advantages, targets],
+        per seed its explained variance and diagnostics (on the policy before the
+        update)). GAE runs once for all seeds."""
+        cfg = self.trainers[0].config
+        S = len(batches)
+
+        def per_seed(key: str) -> torch.Tensor:  # (S, T * N, ...), each seed's steps in order
+            x = torch.stack([getattr(b, key) for b in batches])
+            return x.reshape(S, -1, *x.shape[3:])
+
+        def by_time(key: str) -> torch.Tensor:  # (T, S, N): GAE's time axis first
+            return torch.stack([getattr(b, key) for b in batches], 1)
+
+        adv, ret = gae(by_time("rewards"), by_time("values"), by_time("next_values"),
+                       by_time("terminated"), by_time("dones"), cfg.gamma, cfg.gae_lambda)
+        valid = per_seed("valid")
+        sizes = valid.sum(1).tolist()
+        # each seed's valid steps first, in order (a stable sort), cut to the widest
+        order = torch.sort((~valid).to(torch.uint8), dim=1, stable=True).indices[:, :max(sizes)]
+
+        def take(x: torch.Tensor) -> torch.Tensor:
+            index = order.view(*order.shape, *[1] * (x.dim() - 2))
+            return torch.take_along_dim(x, index, dim=1)
+
+        flat = [take(per_seed("obs")), take(per_seed("actions")),
+                take(adv.transpose(0, 1).reshape(S, -1)), take(ret.transpose(0, 1).reshape(S, -1))]
+        values = take(per_seed("values"))
+        count, mask = self._counts(sizes, order.shape[1])
+        explained = _explained_variances(values, flat[3], mask, count)
+        extras = []
+        for trainer, n, rng, ev in zip(self.trainers, sizes, diag_rngs, explained, strict=True):
+            obs, actions, a = (x[len(extras), :n] for x in flat[:3])
+            extras.append({"explained_variance": ev,
+                           **rollout_noise(trainer.policy, obs, actions, a, cfg, rng)})
+        return sizes, flat, extras
 
     def _prepare_episodes(self, trainer, batch: Batch, diag_rng: torch.Generator | None
                           ) -> dict:
