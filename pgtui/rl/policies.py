@@ -96,13 +96,20 @@ def log_prob_entropy(head: torch.Tensor, actions: torch.Tensor,
     """(log pi(a|s), entropy) from an actor's head: softmax logits when ``log_std`` is
     None, else a diagonal Gaussian's mean (``log_std`` broadcasts against it)."""
     if log_std is None:
-        logp_all = head.log_softmax(-1)
-        logp = logp_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
-        return logp, -(logp_all.exp() * logp_all).sum(-1)
+        logp, entropy, _ = categorical_terms(head, actions)
+        return logp, entropy
     log_std = log_std.expand_as(head)
     z = (actions - head) / log_std.exp()
     logp = -0.5 * z**2 - log_std - _HALF_LOG_2PI  # independent dimensions: summed
     return logp.sum(-1), (0.5 + _HALF_LOG_2PI + log_std).sum(-1)
+
+
+def categorical_terms(head: torch.Tensor, actions: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(log pi(a|s), entropy, log pi of every action) from softmax logits."""
+    logp_all = head.log_softmax(-1)
+    logp = logp_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+    return logp, -(logp_all.exp() * logp_all).sum(-1), logp_all
 
 
 class CategoricalActor(Actor):

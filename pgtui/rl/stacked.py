@@ -29,7 +29,13 @@ from .algorithms import (
     rollout_noise,
 )
 from .flat import FlatOptimizer, adam_update, rehome
-from .policies import CategoricalActor, Critic, GaussianActor, log_prob_entropy
+from .policies import (
+    CategoricalActor,
+    Critic,
+    GaussianActor,
+    categorical_terms,
+    log_prob_entropy,
+)
 from .returns import gae
 from .rollout import Batch
 from .stacked_mlp import NetLayout, layer_views, mlp_backward, mlp_forward, net_layout, stacked_mlp
@@ -60,16 +66,17 @@ def _explained_variances(pred: torch.Tensor, target: torch.Tensor, mask: torch.T
 
 
 def _head_gradient(head: torch.Tensor, actions: torch.Tensor, log_std: torch.Tensor | None,
-                   entropy: torch.Tensor, grad_logp: torch.Tensor, grad_entropy: torch.Tensor
+                   logp_all: torch.Tensor | None, entropy: torch.Tensor,
+                   grad_logp: torch.Tensor, grad_entropy: torch.Tensor
                    ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """d loss / d head (S, B, k), and for a Gaussian d loss / d log-std (S, d), given the
-    loss's derivatives in each sample's log pi(a|s) and entropy (``log_prob_entropy``)."""
+    loss's derivatives in each sample's log pi(a|s) and entropy; a softmax head comes
+    with the log-probabilities of all its actions (``categorical_terms``)."""
     if log_std is None:  # softmax: d log p_a = onehot(a) - p; d H = -p (log p + H)
-        logp_all = head.log_softmax(-1)
         probs = logp_all.exp()
         grad = probs * (grad_entropy * entropy + grad_logp).unsqueeze(-1).neg()
         grad -= grad_entropy.unsqueeze(-1) * probs * logp_all
-        grad.scatter_add_(-1, actions.long().unsqueeze(-1), grad_logp.unsqueeze(-1))
+        grad.scatter_add_(-1, actions.unsqueeze(-1), grad_logp.unsqueeze(-1))
         return grad, None
     # Gaussian, z = (a - mean) / std: d log pi = z / std d mean + (z^2 - 1) d log-std;
     # the entropy depends on the log-std only, d H = 1 per dimension
@@ -253,13 +260,14 @@ class StackedUpdate:
             index = self._minibatch_index(sizes, mb_sizes, num_mb, width)
             for j in range(num_mb):
                 mb_obs, mb_acts, mb_old, adv, mb_ret = data[rows, index[:, j]].split(columns, -1)
+                mb_acts = mb_acts.squeeze(-1).long() if self.discrete else mb_acts
                 adv = adv.squeeze(-1)
                 if cfg.normalize_advantage:
                     adv = _normalize(adv, mask, mb_size)
                 weight = mask * active.unsqueeze(1)  # a seed that stopped early adds nothing
                 losses, norms, ratio, log_r = self._clipped_step(
-                    mb_obs, mb_acts.squeeze(-1) if self.discrete else mb_acts,
-                    mb_old.squeeze(-1), adv, mb_ret.squeeze(-1), weight / mb_size.unsqueeze(1))
+                    mb_obs, mb_acts, mb_old.squeeze(-1), adv, mb_ret.squeeze(-1),
+                    weight / mb_size.unsqueeze(1))
                 self._adam_step(active & torch.isfinite(norms))
                 records.append((losses, ratio, log_r, weight, norms, active))
             if cfg.target_kl > 0:  # the epoch's last minibatch decides, as in ppo_update
@@ -299,8 +307,11 @@ class StackedUpdate:
         ratio, log-ratio)."""
         cfg = self.trainers[0].config
         head, actor_inputs = mlp_forward(self.actor.layers, obs, self.actor.net.relu)
-        log_std = self._log_std()
-        logp, entropy = log_prob_entropy(head, actions, log_std)
+        log_std, logp_all = self._log_std(), None
+        if self.discrete:
+            logp, entropy, logp_all = categorical_terms(head, actions)
+        else:
+            logp, entropy = log_prob_entropy(head, actions, log_std)
         log_ratio = logp - old_logp
         ratio = log_ratio.exp()
         surrogate = ratio * adv
@@ -313,8 +324,8 @@ class StackedUpdate:
         # d loss / d log pi: through the ratio wherever the unclipped term is the minimum
         # (inside the clip range the terms are equal and min's two halves add up to one)
         grad_logp = -(share * surrogate) * (surrogate <= clipped)
-        grad_head, grad_log_std = _head_gradient(head, actions, log_std, entropy, grad_logp,
-                                                 -cfg.ent_coef * share)
+        grad_head, grad_log_std = _head_gradient(head, actions, log_std, logp_all, entropy,
+                                                 grad_logp, -cfg.ent_coef * share)
         actor_grad = mlp_backward(self.actor.param, self.actor.layers, actor_inputs, grad_head,
                                   self.actor.net)
         if grad_log_std is not None:
