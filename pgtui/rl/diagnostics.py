@@ -55,14 +55,21 @@ def group_gradients(actor: Actor, obs: torch.Tensor, actions: torch.Tensor,
 
 def gradient_noise(group_grads: torch.Tensor) -> dict[str, float]:
     """``grad_var`` and ``grad_snr`` from per-group gradients (K, P), K >= 2."""
-    k = group_grads.shape[0]
+    return gradient_noises(group_grads.unsqueeze(0))[0]
+
+
+def gradient_noises(group_grads: torch.Tensor) -> list[dict[str, float]]:
+    """``gradient_noise`` of each estimator's (K, P) block of ``group_grads`` (M, K, P)."""
+    k = group_grads.shape[1]
     if k < 2:
-        return {}
-    mean = group_grads.mean(0)
-    trace_var = float(((group_grads - mean) ** 2).sum() / (k - 1))
-    signal = float((mean**2).sum())
-    snr = signal / (trace_var / k) if trace_var > 0 else float("inf")
-    return {"grad_var": trace_var, "grad_snr": snr}
+        return [{} for _ in range(group_grads.shape[0])]
+    mean = group_grads.mean(1, keepdim=True)
+    trace_var = ((group_grads - mean) ** 2).sum((1, 2)) / (k - 1)
+    signal = (mean**2).sum((1, 2))
+    out = []
+    for var, sig in torch.stack([trace_var, signal], 1).tolist():
+        out.append({"grad_var": var, "grad_snr": sig / (var / k) if var > 0 else float("inf")})
+    return out
 
 
 def episode_groups(episode_ids: torch.Tensor, num_episodes: int

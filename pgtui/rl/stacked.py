@@ -22,12 +22,13 @@ import torch
 from torch import nn
 
 from .algorithms import (
+    DIAG_GROUPS,
     explained_variance,
     minibatch_split,
     reinforce_noise,
     reinforce_targets,
-    rollout_noise,
 )
+from .diagnostics import gradient_noises, random_groups
 from .flat import FlatOptimizer, adam_update, rehome
 from .policies import (
     CategoricalActor,
@@ -369,12 +370,63 @@ class StackedUpdate:
         values = take(per_seed("values"))
         count, mask = self._counts(sizes, order.shape[1])
         explained = _explained_variances(values, flat[3], mask, count)
-        extras = []
-        for trainer, n, rng, ev in zip(self.trainers, sizes, diag_rngs, explained, strict=True):
-            obs, actions, a = (x[len(extras), :n] for x in flat[:3])
-            extras.append({"explained_variance": ev,
-                           **rollout_noise(trainer.policy, obs, actions, a, cfg, rng)})
-        return sizes, flat, extras
+        noise = self._rollout_noise(*flat[:3], sizes, diag_rngs)
+        return sizes, flat, [{"explained_variance": ev, **d} for ev, d in
+                             zip(explained, noise, strict=True)]
+
+    def _rollout_noise(self, obs: torch.Tensor, actions: torch.Tensor, adv: torch.Tensor,
+                       sizes: list[int], diag_rngs: list[torch.Generator | None]
+                       ) -> list[dict[str, float]]:
+        """``rollout_noise`` of each seed that measures this update (its generator is not
+        None): the same random slices, all seeds' group gradients in one stacked pass,
+        with a copy of its seed's actor per group."""
+        cfg = self.trainers[0].config
+        out: list[dict[str, float]] = [{} for _ in sizes]
+        groups = []  # (seed, index (K, L)) of each seed that measures
+        for i, (n, rng) in enumerate(zip(sizes, diag_rngs, strict=True)):
+            if rng is not None:
+                ones = torch.ones(n, dtype=torch.bool, device=self.device)
+                index, _ = random_groups(ones, DIAG_GROUPS, rng)
+                if index.shape[1] > 0:
+                    groups.append((i, index))
+        if not groups:
+            return out
+        width = max(index.shape[1] for _, index in groups)
+        seeds = [i for i, _ in groups]
+        index = torch.stack([torch.nn.functional.pad(ix, (0, width - ix.shape[1]))
+                             for _, ix in groups])  # (M, K, width); padding weighs 0
+        mask = torch.stack([torch.arange(width, device=self.device) < ix.shape[1]
+                            for _, ix in groups]).unsqueeze(1)
+        sizes_t = torch.tensor([sizes[i] for i in seeds], device=self.device)
+        scale = torch.tensor([ix.shape[1] for _, ix in groups], device=self.device)
+        a = adv[seeds]
+        if cfg.normalize_advantage:  # over the whole rollout, as rollout_noise does
+            count, valid = self._counts(sizes_t.tolist(), a.shape[1])
+            a = _normalize(a, valid, count)
+        rows = torch.arange(len(seeds), device=self.device).view(-1, 1, 1)
+        seeds_t = torch.tensor(seeds, device=self.device)
+        k = DIAG_GROUPS
+        w = torch.where(mask, a[rows, index] / scale.view(-1, 1, 1), 0.0).flatten(0, 1)
+        o = obs[seeds_t.view(-1, 1, 1), index].flatten(0, 1)  # (M * K, width, obs_dim)
+        act = actions[seeds_t.view(-1, 1, 1), index].flatten(0, 1)
+        params = self.actor.param.data[seeds_t].repeat_interleave(k, 0)
+        layers = layer_views(params, self.actor.net)
+        with torch.no_grad():  # the estimator's loss -sum w log pi, its gradient by hand
+            head, inputs = mlp_forward(layers, o, self.actor.net.relu)
+            log_std = None if self.discrete else params[:, self.actor.net.log_std].unsqueeze(1)
+            logp_all = None
+            if self.discrete:
+                _, entropy, logp_all = categorical_terms(head, act)
+            else:
+                _, entropy = log_prob_entropy(head, act, log_std)
+            grad_head, grad_log_std = _head_gradient(head, act, log_std, logp_all, entropy,
+                                                     -w, torch.zeros_like(w))
+            grads = mlp_backward(params, layers, inputs, grad_head, self.actor.net)
+            if grad_log_std is not None:
+                grads[:, self.actor.net.log_std] = grad_log_std
+        for i, stats in zip(seeds, gradient_noises(grads.view(len(seeds), k, -1)), strict=True):
+            out[i] = stats
+        return out
 
     def _prepare_episodes(self, trainer, batch: Batch, diag_rng: torch.Generator | None
                           ) -> dict:
