@@ -154,7 +154,8 @@ class SeedGroup:
         trainers = [self.trainers[i] for i in active]
         stacked = None
         if self.lockstep and len(trainers) > 1 and len({t.config.num_envs for t in trainers}) == 1:
-            stacked = StackedPolicy.build([t.policy for t in trainers])
+            # acting reads the stacked update's rows, when there is one: no copy
+            stacked = StackedPolicy.build([t.policy for t in trainers], self._learner(trainers))
         if stacked is None:
             for i in active:
                 self._guarded(i, self.trainers[i].step)

@@ -30,12 +30,13 @@ class _SeedwiseStarts:
         self.joint = joint
 
     def uniform(self, low: float, high: float, size: tuple[int, int]) -> np.ndarray:
-        rows, _ = size
-        resetting = self.joint.env.prev_done.reshape(len(self.joint.parts), -1)
-        return np.concatenate([part.np_random.uniform(low=low, high=high,
-                                                      size=(rows, int(mask.sum())))
-                               for part, mask in zip(self.joint.parts, resetting, strict=True)],
-                              axis=1)
+        rows, total = size
+        if total == 0:  # no env resets; an empty draw leaves a generator as it was
+            return np.empty(size)
+        counts = self.joint.env.prev_done.reshape(len(self.joint.parts), -1).sum(1)
+        return np.concatenate([part.np_random.uniform(low=low, high=high, size=(rows, k))
+                               for part, k in zip(self.joint.parts, counts.tolist(), strict=True)
+                               if k > 0], axis=1)
 
 
 class JointCartPole:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -19,71 +20,74 @@ from torch import nn
 from .joint_envs import JointCartPole
 from .policies import ActorCritic, CategoricalActor, Critic, GaussianActor
 from .rollout import Batch, Collection, Collector, Decision, account_step, steps_batch
+from .stacked_mlp import NetLayout, layer_views, mlp_forward, net_layout
 
-Layers = list[tuple[torch.Tensor, torch.Tensor] | nn.Module]
+if TYPE_CHECKING:
+    from .stacked import StackedUpdate
 
+class _Rows:
+    """One module (actor or critic) of every seed: its parameters as rows (S, P), its
+    layers as views of them."""
 
-def _stack_mlp(nets: list[nn.Sequential]) -> Layers | None:
-    """(weights (S, in, out), biases (S, 1, out)) per Linear, the module per activation."""
-    layers: Layers = []
-    for modules in zip(*nets, strict=True):
-        first = modules[0]
-        if isinstance(first, nn.Linear):
-            if any(m.weight.shape != first.weight.shape for m in modules):
-                return None
-            layers.append((torch.stack([m.weight.T for m in modules]),
-                           torch.stack([m.bias for m in modules]).unsqueeze(1)))
-        elif all(type(m) is type(first) for m in modules):
-            layers.append(first)
-        else:
+    def __init__(self, rows: torch.Tensor, layout: NetLayout) -> None:
+        self.rows, self.layout = rows, layout
+        self.layers = layer_views(rows, layout)
+
+    @classmethod
+    def stack(cls, modules: list[nn.Module]) -> _Rows | None:
+        """None unless the modules are MLPs of one layout."""
+        layouts = [net_layout(m) for m in modules]
+        if layouts[0] is None or any(lay != layouts[0] for lay in layouts):
             return None
-    return layers
+        with torch.no_grad():
+            return cls(torch.stack([torch.cat([p.reshape(-1) for p in m.parameters()])
+                                    for m in modules]), layouts[0])
 
-
-def _forward(layers: Layers, x: torch.Tensor) -> torch.Tensor:
-    for layer in layers:
-        x = torch.baddbmm(layer[1], x, layer[0]) if isinstance(layer, tuple) else layer(x)
-    return x
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return mlp_forward(self.layers, x, self.layout.relu)[0]
 
 
 class StackedPolicy:
-    """The policies of S seeds as one batched MLP, rebuilt after every update; the
-    critics too when they are MLPs of one shape."""
+    """The policies of S seeds as one batched MLP (each ``Linear`` one ``baddbmm``), the
+    critics too when they are MLPs of one layout. Built each round: from a stacked
+    update's rows, which are the seeds' own parameters, or else as a copy."""
 
-    def __init__(self, policies: list[ActorCritic], actor: Layers,
-                 critic: Layers | None = None) -> None:
+    def __init__(self, policies: list[ActorCritic], actor: _Rows, critic: _Rows | None) -> None:
         self.policies, self.actor, self.critic = policies, actor, critic
         self.discrete = isinstance(policies[0].actor, CategoricalActor)
         if not self.discrete:
-            self.std = torch.stack([p.actor.log_std for p in policies]).exp().unsqueeze(1)
+            self.std = actor.rows[:, actor.layout.log_std].exp().unsqueeze(1)
 
     @classmethod
-    def build(cls, policies: list[ActorCritic]) -> StackedPolicy | None:
+    def build(cls, policies: list[ActorCritic], learner: StackedUpdate | None = None
+              ) -> StackedPolicy | None:
         """None when the policies cannot share a forward pass (tabular, mixed shapes)."""
+        if learner is not None:
+            return cls(policies, _Rows(learner.actor.param.data, learner.actor.net),
+                       _Rows(learner.critic.param.data, learner.critic.net))
         kinds = {type(p.actor) for p in policies}
         if len(kinds) != 1 or kinds.pop() not in (CategoricalActor, GaussianActor):
             return None
-        with torch.no_grad():
-            actor = _stack_mlp([p.actor.net for p in policies])
-            if actor is None:
-                return None
-            critic = None
-            if all(type(p.critic) is Critic for p in policies):
-                critic = _stack_mlp([p.critic.net for p in policies])
-            return cls(policies, actor, critic)
+        actor = _Rows.stack([p.actor for p in policies])
+        if actor is None:
+            return None
+        critic = None
+        if all(type(p.critic) is Critic for p in policies):
+            critic = _Rows.stack([p.critic for p in policies])
+        return cls(policies, actor, critic)
 
     def act(self, obs: torch.Tensor, generators: list[torch.Generator]
             ) -> tuple[torch.Tensor, torch.Tensor]:
         """(actions (S, N), heads (S, N, k)) for ``obs`` (S, N, obs_dim), each seed
         drawing from its own generator exactly as ``Actor.sample`` does."""
         with torch.no_grad():
-            head = _forward(self.actor, obs)
+            head = self.actor(obs)
             return self._sample(head, self.std if not self.discrete else None, generators), head
 
     def values(self, obs: torch.Tensor) -> torch.Tensor:
         """V(s) (S, M) of every seed's critic on its ``obs`` (S, M, obs_dim)."""
         with torch.no_grad():
-            return _forward(self.critic, obs).squeeze(-1)
+            return self.critic(obs).squeeze(-1)
 
     def decide(self, obs: torch.Tensor, rows: list[int],
                generators: list[torch.Generator]) -> list[Decision]:
@@ -93,7 +97,7 @@ class StackedPolicy:
             actions, head = self.act(obs, generators)
         else:
             with torch.no_grad():
-                head = _forward(self.actor, obs)[rows]
+                head = self.actor(obs)[rows]
                 std = None if self.discrete else self.std[rows]
                 actions = self._sample(head, std, generators)
         return list(zip(actions.cpu().unbind(0), head.unbind(0), strict=True))
@@ -126,7 +130,7 @@ def run_lockstep(collections: list[Collection], stacked: StackedPolicy,
         return batches, 0.0
     template = next(iter(pending.values()))
     obs = np.zeros((len(collections), *template.shape), dtype=np.float32)
-    device = stacked.actor[0][0].device
+    device = stacked.actor.rows.device
     while pending:
         rows = list(pending)
         for i in rows:
