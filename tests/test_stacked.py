@@ -10,7 +10,7 @@ from pgtui.config import load_preset
 from pgtui.rl.algorithms import a2c_update, minibatch_split, ppo_update, reinforce_update
 from pgtui.rl.group import SeedGroup
 from pgtui.rl.race import variant_configs
-from pgtui.rl.stacked import StackedUpdate, _Module
+from pgtui.rl.stacked import StackedUpdate, _Adam
 from pgtui.rl.trainer import Trainer
 
 # the same checks on a GPU where there is one (stacked rows, masks and Adam on the device)
@@ -40,7 +40,7 @@ def test_the_stacked_mlp_computes_what_each_network_does(activation, device):
             (mine * weights[i]).sum().backward()
             torch.testing.assert_close(out[i], mine)
             expected = torch.cat([p.grad.reshape(-1) for p in net.parameters()])
-            torch.testing.assert_close(module.param.grad[i], expected)
+            torch.testing.assert_close(module.grad[i], expected)
 
 
 def _solo_update(trainer: Trainer, batch, diag_rng: torch.Generator) -> dict[str, float]:
@@ -85,6 +85,7 @@ def _one_update_each_way(preset: str, **overrides):
     ("pendulum-ppo", {"num_envs": 4, "update_epochs": 3, "clip_coef": 10.0}),
     ("pendulum-ppo", {"num_envs": 4, "update_epochs": 3, "clip_coef": 10.0, "ent_coef": 0.05}),
     ("cartpole-a2c", {}),
+    ("pendulum-ppo", {"algo": "a2c", "num_envs": 4, "ent_coef": 0.05}),  # autograd's log-std
     ("cartpole-a2c", {"ent_coef": 0.05, "num_steps": 64}),
     ("cartpole-reinforce-baseline", {}),  # learned value baseline, normalized
     ("cartpole-reinforce-baseline", {"baseline": "mean", "return_mode": "full",
@@ -112,22 +113,19 @@ def test_a_stacked_update_equals_each_seeds_own(preset, overrides, device):
 
 def test_adam_leaves_rows_that_do_not_step_untouched():
     torch.manual_seed(0)
-    rows = torch.randn(3, 40)
-    module = _Module.__new__(_Module)
-    module.param = rows.clone().requires_grad_()
-    module.param.grad = torch.randn(3, 40)
-    module.exp_avg, module.exp_avg_sq = torch.zeros(3, 40), torch.zeros(3, 40)
-    module.steps = torch.zeros(3)
+    rows, grad = torch.randn(3, 40), torch.randn(3, 40)
+    param = rows.clone()
+    adam = _Adam(torch.zeros(3, 40), torch.zeros(3, 40), torch.zeros(3))
     reference = [torch.nn.Parameter(r.clone()) for r in rows]
     adams = [torch.optim.Adam([p], lr=0.1, eps=1e-5) for p in reference]
     stepping = torch.tensor([True, False, True])
-    module.adam_step(torch.tensor([0.1, 0.1, 0.1]), (0.9, 0.999), 1e-5, stepping, every_row=False)
+    adam.step(param, grad, torch.full((3, 40), 0.1), (0.9, 0.999), 1e-5, stepping, every_row=False)
     for i in (0, 2):
-        reference[i].grad = module.param.grad[i].clone()
+        reference[i].grad = grad[i].clone()
         adams[i].step()
-        torch.testing.assert_close(module.param.data[i], reference[i].data)
-    assert torch.equal(module.param.data[1], rows[1])
-    assert module.exp_avg[1].abs().sum() == 0 and module.steps.tolist() == [1.0, 0.0, 1.0]
+        torch.testing.assert_close(param[i], reference[i].data)
+    assert torch.equal(param[1], rows[1])
+    assert adam.exp_avg[1].abs().sum() == 0 and adam.steps.tolist() == [1.0, 0.0, 1.0]
 
 
 @pytest.mark.parametrize("device", DEVICES)

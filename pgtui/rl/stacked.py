@@ -87,48 +87,60 @@ def _head_gradient(head: torch.Tensor, actions: torch.Tensor, log_std: torch.Ten
     return grad_logp.unsqueeze(-1) * z / std, grad_log_std
 
 
+@dataclasses.dataclass
+class _Adam:
+    """Adam's state of S stacked rows: moments (S, P), step counts (S,)."""
+
+    exp_avg: torch.Tensor
+    exp_avg_sq: torch.Tensor
+    steps: torch.Tensor
+
+    @torch.no_grad()
+    def step(self, param: torch.Tensor, grad: torch.Tensor, lrs: torch.Tensor,
+             betas: tuple[float, float], eps: float, stepping: torch.Tensor,
+             every_row: bool) -> None:
+        """Adam on the rows where ``stepping`` (``every_row``: all of them), each with its
+        lrs (S, P); the other rows keep every bit of their state."""
+        keep = None if every_row else ~stepping
+        tensors = (param, self.exp_avg, self.exp_avg_sq)
+        saved = [t[keep].clone() for t in tensors] if keep is not None else None
+        self.steps += stepping.float()
+        adam_update(param, grad, self.exp_avg, self.exp_avg_sq, self.steps.unsqueeze(1), lrs,
+                    betas, eps)
+        if saved is not None:
+            for t, old in zip(tensors, saved, strict=True):
+                t[keep] = old
+
+
 class _Module:
-    """One module (actor or critic) of every seed: the stacked parameters, gradients
-    and Adam state, each seed's tensors being views of its row."""
+    """One module (actor or critic) of every seed: its ``columns`` of the update's rows
+    of parameters, gradients and Adam moments. Each seed's tensors are views of its row,
+    so the optimizer state a trainer holds is the stacked one."""
 
     def __init__(self, index: int, modules: list[nn.Module], optimizers: list[FlatOptimizer],
-                 net: NetLayout) -> None:
-        self.index, self.net = index, net
-        flats = [opt.param_groups[index]["params"][0] for opt in optimizers]
-        self.param = torch.stack([f.detach() for f in flats]).requires_grad_()
-        self.param.grad = torch.zeros_like(self.param)
-        self.exp_avg = torch.zeros_like(self.param.data)
-        self.exp_avg_sq = torch.zeros_like(self.param.data)
-        self.steps = torch.zeros(len(flats), device=self.param.device)
-        self.layers = layer_views(self.param.data, net)  # stay valid: Adam steps in place
-        for i, (module, opt, flat) in enumerate(zip(modules, optimizers, flats, strict=True)):
-            rehome(module, flat, self.param.data[i], self.param.grad[i])
+                 net: NetLayout, rows: torch.Tensor, adam: _Adam, columns: slice) -> None:
+        self.index, self.net, self.rows, self.columns = index, net, rows, columns
+        self.param = rows.data[:, columns]
+        self.grad = rows.grad[:, columns]
+        exp_avg, exp_avg_sq = adam.exp_avg[:, columns], adam.exp_avg_sq[:, columns]
+        self.layers = layer_views(self.param, net)  # stay valid: Adam steps in place
+        for i, (module, opt) in enumerate(zip(modules, optimizers, strict=True)):
+            flat = opt.param_groups[index]["params"][0]
+            rehome(module, flat, self.param[i], self.grad[i])
             state = opt.state[flat]
             if state:
-                self.exp_avg[i].copy_(state["exp_avg"])
-                self.exp_avg_sq[i].copy_(state["exp_avg_sq"])
-                self.steps[i] = float(state["step"])
-            opt.state[flat] = {"step": self.steps[i], "exp_avg": self.exp_avg[i],
-                               "exp_avg_sq": self.exp_avg_sq[i]}
+                exp_avg[i].copy_(state["exp_avg"])
+                exp_avg_sq[i].copy_(state["exp_avg_sq"])
+                adam.steps[i] = float(state["step"])  # one count: both modules step together
+            opt.state[flat] = {"step": adam.steps[i], "exp_avg": exp_avg[i],
+                               "exp_avg_sq": exp_avg_sq[i]}
+
+    def live(self) -> torch.Tensor:
+        """The parameters as a view that autograd follows back to the update's rows."""
+        return self.rows[:, self.columns]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return stacked_mlp(self.param, x, self.net)
-
-    def adam_step(self, lrs: torch.Tensor, betas: tuple[float, float], eps: float,
-                  stepping: torch.Tensor, every_row: bool) -> None:
-        """Adam on the rows where ``stepping`` (``every_row``: all of them); the others
-        keep every bit of their state."""
-        keep = None if every_row else ~stepping
-        with torch.no_grad():
-            p = self.param.data
-            tensors = (p, self.exp_avg, self.exp_avg_sq)
-            saved = [t[keep].clone() for t in tensors] if keep is not None else None
-            self.steps += stepping.float()
-            adam_update(p, self.param.grad, self.exp_avg, self.exp_avg_sq,
-                        self.steps.unsqueeze(1), lrs.unsqueeze(1), betas, eps)
-            if saved is not None:
-                for t, old in zip(tensors, saved, strict=True):
-                    t[keep] = old
+        return stacked_mlp(self.live(), x, self.net)
 
 
 class StackedUpdate:
@@ -138,11 +150,19 @@ class StackedUpdate:
     def __init__(self, trainers: list, actor: NetLayout, critic: NetLayout) -> None:
         self.trainers = trainers
         optimizers = [t.optimizer for t in trainers]
-        self.actor = _Module(0, [t.policy.actor for t in trainers], optimizers, actor)
-        self.critic = _Module(1, [t.policy.critic for t in trainers], optimizers, critic)
-        self.discrete = isinstance(trainers[0].policy.actor, CategoricalActor)
+        sizes = [optimizers[0].param_groups[k]["params"][0].numel() for k in (0, 1)]
         self.device = trainers[0].device
-        self._lrs: list[torch.Tensor] = []  # per module, set at the start of each update
+        # every seed's actor and critic side by side in one row: one Adam step, one norm
+        self.rows = torch.zeros(len(trainers), sum(sizes), device=self.device).requires_grad_()
+        self.rows.grad = torch.zeros_like(self.rows)
+        self.adam = _Adam(torch.zeros_like(self.rows.data), torch.zeros_like(self.rows.data),
+                          torch.zeros(len(trainers), device=self.device))
+        self.actor = _Module(0, [t.policy.actor for t in trainers], optimizers, actor,
+                             self.rows, self.adam, slice(0, sizes[0]))
+        self.critic = _Module(1, [t.policy.critic for t in trainers], optimizers, critic,
+                              self.rows, self.adam, slice(sizes[0], sum(sizes)))
+        self.discrete = isinstance(trainers[0].policy.actor, CategoricalActor)
+        self._lrs = torch.zeros(0)  # (S, P), set at the start of each update
 
     @classmethod
     def build(cls, trainers: list) -> StackedUpdate | None:
@@ -333,8 +353,8 @@ class StackedUpdate:
             actor_grad[:, self.actor.net.log_std] = grad_log_std
         critic_grad = mlp_backward(self.critic.param, self.critic.layers, critic_inputs,
                                    (cfg.vf_coef * share * error).unsqueeze(-1), self.critic.net)
-        self.actor.param.grad.copy_(actor_grad)
-        self.critic.param.grad.copy_(critic_grad)
+        self.actor.grad.copy_(actor_grad)
+        self.critic.grad.copy_(critic_grad)
         norms = self._clip_gradients(cfg.max_grad_norm)
         return torch.stack([policy_loss, value_loss, entropy_mean], 1), norms, ratio, log_ratio
 
@@ -459,33 +479,34 @@ class StackedUpdate:
 
     def _scores(self, obs: torch.Tensor, actions: torch.Tensor
                 ) -> tuple[torch.Tensor, torch.Tensor]:
-        return log_prob_entropy(self.actor(obs), actions, self._log_std())
+        """(log pi(a|s), entropy) of every seed, differentiable in the rows."""
+        live = self.actor.live()
+        log_std = None if self.discrete else live[:, self.actor.net.log_std].unsqueeze(1)
+        return log_prob_entropy(stacked_mlp(live, obs, self.actor.net), actions, log_std)
 
     def _backward(self, loss: torch.Tensor, max_grad_norm: float) -> torch.Tensor:
         """Per-seed gradients, clipped per seed; returns each seed's norm before clipping."""
-        for g in (self.actor.param.grad, self.critic.param.grad):
-            g.zero_()
+        self.rows.grad.zero_()
         loss.backward()
         return self._clip_gradients(max_grad_norm)
 
     def _clip_gradients(self, max_grad_norm: float) -> torch.Tensor:
         """Clips each seed's gradient to ``max_grad_norm``; returns the norms before."""
-        grads = (self.actor.param.grad, self.critic.param.grad)
-        norms = (grads[0].square().sum(1) + grads[1].square().sum(1)).sqrt()
+        grad = self.rows.grad
+        norms = grad.square().sum(1).sqrt()
         if max_grad_norm > 0:
-            scale = (max_grad_norm / (norms + 1e-6)).clamp_(max=1.0).unsqueeze(1)
-            for g in grads:
-                g.mul_(scale)
+            grad.mul_((max_grad_norm / (norms + 1e-6)).clamp_(max=1.0).unsqueeze(1))
         return norms
 
     def _adam_step(self, stepping: torch.Tensor) -> None:
-        every_row = bool(stepping.all())
-        for module, lrs in zip((self.actor, self.critic), self._lrs, strict=True):
-            group = self.trainers[0].optimizer.param_groups[module.index]
-            module.adam_step(lrs, group["betas"], group["eps"], stepping, every_row)
+        group = self.trainers[0].optimizer.param_groups[0]
+        self.adam.step(self.rows.data, self.rows.grad, self._lrs, group["betas"], group["eps"],
+                       stepping, bool(stepping.all()))
 
-    def _learning_rates(self) -> list[torch.Tensor]:
-        """Each seed's learning rate for the actor and for the critic (fixed within an
-        update: a run anneals it between rollouts)."""
-        return [torch.tensor([t.optimizer.param_groups[module.index]["lr"] for t in self.trainers],
-                             device=self.device) for module in (self.actor, self.critic)]
+    def _learning_rates(self) -> torch.Tensor:
+        """(S, P): each seed's learning rate in its actor's and its critic's columns (fixed
+        within an update: a run anneals it between rollouts)."""
+        return torch.cat([torch.tensor([t.optimizer.param_groups[m.index]["lr"]
+                                        for t in self.trainers], device=self.device)
+                          .unsqueeze(1).expand(-1, m.columns.stop - m.columns.start)
+                          for m in (self.actor, self.critic)], 1)
