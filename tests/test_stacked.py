@@ -151,6 +151,28 @@ def test_a_race_group_of_ppo_seeds_updates_them_together_and_drops_a_diverged_on
                                    rtol=1e-4, atol=1e-5)
 
 
+def test_a_seed_that_diverges_in_a_stacked_update_goes_back_to_its_weights_before_it():
+    _, configs = variant_configs(load_preset("cartpole-ppo").replace(
+        anneal_lr=False, total_steps=10**9), 3)[0]
+    reports = []
+    group = SeedGroup("ppo", configs, reports.append)
+    broken = group.trainers[1]
+    before = [p.detach().clone() for p in broken.optimizer.params]
+    others = [[p.detach().clone() for p in t.optimizer.params] for t in group.trainers[::2]]
+    for param_group in broken.optimizer.param_groups:
+        param_group["lr"] = math.inf  # its first Adam step makes its weights inf or nan
+    group.run(max_updates=1)
+    assert [s.state for s in reports[-1].seeds] == ["finished", "diverged", "finished"]
+    for old, new in zip(before, broken.optimizer.params, strict=True):
+        assert torch.equal(old, new)
+    for state in broken.optimizer.state_dict()["state"].values():
+        assert float(state["step"]) == 0 and not state["exp_avg"].any()
+    for trainer, olds in zip(group.trainers[::2], others, strict=True):  # they did update
+        assert trainer.update == 1
+        assert all(not torch.equal(o, p) and p.isfinite().all()
+                   for o, p in zip(olds, trainer.optimizer.params, strict=True))
+
+
 def test_seeds_whose_rollouts_cut_into_different_minibatches_update_one_by_one():
     # 16 samples in 4 minibatches of 4; a seed with one reset step has 15: 5 of 3
     assert minibatch_split(16, 4) == (4, 4) and minibatch_split(15, 4) == (3, 5)

@@ -13,6 +13,7 @@ the mean gradient noise).
 
 from __future__ import annotations
 
+import functools
 import math
 import queue
 import threading
@@ -217,16 +218,19 @@ class SeedGroup:
                         collect_seconds: float) -> None:
         start = time.perf_counter()
         trainers = [self.trainers[i] for i in indices]
-        pending = [t.begin_update(b) for t, b in zip(trainers, batches, strict=True)]
+        saved = learner.snapshot()  # one copy of every seed's rows to undo from
+        pending = [t.begin_update(b, functools.partial(learner.restore_row, k, saved))
+                   for k, (t, b) in enumerate(zip(trainers, batches, strict=True))]
         try:
             stats = learner.update(batches, [p.diag_rng for p in pending])
+            finite = learner.finite_rows()
         except Exception as err:  # every seed of the stacked update failed with it
             for i in indices:
                 self._fail(i, err)
             return
         seconds = collect_seconds + (time.perf_counter() - start) / len(indices)
-        for i, trainer, p, s in zip(indices, trainers, pending, stats, strict=True):
-            self._guarded(i, lambda t=trainer, p=p, s=s: t.finish_update(p, s, seconds))
+        for i, trainer, p, s, ok in zip(indices, trainers, pending, stats, finite, strict=True):
+            self._guarded(i, lambda t=trainer, p=p, s=s, ok=ok: t.finish_update(p, s, seconds, ok))
 
     def _guarded(self, i: int, update: Callable[[], bool]) -> None:
         try:

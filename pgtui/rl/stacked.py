@@ -184,6 +184,22 @@ class StackedUpdate:
             return None
         return cls(trainers, *layouts)
 
+    def snapshot(self) -> tuple[torch.Tensor, ...]:
+        """A copy of every seed's weights and Adam state, for ``restore_row``."""
+        return tuple(t.detach().clone() for t in (self.rows, self.adam.exp_avg,
+                                                  self.adam.exp_avg_sq, self.adam.steps))
+
+    def restore_row(self, i: int, saved: tuple[torch.Tensor, ...]) -> None:
+        """Seed ``i``'s weights and Adam state as they were in ``saved`` (it diverged)."""
+        with torch.no_grad():
+            for live, old in zip((self.rows, self.adam.exp_avg, self.adam.exp_avg_sq,
+                                  self.adam.steps), saved, strict=True):
+                live[i] = old[i]
+
+    def finite_rows(self) -> list[bool]:
+        """Whether each seed's weights are all finite."""
+        return torch.isfinite(self.rows.detach()).all(1).tolist()
+
     def accepts(self, batches: list[Batch]) -> bool:
         """Whether these batches can take one stacked update: every seed has a valid step
         and, for PPO, cuts its rollout into as many minibatches as the others (small

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import math
 import queue
 import threading
@@ -58,7 +59,7 @@ class PendingUpdate:
     """Between ``begin_update`` and ``finish_update``."""
 
     diag_rng: torch.Generator | None  # draws the diagnostics' groups; None: skip them
-    last_good: tuple[list[torch.Tensor], dict]  # flat weights and optimizer state to go back to
+    undo: Callable[[], None]  # puts the weights and optimizer state back as they were
 
 
 class Trainer:
@@ -213,9 +214,11 @@ class Trainer:
             return None
         return dataclasses.replace(self.config, **self.reference_estimator)
 
-    def begin_update(self, batch: Batch) -> PendingUpdate:
+    def begin_update(self, batch: Batch, undo: Callable[[], None] | None = None
+                     ) -> PendingUpdate:
         """Before an update (``learn``'s, or a race's for several seeds at once): report
-        the finished episodes and keep what is needed to undo the update."""
+        the finished episodes and keep what is needed to undo the update (a race's
+        stacked update passes its own ``undo``)."""
         self.last_batch = batch
         self._emit_episodes()
         diagnose = self.config.diag_every > 0 and self.update % self.config.diag_every == 0
@@ -223,20 +226,25 @@ class Trainer:
         # measuring (or diag_every) never changes the run itself
         diag_rng = (torch.Generator().manual_seed(self.config.seed * 1_000_003 + self.update)
                     if diagnose else None)
-        return PendingUpdate(diag_rng, self._undo_point())
+        if undo is None:
+            undo = functools.partial(self._restore_weights, self._undo_point())
+        return PendingUpdate(diag_rng, undo)
 
     def finish_update(self, pending: PendingUpdate, stats: dict[str, float],
-                      seconds: float) -> bool:
-        """After an update: undo it if it diverged, else count it and report it."""
+                      seconds: float, weights_finite: bool | None = None) -> bool:
+        """After an update: undo it if it diverged, else count it and report it.
+        ``weights_finite``: already checked by the caller (a race, for all seeds)."""
         cfg = self.config
         self.train_seconds += seconds
         self.update += 1
         bad = [f"{k} = {stats[k]}" for k in ("policy_loss", "value_loss", "grad_norm")
                if not math.isfinite(stats[k])]
-        if not bad and not all(bool(torch.isfinite(flat).all()) for flat in self.optimizer.params):
+        if weights_finite is None:
+            weights_finite = all(bool(torch.isfinite(flat).all()) for flat in self.optimizer.params)
+        if not bad and not weights_finite:
             bad = ["a weight = nan/inf"]
         if bad:
-            self._restore_weights(pending.last_good)
+            pending.undo()
             then = "paused; lower lr and resume" if self.pause_on_diverge else "run ended"
             self.emit(RunError(f"diverged at update {self.update}: {bad[0]} (lr {cfg.lr:g}); "
                                f"weights restored to the last good update, {then}",
