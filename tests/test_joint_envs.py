@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from devices import DEVICES
 
 from pgtui.config import load_preset
 from pgtui.rl.envs import make_vec_env
@@ -54,9 +55,10 @@ def test_only_resetted_cartpoles_of_one_setting_join():
     assert JointCartPole.build(acrobots) is None
 
 
-def test_joint_rollouts_make_the_batches_each_collector_would():
-    configs = [load_preset("cartpole-ppo").replace(seed=s, num_envs=6, num_steps=40)
-               for s in (0, 1)]
+@pytest.mark.parametrize("device", DEVICES)
+def test_joint_rollouts_make_the_batches_each_collector_would(device):
+    configs = [load_preset("cartpole-ppo").replace(seed=s, num_envs=6, num_steps=40,
+                                                   device=device) for s in (0, 1)]
     alone, together = [Trainer(c) for c in configs], [Trainer(c) for c in configs]
     stacked = StackedPolicy.build([t.policy for t in together])
     joint = JointCartPole.build([t.envs for t in together])

@@ -5,6 +5,7 @@ import math
 
 import pytest
 import torch
+from devices import DEVICES
 
 from pgtui.config import load_preset
 from pgtui.rl.algorithms import a2c_update, minibatch_split, ppo_update, reinforce_update
@@ -14,8 +15,6 @@ from pgtui.rl.stacked import StackedUpdate, _Adam
 from pgtui.rl.trainer import Trainer
 
 # the same checks on a GPU where there is one (stacked rows, masks and Adam on the device)
-DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(
-    not torch.cuda.is_available(), reason="needs a CUDA GPU")])]
 
 
 def _trainers(preset: str, seeds=(0, 1, 2), **overrides) -> list[Trainer]:
