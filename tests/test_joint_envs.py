@@ -8,7 +8,7 @@ from devices import DEVICES
 from pgtui.config import load_preset
 from pgtui.rl.envs import make_vec_env
 from pgtui.rl.joint_envs import JointCartPole
-from pgtui.rl.lockstep import StackedPolicy, collect_steps_jointly
+from pgtui.rl.lockstep import StackedPolicy, collect_episodes_jointly, collect_steps_jointly
 from pgtui.rl.trainer import Trainer
 
 
@@ -77,3 +77,37 @@ def test_joint_rollouts_make_the_batches_each_collector_would(device):
         np.testing.assert_array_equal(b.collector.resetting, a.collector.resetting)
         np.testing.assert_array_equal(b.collector.ep_return, a.collector.ep_return)
         np.testing.assert_array_equal(b.collector.ep_length, a.collector.ep_length)
+
+
+@pytest.mark.parametrize("max_steps", [100_000, 30])  # 30: some episodes are cut off
+@pytest.mark.parametrize("device", DEVICES)
+def test_joint_episode_rollouts_make_the_batches_each_collector_would(max_steps, device):
+    configs = [load_preset("cartpole-reinforce").replace(seed=s, num_envs=5, device=device)
+               for s in (0, 1, 2)]
+    alone, together = [Trainer(c) for c in configs], [Trainer(c) for c in configs]
+    stacked = StackedPolicy.build([t.policy for t in together])
+    joint = JointCartPole.build([t.envs for t in together])
+    lengths, kept = set(), set()
+    for _ in range(3):
+        own = [t.collector.collect_episodes(8, max_steps) for t in alone]
+        mine = collect_episodes_jointly([t.collector for t in together], stacked, joint, 8,
+                                        max_steps)
+        for a, b in zip(own, mine, strict=True):
+            for key in ("obs", "actions", "rewards", "terminated", "dones", "valid",
+                        "episode_ids"):
+                torch.testing.assert_close(getattr(b, key), getattr(a, key), rtol=0, atol=0)
+            assert b.num_episodes == a.num_episodes
+            lengths.add(len(a.rewards))
+            kept.add(a.num_episodes)
+    if max_steps == 30:
+        assert min(kept) < 8  # episodes were cut off
+    else:
+        assert len(lengths) > 1  # the seeds' rollouts ended at different steps
+    for a, b in zip(alone, together, strict=True):
+        assert b.collector.finished == a.collector.finished
+        assert b.collector.env_steps == a.collector.env_steps
+        np.testing.assert_array_equal(b.collector.obs, a.collector.obs)
+        np.testing.assert_array_equal(b.collector.ep_return, a.collector.ep_return)
+        np.testing.assert_array_equal(b.envs.state, a.envs.state)
+        assert b.envs.np_random.bit_generator.state == a.envs.np_random.bit_generator.state
+        assert torch.equal(b.collector.generator.get_state(), a.collector.generator.get_state())

@@ -37,7 +37,12 @@ from .events import (
     drain,
 )
 from .joint_envs import JointCartPole
-from .lockstep import StackedPolicy, collect_steps_jointly, run_lockstep
+from .lockstep import (
+    StackedPolicy,
+    collect_episodes_jointly,
+    collect_steps_jointly,
+    run_lockstep,
+)
 from .race import GroupReport, SeedProgress
 from .rollout import Batch
 from .stacked import StackedUpdate
@@ -182,13 +187,12 @@ class SeedGroup:
             self._guarded(active[k], lambda t=trainers[k], b=batches[k]: t.learn(b, seconds))
 
     def _joint_envs(self, trainers: list[Trainer]) -> JointCartPole | None:
-        """One physics call for the seeds' envs: PPO and A2C rollouts on Gymnasium's
-        native CartPole (``joint_envs.py``); rebuilt when the set of trainers changes."""
+        """One physics call for the seeds' envs on Gymnasium's native CartPole
+        (``joint_envs.py``); rebuilt when the set of trainers changes."""
         key = tuple(id(t) for t in trainers)
         if key != self._joint_key:
             self._joint_key = key
-            steps_mode = trainers[0].config.algo != "reinforce"
-            self._joint = JointCartPole.build([t.envs for t in trainers]) if steps_mode else None
+            self._joint = JointCartPole.build([t.envs for t in trainers])
         return self._joint
 
     @staticmethod
@@ -197,9 +201,13 @@ class SeedGroup:
         start = time.perf_counter()
         for trainer in trainers:
             trainer.begin_rollout()
+        cfg, collectors = trainers[0].config, [t.collector for t in trainers]
         try:
-            batches = collect_steps_jointly([t.collector for t in trainers], stacked, joint,
-                                            trainers[0].config.num_steps)
+            if cfg.algo == "reinforce":
+                batches = collect_episodes_jointly(collectors, stacked, joint,
+                                                   cfg.episodes_per_update)
+            else:
+                batches = collect_steps_jointly(collectors, stacked, joint, cfg.num_steps)
         except Exception as err:  # every seed's rollout failed with it
             failed.update(dict.fromkeys(range(len(trainers)), err))
             return {}, 0.0

@@ -34,8 +34,11 @@ class _SeedwiseStarts:
         if total == 0:  # no env resets; an empty draw leaves a generator as it was
             return np.empty(size)
         counts = self.joint.env.prev_done.reshape(len(self.joint.parts), -1).sum(1)
-        return np.concatenate([part.np_random.uniform(low=low, high=high, size=(rows, k))
-                               for part, k in zip(self.joint.parts, counts.tolist(), strict=True)
+        # a frozen seed's envs step on unseen: they take zeros, its generator stays put
+        return np.concatenate([np.zeros((rows, k)) if s in self.joint.frozen else
+                               part.np_random.uniform(low=low, high=high, size=(rows, k))
+                               for s, (part, k) in enumerate(zip(self.joint.parts,
+                                                                 counts.tolist(), strict=True))
                                if k > 0], axis=1)
 
 
@@ -51,6 +54,7 @@ class JointCartPole:
         self.env.kinematics_integrator = first.kinematics_integrator
         self.env.low, self.env.high = first.low, first.high
         self.env.np_random = _SeedwiseStarts(self)
+        self.frozen: set[int] = set()  # seeds whose rollout ended before the others'
 
     @classmethod
     def build(cls, envs: list[gym.vector.VectorEnv]) -> JointCartPole | None:
@@ -63,18 +67,29 @@ class JointCartPole:
 
     def gather(self) -> None:
         """Take the seeds' env state into the joint env (before a rollout)."""
+        self.frozen = set()
         self.env.state = np.concatenate([p.state for p in self.parts], axis=1)
         self.env.steps = np.concatenate([p.steps for p in self.parts])
         self.env.prev_done = np.concatenate([p.prev_done for p in self.parts])
 
+    def freeze(self, seed: int) -> None:
+        """Seed ``seed``'s rollout has ended: its env keeps the state it has now, and
+        what the joint env does with those envs from here on is never seen."""
+        self._give_back(seed)
+        self.frozen.add(seed)
+
     def scatter(self) -> None:
         """Give each seed's env its state back (after a rollout)."""
-        n = self.parts[0].num_envs
-        for s, part in enumerate(self.parts):
-            cut = slice(s * n, (s + 1) * n)
-            part.state = self.env.state[:, cut].copy()
-            part.steps = self.env.steps[cut].copy()
-            part.prev_done = self.env.prev_done[cut].copy()
+        for seed in range(len(self.parts)):
+            if seed not in self.frozen:
+                self._give_back(seed)
+
+    def _give_back(self, seed: int) -> None:
+        n, part = self.parts[0].num_envs, self.parts[seed]
+        cut = slice(seed * n, (seed + 1) * n)
+        part.state = self.env.state[:, cut].copy()
+        part.steps = self.env.steps[cut].copy()
+        part.prev_done = self.env.prev_done[cut].copy()
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``actions`` (S, N) -> observations (S, N, 4), reward, terminated, truncated (S, N)."""

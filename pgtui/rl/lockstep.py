@@ -19,7 +19,15 @@ from torch import nn
 
 from .joint_envs import JointCartPole
 from .policies import ActorCritic, CategoricalActor, Critic, GaussianActor
-from .rollout import Batch, Collection, Collector, Decision, account_step, steps_batch
+from .rollout import (
+    Batch,
+    Collection,
+    Collector,
+    Decision,
+    EpisodeBook,
+    account_step,
+    steps_batch,
+)
 from .stacked_mlp import NetLayout, layer_views, mlp_forward, net_layout
 
 if TYPE_CHECKING:
@@ -195,3 +203,57 @@ def collect_steps_jointly(collectors: list[Collector], stacked: StackedPolicy,
         batches.append(steps_batch(all_obs[s], values[s], actions[s], rewards[s],
                                    terminated[s], dones[s], valid[s]))
     return batches
+
+
+def collect_episodes_jointly(collectors: list[Collector], stacked: StackedPolicy,
+                             joint: JointCartPole, num_episodes: int,
+                             max_steps: int = 100_000) -> list[Batch]:
+    """``Collector.episodes(num_episodes)`` of every seed at once, each seed's batch as
+    its own collector would make it: per step one forward pass, one call of the envs'
+    physics and one pass of bookkeeping (``EpisodeBook``) over all S x N envs. A seed
+    whose episodes are all in stops there: no more draws from its generators, its envs
+    keep the state they had (``JointCartPole.freeze``). Needs discrete actions."""
+    S, N = len(collectors), collectors[0].num_envs
+    device = collectors[0].device
+    for c in collectors:
+        c.begin_episodes()
+    joint.gather()
+    obs = np.stack([c.obs for c in collectors])
+    resetting = np.zeros((S, N), dtype=bool)
+    ep_return, ep_length = np.zeros((S, N)), np.zeros((S, N), dtype=np.int64)
+    book = EpisodeBook(num_episodes, S, N)
+    active, taken = np.ones(S, dtype=bool), np.zeros(S, dtype=np.int64)
+    ends: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # a seed's counts, episode_of at its end
+    try:
+        while active.any():
+            book.assign(resetting)
+            rows = np.flatnonzero(active).tolist()
+            with torch.no_grad():
+                head = stacked.actor(torch.as_tensor(obs, device=device))
+                picked = stacked._sample(head[rows], None, [collectors[s].generator for s in rows])
+            actions = np.zeros((S, N), dtype=np.int64)
+            actions[rows] = picked.cpu().numpy()
+            for s in rows:
+                collectors[s].maybe_snapshot(obs[s], head[s])
+            book.before_step(obs, actions, resetting)
+            obs, reward, term, trunc = joint.step(actions)
+            step = account_step(reward, term, trunc, resetting, ep_return, ep_length, book.counts)
+            # a stopped seed has no episode left in its batch (counts all False): none of
+            # its envs' endings count here
+            for s, ret, length in zip(step.ended[0], step.ended_returns, step.ended_lengths,
+                                      strict=True):
+                collectors[s].finished.append((ret, length))
+            book.after_step(reward, step.terminated, step.dones, step.valid, step.final)
+            resetting = step.final
+            taken[active] += 1
+            for s in np.flatnonzero(active & ((book.ended >= num_episodes) | (taken >= max_steps))):
+                active[s] = False
+                joint.freeze(s)
+                c = collectors[s]
+                c.obs, c.resetting = obs[s].copy(), resetting[s].copy()
+                c.ep_return, c.ep_length = ep_return[s].copy(), ep_length[s].copy()
+                c.env_steps += int(taken[s]) * N
+                ends[s] = book.counts[s].copy(), book.episode_of[s].copy()
+    finally:
+        joint.scatter()
+    return [book.batch(s, int(taken[s]), device, *ends[s]) for s in range(S)]

@@ -198,50 +198,95 @@ class Collector:
     def collect_episodes(self, num_episodes: int, max_steps: int = 100_000) -> Batch:
         return self.run(self.episodes(num_episodes, max_steps))
 
-    def episodes(self, num_episodes: int, max_steps: int = 100_000) -> Collection:
-        """Reset every env and run until ``num_episodes`` episodes started now have ended.
-
-        A generator like ``steps``.
-        """
-        N, dev = self.num_envs, self.device
+    def begin_episodes(self) -> None:
+        """Reset every env and forget the running episodes: an ``episodes`` rollout
+        starts every episode under the current policy."""
         obs, _ = self.envs.reset()
         self.obs = np.asarray(obs, dtype=np.float32)
         self.resetting[:] = False
         self.ep_return[:] = 0.0
         self.ep_length[:] = 0
-        counts = np.arange(N) < num_episodes  # does env i's current episode belong to the batch
-        episode_of = np.where(counts, np.arange(N), -1)
-        started, ended = int(counts.sum()), 0
-        obs_l, act_l, rew_l, term_l, done_l, valid_l, ep_l = [], [], [], [], [], [], []
-        while ended < num_episodes and len(obs_l) < max_steps:
-            if self.resetting.any():  # envs whose next episode starts after this step
-                for i in np.flatnonzero(self.resetting):
-                    counts[i] = started < num_episodes
-                    episode_of[i] = started if counts[i] else -1
-                    started += int(counts[i])
-            obs_l.append(self.obs.copy())
-            action, head = yield obs_l[-1]
-            self.maybe_snapshot(obs_l[-1], head)
+
+    def episodes(self, num_episodes: int, max_steps: int = 100_000) -> Collection:
+        """Reset every env and run until ``num_episodes`` episodes started now have ended.
+
+        A generator like ``steps``.
+        """
+        self.begin_episodes()
+        book = EpisodeBook(num_episodes, 1, self.num_envs)
+        while book.ended[0] < num_episodes and len(book.obs) < max_steps:
+            book.assign(self.resetting[None])
+            obs = self.obs.copy()
+            action, head = yield obs
+            self.maybe_snapshot(obs, head)
             action = action.cpu().numpy()
-            env_action = self._env_action(action)
-            act_l.append(action)
-            ep_l.append(np.where(counts & ~self.resetting, episode_of, -1))
-            reward, term, dones, valid, final = self._step(env_action, counts)
-            ended += int((final & counts).sum())
-            counts &= ~final  # an env that finished waits for its reset step
-            rew_l.append(reward)
-            term_l.append(term)
-            done_l.append(dones)
-            valid_l.append(valid)
-        episode_ids, valid = np.stack(ep_l), np.stack(valid_l)
+            book.before_step(obs[None], action[None], self.resetting[None])
+            reward, term, dones, valid, final = self._step(self._env_action(action),
+                                                           book.counts[0])
+            book.after_step(reward[None], term[None], dones[None], valid[None], final[None])
+        return book.batch(0, len(book.obs), self.device)
+
+
+class EpisodeBook:
+    """REINFORCE's rollout record for S seeds x N envs (S = 1 for a single run): which
+    env's current episode belongs to the batch, and the steps so far, (S, N) each.
+
+    The batch takes the first ``num_episodes`` episodes started from the reset: envs
+    0..K-1 start one each, and an env whose episode ends starts the next while fewer
+    than K have started, in env order.
+    """
+
+    def __init__(self, num_episodes: int, seeds: int, num_envs: int) -> None:
+        self.num_episodes = num_episodes
+        first = np.arange(num_envs) < num_episodes
+        self.counts = np.tile(first, (seeds, 1))  # does env i's current episode belong
+        self.episode_of = np.tile(np.where(first, np.arange(num_envs), -1), (seeds, 1))
+        self.started = self.counts.sum(1)
+        self.ended = np.zeros(seeds, dtype=np.int64)
+        self.obs: list[np.ndarray] = []
+        self.actions: list[np.ndarray] = []
+        self.episode_ids: list[np.ndarray] = []
+        self.steps: list[tuple[np.ndarray, ...]] = []  # reward, terminated, dones, valid
+
+    def assign(self, resetting: np.ndarray) -> None:
+        """Envs whose next episode starts after this step join the batch, in env order,
+        while it still needs episodes."""
+        if not resetting.any():
+            return
+        rank = np.cumsum(resetting, axis=1) - 1
+        number = self.started[:, None] + rank
+        joining = resetting & (number < self.num_episodes)
+        self.counts[resetting] = joining[resetting]
+        self.episode_of[resetting] = np.where(joining, number, -1)[resetting]
+        self.started += joining.sum(1)
+
+    def before_step(self, obs: np.ndarray, actions: np.ndarray, resetting: np.ndarray) -> None:
+        self.obs.append(obs)
+        self.actions.append(actions)
+        self.episode_ids.append(np.where(self.counts & ~resetting, self.episode_of, -1))
+
+    def after_step(self, reward: np.ndarray, terminated: np.ndarray, dones: np.ndarray,
+                   valid: np.ndarray, final: np.ndarray) -> None:
+        self.ended += (final & self.counts).sum(1)
+        self.counts &= ~final  # an env that finished waits for its reset step
+        self.steps.append((reward, terminated, dones, valid))
+
+    def batch(self, seed: int, num_steps: int, device: torch.device,
+              counts: np.ndarray | None = None, episode_of: np.ndarray | None = None) -> Batch:
+        """Seed ``seed``'s first ``num_steps`` steps as a batch; ``counts`` and
+        ``episode_of``: that seed's at its last step (default: now). Episodes that
+        ``max_steps`` cut off are left out."""
+        counts = self.counts[seed] if counts is None else counts
+        episode_of = self.episode_of[seed] if episode_of is None else episode_of
+        take = lambda xs: np.stack([x[seed] for x in xs[:num_steps]])  # noqa: E731
+        rewards, terminated, dones, valid = (take(col) for col in zip(*self.steps, strict=True))
+        episode_ids = take(self.episode_ids)
         unfinished = np.isin(episode_ids, episode_of[counts])  # cut off by max_steps
         valid[unfinished], episode_ids[unfinished] = False, -1
         kept = np.unique(episode_ids[episode_ids >= 0])
         episode_ids[episode_ids >= 0] = np.searchsorted(kept, episode_ids[episode_ids >= 0])
-        as_t = lambda xs, dtype: torch.as_tensor(np.stack(xs), dtype=dtype, device=dev)  # noqa: E731
-        return Batch(obs=torch.as_tensor(np.stack(obs_l), device=dev),
-                     actions=torch.as_tensor(np.stack(act_l), device=dev),
-                     rewards=as_t(rew_l, torch.float32), terminated=as_t(term_l, torch.bool),
-                     dones=as_t(done_l, torch.bool), valid=torch.as_tensor(valid, device=dev),
-                     episode_ids=torch.as_tensor(episode_ids, device=dev),
+        as_t = lambda x, dtype=None: torch.as_tensor(x, dtype=dtype, device=device)  # noqa: E731
+        return Batch(obs=as_t(take(self.obs)), actions=as_t(take(self.actions)),
+                     rewards=as_t(rewards, torch.float32), terminated=as_t(terminated),
+                     dones=as_t(dones), valid=as_t(valid), episode_ids=as_t(episode_ids),
                      num_episodes=len(kept))
