@@ -250,8 +250,8 @@ class EpisodeBook:
 
     def assign(self, resetting: np.ndarray) -> None:
         """Envs whose next episode starts after this step join the batch, in env order,
-        while it still needs episodes."""
-        if not resetting.any():
+        while it still needs episodes (an env that resets is out of it already)."""
+        if not resetting.any() or (self.started >= self.num_episodes).all():
             return
         rank = np.cumsum(resetting, axis=1) - 1
         number = self.started[:, None] + rank
