@@ -4,7 +4,11 @@ In a race every seed of a variant has the same network shapes, so their actors c
 as one stacked MLP: each ``Linear`` becomes one ``baddbmm`` over the seeds. Acting was
 about half of a REINFORCE run's time, almost all of it per-call overhead of tiny
 matrices, so one call for five seeds costs about what one seed did. Each seed still
-samples from its own generator and steps its own envs; only the arithmetic is shared.
+samples from its own generator. On Gymnasium's CartPole the seeds' envs also step as
+one (``joint_envs.py``) and one pass keeps every seed's books
+(``collect_steps_jointly``, ``collect_episodes_jointly``); elsewhere each seed steps
+its own envs (``run_lockstep``). Either way a seed's batch is what it would collect
+alone (``tests/test_joint_envs.py``, ``tests/test_lockstep.py``).
 """
 
 from __future__ import annotations
@@ -84,13 +88,17 @@ class StackedPolicy:
             critic = _Rows.stack([p.critic for p in policies])
         return cls(policies, actor, critic)
 
-    def act(self, obs: torch.Tensor, generators: list[torch.Generator]
-            ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(actions (S, N), heads (S, N, k)) for ``obs`` (S, N, obs_dim), each seed
-        drawing from its own generator exactly as ``Actor.sample`` does."""
+    def act(self, obs: torch.Tensor, generators: list[torch.Generator],
+            rows: list[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(actions of the seeds ``rows`` (default: all), (len(rows), N); heads of every
+        seed, (S, N, k)) for ``obs`` (S, N, obs_dim). Each of those seeds draws from its
+        own generator (``generators``, one per row) exactly as ``Actor.sample`` does."""
         with torch.no_grad():
             head = self.actor(obs)
-            return self._sample(head, self.std if not self.discrete else None, generators), head
+            std = None if self.discrete else self.std
+            if rows is None:
+                return self._sample(head, std, generators), head
+            return self._sample(head[rows], None if std is None else std[rows], generators), head
 
     def values(self, obs: torch.Tensor) -> torch.Tensor:
         """V(s) (S, M) of every seed's critic on its ``obs`` (S, M, obs_dim)."""
@@ -101,13 +109,10 @@ class StackedPolicy:
                generators: list[torch.Generator]) -> list[Decision]:
         """Decisions for the seeds ``rows``; ``obs`` is (S, N, obs_dim), other rows unused.
         The actions come back on the CPU, where the envs need them: one copy for all."""
-        if len(rows) == obs.shape[0]:  # the usual case: no gather
-            actions, head = self.act(obs, generators)
-        else:
-            with torch.no_grad():
-                head = self.actor(obs)[rows]
-                std = None if self.discrete else self.std[rows]
-                actions = self._sample(head, std, generators)
+        every_seed = len(rows) == obs.shape[0]  # the usual case: no gather
+        actions, head = self.act(obs, generators, None if every_seed else rows)
+        if not every_seed:
+            head = head[rows]
         return list(zip(actions.cpu().unbind(0), head.unbind(0), strict=True))
 
     def _sample(self, head: torch.Tensor, std: torch.Tensor | None,
@@ -228,9 +233,8 @@ def collect_episodes_jointly(collectors: list[Collector], stacked: StackedPolicy
         while active.any():
             book.assign(resetting)
             rows = np.flatnonzero(active).tolist()
-            with torch.no_grad():
-                head = stacked.actor(torch.as_tensor(obs, device=device))
-                picked = stacked._sample(head[rows], None, [collectors[s].generator for s in rows])
+            picked, head = stacked.act(torch.as_tensor(obs, device=device),
+                                       [collectors[s].generator for s in rows], rows)
             actions = np.zeros((S, N), dtype=np.int64)
             actions[rows] = picked.cpu().numpy()
             for s in rows:
