@@ -11,7 +11,8 @@ from pgtui.config import load_preset
 from pgtui.rl.algorithms import a2c_update, minibatch_split, ppo_update, reinforce_update
 from pgtui.rl.group import SeedGroup
 from pgtui.rl.race import variant_configs
-from pgtui.rl.stacked import StackedUpdate, _Adam
+from pgtui.rl.stacked import StackedUpdate
+from pgtui.rl.stacked_rows import RowAdam
 from pgtui.rl.trainer import Trainer
 
 # the same checks on a GPU where there is one (stacked rows, masks and Adam on the device)
@@ -114,7 +115,7 @@ def test_adam_leaves_rows_that_do_not_step_untouched():
     torch.manual_seed(0)
     rows, grad = torch.randn(3, 40), torch.randn(3, 40)
     param = rows.clone()
-    adam = _Adam(torch.zeros(3, 40), torch.zeros(3, 40), torch.zeros(3))
+    adam = RowAdam(torch.zeros(3, 40), torch.zeros(3, 40), torch.zeros(3))
     reference = [torch.nn.Parameter(r.clone()) for r in rows]
     adams = [torch.optim.Adam([p], lr=0.1, eps=1e-5) for p in reference]
     stepping = torch.tensor([True, False, True])

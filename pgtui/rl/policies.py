@@ -112,6 +112,28 @@ def categorical_terms(head: torch.Tensor, actions: torch.Tensor
     return logp, -(logp_all.exp() * logp_all).sum(-1), logp_all
 
 
+def head_gradient(head: torch.Tensor, actions: torch.Tensor, log_std: torch.Tensor | None,
+                   logp_all: torch.Tensor | None, entropy: torch.Tensor,
+                   grad_logp: torch.Tensor, grad_entropy: torch.Tensor
+                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``log_prob_entropy`` backwards, for losses written out by hand: d loss / d head
+    (..., B, k), and for a Gaussian d loss / d log-std (..., d) summed over B, given the
+    loss's derivatives in each sample's log pi(a|s) and entropy (..., B). A softmax head
+    comes with the log-probabilities of all its actions (``categorical_terms``)."""
+    if log_std is None:  # softmax: d log p_a = onehot(a) - p; d H = -p (log p + H)
+        probs = logp_all.exp()
+        grad = probs * (grad_entropy * entropy + grad_logp).unsqueeze(-1).neg()
+        grad -= grad_entropy.unsqueeze(-1) * probs * logp_all
+        grad.scatter_add_(-1, actions.unsqueeze(-1), grad_logp.unsqueeze(-1))
+        return grad, None
+    # Gaussian, z = (a - mean) / std: d log pi = z / std d mean + (z^2 - 1) d log-std;
+    # the entropy depends on the log-std only, d H = 1 per dimension
+    std = log_std.exp()
+    z = (actions - head) / std
+    grad_log_std = (grad_logp.unsqueeze(-1) * (z * z - 1)).sum(1) + grad_entropy.sum(1, keepdim=True)
+    return grad_logp.unsqueeze(-1) * z / std, grad_log_std
+
+
 class CategoricalActor(Actor):
     discrete = True
 

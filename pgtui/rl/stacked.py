@@ -2,10 +2,12 @@
 backward pass, one Adam step.
 
 A race's seeds of one variant share every shape and setting but the seed. Each seed's
-actor and critic already live in one flat tensor each (``flat.py``); here those become
-rows of one (S, P) tensor per module, so every seed's ``Parameter``s are views of its
-row and a minibatch step for S seeds is one forward and one backward pass of a stacked
-MLP (one ``bmm`` per layer and direction) and one Adam step on two tensors.
+actor and critic already live in one flat tensor each (``flat.py``); here they sit side
+by side as a row of one (S, P) tensor (``stacked_rows.py``), so a minibatch step for S
+seeds is one forward and one backward pass of a stacked MLP per module (one ``bmm`` per
+layer and direction) and one Adam step. PPO's step writes its gradients out by hand
+(``policies.head_gradient``, ``stacked_mlp.mlp_backward``): no autograd graph, which
+was a third of a stacked step; A2C's and REINFORCE's one step go through autograd.
 
 Each seed keeps what makes it that seed: its minibatch order (its own generator), its
 learning rate, its gradient clipping, early stop and Adam step count. Seeds whose
@@ -19,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 
 import torch
-from torch import nn
 
 from .algorithms import (
     DIAG_GROUPS,
@@ -29,17 +30,18 @@ from .algorithms import (
     reinforce_targets,
 )
 from .diagnostics import gradient_noises, random_groups
-from .flat import FlatOptimizer, adam_update, rehome
 from .policies import (
     CategoricalActor,
     Critic,
     GaussianActor,
     categorical_terms,
+    head_gradient,
     log_prob_entropy,
 )
 from .returns import gae
 from .rollout import Batch
 from .stacked_mlp import NetLayout, layer_views, mlp_backward, mlp_forward, net_layout, stacked_mlp
+from .stacked_rows import ModuleRows, RowAdam
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
@@ -66,83 +68,6 @@ def _explained_variances(pred: torch.Tensor, target: torch.Tensor, mask: torch.T
     return torch.where((count < 2) | (total == 0), torch.nan, ratio).tolist()
 
 
-def _head_gradient(head: torch.Tensor, actions: torch.Tensor, log_std: torch.Tensor | None,
-                   logp_all: torch.Tensor | None, entropy: torch.Tensor,
-                   grad_logp: torch.Tensor, grad_entropy: torch.Tensor
-                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """d loss / d head (S, B, k), and for a Gaussian d loss / d log-std (S, d), given the
-    loss's derivatives in each sample's log pi(a|s) and entropy; a softmax head comes
-    with the log-probabilities of all its actions (``categorical_terms``)."""
-    if log_std is None:  # softmax: d log p_a = onehot(a) - p; d H = -p (log p + H)
-        probs = logp_all.exp()
-        grad = probs * (grad_entropy * entropy + grad_logp).unsqueeze(-1).neg()
-        grad -= grad_entropy.unsqueeze(-1) * probs * logp_all
-        grad.scatter_add_(-1, actions.unsqueeze(-1), grad_logp.unsqueeze(-1))
-        return grad, None
-    # Gaussian, z = (a - mean) / std: d log pi = z / std d mean + (z^2 - 1) d log-std;
-    # the entropy depends on the log-std only, d H = 1 per dimension
-    std = log_std.exp()
-    z = (actions - head) / std
-    grad_log_std = (grad_logp.unsqueeze(-1) * (z * z - 1)).sum(1) + grad_entropy.sum(1, keepdim=True)
-    return grad_logp.unsqueeze(-1) * z / std, grad_log_std
-
-
-@dataclasses.dataclass
-class _Adam:
-    """Adam's state of S stacked rows: moments (S, P), step counts (S,)."""
-
-    exp_avg: torch.Tensor
-    exp_avg_sq: torch.Tensor
-    steps: torch.Tensor
-
-    @torch.no_grad()
-    def step(self, param: torch.Tensor, grad: torch.Tensor, lrs: torch.Tensor,
-             betas: tuple[float, float], eps: float, stepping: torch.Tensor,
-             every_row: bool) -> None:
-        """Adam on the rows where ``stepping`` (``every_row``: all of them), each with its
-        lrs (S, P); the other rows keep every bit of their state."""
-        keep = None if every_row else ~stepping
-        tensors = (param, self.exp_avg, self.exp_avg_sq)
-        saved = [t[keep].clone() for t in tensors] if keep is not None else None
-        self.steps += stepping.float()
-        adam_update(param, grad, self.exp_avg, self.exp_avg_sq, self.steps.unsqueeze(1), lrs,
-                    betas, eps)
-        if saved is not None:
-            for t, old in zip(tensors, saved, strict=True):
-                t[keep] = old
-
-
-class _Module:
-    """One module (actor or critic) of every seed: its ``columns`` of the update's rows
-    of parameters, gradients and Adam moments. Each seed's tensors are views of its row,
-    so the optimizer state a trainer holds is the stacked one."""
-
-    def __init__(self, index: int, modules: list[nn.Module], optimizers: list[FlatOptimizer],
-                 net: NetLayout, rows: torch.Tensor, adam: _Adam, columns: slice) -> None:
-        self.index, self.net, self.rows, self.columns = index, net, rows, columns
-        self.param = rows.data[:, columns]
-        self.grad = rows.grad[:, columns]
-        exp_avg, exp_avg_sq = adam.exp_avg[:, columns], adam.exp_avg_sq[:, columns]
-        self.layers = layer_views(self.param, net)  # stay valid: Adam steps in place
-        for i, (module, opt) in enumerate(zip(modules, optimizers, strict=True)):
-            flat = opt.param_groups[index]["params"][0]
-            rehome(module, flat, self.param[i], self.grad[i])
-            state = opt.state[flat]
-            if state:
-                exp_avg[i].copy_(state["exp_avg"])
-                exp_avg_sq[i].copy_(state["exp_avg_sq"])
-                adam.steps[i] = float(state["step"])  # one count: both modules step together
-            opt.state[flat] = {"step": adam.steps[i], "exp_avg": exp_avg[i],
-                               "exp_avg_sq": exp_avg_sq[i]}
-
-    def live(self) -> torch.Tensor:
-        """The parameters as a view that autograd follows back to the update's rows."""
-        return self.rows[:, self.columns]
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return stacked_mlp(self.live(), x, self.net)
-
-
 class StackedUpdate:
     """The PPO, A2C or REINFORCE update of S trainers' seeds at once (see the module
     docstring)."""
@@ -155,11 +80,11 @@ class StackedUpdate:
         # every seed's actor and critic side by side in one row: one Adam step, one norm
         self.rows = torch.zeros(len(trainers), sum(sizes), device=self.device).requires_grad_()
         self.rows.grad = torch.zeros_like(self.rows)
-        self.adam = _Adam(torch.zeros_like(self.rows.data), torch.zeros_like(self.rows.data),
+        self.adam = RowAdam(torch.zeros_like(self.rows.data), torch.zeros_like(self.rows.data),
                           torch.zeros(len(trainers), device=self.device))
-        self.actor = _Module(0, [t.policy.actor for t in trainers], optimizers, actor,
+        self.actor = ModuleRows(0, [t.policy.actor for t in trainers], optimizers, actor,
                              self.rows, self.adam, slice(0, sizes[0]))
-        self.critic = _Module(1, [t.policy.critic for t in trainers], optimizers, critic,
+        self.critic = ModuleRows(1, [t.policy.critic for t in trainers], optimizers, critic,
                               self.rows, self.adam, slice(sizes[0], sum(sizes)))
         self.discrete = isinstance(trainers[0].policy.actor, CategoricalActor)
         self._lrs = torch.zeros(0)  # (S, P), set at the start of each update
@@ -361,7 +286,7 @@ class StackedUpdate:
         # d loss / d log pi: through the ratio wherever the unclipped term is the minimum
         # (inside the clip range the terms are equal and min's two halves add up to one)
         grad_logp = -(share * surrogate) * (surrogate <= clipped)
-        grad_head, grad_log_std = _head_gradient(head, actions, log_std, logp_all, entropy,
+        grad_head, grad_log_std = head_gradient(head, actions, log_std, logp_all, entropy,
                                                  grad_logp, -cfg.ent_coef * share)
         actor_grad = mlp_backward(self.actor.param, self.actor.layers, actor_inputs, grad_head,
                                   self.actor.net)
@@ -455,7 +380,7 @@ class StackedUpdate:
                 _, entropy, logp_all = categorical_terms(head, act)
             else:
                 _, entropy = log_prob_entropy(head, act, log_std)
-            grad_head, grad_log_std = _head_gradient(head, act, log_std, logp_all, entropy,
+            grad_head, grad_log_std = head_gradient(head, act, log_std, logp_all, entropy,
                                                      -w, torch.zeros_like(w))
             grads = mlp_backward(params, layers, inputs, grad_head, self.actor.net)
             if grad_log_std is not None:
