@@ -12,6 +12,7 @@ from pgtui.rl.algorithms import a2c_update, minibatch_split, ppo_update, reinfor
 from pgtui.rl.group import SeedGroup
 from pgtui.rl.race import variant_configs
 from pgtui.rl.stacked import StackedUpdate
+from pgtui.rl.stacked_mlp import mlp_backward, mlp_forward, stacked_mlp
 from pgtui.rl.stacked_rows import RowAdam
 from pgtui.rl.trainer import Trainer
 
@@ -26,21 +27,28 @@ def _trainers(preset: str, seeds=(0, 1, 2), **overrides) -> list[Trainer]:
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("activation", ["relu", "tanh"])
 def test_the_stacked_mlp_computes_what_each_network_does(activation, device):
+    """By hand (``mlp_forward``/``mlp_backward``, the stacked update's rows) and through
+    autograd (``stacked_mlp``, the diagnostics'): outputs and gradients of each row."""
     trainers = _trainers("cartpole-ppo", activation=activation, device=device)
     alone = [copy.deepcopy(t.policy) for t in trainers]
     learner = StackedUpdate.build(trainers)
     x = torch.randn(3, 50, 4, device=device)
     for module, own in ((learner.actor, lambda p: p.actor.net), (learner.critic, lambda p: p.critic.net)):
-        out = module(x)
+        out, inputs = mlp_forward(module.layers, x, module.net.relu)
         weights = torch.randn_like(out)
-        (out * weights).sum().backward()
+        by_hand = mlp_backward(module.param, module.layers, inputs, weights, module.net)
+        rows = module.param.clone().requires_grad_()
+        through_autograd = stacked_mlp(rows, x, module.net)
+        (through_autograd * weights).sum().backward()
         for i, policy in enumerate(alone):
             net = own(policy)
             mine = net(x[i])
             (mine * weights[i]).sum().backward()
-            torch.testing.assert_close(out[i], mine)
             expected = torch.cat([p.grad.reshape(-1) for p in net.parameters()])
-            torch.testing.assert_close(module.grad[i], expected)
+            torch.testing.assert_close(out[i], mine)
+            torch.testing.assert_close(through_autograd[i], mine)
+            torch.testing.assert_close(by_hand[i], expected)
+            torch.testing.assert_close(rows.grad[i], expected)
 
 
 def _solo_update(trainer: Trainer, batch, diag_rng: torch.Generator) -> dict[str, float]:

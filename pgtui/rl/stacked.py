@@ -5,9 +5,9 @@ A race's seeds of one variant share every shape and setting but the seed. Each s
 actor and critic already live in one flat tensor each (``flat.py``); here they sit side
 by side as a row of one (S, P) tensor (``stacked_rows.py``), so a minibatch step for S
 seeds is one forward and one backward pass of a stacked MLP per module (one ``bmm`` per
-layer and direction) and one Adam step. PPO's step writes its gradients out by hand
+layer and direction) and one Adam step. Every step writes its gradients out by hand
 (``policies.head_gradient``, ``stacked_mlp.mlp_backward``): no autograd graph, which
-was a third of a stacked step; A2C's and REINFORCE's one step go through autograd.
+was a third of a stacked step.
 
 Each seed keeps what makes it that seed: its minibatch order (its own generator), its
 learning rate, its gradient clipping, early stop and Adam step count. Seeds whose
@@ -40,7 +40,7 @@ from .policies import (
 )
 from .returns import gae
 from .rollout import Batch
-from .stacked_mlp import NetLayout, layer_views, mlp_backward, mlp_forward, net_layout, stacked_mlp
+from .stacked_mlp import NetLayout, layer_views, mlp_backward, mlp_forward, net_layout
 from .stacked_rows import ModuleRows, RowAdam
 
 
@@ -78,14 +78,14 @@ class StackedUpdate:
         sizes = [optimizers[0].param_groups[k]["params"][0].numel() for k in (0, 1)]
         self.device = trainers[0].device
         # every seed's actor and critic side by side in one row: one Adam step, one norm
-        self.rows = torch.zeros(len(trainers), sum(sizes), device=self.device).requires_grad_()
-        self.rows.grad = torch.zeros_like(self.rows)
-        self.adam = RowAdam(torch.zeros_like(self.rows.data), torch.zeros_like(self.rows.data),
+        self.rows = torch.zeros(len(trainers), sum(sizes), device=self.device)
+        self.grad = torch.zeros_like(self.rows)
+        self.adam = RowAdam(torch.zeros_like(self.rows), torch.zeros_like(self.rows),
                           torch.zeros(len(trainers), device=self.device))
         self.actor = ModuleRows(0, [t.policy.actor for t in trainers], optimizers, actor,
-                             self.rows, self.adam, slice(0, sizes[0]))
+                                self.rows, self.grad, self.adam, slice(0, sizes[0]))
         self.critic = ModuleRows(1, [t.policy.critic for t in trainers], optimizers, critic,
-                              self.rows, self.adam, slice(sizes[0], sum(sizes)))
+                                 self.rows, self.grad, self.adam, slice(sizes[0], sum(sizes)))
         self.discrete = isinstance(trainers[0].policy.actor, CategoricalActor)
         self._lrs = torch.zeros(0)  # (S, P), set at the start of each update
 
@@ -111,7 +111,7 @@ class StackedUpdate:
 
     def snapshot(self) -> tuple[torch.Tensor, ...]:
         """A copy of every seed's weights and Adam state, for ``restore_row``."""
-        return tuple(t.detach().clone() for t in (self.rows, self.adam.exp_avg,
+        return tuple(t.clone() for t in (self.rows, self.adam.exp_avg,
                                                   self.adam.exp_avg_sq, self.adam.steps))
 
     def restore_row(self, i: int, saved: tuple[torch.Tensor, ...]) -> None:
@@ -123,7 +123,7 @@ class StackedUpdate:
 
     def finite_rows(self) -> list[bool]:
         """Whether each seed's weights are all finite."""
-        return torch.isfinite(self.rows.detach()).all(1).tolist()
+        return torch.isfinite(self.rows).all(1).tolist()
 
     def accepts(self, batches: list[Batch]) -> bool:
         """Whether these batches can take one stacked update: every seed has a valid step
@@ -183,18 +183,16 @@ class StackedUpdate:
         -sum(adv log pi) / ``policy_divisor`` (default: the seed's sample count)."""
         cfg = self.trainers[0].config
         count, mask = self._counts(sizes, obs.shape[1])
-        logp, entropy = self._scores(obs, actions)
-        values = self.critic(obs).squeeze(-1)
         divisor = count if policy_divisor is None else policy_divisor
-        policy_loss = -_masked_mean(logp * adv, mask, divisor)
-        value_loss = 0.5 * _masked_mean((values - ret).square(), mask, count)
-        entropy_mean = _masked_mean(entropy, mask, count)
-        loss = policy_loss - cfg.ent_coef * entropy_mean + cfg.vf_coef * value_loss
-        norms = self._backward(loss.sum(), cfg.max_grad_norm)
+        losses, norms, _, _ = self._step_by_hand(
+            obs, actions.long() if self.discrete else actions, adv, ret,
+            mask / count.unsqueeze(1), policy_share=mask / divisor.unsqueeze(1))
         self._adam_step(torch.isfinite(norms))
-        columns = torch.stack([policy_loss, value_loss, entropy_mean, loss]).detach().T.tolist()
-        return [{"policy_loss": p, "value_loss": v, "entropy": e, "grad_norm": n, "loss": total}
-                for (p, v, e, total), n in zip(columns, norms.tolist(), strict=True)]
+        policy_loss, value_loss, entropy_mean = losses.T
+        loss = policy_loss - cfg.ent_coef * entropy_mean + cfg.vf_coef * value_loss
+        columns = torch.cat([losses, loss.unsqueeze(1), norms.unsqueeze(1)], 1).tolist()
+        return [{"policy_loss": p, "value_loss": v, "entropy": e, "loss": total, "grad_norm": n}
+                for p, v, e, total, n in columns]
 
     def _ppo(self, sizes: list[int], obs: torch.Tensor, actions: torch.Tensor,
              adv_all: torch.Tensor, ret: torch.Tensor) -> list[dict[str, float]]:
@@ -227,9 +225,9 @@ class StackedUpdate:
                 if cfg.normalize_advantage:
                     adv = _normalize(adv, mask, mb_size)
                 weight = mask * active.unsqueeze(1)  # a seed that stopped early adds nothing
-                losses, norms, ratio, log_r = self._clipped_step(
-                    mb_obs, mb_acts, mb_old.squeeze(-1), adv, mb_ret.squeeze(-1),
-                    weight / mb_size.unsqueeze(1))
+                losses, norms, ratio, log_r = self._step_by_hand(
+                    mb_obs, mb_acts, adv, mb_ret.squeeze(-1), weight / mb_size.unsqueeze(1),
+                    old_logp=mb_old.squeeze(-1))
                 self._adam_step(active & torch.isfinite(norms))
                 records.append((losses, ratio, log_r, weight, norms, active))
             if cfg.target_kl > 0:  # the epoch's last minibatch decides, as in ppo_update
@@ -259,14 +257,17 @@ class StackedUpdate:
     # -- internals ----------------------------------------------------------------------
 
     @torch.no_grad()
-    def _clipped_step(self, obs: torch.Tensor, actions: torch.Tensor, old_logp: torch.Tensor,
-                      adv: torch.Tensor, ret: torch.Tensor, share: torch.Tensor
-                      ) -> tuple[torch.Tensor, ...]:
-        """One minibatch of PPO's loss for every seed, its gradients written out by hand
-        (no autograd graph: a third of a stacked step was autograd's bookkeeping).
-        ``share`` (S, B) is each sample's weight in its seed's mean. Fills the clipped
+    def _step_by_hand(self, obs: torch.Tensor, actions: torch.Tensor, adv: torch.Tensor,
+                      ret: torch.Tensor, share: torch.Tensor,
+                      policy_share: torch.Tensor | None = None,
+                      old_logp: torch.Tensor | None = None) -> tuple[torch.Tensor | None, ...]:
+        """One gradient step's loss for every seed, its gradients written out by hand (no
+        autograd graph: a third of a stacked step was autograd's bookkeeping). ``share``
+        (S, B) is each sample's weight in its seed's mean of the value loss and the
+        entropy, ``policy_share`` in the policy loss (default ``share``). With
+        ``old_logp``, PPO's clipped surrogate; else -sum(adv log pi). Fills the clipped
         gradients; returns ((policy loss, value loss, entropy) (S, 3), gradient norms,
-        ratio, log-ratio)."""
+        and for PPO the ratio and log-ratio)."""
         cfg = self.trainers[0].config
         head, actor_inputs = mlp_forward(self.actor.layers, obs, self.actor.net.relu)
         log_std, logp_all = self._log_std(), None
@@ -274,18 +275,24 @@ class StackedUpdate:
             logp, entropy, logp_all = categorical_terms(head, actions)
         else:
             logp, entropy = log_prob_entropy(head, actions, log_std)
-        log_ratio = logp - old_logp
-        ratio = log_ratio.exp()
-        surrogate = ratio * adv
-        clipped = ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef) * adv
-        policy_loss = -(torch.min(surrogate, clipped) * share).sum(1)
+        ratio = log_ratio = None
+        if old_logp is None:
+            policy_share = share if policy_share is None else policy_share
+            policy_loss = -(logp * adv * policy_share).sum(1)
+            grad_logp = -(policy_share * adv)
+        else:
+            log_ratio = logp - old_logp
+            ratio = log_ratio.exp()
+            surrogate = ratio * adv
+            clipped = ratio.clamp(1 - cfg.clip_coef, 1 + cfg.clip_coef) * adv
+            policy_loss = -(torch.min(surrogate, clipped) * share).sum(1)
+            # d loss / d log pi: through the ratio wherever the unclipped term is the
+            # minimum (inside the clip range the terms are equal, min's halves add to one)
+            grad_logp = -(share * surrogate) * (surrogate <= clipped)
         values, critic_inputs = mlp_forward(self.critic.layers, obs, self.critic.net.relu)
         error = values.squeeze(-1) - ret
         value_loss = 0.5 * (error.square() * share).sum(1)
         entropy_mean = (entropy * share).sum(1)
-        # d loss / d log pi: through the ratio wherever the unclipped term is the minimum
-        # (inside the clip range the terms are equal and min's two halves add up to one)
-        grad_logp = -(share * surrogate) * (surrogate <= clipped)
         grad_head, grad_log_std = head_gradient(head, actions, log_std, logp_all, entropy,
                                                  grad_logp, -cfg.ent_coef * share)
         actor_grad = mlp_backward(self.actor.param, self.actor.layers, actor_inputs, grad_head,
@@ -418,22 +425,9 @@ class StackedUpdate:
         """A Gaussian actor's log-std of every seed, (S, 1, d); None for a categorical."""
         return None if self.discrete else self.actor.param[:, self.actor.net.log_std].unsqueeze(1)
 
-    def _scores(self, obs: torch.Tensor, actions: torch.Tensor
-                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(log pi(a|s), entropy) of every seed, differentiable in the rows."""
-        live = self.actor.live()
-        log_std = None if self.discrete else live[:, self.actor.net.log_std].unsqueeze(1)
-        return log_prob_entropy(stacked_mlp(live, obs, self.actor.net), actions, log_std)
-
-    def _backward(self, loss: torch.Tensor, max_grad_norm: float) -> torch.Tensor:
-        """Per-seed gradients, clipped per seed; returns each seed's norm before clipping."""
-        self.rows.grad.zero_()
-        loss.backward()
-        return self._clip_gradients(max_grad_norm)
-
     def _clip_gradients(self, max_grad_norm: float) -> torch.Tensor:
         """Clips each seed's gradient to ``max_grad_norm``; returns the norms before."""
-        grad = self.rows.grad
+        grad = self.grad
         norms = grad.square().sum(1).sqrt()
         if max_grad_norm > 0:
             grad.mul_((max_grad_norm / (norms + 1e-6)).clamp_(max=1.0).unsqueeze(1))
@@ -441,7 +435,7 @@ class StackedUpdate:
 
     def _adam_step(self, stepping: torch.Tensor) -> None:
         group = self.trainers[0].optimizer.param_groups[0]
-        self.adam.step(self.rows.data, self.rows.grad, self._lrs, group["betas"], group["eps"],
+        self.adam.step(self.rows, self.grad, self._lrs, group["betas"], group["eps"],
                        stepping, bool(stepping.all()))
 
     def _learning_rates(self) -> torch.Tensor:

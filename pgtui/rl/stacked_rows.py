@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .flat import FlatOptimizer, adam_update, rehome
-from .stacked_mlp import NetLayout, layer_views, stacked_mlp
+from .stacked_mlp import NetLayout, layer_views
 
 
 @dataclasses.dataclass
@@ -50,10 +50,11 @@ class ModuleRows:
     so the optimizer state a trainer holds is the stacked one."""
 
     def __init__(self, index: int, modules: list[nn.Module], optimizers: list[FlatOptimizer],
-                 net: NetLayout, rows: torch.Tensor, adam: RowAdam, columns: slice) -> None:
-        self.index, self.net, self.rows, self.columns = index, net, rows, columns
-        self.param = rows.data[:, columns]
-        self.grad = rows.grad[:, columns]
+                 net: NetLayout, rows: torch.Tensor, grad: torch.Tensor, adam: RowAdam,
+                 columns: slice) -> None:
+        self.index, self.net, self.columns = index, net, columns
+        self.param = rows[:, columns]
+        self.grad = grad[:, columns]
         exp_avg, exp_avg_sq = adam.exp_avg[:, columns], adam.exp_avg_sq[:, columns]
         self.layers = layer_views(self.param, net)  # stay valid: Adam steps in place
         for i, (module, opt) in enumerate(zip(modules, optimizers, strict=True)):
@@ -66,10 +67,3 @@ class ModuleRows:
                 adam.steps[i] = float(state["step"])  # one count: both modules step together
             opt.state[flat] = {"step": adam.steps[i], "exp_avg": exp_avg[i],
                                "exp_avg_sq": exp_avg_sq[i]}
-
-    def live(self) -> torch.Tensor:
-        """The parameters as a view that autograd follows back to the update's rows."""
-        return self.rows[:, self.columns]
-
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        return stacked_mlp(self.live(), x, self.net)
