@@ -6,6 +6,8 @@ every one started under the current policy, so the batch is not biased toward sh
 episodes). Both are generators that ask for a decision at every vector step: ``run``
 answers with the collector's own policy, a race answers for several seeds at once
 (``lockstep.py``). ``collect_steps`` and ``collect_episodes`` are the one-call forms.
+The books of a step (``account_step``) and of an episodes rollout (``EpisodeBook``)
+take envs of any shape, so a race keeps all its seeds' books in one pass.
 
 Masking (Gymnasium's next-step autoreset): the step after a final step only resets its
 env. It is stored with ``valid = False`` and ``dones = True``, so returns and GAE never
