@@ -202,9 +202,7 @@ def collect_steps_jointly(collectors: list[Collector], stacked: StackedPolicy,
     values = stacked.values(all_obs.view(S, -1, obs.shape[-1])).view(S, T + 1, N)
     batches = []
     for s, c in enumerate(collectors):
-        c.obs, c.resetting = obs[s].copy(), resetting[s].copy()
-        c.ep_return, c.ep_length = ep_return[s].copy(), ep_length[s].copy()
-        c.env_steps += T * N
+        c.settle(obs[s], resetting[s], ep_return[s], ep_length[s], T)
         batches.append(steps_batch(all_obs[s], values[s], actions[s], rewards[s],
                                    terminated[s], dones[s], valid[s]))
     return batches
@@ -253,10 +251,8 @@ def collect_episodes_jointly(collectors: list[Collector], stacked: StackedPolicy
             for s in np.flatnonzero(active & ((book.ended >= num_episodes) | (taken >= max_steps))):
                 active[s] = False
                 joint.freeze(s)
-                c = collectors[s]
-                c.obs, c.resetting = obs[s].copy(), resetting[s].copy()
-                c.ep_return, c.ep_length = ep_return[s].copy(), ep_length[s].copy()
-                c.env_steps += int(taken[s]) * N
+                collectors[s].settle(obs[s], resetting[s], ep_return[s], ep_length[s],
+                                     int(taken[s]))
                 ends[s] = book.counts[s].copy(), book.episode_of[s].copy()
     finally:
         joint.scatter()

@@ -200,6 +200,14 @@ class Collector:
     def collect_episodes(self, num_episodes: int, max_steps: int = 100_000) -> Batch:
         return self.run(self.episodes(num_episodes, max_steps))
 
+    def settle(self, obs: np.ndarray, resetting: np.ndarray, ep_return: np.ndarray,
+               ep_length: np.ndarray, vector_steps: int) -> None:
+        """Take over the running state a race's joint rollout leaves for this seed after
+        ``vector_steps`` steps (copies: the arrays are slices of all the seeds')."""
+        self.obs, self.resetting = obs.copy(), resetting.copy()
+        self.ep_return, self.ep_length = ep_return.copy(), ep_length.copy()
+        self.env_steps += vector_steps * self.num_envs
+
     def begin_episodes(self) -> None:
         """Reset every env and forget the running episodes: an ``episodes`` rollout
         starts every episode under the current policy."""

@@ -68,6 +68,32 @@ def _explained_variances(pred: torch.Tensor, target: torch.Tensor, mask: torch.T
     return torch.where((count < 2) | (total == 0), torch.nan, ratio).tolist()
 
 
+@dataclasses.dataclass
+class _ActorPass:
+    """A stacked actor's forward pass, kept for its gradient written out by hand."""
+
+    params: torch.Tensor  # (S, P)
+    layers: list
+    net: NetLayout
+    inputs: list[torch.Tensor]
+    head: torch.Tensor
+    actions: torch.Tensor
+    log_std: torch.Tensor | None
+    logp_all: torch.Tensor | None
+    logp: torch.Tensor
+    entropy: torch.Tensor
+
+    def gradient(self, grad_logp: torch.Tensor, grad_entropy: torch.Tensor) -> torch.Tensor:
+        """(S, P): d loss / d params, given d loss / d log pi(a|s) and / d entropy (S, B)."""
+        grad_head, grad_log_std = head_gradient(self.head, self.actions, self.log_std,
+                                                self.logp_all, self.entropy, grad_logp,
+                                                grad_entropy)
+        grads = mlp_backward(self.params, self.layers, self.inputs, grad_head, self.net)
+        if grad_log_std is not None:
+            grads[:, self.net.log_std] = grad_log_std
+        return grads
+
+
 class StackedUpdate:
     """The PPO, A2C or REINFORCE update of S trainers' seeds at once (see the module
     docstring)."""
@@ -116,10 +142,9 @@ class StackedUpdate:
 
     def restore_row(self, i: int, saved: tuple[torch.Tensor, ...]) -> None:
         """Seed ``i``'s weights and Adam state as they were in ``saved`` (it diverged)."""
-        with torch.no_grad():
-            for live, old in zip((self.rows, self.adam.exp_avg, self.adam.exp_avg_sq,
-                                  self.adam.steps), saved, strict=True):
-                live[i] = old[i]
+        for live, old in zip((self.rows, self.adam.exp_avg, self.adam.exp_avg_sq,
+                              self.adam.steps), saved, strict=True):
+            live[i] = old[i]
 
     def finite_rows(self) -> list[bool]:
         """Whether each seed's weights are all finite."""
@@ -199,9 +224,7 @@ class StackedUpdate:
         """Clipped-surrogate epochs over each seed's minibatches, as ``ppo_update``."""
         cfg = self.trainers[0].config
         S = len(self.trainers)
-        with torch.no_grad():
-            head, _ = mlp_forward(self.actor.layers, obs, self.actor.net.relu)
-            old_logp, _ = log_prob_entropy(head, actions, self._log_std())
+        old_logp = self._actor_pass(self.actor.param, self.actor.layers, obs, actions).logp
         mb_sizes, counts = zip(*(minibatch_split(n, cfg.num_minibatches) for n in sizes), strict=True)
         if len(set(counts)) != 1:
             raise ValueError("seeds' rollouts split into different numbers of minibatches")
@@ -269,12 +292,8 @@ class StackedUpdate:
         gradients; returns ((policy loss, value loss, entropy) (S, 3), gradient norms,
         and for PPO the ratio and log-ratio)."""
         cfg = self.trainers[0].config
-        head, actor_inputs = mlp_forward(self.actor.layers, obs, self.actor.net.relu)
-        log_std, logp_all = self._log_std(), None
-        if self.discrete:
-            logp, entropy, logp_all = categorical_terms(head, actions)
-        else:
-            logp, entropy = log_prob_entropy(head, actions, log_std)
+        actor = self._actor_pass(self.actor.param, self.actor.layers, obs, actions)
+        logp, entropy = actor.logp, actor.entropy
         ratio = log_ratio = None
         if old_logp is None:
             policy_share = share if policy_share is None else policy_share
@@ -293,12 +312,7 @@ class StackedUpdate:
         error = values.squeeze(-1) - ret
         value_loss = 0.5 * (error.square() * share).sum(1)
         entropy_mean = (entropy * share).sum(1)
-        grad_head, grad_log_std = head_gradient(head, actions, log_std, logp_all, entropy,
-                                                 grad_logp, -cfg.ent_coef * share)
-        actor_grad = mlp_backward(self.actor.param, self.actor.layers, actor_inputs, grad_head,
-                                  self.actor.net)
-        if grad_log_std is not None:
-            actor_grad[:, self.actor.net.log_std] = grad_log_std
+        actor_grad = actor.gradient(grad_logp, -cfg.ent_coef * share)
         critic_grad = mlp_backward(self.critic.param, self.critic.layers, critic_inputs,
                                    (cfg.vf_coef * share * error).unsqueeze(-1), self.critic.net)
         self.actor.grad.copy_(actor_grad)
@@ -365,11 +379,10 @@ class StackedUpdate:
                              for _, ix in groups])  # (M, K, width); padding weighs 0
         mask = torch.stack([torch.arange(width, device=self.device) < ix.shape[1]
                             for _, ix in groups]).unsqueeze(1)
-        sizes_t = torch.tensor([sizes[i] for i in seeds], device=self.device)
         scale = torch.tensor([ix.shape[1] for _, ix in groups], device=self.device)
         a = adv[seeds]
         if cfg.normalize_advantage:  # over the whole rollout, as rollout_noise does
-            count, valid = self._counts(sizes_t.tolist(), a.shape[1])
+            count, valid = self._counts([sizes[i] for i in seeds], a.shape[1])
             a = _normalize(a, valid, count)
         rows = torch.arange(len(seeds), device=self.device).view(-1, 1, 1)
         seeds_t = torch.tensor(seeds, device=self.device)
@@ -377,21 +390,10 @@ class StackedUpdate:
         w = torch.where(mask, a[rows, index] / scale.view(-1, 1, 1), 0.0).flatten(0, 1)
         o = obs[seeds_t.view(-1, 1, 1), index].flatten(0, 1)  # (M * K, width, obs_dim)
         act = actions[seeds_t.view(-1, 1, 1), index].flatten(0, 1)
-        params = self.actor.param.data[seeds_t].repeat_interleave(k, 0)
-        layers = layer_views(params, self.actor.net)
-        with torch.no_grad():  # the estimator's loss -sum w log pi, its gradient by hand
-            head, inputs = mlp_forward(layers, o, self.actor.net.relu)
-            log_std = None if self.discrete else params[:, self.actor.net.log_std].unsqueeze(1)
-            logp_all = None
-            if self.discrete:
-                _, entropy, logp_all = categorical_terms(head, act)
-            else:
-                _, entropy = log_prob_entropy(head, act, log_std)
-            grad_head, grad_log_std = head_gradient(head, act, log_std, logp_all, entropy,
-                                                     -w, torch.zeros_like(w))
-            grads = mlp_backward(params, layers, inputs, grad_head, self.actor.net)
-            if grad_log_std is not None:
-                grads[:, self.actor.net.log_std] = grad_log_std
+        params = self.actor.param[seeds_t].repeat_interleave(k, 0)
+        # the estimator's loss -sum w log pi; no entropy term
+        grads = self._actor_pass(params, layer_views(params, self.actor.net), o, act
+                                 ).gradient(-w, torch.zeros_like(w))
         for i, stats in zip(seeds, gradient_noises(grads.view(len(seeds), k, -1)), strict=True):
             out[i] = stats
         return out
@@ -421,9 +423,19 @@ class StackedUpdate:
             out[i, :, :m] = perm[:num_mb * m].view(num_mb, m)
         return out.to(self.device)
 
-    def _log_std(self) -> torch.Tensor | None:
-        """A Gaussian actor's log-std of every seed, (S, 1, d); None for a categorical."""
-        return None if self.discrete else self.actor.param[:, self.actor.net.log_std].unsqueeze(1)
+    def _actor_pass(self, params: torch.Tensor, layers: list, obs: torch.Tensor,
+                    actions: torch.Tensor) -> _ActorPass:
+        """The stacked actor ``params`` (its ``layers``) on ``obs``: log pi(a|s) and the
+        entropy, and what ``_ActorPass.gradient`` needs to go back."""
+        head, inputs = mlp_forward(layers, obs, self.actor.net.relu)
+        log_std, logp_all = None, None
+        if self.discrete:
+            logp, entropy, logp_all = categorical_terms(head, actions)
+        else:
+            log_std = params[:, self.actor.net.log_std].unsqueeze(1)
+            logp, entropy = log_prob_entropy(head, actions, log_std)
+        return _ActorPass(params, layers, self.actor.net, inputs, head, actions, log_std,
+                          logp_all, logp, entropy)
 
     def _clip_gradients(self, max_grad_norm: float) -> torch.Tensor:
         """Clips each seed's gradient to ``max_grad_norm``; returns the norms before."""
