@@ -18,7 +18,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from .config import Config
 from .metrics import MetricsWriter, cut_after
 from .rl.events import Event, RunError, Solved, UpdateFinished
-from .rl.policies import TabularSoftmaxActor
 from .rl.trainer import Trainer
 
 FAILED = ("diverged", "error")
@@ -82,7 +81,7 @@ def summary(trainer: Trainer, options: TrainOptions, reason: str) -> dict[str, A
 
 
 def _tabular_state(trainer: Trainer) -> tuple[list[float], list[float]]:
-    theta = trainer.policy.actor.theta.detach().cpu()
+    theta = trainer.nets.state_dict(0)["actor.theta"].cpu()
     return theta.tolist(), torch.softmax(theta, 0).tolist()
 
 
@@ -131,7 +130,7 @@ def run_train(config: Config, options: TrainOptions) -> int:
             writer.write({"type": "resumed", "global_step": trainer.global_step,
                           "update": trainer.update, "episodes": trainer.episodes})
         fanout.sinks.insert(0, writer)
-    tabular = isinstance(trainer.policy.actor, TabularSoftmaxActor)
+    tabular = config.policy == "tabular"
     if tabular and not options.json:
         theta, probs = _tabular_state(trainer)
         names = trainer.info.action_names

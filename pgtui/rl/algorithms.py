@@ -1,4 +1,11 @@
-"""REINFORCE, A2C and PPO updates: each ``update(...)`` takes a batch and returns stats.
+"""REINFORCE, A2C and PPO for S seeds at once: each loss written once, differentiated by
+autograd.
+
+A batch holds the seeds that collected it (``Batch.seeds``); its valid steps are packed
+to the front of one row per seed (``pack``), so every loss is a masked mean or sum
+over the last axis and returns one value per seed. Summing them and calling
+``backward`` gives each seed the gradient of its own loss: the seeds share no
+parameter. A single run is S = 1 of the same code.
 
 The live parameters are read from the config passed in on every call, so a change
 submitted to the Trainer takes effect at the next update and never halfway through one.
@@ -6,213 +13,244 @@ submitted to the Trainer takes effect at the next update and never halfway throu
 
 from __future__ import annotations
 
-import math
+from dataclasses import dataclass
 
 import torch
 
 from ..config import Config
 from . import diagnostics
-from .flat import FlatOptimizer
-from .policies import ActorCritic
-from .returns import full_episode_returns, gae, normalize, reward_to_go
+from .networks import SeedNets
+from .optim import RowOptimizer
+from .returns import explained_variance, full_episode_returns, gae, masked_mean, normalize, reward_to_go
 from .rollout import Batch
 
-DIAG_GROUPS = 8  # slices of an A2C/PPO rollout for the gradient-noise estimate
+Stats = list[dict[str, float]]  # one dict per seed of the batch
 
 
-def explained_variance(pred: torch.Tensor, target: torch.Tensor) -> float:
-    """1 - Var(target - pred) / Var(target): 1 is a perfect critic, <= 0 is no better than a constant."""
-    if target.numel() < 2:
-        return float("nan")
-    var = target.var()
-    return float("nan") if var == 0 else float(1 - (target - pred).var() / var)
+@dataclass
+class Samples:
+    """Each seed's valid steps packed to the front of its row: (S, L, ...), ``mask`` (S, L)."""
+
+    mask: torch.Tensor
+    count: torch.Tensor  # (S,) valid steps per seed
+    obs: torch.Tensor
+    actions: torch.Tensor
+    targets: list[torch.Tensor]  # per-step figures packed alike (returns, advantages...)
 
 
-def leave_one_out_mean(returns: torch.Tensor, episode_ids: torch.Tensor, valid: torch.Tensor,
+def pack(batch: Batch, *per_step: torch.Tensor) -> Samples:
+    """The valid steps of ``batch`` (T, S, N) per seed, in (t, env) order, with
+    ``per_step`` tensors of the batch's shape packed the same way."""
+    S = batch.valid.shape[1]
+    valid = batch.valid.movedim(1, 0).reshape(S, -1)
+    count = valid.sum(1)
+    width = int(count.max())
+    order = torch.argsort((~valid).to(torch.int8), dim=1, stable=True)[:, :width]
+    mask = torch.arange(width, device=valid.device) < count.unsqueeze(1)
+
+    def take(x: torch.Tensor) -> torch.Tensor:
+        rows = x.movedim(1, 0).reshape(S, valid.shape[1], *x.shape[3:])
+        index = order.view(S, width, *[1] * (rows.dim() - 2)).expand(S, width, *rows.shape[2:])
+        return rows.gather(1, index)
+
+    return Samples(mask, count, take(batch.obs), take(batch.actions), [take(x) for x in per_step])
+
+
+def seed_rows(nets: SeedNets, seeds: list[int]) -> torch.Tensor:
+    """The parameter rows of ``seeds``, differentiable into ``nets.rows``."""
+    return nets.rows if len(seeds) == nets.num_seeds else nets.rows[seeds]
+
+
+def _masked_sum(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return torch.where(mask, x, torch.zeros((), device=x.device)).sum(-1)
+
+
+def step(optimizer: RowOptimizer, loss: torch.Tensor, seeds: list[int], max_grad_norm: float,
+         stepping: torch.Tensor) -> torch.Tensor:
+    """One optimizer step of the seeds ``seeds`` on their losses (S,); returns each one's
+    gradient norm before clipping. A seed whose norm is not finite does not step (the
+    trainer then reports the divergence); nor do those not ``stepping``."""
+    optimizer.rows.grad = None
+    loss.sum().backward()
+    norms = optimizer.clip(max_grad_norm)[seeds]
+    moving = torch.zeros(optimizer.rows.shape[0], dtype=torch.bool, device=loss.device)
+    moving[seeds] = stepping & torch.isfinite(norms)
+    optimizer.step(moving)
+    return norms
+
+
+def _stats(keys: tuple[str, ...], columns: list[torch.Tensor]) -> Stats:
+    """Per-seed dicts from (S,) tensors: one copy off the device."""
+    return [dict(zip(keys, row, strict=True)) for row in torch.stack(columns, 1).tolist()]
+
+
+# -- REINFORCE ---------------------------------------------------------------------------
+
+
+def leave_one_out_mean(returns: torch.Tensor, episode_ids: torch.Tensor, mask: torch.Tensor,
                        num_episodes: int) -> torch.Tensor:
-    """Per step: the mean return over the batch's *other* episodes' steps.
+    """Per step (S, L): the mean return over the seed's *other* episodes' steps.
 
     Excluding the step's own episode keeps the baseline independent of its actions, so
     the expected gradient is exactly unchanged (a plain batch mean biases it by 1/K).
     """
-    ids = torch.where(valid, episode_ids, torch.zeros_like(episode_ids)).reshape(-1)
-    r = torch.where(valid, returns, torch.zeros_like(returns)).reshape(-1)
-    sums = torch.zeros(num_episodes, device=r.device).index_add_(0, ids, r)
-    counts = torch.zeros(num_episodes, device=r.device).index_add_(0, ids, valid.reshape(-1).float())
-    others = (sums.sum() - sums) / (counts.sum() - counts).clamp(min=1.0)
-    others = torch.where(counts.sum() - counts > 0, others, torch.zeros_like(others))
-    return others[ids].reshape(returns.shape)
+    S = returns.shape[0]
+    ids = torch.where(mask, episode_ids, 0)
+    flat = (ids + num_episodes * torch.arange(S, device=ids.device).unsqueeze(1)).reshape(-1)
+    sums = returns.new_zeros(S * num_episodes).index_add_(
+        0, flat, torch.where(mask, returns, 0.0).reshape(-1)).view(S, num_episodes)
+    counts = returns.new_zeros(S * num_episodes).index_add_(
+        0, flat, mask.reshape(-1).to(returns.dtype)).view(S, num_episodes)
+    other_sum, other_count = sums.sum(1, keepdim=True) - sums, counts.sum(1, keepdim=True) - counts
+    others = torch.where(other_count > 0, other_sum / other_count.clamp(min=1), 0.0)
+    return others.gather(1, ids)
 
 
-def reinforce_weights(batch: Batch, values: torch.Tensor, config: Config
-                      ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(returns, advantages) for REINFORCE under the config's return mode and baseline."""
-    if config.return_mode == "full":
-        returns = full_episode_returns(batch.rewards, batch.dones, config.gamma)
-    else:
-        returns = reward_to_go(batch.rewards, batch.dones, config.gamma)
+def reinforce_advantages(returns: torch.Tensor, values: torch.Tensor, samples: Samples,
+                         episode_ids: torch.Tensor, num_episodes: int, config: Config
+                         ) -> torch.Tensor:
+    """The weight of each step's grad log pi under the config's baseline (S, L)."""
     if config.baseline == "value":
         advantages = returns - values
     elif config.baseline == "mean":
-        advantages = returns - leave_one_out_mean(returns, batch.episode_ids, batch.valid,
-                                                  batch.num_episodes)
+        advantages = returns - leave_one_out_mean(returns, episode_ids, samples.mask, num_episodes)
     else:
-        advantages = returns.clone()
-    if config.normalize_advantage:
-        advantages = normalize(advantages, batch.valid)
-    return returns, advantages
+        advantages = returns
+    return normalize(advantages, samples.mask) if config.normalize_advantage else advantages
 
 
-def _step(optimizer: FlatOptimizer, loss: torch.Tensor, max_grad_norm: float) -> float:
-    """One optimizer step on ``loss``; returns the gradient norm before clipping.
-
-    The gradients are zeroed in place, not dropped: with flat parameters (``flat.py``)
-    the module's ``.grad`` tensors are views that autograd accumulates into. A
-    non-finite norm skips the step (the trainer then reports the divergence).
-    """
-    params = optimizer.params
-    for p in params:
-        if p.grad is not None:
-            p.grad.zero_()
-    loss.backward()
-    grads = [p.grad for p in params if p.grad is not None]
-    norms = torch.stack([torch.linalg.vector_norm(g) for g in grads])
-    norm = torch.linalg.vector_norm(norms)
-    if max_grad_norm > 0:
-        scale = (max_grad_norm / (norm + 1e-6)).clamp_(max=1.0)
-        for g in grads:
-            g.mul_(scale)
-    grad_norm = float(norm)
-    if math.isfinite(grad_norm):
-        optimizer.step()
-    return grad_norm
+def episode_returns(batch: Batch, config: Config) -> torch.Tensor:
+    """Reward-to-go or the whole episode's return, per step (T, S, N)."""
+    if config.return_mode == "full":
+        return full_episode_returns(batch.rewards, batch.dones, config.gamma)
+    return reward_to_go(batch.rewards, batch.dones, config.gamma)
 
 
-def reinforce_loss(policy: ActorCritic, batch: Batch, config: Config
+def reinforce_loss(nets: SeedNets, rows: torch.Tensor, samples: Samples, returns: torch.Tensor,
+                   episode_ids: torch.Tensor, num_episodes: torch.Tensor, config: Config
                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """-1/K sum_k sum_t A_t log pi(a_t|s_t) - ent_coef * H + vf_coef * value loss.
+    """Per seed: -1/K sum_k sum_t A_t log pi(a_t|s_t) - ent_coef * H + vf_coef * value loss.
 
-    Returns (total loss, parts); parts hold the policy loss, value loss, entropy and the
-    flat tensors the gradient diagnostics need.
+    Returns (loss (S,), parts); the parts hold the policy loss, value loss and entropy
+    (S,) and the advantages (S, L) the gradient diagnostics weigh the steps by.
     """
-    valid = batch.valid
-    obs, actions = batch.obs[valid], batch.actions[valid]
-    values = policy.critic(batch.obs)
-    returns, advantages = reinforce_weights(batch, values.detach(), config)
-    adv = advantages[valid]
-    logp, entropy = policy.actor(obs, actions)
-    policy_loss = -(logp * adv).sum() / max(batch.num_episodes, 1)
-    value_loss = 0.5 * ((values[valid] - returns[valid]) ** 2).mean()
-    entropy_mean = entropy.mean()
+    logp, entropy, values = nets.evaluate(samples.obs, samples.actions, rows)
+    adv = reinforce_advantages(returns, values.detach(), samples, episode_ids,
+                               int(num_episodes.max()), config)
+    mask = samples.mask
+    policy_loss = -_masked_sum(logp * adv, mask) / num_episodes.clamp(min=1)
+    value_loss = 0.5 * masked_mean((values - returns).square(), mask)
+    entropy_mean = masked_mean(entropy, mask)
     loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
-    return loss, {"policy_loss": policy_loss, "value_loss": value_loss,
-                  "entropy": entropy_mean, "obs": obs, "actions": actions, "adv": adv,
-                  "values": values[valid].detach(), "returns": returns[valid],
-                  "all_values": values.detach()}
+    return loss, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy_mean,
+                  "adv": adv.detach(), "values": values.detach()}
 
 
-def reinforce_targets(batch: Batch, values: torch.Tensor, config: Config) -> list[torch.Tensor]:
-    """(obs, actions, advantages, returns) over the valid steps of K episodes, with
-    ``values`` the critic's on ``batch.obs`` before the step: what a stacked REINFORCE
-    step learns from (``reinforce_loss`` computes the same within its own forward pass)."""
-    returns, advantages = reinforce_weights(batch, values, config)
-    keep = batch.valid.nonzero(as_tuple=True)
-    return [t[keep] for t in (batch.obs, batch.actions, advantages, returns)]
-
-
-def reinforce_noise(policy: ActorCritic, batch: Batch, obs: torch.Tensor, actions: torch.Tensor,
-                    adv: torch.Tensor, values: torch.Tensor, reference: Config | None
-                    ) -> dict[str, float]:
-    """REINFORCE's gradient diagnostics: one group per episode; with ``reference``, that
-    estimator's weights on the same steps too (``values``: the critic's on ``batch.obs``)."""
-    index, mask = diagnostics.episode_groups(batch.episode_ids[batch.valid], batch.num_episodes)
-    ref_adv = None
-    if reference is not None:
-        ref_adv = reinforce_weights(batch, values, reference)[1][batch.valid]
-    return diagnostics.measure(policy.actor, obs, actions, adv, index, mask, ref_adv)
-
-
-def reinforce_update(policy: ActorCritic, optimizer: FlatOptimizer, batch: Batch,
-                     config: Config, diagnose: bool, reference: Config | None = None
-                     ) -> dict[str, float]:
-    """One gradient step on K complete episodes.
+def reinforce_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Config,
+                     diagnose: bool, reference: Config | None = None) -> Stats:
+    """One gradient step per seed on its K complete episodes.
 
     With ``reference`` (a config that differs in baseline, return mode or normalization)
     the diagnostics also measure that estimator on the same batch as ``grad_var_ref``:
     a paired comparison at the same policy, which a whole-run average is not.
     """
-    loss, parts = reinforce_loss(policy, batch, config)
-    stats = {}
+    rows = seed_rows(nets, batch.seeds)
+    samples = pack(batch, episode_returns(batch, config), batch.episode_ids)
+    returns, episode_ids = samples.targets
+    num_episodes = batch.num_episodes.to(returns.dtype)
+    loss, parts = reinforce_loss(nets, rows, samples, returns, episode_ids, num_episodes, config)
+    noise: Stats = [{} for _ in batch.seeds]
     if diagnose:
-        stats = reinforce_noise(policy, batch, parts["obs"], parts["actions"], parts["adv"],
-                                parts["all_values"], reference)
-    grad_norm = _step(optimizer, loss, config.max_grad_norm)
-    return {
-        "policy_loss": parts["policy_loss"].item(), "value_loss": parts["value_loss"].item(),
-        "entropy": parts["entropy"].item(), "grad_norm": grad_norm,
-        "explained_variance": explained_variance(parts["values"], parts["returns"]),
-        "loss": loss.item(), **stats,
-    }
+        width = int(num_episodes.max())
+        index, mask = diagnostics.episode_groups(episode_ids, samples.mask, width)
+        ref_adv = None
+        if reference is not None:
+            ref_returns = pack(batch, episode_returns(batch, reference)).targets[0]
+            ref_adv = reinforce_advantages(ref_returns, parts["values"], samples, episode_ids,
+                                           width, reference)
+        noise = diagnostics.measure(nets, rows, samples, parts["adv"], index, mask, ref_adv)
+    norms = step(optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
+    stats = _stats(("policy_loss", "value_loss", "entropy", "loss", "grad_norm",
+                    "explained_variance"),
+                   [parts["policy_loss"], parts["value_loss"], parts["entropy"], loss, norms,
+                    explained_variance(parts["values"], returns, samples.mask)])
+    return [{**s, **n} for s, n in zip(stats, noise, strict=True)]
 
 
-def gae_targets(batch: Batch, config: Config) -> tuple[torch.Tensor, torch.Tensor]:
-    return gae(batch.rewards, batch.values, batch.next_values, batch.terminated, batch.dones,
-               config.gamma, config.gae_lambda)
+# -- A2C and PPO -------------------------------------------------------------------------
 
 
-def flat_rollout(batch: Batch, config: Config) -> list[torch.Tensor]:
-    """(obs, actions, GAE advantages, value targets) of an n-step rollout, over its valid
-    steps: what A2C and PPO (alone or stacked) learn from."""
-    advantages, returns = gae_targets(batch, config)
-    keep = batch.valid.nonzero(as_tuple=True)  # one look at the mask (a GPU sync), not four
-    return [t[keep] for t in (batch.obs, batch.actions, advantages, returns)]
+def rollout_samples(batch: Batch, config: Config) -> Samples:
+    """An n-step rollout's valid steps with targets [GAE advantages, value targets,
+    V(s) at collection]: what A2C and PPO learn from."""
+    advantages, returns = gae(batch.rewards, batch.values, batch.next_values, batch.terminated,
+                              batch.dones, config.gamma, config.gae_lambda)
+    return pack(batch, advantages, returns, batch.values)
 
 
-def rollout_noise(policy: ActorCritic, obs: torch.Tensor, actions: torch.Tensor,
-                  adv: torch.Tensor, config: Config, generator: torch.Generator | None
-                  ) -> dict[str, float]:
-    """A2C's and PPO's gradient diagnostics: random slices of the rollout, weighted by the
-    advantages as the loss sees them; {} when ``generator`` is None (not this update)."""
-    if generator is None:
-        return {}
+def rollout_noise(nets: SeedNets, rows: torch.Tensor, samples: Samples, config: Config,
+                  generators: list[torch.Generator | None]) -> Stats:
+    """A2C's and PPO's gradient diagnostics: random slices of each seed's rollout,
+    weighted by the advantages as the loss sees them; {} for the seeds whose generator
+    is None (not this update)."""
+    if all(g is None for g in generators):
+        return [{} for _ in generators]
+    adv = samples.targets[0]
     if config.normalize_advantage:
-        adv = normalize(adv)
-    index, mask = diagnostics.random_groups(torch.ones_like(adv, dtype=torch.bool),
-                                            DIAG_GROUPS, generator)
-    if index.shape[1] == 0:
-        return {}
-    return diagnostics.measure(policy.actor, obs, actions, adv / index.shape[1], index, mask)
+        adv = normalize(adv, samples.mask)
+    index, mask = diagnostics.random_groups(samples.count, generators)
+    size = mask[:, 0].sum(-1, keepdim=True).clamp(min=1)  # each group's share: 1 / its size
+    return diagnostics.measure(nets, rows, samples, adv / size, index, mask)
 
 
-def a2c_update(policy: ActorCritic, optimizer: FlatOptimizer, batch: Batch,
-               config: Config, diagnose: torch.Generator | None) -> dict[str, float]:
-    """One gradient step on an n-step rollout with GAE advantages.
-
-    ``diagnose``: the generator that draws the diagnostics' random groups, or None to
-    skip them (a generator of its own, so measuring never changes what is learned).
-    """
-    obs, actions, adv, ret = flat_rollout(batch, config)
-    stats = rollout_noise(policy, obs, actions, adv, config, diagnose)
-    if config.normalize_advantage:
-        adv = normalize(adv)
-    logp, entropy = policy.actor(obs, actions)
-    values = policy.critic(obs)
-    policy_loss = -(logp * adv).mean()
-    value_loss = 0.5 * ((values - ret) ** 2).mean()
-    entropy_mean = entropy.mean()
+def actor_critic_loss(logp: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor,
+                      adv: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor, config: Config,
+                      old_logp: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(loss, log-ratio, [policy loss, value loss, entropy]) per seed: A2C's
+    -mean(A log pi), or with ``old_logp`` PPO's clipped surrogate
+    -mean(min(r A, clip(r, 1 - eps, 1 + eps) A)), r = pi / pi_old; each plus
+    vf_coef * 0.5 * mean((V - target)^2) - ent_coef * mean(H)."""
+    if old_logp is None:
+        log_ratio = torch.zeros_like(logp)
+        policy_loss = -masked_mean(logp * adv, mask)
+    else:
+        log_ratio = logp - old_logp
+        ratio = log_ratio.exp()
+        clipped = ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
+        policy_loss = -masked_mean(torch.min(ratio * adv, clipped * adv), mask)
+    value_loss = 0.5 * masked_mean((values - returns).square(), mask)
+    entropy_mean = masked_mean(entropy, mask)
     loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
-    grad_norm = _step(optimizer, loss, config.max_grad_norm)
-    return {
-        "policy_loss": policy_loss.item(), "value_loss": value_loss.item(),
-        "entropy": entropy_mean.item(), "grad_norm": grad_norm,
-        "explained_variance": explained_variance(batch.values[batch.valid], ret),
-        "loss": loss.item(), **stats,
-    }
+    return loss, log_ratio, torch.stack([policy_loss, value_loss, entropy_mean], 1)
 
 
-def _approx_kl(log_ratio: torch.Tensor) -> torch.Tensor:
-    """KL(old || new) from samples of the old policy: the k3 estimator, always >= 0."""
-    return ((log_ratio.exp() - 1) - log_ratio).mean()
+def a2c_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Config,
+               diagnose: list[torch.Generator | None]) -> Stats:
+    """One gradient step per seed on its n-step rollout with GAE advantages.
+
+    ``diagnose``: per seed, the generator that draws the diagnostics' random groups, or
+    None to skip them (a generator of its own, so measuring never changes what is learned).
+    """
+    rows = seed_rows(nets, batch.seeds)
+    samples = rollout_samples(batch, config)
+    adv, returns, old_values = samples.targets
+    noise = rollout_noise(nets, rows, samples, config, diagnose)
+    if config.normalize_advantage:
+        adv = normalize(adv, samples.mask)
+    logp, entropy, values = nets.evaluate(samples.obs, samples.actions, rows)
+    loss, _, parts = actor_critic_loss(logp, entropy, values, adv, returns, samples.mask, config)
+    norms = step(optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
+    stats = _stats(("policy_loss", "value_loss", "entropy", "loss", "grad_norm",
+                    "explained_variance"),
+                   [*parts.detach().T, loss.detach(), norms,
+                    explained_variance(old_values, returns, samples.mask)])
+    return [{**s, **n} for s, n in zip(stats, noise, strict=True)]
+
+
+def approx_kl(log_ratio: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """KL(old || new) per seed from samples of the old policy: the k3 estimator, >= 0."""
+    return masked_mean((log_ratio.exp() - 1) - log_ratio, mask)
 
 
 def minibatch_split(n: int, num_minibatches: int) -> tuple[int, int]:
@@ -222,52 +260,87 @@ def minibatch_split(n: int, num_minibatches: int) -> tuple[int, int]:
     return size, len(range(0, n - size + 1, size))
 
 
-def ppo_update(policy: ActorCritic, optimizer: FlatOptimizer, batch: Batch,
-               config: Config, diagnose: torch.Generator | None,
-               generator: torch.Generator) -> dict[str, float]:
-    """Clipped-surrogate epochs over minibatches of one rollout; ``generator`` shuffles
-    the minibatches, ``diagnose`` is as in ``a2c_update``."""
-    obs, actions, adv_all, ret = flat_rollout(batch, config)
+def _minibatch_index(counts: list[int], config: Config, drawing: list[bool],
+                     generators: list[torch.Generator], device: torch.device
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One epoch's minibatches of every seed, (S, J, W) positions and mask: seed s's
+    own shuffle cut into its own minibatches. Seeds not ``drawing`` (they stopped
+    early) draw nothing from their generator."""
+    splits = [minibatch_split(n, config.num_minibatches) for n in counts]
+    width, num = max(s for s, _ in splits), max(j for _, j in splits)
+    index = torch.zeros(len(counts), num, width, dtype=torch.long)
+    mask = torch.zeros(len(counts), num, width, dtype=torch.bool)
+    for s, ((size, j), n) in enumerate(zip(splits, counts, strict=True)):
+        if drawing[s] and j > 0:
+            perm = torch.randperm(n, generator=generators[s])
+            index[s, :j, :size] = perm[:size * j].view(j, size)
+            mask[s, :j, :size] = True
+    return index.to(device), mask.to(device)
+
+
+def ppo_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Config,
+               diagnose: list[torch.Generator | None], generators: list[torch.Generator]) -> Stats:
+    """Clipped-surrogate epochs over each seed's minibatches of one rollout.
+
+    ``generators`` shuffle each seed's minibatches; ``diagnose`` is as in ``a2c_update``.
+    With ``target_kl``, a seed whose approx_kl on its epoch's last minibatch exceeds it
+    stops there; the others go on.
+    """
+    rows = seed_rows(nets, batch.seeds)
+    samples = rollout_samples(batch, config)
+    adv_all, returns, old_values = samples.targets
     with torch.no_grad():
-        old_logp, _ = policy.actor(obs, actions)
-    stats = rollout_noise(policy, obs, actions, adv_all, config, diagnose)
-    n = obs.shape[0]
-    mb_size, num_mb = minibatch_split(n, config.num_minibatches)
-    losses: list[torch.Tensor] = []  # per minibatch: policy_loss, value_loss, entropy
-    log_ratios: list[torch.Tensor] = []  # for approx_kl and clipfrac, computed once at the end
-    grad_norms: list[float] = []
-    stopped_early = False
+        old_logp, _, _ = nets.evaluate(samples.obs, samples.actions, rows, critic=False)
+    noise = rollout_noise(nets, rows, samples, config, diagnose)
+    S, device = len(batch.seeds), samples.mask.device
+    seed_index = torch.arange(S, device=device).unsqueeze(1)
+    data = [samples.obs, samples.actions, adv_all, returns, old_logp]
+    counts = samples.count.tolist()
+    running = [n > 0 for n in counts]  # still in their epochs
+    records = []  # per minibatch step: [policy, value, entropy] (S, 3), kl/clip sums, norms, took
     for _ in range(config.update_epochs):
-        perm = torch.randperm(n, generator=generator, device="cpu").to(obs.device)
-        for start in range(0, num_mb * mb_size, mb_size):
-            mb = perm[start:start + mb_size]
-            mb_obs, adv = obs[mb], adv_all[mb]
+        index, mask = _minibatch_index(counts, config, running, generators, device)
+        took = torch.tensor(running, device=device)
+        last_kl = torch.zeros(S, device=device)
+        for j in range(index.shape[1]):
+            mb_mask = mask[:, j] & took.unsqueeze(1)
+            stepping = mb_mask.any(1)
+            obs, actions, adv, ret, old = (x[seed_index, index[:, j]] for x in data)
             if config.normalize_advantage:
-                adv = normalize(adv)
-            logp, entropy = policy.actor(mb_obs, actions[mb])
-            log_ratio = logp - old_logp[mb]
-            ratio = log_ratio.exp()
-            clipped = ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
-            policy_loss = -torch.min(ratio * adv, clipped * adv).mean()
-            value_loss = 0.5 * (policy.critic(mb_obs) - ret[mb]).square().mean()
-            entropy_mean = entropy.mean()
-            loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
-            grad_norms.append(_step(optimizer, loss, config.max_grad_norm))
-            losses.append(torch.stack([policy_loss, value_loss, entropy_mean]).detach())
-            log_ratios.append(log_ratio.detach())
-        if config.target_kl > 0 and float(_approx_kl(log_ratios[-1])) > config.target_kl:
-            stopped_early = True
-            break
-    if losses:  # every minibatch has mb_size samples: the mean over all is the mean of means
-        all_log_ratios = torch.cat(log_ratios)
-        clipfrac = ((all_log_ratios.exp() - 1).abs() > config.clip_coef).float().mean()
-        means = [*torch.stack(losses).mean(0).tolist(), float(_approx_kl(all_log_ratios)),
-                 float(clipfrac)]
-    else:
-        means = [math.nan] * 5
-    out = dict(zip(("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac"), means,
-                   strict=True))
-    out["grad_norm"] = sum(grad_norms) / len(grad_norms) if grad_norms else math.nan
-    out["explained_variance"] = explained_variance(batch.values[batch.valid], ret)
-    out["early_stop"] = float(stopped_early)
-    return {**out, **stats}
+                adv = normalize(adv, mb_mask)
+            # the rows again: a gathered subset is a copy, and the last step moved them
+            logp, entropy, values = nets.evaluate(obs, actions, seed_rows(nets, batch.seeds))
+            loss, log_ratio, parts = actor_critic_loss(logp, entropy, values, adv, ret, mb_mask,
+                                                       config, old)
+            norms = step(optimizer, loss, batch.seeds, config.max_grad_norm, stepping)
+            with torch.no_grad():
+                kl = approx_kl(log_ratio, mb_mask)
+                clipped = ((log_ratio.exp() - 1).abs() > config.clip_coef)
+                records.append((parts.detach(), _masked_sum((log_ratio.exp() - 1) - log_ratio,
+                                                            mb_mask),
+                                _masked_sum(clipped.float(), mb_mask), mb_mask.sum(1), norms,
+                                stepping))
+                last_kl = torch.where(stepping, kl, last_kl)  # each seed's last minibatch
+        if config.target_kl > 0:
+            stop = (last_kl > config.target_kl).tolist()
+            running = [r and not s for r, s in zip(running, stop, strict=True)]
+            if not any(running):
+                break
+    return [{**s, **n} for s, n in zip(_ppo_stats(records, running, old_values, returns, samples),
+                                       noise, strict=True)]
+
+
+def _ppo_stats(records: list, running: list[bool], old_values: torch.Tensor,
+               returns: torch.Tensor, samples: Samples) -> Stats:
+    """Each seed's means over the minibatch steps it took: losses and grad norm per
+    step, approx_kl and clipfrac over every sample (nan for a seed that took none)."""
+    parts, kl_sum, clip_sum, size, norms, took = (torch.stack(x) for x in zip(*records, strict=True))
+    steps = took.sum(0)
+    losses = torch.where(took.unsqueeze(-1), parts, 0.0).sum(0) / steps.unsqueeze(-1)
+    samples_seen = size.sum(0)
+    return _stats(("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "grad_norm",
+                   "explained_variance", "early_stop"),
+                  [*losses.T, kl_sum.sum(0) / samples_seen, clip_sum.sum(0) / samples_seen,
+                   torch.where(took, norms, 0.0).sum(0) / steps,
+                   explained_variance(old_values, returns, samples.mask),
+                   1.0 - torch.tensor(running, dtype=torch.float32, device=norms.device)])

@@ -11,10 +11,8 @@ them, every update (or every ``diag_every`` updates):
 - ``grad_norm`` (computed by the algorithms) = the global L2 norm of the full loss
   gradient before clipping.
 
-Per-group gradients come from one pass over groups padded to a common length: for an
-MLP actor a stacked pass with one copy of the actor per group (``stacked_mlp.py``,
-1.6x faster than ``torch.func``), otherwise one ``vmap(grad(...))`` call. Measuring
-costs about one extra forward-backward pass.
+Per-group gradients come from one backward pass of the seeds' own batched network
+(``networks.py``) with one copy of a seed's row per group, for every seed at once.
 Only the policy term enters (no entropy or value loss): it is the estimator the
 lessons are about.
 """
@@ -22,108 +20,109 @@ lessons are about.
 from __future__ import annotations
 
 import torch
-from torch.func import functional_call, grad, vmap
 
-from .policies import Actor, log_prob_entropy
-from .stacked_mlp import net_layout, stacked_mlp
+from .networks import SeedNets
 
 
-def group_gradients(actor: Actor, obs: torch.Tensor, actions: torch.Tensor,
-                    weights: torch.Tensor) -> torch.Tensor:
-    """Flattened gradients of each group's loss -sum_t w_t log pi(a_t|s_t), shape (K, P).
-
-    ``obs`` is (K, L, obs_dim), ``actions`` (K, L[, act_dim]), ``weights`` (K, L); padded
-    entries carry weight 0.
-    """
-    layout = net_layout(actor)
-    if layout is not None:  # one stacked pass with a copy of the actor per group
-        flat = torch.cat([p.detach().reshape(-1) for p in actor.parameters()])
-        with torch.enable_grad():
-            rows = flat.expand(obs.shape[0], -1).clone().requires_grad_()
-            log_std = None if layout.log_std is None else rows[:, layout.log_std].unsqueeze(1)
-            logp, _ = log_prob_entropy(stacked_mlp(rows, obs, layout), actions, log_std)
-            return torch.autograd.grad(-(logp * weights).sum(), rows)[0]
-    params = {k: v.detach() for k, v in actor.named_parameters()}
-
-    def loss(p, o, a, w):
-        logp, _ = functional_call(actor, p, (o, a))
-        return -(logp * w).sum()
-
-    grads = vmap(grad(loss), in_dims=(None, 0, 0, 0))(params, obs, actions, weights)
-    return torch.cat([g.reshape(g.shape[0], -1) for g in grads.values()], dim=1)
+def group_gradients(nets: SeedNets, rows: torch.Tensor, obs: torch.Tensor,
+                    actions: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Gradients of each group's loss -sum_t w_t log pi(a_t|s_t) in the actor's
+    parameters, (G, P_actor), for ``rows`` (G, P) (a seed's row per group), ``obs``
+    (G, W, obs_dim), ``actions`` (G, W[, act_dim]) and ``weights`` (G, W); padded
+    entries carry weight 0."""
+    with torch.enable_grad():
+        rows = rows.detach().clone().requires_grad_()
+        logp, _, _ = nets.evaluate(obs, actions, rows, critic=False)
+        (grads,) = torch.autograd.grad(-(logp * weights).sum(), rows)
+    return grads[:, :nets.actor_size]
 
 
-def gradient_noise(group_grads: torch.Tensor) -> dict[str, float]:
-    """``grad_var`` and ``grad_snr`` from per-group gradients (K, P), K >= 2."""
-    return gradient_noises(group_grads.unsqueeze(0))[0]
-
-
-def gradient_noises(group_grads: torch.Tensor) -> list[dict[str, float]]:
-    """``gradient_noise`` of each estimator's (K, P) block of ``group_grads`` (M, K, P)."""
-    k = group_grads.shape[1]
-    if k < 2:
-        return [{} for _ in range(group_grads.shape[0])]
-    mean = group_grads.mean(1, keepdim=True)
-    trace_var = ((group_grads - mean) ** 2).sum((1, 2)) / (k - 1)
-    signal = (mean**2).sum((1, 2))
+def gradient_noise(group_grads: torch.Tensor, groups: torch.Tensor | None = None
+                   ) -> list[dict[str, float]]:
+    """``grad_var`` and ``grad_snr`` of each seed from its per-group gradients
+    (S, K, P); ``groups`` (S, K) marks the groups that exist (default: all). A seed with
+    fewer than two groups gets {}."""
+    if groups is None:
+        groups = torch.ones(group_grads.shape[:2], dtype=torch.bool, device=group_grads.device)
+    weight = groups.to(group_grads.dtype).unsqueeze(-1)
+    k = weight.sum(1)  # (S, 1)
+    mean = (group_grads * weight).sum(1) / k.clamp(min=1)
+    trace_var = ((group_grads - mean.unsqueeze(1)).square() * weight).sum((1, 2)) / (k.squeeze(1) - 1)
+    signal = mean.square().sum(1)
     out = []
-    for var, sig in torch.stack([trace_var, signal], 1).tolist():
-        out.append({"grad_var": var, "grad_snr": sig / (var / k) if var > 0 else float("inf")})
+    for count, var, sig in torch.stack([k.squeeze(1), trace_var, signal], 1).tolist():
+        if count < 2:
+            out.append({})
+        else:
+            out.append({"grad_var": var, "grad_snr": sig / (var / count) if var > 0 else float("inf")})
     return out
 
 
-def episode_groups(episode_ids: torch.Tensor, num_episodes: int
+def episode_groups(episode_ids: torch.Tensor, mask: torch.Tensor, num_episodes: int
                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Padded gather indices (K, L) into ``episode_ids``' positions, one row per episode.
-
-    ``episode_ids`` is flat, -1 where a step belongs to no episode. Returns (index,
-    mask); masked-out entries point at element 0.
-    """
-    ids = episode_ids.reshape(-1)
+    """Padded positions (S, K, W) in each seed's row of steps, one group per episode,
+    and their mask; ``episode_ids`` (S, L) numbers each seed's episodes from 0 where
+    ``mask``. Masked-out entries point at position 0."""
+    S, L = episode_ids.shape
+    offset = num_episodes * torch.arange(S, device=mask.device).unsqueeze(1)
+    ids = torch.where(mask, episode_ids + offset, -1).reshape(-1)
     flat = torch.nonzero(ids >= 0).squeeze(1)
     ep = ids[flat]
     order = torch.argsort(ep, stable=True)
     flat, ep = flat[order], ep[order]
-    lengths = torch.bincount(ep, minlength=num_episodes)
+    lengths = torch.bincount(ep, minlength=S * num_episodes)
     starts = torch.cumsum(lengths, 0) - lengths
     pos = torch.arange(len(ep), device=ep.device) - starts[ep]
     width = int(lengths.max()) if len(lengths) else 0
-    index = torch.zeros((num_episodes, width), dtype=torch.long, device=ep.device)
-    mask = torch.zeros((num_episodes, width), dtype=torch.bool, device=ep.device)
-    index[ep, pos] = flat
-    mask[ep, pos] = True
-    return index, mask
+    index = torch.zeros((S * num_episodes, width), dtype=torch.long, device=ep.device)
+    group_mask = torch.zeros((S * num_episodes, width), dtype=torch.bool, device=ep.device)
+    index[ep, pos] = flat % L
+    group_mask[ep, pos] = True
+    return index.view(S, num_episodes, width), group_mask.view(S, num_episodes, width)
 
 
-def random_groups(valid: torch.Tensor, num_groups: int, generator: torch.Generator
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """``num_groups`` random equal slices of the valid transitions, as (index, mask)."""
-    flat = torch.nonzero(valid.reshape(-1)).squeeze(1)
-    perm = torch.randperm(len(flat), generator=generator, device="cpu").to(flat.device)
-    size = len(flat) // num_groups
-    index = flat[perm[: size * num_groups]].reshape(num_groups, size)
-    return index, torch.ones_like(index, dtype=torch.bool)
+def random_groups(counts: torch.Tensor, generators: list[torch.Generator | None],
+                  num_groups: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """``num_groups`` random equal slices of each seed's ``counts`` steps, as positions
+    (S, num_groups, W) and mask; a seed whose generator is None gets none."""
+    sizes = [int(n) // num_groups if g is not None else 0
+             for n, g in zip(counts.tolist(), generators, strict=True)]
+    width = max(sizes)
+    index = torch.zeros(len(sizes), num_groups, width, dtype=torch.long)
+    mask = torch.zeros(len(sizes), num_groups, width, dtype=torch.bool)
+    for s, (size, n, g) in enumerate(zip(sizes, counts.tolist(), generators, strict=True)):
+        if size > 0:
+            perm = torch.randperm(int(n), generator=g)
+            index[s, :, :size] = perm[:size * num_groups].view(num_groups, size)
+            mask[s, :, :size] = True
+    return index.to(counts.device), mask.to(counts.device)
 
 
-def measure(actor: Actor, obs: torch.Tensor, actions: torch.Tensor, weights: torch.Tensor,
-            index: torch.Tensor, mask: torch.Tensor,
-            reference: torch.Tensor | None = None) -> dict[str, float]:
-    """Gradient noise of the estimator -sum w log pi over the groups ``index``/``mask``.
+def measure(nets: SeedNets, rows: torch.Tensor, samples, weights: torch.Tensor,
+            index: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor | None = None
+            ) -> list[dict[str, float]]:
+    """Per seed, the gradient noise of the estimator -sum w log pi over its groups
+    ``index``/``mask`` (S, K, W) of its packed steps (``samples``, ``weights`` (S, L)).
 
-    ``obs``, ``actions`` and ``weights`` are flattened over time and envs. With
-    ``reference`` (other weights for the same steps) the same pass also measures that
-    estimator, as ``grad_var_ref``: the groups are simply listed twice.
+    With ``reference`` (other weights for the same steps) the same pass also measures
+    that estimator, as ``grad_var_ref``: the groups are simply listed twice.
     """
-    if index.shape[0] < 2 or index.shape[1] == 0:
-        return {}
-    zero = torch.zeros((), device=weights.device)
-    w = torch.where(mask, weights[index], zero)
-    o, a = obs[index], actions[index]
-    if reference is None:
-        return gradient_noise(group_gradients(actor, o, a, w))
-    w_ref = torch.where(mask, reference[index], zero)
-    grads = group_gradients(actor, torch.cat([o, o]), torch.cat([a, a]), torch.cat([w, w_ref]))
-    own, ref = grads.split(index.shape[0])
-    stats = gradient_noise(own)
-    stats["grad_var_ref"] = gradient_noise(ref)["grad_var"]
+    S, K, W = index.shape
+    if K == 0 or W == 0:
+        return [{} for _ in range(S)]
+    seed = torch.arange(S, device=index.device).view(S, 1, 1)
+    obs, actions = samples.obs[seed, index], samples.actions[seed, index]
+    sets = [weights] if reference is None else [weights, reference]
+    w = torch.cat([torch.where(mask, x[seed, index], 0.0) for x in sets], 1)
+    copies = len(sets)
+    grads = group_gradients(
+        nets, rows.repeat_interleave(K * copies, 0),
+        torch.cat([obs] * copies, 1).flatten(0, 1), torch.cat([actions] * copies, 1).flatten(0, 1),
+        w.flatten(0, 1)).view(S, K * copies, -1)
+    groups = mask.any(-1)
+    stats = gradient_noise(grads[:, :K], groups)
+    if reference is not None:
+        for s, ref in zip(stats, gradient_noise(grads[:, K:], groups), strict=True):
+            if s and ref:
+                s["grad_var_ref"] = ref["grad_var"]
     return stats

@@ -97,3 +97,58 @@ class JointCartPole:
         obs, reward, terminated, truncated, _ = self.env.step(actions.reshape(-1))
         return (obs.reshape(*shape, -1), reward.reshape(shape), terminated.reshape(shape),
                 truncated.reshape(shape))
+
+
+class SeedEnvs:
+    """S seeds' vector envs of N envs each, stepped through one interface: one call of
+    Gymnasium's physics for all of them where they are its native CartPole
+    (``JointCartPole``), one vector env after another otherwise.
+
+    A rollout may take only some seeds (the others finished, diverged, or have their
+    episodes in): their envs are not stepped, and ``step`` reports them unchanged.
+    """
+
+    def __init__(self, envs: list[gym.vector.VectorEnv]) -> None:
+        self.envs = envs
+        self.joint = JointCartPole.build(envs)
+
+    def begin(self, seeds: list[int]) -> None:
+        """A rollout of ``seeds`` starts (their envs' state is current)."""
+        if self.joint is not None:
+            self.joint.gather()
+            for s in sorted(set(range(len(self.envs))) - set(seeds)):
+                self.joint.freeze(s)
+
+    def leave(self, seed: int) -> None:
+        """Seed ``seed``'s rollout ended before the others': its envs keep their state."""
+        if self.joint is not None:
+            self.joint.freeze(seed)
+
+    def end(self) -> None:
+        if self.joint is not None:
+            self.joint.scatter()
+
+    def step(self, actions: np.ndarray, seeds: list[int], obs: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``actions`` (S, N[, d]) -> observations (S, N, obs_dim), reward, terminated,
+        truncated (S, N). Seeds not in ``seeds`` keep ``obs`` and report nothing."""
+        S, N = obs.shape[:2]
+        if self.joint is not None:
+            new_obs, reward, terminated, truncated = self.joint.step(actions)
+            new_obs = new_obs.astype(np.float32, copy=False)
+            if len(seeds) < S:
+                idle = np.ones(S, dtype=bool)
+                idle[seeds] = False
+                new_obs[idle], reward[idle], terminated[idle], truncated[idle] = obs[idle], 0, False, False
+            return new_obs, reward.astype(np.float32, copy=False), terminated, truncated
+        new_obs = obs.copy()
+        reward = np.zeros((S, N), dtype=np.float32)
+        terminated, truncated = np.zeros((S, N), dtype=bool), np.zeros((S, N), dtype=bool)
+        for s in seeds:
+            o, reward[s], terminated[s], truncated[s], _ = self.envs[s].step(actions[s])
+            new_obs[s] = o
+        return new_obs, reward, terminated, truncated
+
+    def close(self) -> None:
+        for env in self.envs:
+            env.close()

@@ -10,25 +10,26 @@ import torch
 from ..config import from_mapping
 from . import checkpoint
 from .envs import env_info
-from .policies import action_summary, build_policy, env_action
+from .networks import SeedNets
+from .policies import build_policy
 
 WATCH_SEED_OFFSET = 10_000  # watched episodes start from env seeds training never used
 
 
 class Player:
-    """Rebuilds the policy of a checkpoint on the CPU."""
+    """Rebuilds the policy of a checkpoint on the CPU, as a run of one seed."""
 
     def __init__(self, payload: dict[str, Any]) -> None:
         self.config = from_mapping(payload["config"], "checkpoint config")
         self.info = env_info(self.config.env)
-        self.policy = build_policy(self.info, self.config.hidden_sizes, self.config.activation,
-                                   tabular=self.config.policy == "tabular",
-                                   init_theta=self.config.init_theta)
+        policy = build_policy(self.info, self.config.hidden_sizes, self.config.activation,
+                              tabular=self.config.policy == "tabular",
+                              init_theta=self.config.init_theta)
+        self.nets = SeedNets([policy], torch.device("cpu"))
         try:
-            self.policy.load_state_dict(payload["policy"])
-        except (RuntimeError, KeyError) as err:
+            self.nets.load_state_dict(0, payload["policy"])
+        except (ValueError, KeyError) as err:
             raise checkpoint.CheckpointError(f"checkpoint does not fit its config: {err}") from None
-        self.policy.eval()
         self.generator = torch.Generator().manual_seed(self.config.seed)
 
     @classmethod
@@ -36,7 +37,13 @@ class Player:
         return cls(checkpoint.load(path))
 
     def action_probs(self, obs) -> tuple[float, ...]:
-        return action_summary(self.policy.actor, obs)
+        return self.nets.summary(0, obs)
 
     def act(self, obs):
-        return env_action(self.policy.actor, obs, self.info, self.generator)
+        """One sampled env action; a Box action is clipped to its bounds."""
+        x = torch.as_tensor(obs, dtype=torch.float32).reshape(1, 1, -1)
+        action, _ = self.nets.sample(x, [self.generator], [0])
+        action = action[0, 0].numpy()
+        if not self.info.discrete:
+            return action.clip(self.info.action_low, self.info.action_high)
+        return int(action)

@@ -7,7 +7,7 @@ Textual app ran at 0.38x its headless speed with 600 ms key latency, because the
 share one GIL; in its own process it keeps its speed and the screen stays responsive.
 
 ``RemoteTrainer`` runs one ``Trainer`` (the playground); ``RemoteGroup`` runs one
-variant's seeds as a ``SeedGroup`` (races and ``pgtui compare``), with the torch threads
+variant's seeds as a ``VariantRun`` (races and ``pgtui compare``), with the torch threads
 ``race_threads`` gives it.
 """
 
@@ -116,7 +116,7 @@ def _group_main(commands, reports, variant: str, configs_data: list[dict],
                 report_hz: float, reference: dict | None, threads: int) -> None:
     from ..config import from_mapping
     from ..metrics import MetricsWriter
-    from .group import SeedGroup
+    from .variant_run import VariantRun
     from .race import seed_dir
 
     _child_setup(threads)
@@ -128,7 +128,7 @@ def _group_main(commands, reports, variant: str, configs_data: list[dict],
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "config.toml").write_text(config.to_toml(), encoding="utf-8")
             writers.append(MetricsWriter(folder / "metrics.jsonl"))
-        group = SeedGroup(variant, configs, reports.put, report_hz=report_hz,
+        group = VariantRun(variant, configs, reports.put, report_hz=report_hz,
                           sinks=writers or None, resume=resume, reference=reference)
     except Exception as err:  # a bad env, device or folder: report it, end cleanly
         reports.put(RunError(f"{variant}: cannot start: {_one_line(err)}", fatal=True))
@@ -207,7 +207,7 @@ class RemoteTrainer(_Child):
 
 
 class RemoteGroup(_Child):
-    """A ``SeedGroup`` in its own process; ``reports()`` yields its ``GroupReport``s (and a
+    """A ``VariantRun`` in its own process; ``reports()`` yields its ``GroupReport``s (and a
     ``RunError`` if it could not start or died)."""
 
     def __init__(self, variant: str, configs: list, *, metrics_dir: Path | None = None,

@@ -73,9 +73,31 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, next_values: torch.Tensor,
     return out[0], out[1]
 
 
-def normalize(x: torch.Tensor, mask: torch.Tensor | None = None, eps: float = 1e-8) -> torch.Tensor:
-    """Standardize over the entries where ``mask`` is true (all entries when None)."""
-    sel = x if mask is None else x[mask]
-    if sel.numel() < 2:
-        return x - sel.mean() if sel.numel() else x
-    return (x - sel.mean()) / (sel.std() + eps)
+def normalize(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Standardize each row of ``x`` (..., L) over its entries where ``mask``: minus the
+    mean, over the unbiased std + ``eps``. A row of one entry is only centred."""
+    weight = mask.to(x.dtype)
+    count = weight.sum(-1, keepdim=True)
+    mean = (x * weight).sum(-1, keepdim=True) / count.clamp(min=1)
+    var = ((x - mean) * weight).square().sum(-1, keepdim=True) / (count - 1).clamp(min=1)
+    return torch.where(count >= 2, (x - mean) / (var.sqrt() + eps), x - mean)
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The mean of each row of ``x`` (..., L) over its entries where ``mask`` (nan if none)."""
+    weight = mask.to(x.dtype)
+    return (x * weight).sum(-1) / weight.sum(-1)
+
+
+def explained_variance(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per row, 1 - Var(target - pred) / Var(target) over the mask: 1 is a perfect critic,
+    <= 0 no better than a constant; nan for fewer than two entries or a constant target."""
+    weight = mask.to(pred.dtype)
+
+    def spread(x: torch.Tensor) -> torch.Tensor:  # sum of squares about the masked mean
+        mean = (x * weight).sum(-1, keepdim=True) / weight.sum(-1, keepdim=True).clamp(min=1)
+        return ((x - mean) * weight).square().sum(-1)
+
+    total = spread(target)
+    ratio = 1 - spread(target - pred) / total
+    return torch.where((weight.sum(-1) < 2) | (total == 0), torch.nan, ratio)

@@ -1,13 +1,11 @@
-"""Collecting experience from a vector env into time-major batches.
+"""Collecting experience from S seeds x N envs into time-major batches (T, S, N, ...).
 
 Two ways to collect: ``steps`` (A2C, PPO: a fixed number of steps per env, episodes
-continue across rollouts) and ``episodes`` (REINFORCE: exactly K complete episodes,
-every one started under the current policy, so the batch is not biased toward short
-episodes). Both are generators that ask for a decision at every vector step: ``run``
-answers with the collector's own policy, a race answers for several seeds at once
-(``lockstep.py``). ``collect_steps`` and ``collect_episodes`` are the one-call forms.
-The books of a step (``account_step``) and of an episodes rollout (``EpisodeBook``)
-take envs of any shape, so a race keeps all its seeds' books in one pass.
+continue across rollouts) and ``episodes`` (REINFORCE: exactly K complete episodes per
+seed, every one started under the current policy, so the batch is not biased toward
+short episodes). Per vector step: one forward pass of every seed's network, each seed
+drawing from its own generator, one call of the envs (``SeedEnvs``) and one pass of
+bookkeeping over all S x N envs (``account_step``). A single run is S = 1.
 
 Masking (Gymnasium's next-step autoreset): the step after a final step only resets its
 env. It is stored with ``valid = False`` and ``dones = True``, so returns and GAE never
@@ -17,7 +15,7 @@ carry anything across it and the losses ignore it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import gymnasium as gym
@@ -25,13 +23,15 @@ import numpy as np
 import torch
 
 from .envs import EnvInfo
-from .policies import ActorCritic
+from .joint_envs import SeedEnvs
+from .networks import SeedNets
 
 
 @dataclass
 class Batch:
-    """Time-major experience, shapes (T, N, ...)."""
+    """Time-major experience of the seeds ``seeds``, shapes (T, S, N, ...)."""
 
+    seeds: list[int]  # which of the run's seeds each column of S is
     obs: torch.Tensor
     actions: torch.Tensor
     rewards: torch.Tensor
@@ -40,12 +40,8 @@ class Batch:
     valid: torch.Tensor  # a real transition that the losses may use
     values: torch.Tensor | None = None  # V(s_t) at collection time
     next_values: torch.Tensor | None = None  # V(s_{t+1}); at a final step, of the final obs
-    episode_ids: torch.Tensor | None = None  # REINFORCE: index of the step's episode, -1 if none
-    num_episodes: int = 0
-
-    @property
-    def num_valid(self) -> int:
-        return int(self.valid.sum())
+    episode_ids: torch.Tensor | None = None  # REINFORCE: the step's episode in its seed, -1 if none
+    num_episodes: torch.Tensor | None = None  # REINFORCE: (S,) complete episodes per seed
 
 
 @dataclass
@@ -63,13 +59,14 @@ class StepMasks:
 
 def account_step(reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
                  resetting: np.ndarray, ep_return: np.ndarray, ep_length: np.ndarray,
-                 counts: np.ndarray | None = None) -> StepMasks:
-    """The masks of one step of envs of any shape; adds the step to the running
-    ``ep_return`` and ``ep_length`` in place and zeroes those of episodes that ended.
+                 counts: np.ndarray) -> StepMasks:
+    """The masks of one step of (S, N) envs; adds the step to the running ``ep_return``
+    and ``ep_length`` in place and zeroes those of episodes that ended.
     ``resetting``: the envs whose step only resets them; ``counts``: the envs whose
-    episode belongs to the batch (REINFORCE), None for all."""
-    valid = ~resetting if counts is None else ~resetting & counts
-    final = (terminated | truncated) & ~resetting
+    episode belongs to the rollout (REINFORCE takes K episodes; envs that did not step
+    belong to none)."""
+    valid = ~resetting & counts
+    final = (terminated | truncated) & ~resetting  # envs that did not step report neither
     ep_return += np.where(valid, reward, 0.0)
     ep_length += valid
     ended = np.nonzero(final & valid)
@@ -79,179 +76,180 @@ def account_step(reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarr
     return StepMasks(terminated & valid, final | resetting, valid, final, ended, returns, lengths)
 
 
-Decision = tuple[torch.Tensor, torch.Tensor]  # actions, actor head
-# yields each step's observations (a float32 numpy array) and is sent the decision;
-# the actions may live on any device
-Collection = Generator[np.ndarray, Decision, Batch]
-
-SnapshotSink = Callable[[np.ndarray, torch.distributions.Distribution, float | None], None]
-
-
-def steps_batch(obs: torch.Tensor, values: torch.Tensor, actions: np.ndarray,
-                rewards: np.ndarray, terminated: np.ndarray, dones: np.ndarray,
-                valid: np.ndarray) -> Batch:
-    """The batch of a ``steps`` rollout: ``obs`` and ``values`` hold T + 1 steps (the
-    last for bootstrapping), the numpy arrays T; they join ``obs`` on its device."""
-    as_t = lambda x: torch.as_tensor(x, device=obs.device)  # noqa: E731
-    T = len(rewards)
-    return Batch(obs=obs[:T], actions=as_t(actions), rewards=as_t(rewards),
-                 terminated=as_t(terminated), dones=as_t(dones), valid=as_t(valid),
-                 values=values[:T], next_values=values[1:])
+# (obs, pi(.|obs) summary, V(obs)) of seed 0's env 0, for the playground
+SnapshotSink = Callable[[np.ndarray, tuple[float, ...], float], None]
 
 
 class Collector:
-    """Steps ``envs`` with ``policy`` and keeps each env's running episode stats."""
+    """Steps every seed's envs with its own policy row and keeps each env's running
+    episode stats; ``finished[s]`` lists seed s's ended episodes (return, length)."""
 
-    def __init__(self, envs: gym.vector.VectorEnv, info: EnvInfo, policy: ActorCritic,
-                 device: torch.device, generator: torch.Generator, seed: int,
+    def __init__(self, envs: list[gym.vector.VectorEnv], info: EnvInfo, device: torch.device,
+                 generators: list[torch.Generator], seeds: list[int],
                  snapshot_sink: SnapshotSink | None = None, snapshot_hz: float = 0.0) -> None:
-        self.envs, self.info, self.policy = envs, info, policy
-        self.device, self.generator = device, generator
-        self.num_envs = envs.num_envs
+        self.info, self.device, self.generators = info, device, generators
+        first = [np.asarray(e.reset(seed=seed)[0], dtype=np.float32)
+                 for e, seed in zip(envs, seeds, strict=True)]
+        self.envs = SeedEnvs(envs)  # after the resets: a joint CartPole takes their state
+        self.obs = np.stack(first)
+        S, N = self.obs.shape[:2]
+        self.resetting = np.zeros((S, N), dtype=bool)  # this step only resets the env
+        self.ep_return = np.zeros((S, N))
+        self.ep_length = np.zeros((S, N), dtype=np.int64)
+        self.env_steps = np.zeros(S, dtype=np.int64)
+        self.finished: list[list[tuple[float, int]]] = [[] for _ in range(S)]
         self.snapshot_sink = snapshot_sink
         self.snapshot_period = 1.0 / snapshot_hz if snapshot_hz > 0 else None
         self._next_snapshot = 0.0
-        obs, _ = envs.reset(seed=seed)
-        self.obs = np.asarray(obs, dtype=np.float32)
-        self.resetting = np.zeros(self.num_envs, dtype=bool)  # this step only resets the env
-        self.ep_return = np.zeros(self.num_envs)
-        self.ep_length = np.zeros(self.num_envs, dtype=np.int64)
-        self.finished: list[tuple[float, int]] = []  # (return, length), drained by the trainer
-        self.env_steps = 0
 
-    def decide(self, obs: np.ndarray) -> Decision:
-        """This collector's own policy on ``obs``: (actions, actor head)."""
-        with torch.no_grad():
-            return self.policy.actor.sample(torch.as_tensor(obs, device=self.device),
-                                            self.generator)
-
-    def run(self, collection: Collection) -> Batch:
-        """Drive ``steps(...)`` or ``episodes(...)`` with this collector's own policy."""
-        try:
-            obs = next(collection)
-            while True:
-                obs = collection.send(self.decide(obs))
-        except StopIteration as done:
-            return done.value
-
-    def _env_action(self, action: np.ndarray) -> np.ndarray:
+    def _env_actions(self, actions: np.ndarray) -> np.ndarray:
         if self.info.discrete:  # the batch keeps the raw sample; the env gets it within bounds
-            return action
-        return np.clip(action, self.info.action_low, self.info.action_high)
+            return actions
+        return np.clip(actions, self.info.action_low, self.info.action_high)
 
-    def maybe_snapshot(self, obs: np.ndarray, head: torch.Tensor) -> None:
+    def _act(self, nets: SeedNets, seeds: list[int]) -> np.ndarray:
+        """Every seed's actions (S, N[, d]) for ``self.obs``; only ``seeds`` draw."""
+        action, head = nets.sample(torch.as_tensor(self.obs, device=self.device),
+                                   self.generators, seeds)
+        action = action.cpu().numpy()
+        if len(seeds) == self.obs.shape[0]:
+            self._maybe_snapshot(nets, head)
+            return action
+        actions = np.zeros((self.obs.shape[0], *action.shape[1:]), dtype=action.dtype)
+        actions[seeds] = action
+        if 0 in seeds:
+            self._maybe_snapshot(nets, head)
+        return actions
+
+    def _maybe_snapshot(self, nets: SeedNets, head: torch.Tensor) -> None:
         if self.snapshot_period is None or self.snapshot_sink is None:
             return
         now = time.perf_counter()
         if now < self._next_snapshot:
             return
         self._next_snapshot = now + self.snapshot_period
-        with torch.no_grad():
-            v = self.policy.critic(torch.as_tensor(obs[:1], device=self.device))
-        dist = self.policy.actor.distribution_from(head[:1])
-        self.snapshot_sink(self.obs[0].copy(), dist, float(v[0]))
+        obs = self.obs[0, 0].copy()
+        self.snapshot_sink(obs, nets.summary(0, obs, head[0, 0]), nets.value(0, obs))
 
-    def _step(self, env_action: np.ndarray, counts: np.ndarray | None = None):
-        """One vector step; returns (reward, terminated, dones, valid) as numpy arrays."""
-        obs, reward, terminated, truncated, _ = self.envs.step(env_action)
+    def _step(self, actions: np.ndarray, seeds: list[int], counts: np.ndarray
+              ) -> tuple[np.ndarray, StepMasks]:
+        """One vector step of ``seeds``: (reward, masks); ``counts`` as for ``account_step``."""
+        obs, reward, terminated, truncated = self.envs.step(self._env_actions(actions), seeds,
+                                                            self.obs)
         step = account_step(reward, terminated, truncated, self.resetting, self.ep_return,
                             self.ep_length, counts)
-        self.finished.extend(zip(step.ended_returns, step.ended_lengths, strict=True))
-        self.resetting = step.final
-        self.obs = np.asarray(obs, dtype=np.float32)
-        self.env_steps += self.num_envs
-        return reward, step.terminated, step.dones, step.valid, step.final
+        for s, ret, length in zip(step.ended[0], step.ended_returns, step.ended_lengths, strict=True):
+            self.finished[s].append((ret, length))
+        stepped = np.zeros(len(self.obs), dtype=bool)
+        stepped[seeds] = True
+        self.resetting = np.where(stepped[:, None], step.final, self.resetting)
+        self.obs = obs
+        return reward, step
 
-    def collect_steps(self, num_steps: int) -> Batch:
-        return self.run(self.steps(num_steps))
-
-    def steps(self, num_steps: int) -> Collection:
-        """``num_steps`` steps of every env, with V(s_t) and V(s_{t+1}) for GAE.
-
-        A generator: it yields the observations whenever it needs a decision and is
-        sent (actions, actor head); ``run`` drives it with this collector's policy, a
-        race drives several in lockstep with one batched forward pass. The values come
-        from one critic call on the whole rollout at the end (the weights do not change
-        during a rollout, and one call on 17 x N rows costs what one on N rows does).
-        The rollout is kept in numpy and reaches the device in one copy at the end.
-        """
-        T, N, dev = num_steps, self.num_envs, self.device
-        obs_buf = np.empty((T + 1, N, self.info.obs_dim), dtype=np.float32)
+    def steps(self, nets: SeedNets, num_steps: int, seeds: list[int]) -> Batch:
+        """``num_steps`` steps of every env of ``seeds``, with V(s_t) and V(s_{t+1}) for
+        GAE: one critic pass over the whole rollout at the end (the weights do not
+        change during a rollout). The rollout is kept in numpy and reaches the device in
+        one copy."""
+        T, (S, N) = num_steps, self.obs.shape[:2]
+        obs_buf = np.empty((T + 1, S, N, self.info.obs_dim), dtype=np.float32)
         actions = None
-        rewards = np.empty((T, N), dtype=np.float32)
-        terminated = np.empty((T, N), dtype=bool)
-        dones = np.empty((T, N), dtype=bool)
-        valid = np.empty((T, N), dtype=bool)
-        for t in range(T):
-            obs_buf[t] = self.obs
-            action, head = yield obs_buf[t]
-            self.maybe_snapshot(obs_buf[t], head)
-            action = action.cpu().numpy()
-            if actions is None:
-                actions = np.empty((T, *action.shape), dtype=action.dtype)
-            actions[t] = action
-            rewards[t], terminated[t], dones[t], valid[t], _ = self._step(self._env_action(action))
+        rewards = np.empty((T, S, N), dtype=np.float32)
+        terminated, dones, valid = (np.empty((T, S, N), dtype=bool) for _ in range(3))
+        taking = np.zeros((S, 1), dtype=bool)
+        taking[seeds] = True
+        self.envs.begin(seeds)
+        try:
+            for t in range(T):
+                obs_buf[t] = self.obs
+                action = self._act(nets, seeds)
+                if actions is None:
+                    actions = np.empty((T, *action.shape), dtype=action.dtype)
+                actions[t] = action
+                rewards[t], step = self._step(action, seeds, np.broadcast_to(taking, (S, N)))
+                terminated[t], dones[t], valid[t] = step.terminated, step.dones, step.valid
+        finally:
+            self.envs.end()
         obs_buf[T] = self.obs
-        obs = torch.as_tensor(obs_buf, device=dev)
+        self.env_steps[seeds] += T * N
+        pick = slice(None) if len(seeds) == S else seeds
+        obs = torch.as_tensor(obs_buf[:, pick], device=self.device)
         with torch.no_grad():
-            values = self.policy.critic(obs)
-        return steps_batch(obs, values, actions, rewards, terminated, dones, valid)
+            rows = nets.rows if len(seeds) == S else nets.rows[seeds]
+            values = nets.values(obs.movedim(1, 0).reshape(len(seeds), -1, obs.shape[-1]), rows)
+        values = values.view(len(seeds), T + 1, N).movedim(0, 1)
+        as_t = lambda x: torch.as_tensor(x[:, pick], device=self.device)  # noqa: E731
+        return Batch(seeds, obs[:T], as_t(actions), as_t(rewards), as_t(terminated), as_t(dones),
+                     as_t(valid), values=values[:T], next_values=values[1:])
 
-    def collect_episodes(self, num_episodes: int, max_steps: int = 100_000) -> Batch:
-        return self.run(self.episodes(num_episodes, max_steps))
+    def episodes(self, nets: SeedNets, num_episodes: int, seeds: list[int],
+                 max_steps: int = 100_000) -> Batch:
+        """Reset every env of ``seeds`` and run until ``num_episodes`` episodes of each
+        seed started now have ended (or ``max_steps`` vector steps). A seed whose
+        episodes are in stops there: no more draws from its generator, its envs keep
+        their state."""
+        S, N = self.obs.shape[:2]
+        for s in seeds:  # every episode starts under the current policy
+            self.obs[s] = np.asarray(self.envs.envs[s].reset()[0], dtype=np.float32)
+            self.resetting[s], self.ep_return[s], self.ep_length[s] = False, 0.0, 0
+        active = np.zeros(S, dtype=bool)
+        active[seeds] = True
+        book = EpisodeBook(num_episodes, S, N, active)
+        taken = np.zeros(S, dtype=np.int64)
+        ends: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # counts, episode_of at a seed's end
+        self.envs.begin(seeds)
+        try:
+            while active.any():
+                book.assign(self.resetting)
+                rows = np.flatnonzero(active).tolist()
+                actions = self._act(nets, rows)
+                book.before_step(self.obs, actions, self.resetting)
+                reward, step = self._step(actions, rows, book.counts & active[:, None])
+                book.after_step(reward, step.terminated, step.dones, step.valid, step.final)
+                taken[active] += 1
+                for s in np.flatnonzero(active & ((book.ended >= num_episodes) | (taken >= max_steps))):
+                    active[s] = False
+                    self.envs.leave(s)
+                    ends[s] = book.counts[s].copy(), book.episode_of[s].copy()
+        finally:
+            self.envs.end()
+        self.env_steps += taken * N
+        return book.batch(seeds, taken, ends, self.device)
 
-    def settle(self, obs: np.ndarray, resetting: np.ndarray, ep_return: np.ndarray,
-               ep_length: np.ndarray, vector_steps: int) -> None:
-        """Take over the running state a race's joint rollout leaves for this seed after
-        ``vector_steps`` steps (copies: the arrays are slices of all the seeds')."""
-        self.obs, self.resetting = obs.copy(), resetting.copy()
-        self.ep_return, self.ep_length = ep_return.copy(), ep_length.copy()
-        self.env_steps += vector_steps * self.num_envs
+    # -- one seed's running state, for checkpoints ------------------------------------
 
-    def begin_episodes(self) -> None:
-        """Reset every env and forget the running episodes: an ``episodes`` rollout
-        starts every episode under the current policy."""
-        obs, _ = self.envs.reset()
-        self.obs = np.asarray(obs, dtype=np.float32)
-        self.resetting[:] = False
-        self.ep_return[:] = 0.0
-        self.ep_length[:] = 0
+    def seed_state(self, s: int) -> dict:
+        return {"obs": torch.from_numpy(self.obs[s].copy()),
+                "resetting": torch.from_numpy(self.resetting[s].copy()),
+                "ep_return": torch.from_numpy(self.ep_return[s].copy()),
+                "ep_length": torch.from_numpy(self.ep_length[s].copy()),
+                "env_steps": int(self.env_steps[s])}
 
-    def episodes(self, num_episodes: int, max_steps: int = 100_000) -> Collection:
-        """Reset every env and run until ``num_episodes`` episodes started now have ended.
-
-        A generator like ``steps``.
-        """
-        self.begin_episodes()
-        book = EpisodeBook(num_episodes, 1, self.num_envs)
-        while book.ended[0] < num_episodes and len(book.obs) < max_steps:
-            book.assign(self.resetting[None])
-            obs = self.obs.copy()
-            action, head = yield obs
-            self.maybe_snapshot(obs, head)
-            action = action.cpu().numpy()
-            book.before_step(obs[None], action[None], self.resetting[None])
-            reward, term, dones, valid, final = self._step(self._env_action(action),
-                                                           book.counts[0])
-            book.after_step(reward[None], term[None], dones[None], valid[None], final[None])
-        return book.batch(0, len(book.obs), self.device)
+    def load_seed_state(self, s: int, state: dict) -> None:
+        for key in ("obs", "resetting", "ep_return", "ep_length"):
+            array = getattr(self, key)
+            value = state[key].numpy()
+            if value.shape != array[s].shape:
+                raise ValueError(f"{key} has shape {value.shape}, this run {array[s].shape}")
+            array[s] = value
+        self.env_steps[s] = int(state["env_steps"])
 
 
 class EpisodeBook:
-    """REINFORCE's rollout record for S seeds x N envs (S = 1 for a single run): which
-    env's current episode belongs to the batch, and the steps so far, (S, N) each.
+    """REINFORCE's rollout record for S seeds x N envs: which env's current episode
+    belongs to the batch, and the steps so far, (S, N) each.
 
     The batch takes the first ``num_episodes`` episodes started from the reset: envs
     0..K-1 start one each, and an env whose episode ends starts the next while fewer
-    than K have started, in env order.
+    than K have started, in env order. Seeds not ``active`` take none.
     """
 
-    def __init__(self, num_episodes: int, seeds: int, num_envs: int) -> None:
+    def __init__(self, num_episodes: int, seeds: int, num_envs: int, active: np.ndarray) -> None:
         self.num_episodes = num_episodes
-        first = np.arange(num_envs) < num_episodes
-        self.counts = np.tile(first, (seeds, 1))  # does env i's current episode belong
-        self.episode_of = np.tile(np.where(first, np.arange(num_envs), -1), (seeds, 1))
-        self.started = self.counts.sum(1)
+        first = (np.arange(num_envs) < num_episodes) & active[:, None]
+        self.counts = first.copy()  # does env i's current episode belong
+        self.episode_of = np.where(first, np.arange(num_envs), -1)
+        self.started = np.where(active, self.counts.sum(1), num_episodes)
         self.ended = np.zeros(seeds, dtype=np.int64)
         self.obs: list[np.ndarray] = []
         self.actions: list[np.ndarray] = []
@@ -271,7 +269,7 @@ class EpisodeBook:
         self.started += joining.sum(1)
 
     def before_step(self, obs: np.ndarray, actions: np.ndarray, resetting: np.ndarray) -> None:
-        self.obs.append(obs)
+        self.obs.append(obs.copy())
         self.actions.append(actions)
         self.episode_ids.append(np.where(self.counts & ~resetting, self.episode_of, -1))
 
@@ -281,22 +279,26 @@ class EpisodeBook:
         self.counts &= ~final  # an env that finished waits for its reset step
         self.steps.append((reward, terminated, dones, valid))
 
-    def batch(self, seed: int, num_steps: int, device: torch.device,
-              counts: np.ndarray | None = None, episode_of: np.ndarray | None = None) -> Batch:
-        """Seed ``seed``'s first ``num_steps`` steps as a batch; ``counts`` and
-        ``episode_of``: that seed's at its last step (default: now). Episodes that
-        ``max_steps`` cut off are left out."""
-        counts = self.counts[seed] if counts is None else counts
-        episode_of = self.episode_of[seed] if episode_of is None else episode_of
-        take = lambda xs: np.stack([x[seed] for x in xs[:num_steps]])  # noqa: E731
+    def batch(self, seeds: list[int], taken: np.ndarray, ends: dict, device: torch.device) -> Batch:
+        """The batch of ``seeds``, each its first ``taken[s]`` steps (padded to the
+        longest as invalid steps); ``ends``: each seed's (counts, episode_of) at its last
+        step. Episodes that ``max_steps`` cut off are left out."""
+        T = int(taken[seeds].max())
+        take = lambda xs: np.stack(xs[:T])[:, seeds]  # noqa: E731
         rewards, terminated, dones, valid = (take(col) for col in zip(*self.steps, strict=True))
         episode_ids = take(self.episode_ids)
-        unfinished = np.isin(episode_ids, episode_of[counts])  # cut off by max_steps
-        valid[unfinished], episode_ids[unfinished] = False, -1
-        kept = np.unique(episode_ids[episode_ids >= 0])
-        episode_ids[episode_ids >= 0] = np.searchsorted(kept, episode_ids[episode_ids >= 0])
+        num_episodes = []
+        for i, s in enumerate(seeds):
+            counts, episode_of = ends[s]
+            ids, ok = episode_ids[:, i], valid[:, i]
+            cut = np.isin(ids, episode_of[counts])  # cut off by max_steps
+            cut[taken[s]:] = True  # after the seed's end: padding
+            ok[cut], ids[cut] = False, -1
+            dones[taken[s]:, i] = True
+            kept = np.unique(ids[ids >= 0])
+            ids[ids >= 0] = np.searchsorted(kept, ids[ids >= 0])
+            num_episodes.append(len(kept))
         as_t = lambda x, dtype=None: torch.as_tensor(x, dtype=dtype, device=device)  # noqa: E731
-        return Batch(obs=as_t(take(self.obs)), actions=as_t(take(self.actions)),
-                     rewards=as_t(rewards, torch.float32), terminated=as_t(terminated),
-                     dones=as_t(dones), valid=as_t(valid), episode_ids=as_t(episode_ids),
-                     num_episodes=len(kept))
+        return Batch(list(seeds), as_t(take(self.obs)), as_t(take(self.actions)),
+                     as_t(rewards, torch.float32), as_t(terminated), as_t(dones), as_t(valid),
+                     episode_ids=as_t(episode_ids), num_episodes=as_t(num_episodes))

@@ -1,0 +1,94 @@
+"""Adam (or plain SGD) over the seeds' rows, each seed with its own lr, steps and clipping.
+
+``torch.optim`` steps parameters, not rows: it cannot leave one seed untouched while
+the others step (a seed that stopped its epochs early, or whose gradient is not
+finite), nor give each seed its own learning rate. This is ``torch.optim.Adam``'s
+arithmetic (no weight decay; ``tests/test_optim.py`` compares the two step by step) on
+(S, P) tensors, with a mask of the rows that step. Importing ``torch.optim`` would also
+import ``torch._dynamo``, 1.4 s of every start-up.
+"""
+
+from __future__ import annotations
+
+import torch
+
+BETAS = (0.9, 0.999)
+
+
+class RowOptimizer:
+    """Steps ``rows`` (S, P) from ``rows.grad``.
+
+    ``lr`` (S,) is each seed's learning rate, set between updates (annealing, live
+    changes); ``column_scale`` (P,) multiplies it per parameter (the critic's columns
+    learn at ``critic_lr_scale`` times the actor's).
+    """
+
+    def __init__(self, rows: torch.Tensor, kind: str, lr: torch.Tensor,
+                 column_scale: torch.Tensor, eps: float = 1e-5) -> None:
+        if kind not in ("adam", "sgd"):
+            raise ValueError(f"unknown optimizer {kind!r}")
+        self.rows, self.kind, self.eps = rows, kind, eps
+        self.lr, self.column_scale = lr, column_scale
+        self.exp_avg = torch.zeros_like(rows, requires_grad=False)
+        self.exp_avg_sq = torch.zeros_like(self.exp_avg)
+        self.steps = torch.zeros(rows.shape[0], device=rows.device)
+
+    def clip(self, max_norm: float) -> torch.Tensor:
+        """Scale each row's gradient to at most ``max_norm`` (0: leave it); returns the
+        norms (S,) before clipping."""
+        grad = self.rows.grad
+        norms = torch.linalg.vector_norm(grad, dim=1)
+        if max_norm > 0:
+            grad.mul_((max_norm / (norms + 1e-6)).clamp_(max=1.0).unsqueeze(1))
+        return norms
+
+    @torch.no_grad()
+    def step(self, stepping: torch.Tensor) -> None:
+        """One step of the rows where ``stepping`` (S,) is true; the others keep every bit
+        of their weights and state."""
+        every_row = bool(stepping.all())
+        if not every_row and not bool(stepping.any()):
+            return
+        tensors = (self.rows, self.exp_avg, self.exp_avg_sq)
+        kept = None if every_row else [t[~stepping].clone() for t in tensors]
+        lr = (self.lr.unsqueeze(1) * self.column_scale).to(self.rows.dtype)
+        grad = self.rows.grad
+        if self.kind == "sgd":
+            self.rows.sub_(grad * lr)
+        else:
+            self.steps += stepping.to(self.steps.dtype)
+            step = self.steps.clamp(min=1).unsqueeze(1)
+            beta1, beta2 = BETAS
+            self.exp_avg.lerp_(grad, 1 - beta1)
+            self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            denom = self.exp_avg_sq.sqrt().div_((1 - beta2**step).sqrt()).add_(self.eps)
+            self.rows.addcdiv_(self.exp_avg * (lr / (1 - beta1**step)), denom, value=-1.0)
+        if kept is not None:
+            for t, old in zip(tensors, kept, strict=True):
+                t[~stepping] = old
+
+    def snapshot(self) -> tuple[torch.Tensor, ...]:
+        """A copy of every row's weights and state, for ``restore``."""
+        return tuple(t.detach().clone() for t in (self.rows, self.exp_avg, self.exp_avg_sq,
+                                                  self.steps))
+
+    @torch.no_grad()
+    def restore(self, seed: int, saved: tuple[torch.Tensor, ...]) -> None:
+        """Seed ``seed``'s weights and state as they were in ``saved``."""
+        for live, old in zip((self.rows, self.exp_avg, self.exp_avg_sq, self.steps), saved,
+                             strict=True):
+            live[seed] = old[seed]
+
+    def state_dict(self, seed: int) -> dict[str, torch.Tensor]:
+        return {"step": self.steps[seed].clone(), "exp_avg": self.exp_avg[seed].clone(),
+                "exp_avg_sq": self.exp_avg_sq[seed].clone()}
+
+    @torch.no_grad()
+    def load_state_dict(self, seed: int, state: dict[str, torch.Tensor]) -> None:
+        for key in ("exp_avg", "exp_avg_sq"):
+            if state[key].shape != self.exp_avg[seed].shape:
+                raise ValueError(f"optimizer state {key} has shape {tuple(state[key].shape)}, "
+                                 f"this run {tuple(self.exp_avg[seed].shape)}")
+        self.steps[seed] = state["step"].to(self.steps.device)
+        self.exp_avg[seed] = state["exp_avg"].to(self.rows.device)
+        self.exp_avg_sq[seed] = state["exp_avg_sq"].to(self.rows.device)
