@@ -56,25 +56,24 @@ def pack(batch: Batch, *per_step: torch.Tensor) -> Samples:
     return Samples(mask, count, take(batch.obs), take(batch.actions), [take(x) for x in per_step])
 
 
-def seed_rows(nets: SeedNets, seeds: list[int]) -> torch.Tensor:
-    """The parameter rows of ``seeds``, differentiable into ``nets.rows``."""
-    return nets.rows if len(seeds) == nets.num_seeds else nets.rows[seeds]
-
-
 def _masked_sum(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.where(mask, x, torch.zeros((), device=x.device)).sum(-1)
 
 
-def step(optimizer: RowOptimizer, loss: torch.Tensor, seeds: list[int], max_grad_norm: float,
-         stepping: torch.Tensor) -> torch.Tensor:
+def step(nets: SeedNets, optimizer: RowOptimizer, loss: torch.Tensor, seeds: list[int],
+         max_grad_norm: float, stepping: torch.Tensor) -> torch.Tensor:
     """One optimizer step of the seeds ``seeds`` on their losses (S,); returns each one's
     gradient norm before clipping. A seed whose norm is not finite does not step (the
     trainer then reports the divergence); nor do those not ``stepping``."""
-    optimizer.rows.grad = None
+    nets.zero_grad()
     loss.sum().backward()
-    norms = optimizer.clip(max_grad_norm)[seeds]
-    moving = torch.zeros(optimizer.rows.shape[0], dtype=torch.bool, device=loss.device)
-    moving[seeds] = stepping & torch.isfinite(norms)
+    norms = optimizer.clip(max_grad_norm)
+    if len(seeds) == len(norms):
+        moving = stepping & torch.isfinite(norms)
+    else:
+        norms = norms[seeds]
+        moving = torch.zeros(optimizer.rows.shape[0], dtype=torch.bool, device=loss.device)
+        moving[seeds] = stepping & torch.isfinite(norms)
     optimizer.step(moving)
     return norms
 
@@ -126,7 +125,7 @@ def episode_returns(batch: Batch, config: Config) -> torch.Tensor:
     return reward_to_go(batch.rewards, batch.dones, config.gamma)
 
 
-def reinforce_loss(nets: SeedNets, rows: torch.Tensor, samples: Samples, returns: torch.Tensor,
+def reinforce_loss(nets: SeedNets, params: list[torch.Tensor], samples: Samples, returns: torch.Tensor,
                    episode_ids: torch.Tensor, num_episodes: torch.Tensor, config: Config
                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Per seed: -1/K sum_k sum_t A_t log pi(a_t|s_t) - ent_coef * H + vf_coef * value loss.
@@ -134,7 +133,7 @@ def reinforce_loss(nets: SeedNets, rows: torch.Tensor, samples: Samples, returns
     Returns (loss (S,), parts); the parts hold the policy loss, value loss and entropy
     (S,) and the advantages (S, L) the gradient diagnostics weigh the steps by.
     """
-    logp, entropy, values = nets.evaluate(samples.obs, samples.actions, rows)
+    logp, entropy, values = nets.evaluate(samples.obs, samples.actions, params)
     adv = reinforce_advantages(returns, values.detach(), samples, episode_ids,
                                int(num_episodes.max()), config)
     mask = samples.mask
@@ -154,11 +153,11 @@ def reinforce_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, conf
     the diagnostics also measure that estimator on the same batch as ``grad_var_ref``:
     a paired comparison at the same policy, which a whole-run average is not.
     """
-    rows = seed_rows(nets, batch.seeds)
+    params = nets.select(batch.seeds)
     samples = pack(batch, episode_returns(batch, config), batch.episode_ids)
     returns, episode_ids = samples.targets
     num_episodes = batch.num_episodes.to(returns.dtype)
-    loss, parts = reinforce_loss(nets, rows, samples, returns, episode_ids, num_episodes, config)
+    loss, parts = reinforce_loss(nets, params, samples, returns, episode_ids, num_episodes, config)
     noise: Stats = [{} for _ in batch.seeds]
     if diagnose:
         width = int(num_episodes.max())
@@ -168,8 +167,8 @@ def reinforce_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, conf
             ref_returns = pack(batch, episode_returns(batch, reference)).targets[0]
             ref_adv = reinforce_advantages(ref_returns, parts["values"], samples, episode_ids,
                                            width, reference)
-        noise = diagnostics.measure(nets, rows, samples, parts["adv"], index, mask, ref_adv)
-    norms = step(optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
+        noise = diagnostics.measure(nets, params, samples, parts["adv"], index, mask, ref_adv)
+    norms = step(nets, optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
     stats = _stats(("policy_loss", "value_loss", "entropy", "loss", "grad_norm",
                     "explained_variance"),
                    [parts["policy_loss"], parts["value_loss"], parts["entropy"], loss, norms,
@@ -188,7 +187,7 @@ def rollout_samples(batch: Batch, config: Config) -> Samples:
     return pack(batch, advantages, returns, batch.values)
 
 
-def rollout_noise(nets: SeedNets, rows: torch.Tensor, samples: Samples, config: Config,
+def rollout_noise(nets: SeedNets, params: list[torch.Tensor], samples: Samples, config: Config,
                   generators: list[torch.Generator | None]) -> Stats:
     """A2C's and PPO's gradient diagnostics: random slices of each seed's rollout,
     weighted by the advantages as the loss sees them; {} for the seeds whose generator
@@ -200,7 +199,7 @@ def rollout_noise(nets: SeedNets, rows: torch.Tensor, samples: Samples, config: 
         adv = normalize(adv, samples.mask)
     index, mask = diagnostics.random_groups(samples.count, generators)
     size = mask[:, 0].sum(-1, keepdim=True).clamp(min=1)  # each group's share: 1 / its size
-    return diagnostics.measure(nets, rows, samples, adv / size, index, mask)
+    return diagnostics.measure(nets, params, samples, adv / size, index, mask)
 
 
 def actor_critic_loss(logp: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor,
@@ -211,16 +210,19 @@ def actor_critic_loss(logp: torch.Tensor, entropy: torch.Tensor, values: torch.T
     -mean(A log pi), or with ``old_logp`` PPO's clipped surrogate
     -mean(min(r A, clip(r, 1 - eps, 1 + eps) A)), r = pi / pi_old; each plus
     vf_coef * 0.5 * mean((V - target)^2) - ent_coef * mean(H)."""
+    weight = mask.to(logp.dtype)
+    count = weight.sum(-1)
+    mean = lambda x: (x * weight).sum(-1) / count  # noqa: E731
     if old_logp is None:
         log_ratio = torch.zeros_like(logp)
-        policy_loss = -masked_mean(logp * adv, mask)
+        policy_loss = -mean(logp * adv)
     else:
         log_ratio = logp - old_logp
         ratio = log_ratio.exp()
         clipped = ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
-        policy_loss = -masked_mean(torch.min(ratio * adv, clipped * adv), mask)
-    value_loss = 0.5 * masked_mean((values - returns).square(), mask)
-    entropy_mean = masked_mean(entropy, mask)
+        policy_loss = -mean(torch.min(ratio * adv, clipped * adv))
+    value_loss = 0.5 * mean((values - returns).square())
+    entropy_mean = mean(entropy)
     loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
     return loss, log_ratio, torch.stack([policy_loss, value_loss, entropy_mean], 1)
 
@@ -232,15 +234,15 @@ def a2c_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
     ``diagnose``: per seed, the generator that draws the diagnostics' random groups, or
     None to skip them (a generator of its own, so measuring never changes what is learned).
     """
-    rows = seed_rows(nets, batch.seeds)
+    params = nets.select(batch.seeds)
     samples = rollout_samples(batch, config)
     adv, returns, old_values = samples.targets
-    noise = rollout_noise(nets, rows, samples, config, diagnose)
+    noise = rollout_noise(nets, params, samples, config, diagnose)
     if config.normalize_advantage:
         adv = normalize(adv, samples.mask)
-    logp, entropy, values = nets.evaluate(samples.obs, samples.actions, rows)
+    logp, entropy, values = nets.evaluate(samples.obs, samples.actions, params)
     loss, _, parts = actor_critic_loss(logp, entropy, values, adv, returns, samples.mask, config)
-    norms = step(optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
+    norms = step(nets, optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
     stats = _stats(("policy_loss", "value_loss", "entropy", "loss", "grad_norm",
                     "explained_variance"),
                    [*parts.detach().T, loss.detach(), norms,
@@ -286,61 +288,59 @@ def ppo_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
     With ``target_kl``, a seed whose approx_kl on its epoch's last minibatch exceeds it
     stops there; the others go on.
     """
-    rows = seed_rows(nets, batch.seeds)
+    params = nets.select(batch.seeds)
     samples = rollout_samples(batch, config)
     adv_all, returns, old_values = samples.targets
     with torch.no_grad():
-        old_logp, _, _ = nets.evaluate(samples.obs, samples.actions, rows, critic=False)
-    noise = rollout_noise(nets, rows, samples, config, diagnose)
+        old_logp, _, _ = nets.evaluate(samples.obs, samples.actions, params, critic=False)
+    noise = rollout_noise(nets, params, samples, config, diagnose)
     S, device = len(batch.seeds), samples.mask.device
     seed_index = torch.arange(S, device=device).unsqueeze(1)
     data = [samples.obs, samples.actions, adv_all, returns, old_logp]
     counts = samples.count.tolist()
     running = [n > 0 for n in counts]  # still in their epochs
-    records = []  # per minibatch step: [policy, value, entropy] (S, 3), kl/clip sums, norms, took
+    last = [minibatch_split(n, config.num_minibatches)[1] - 1 for n in counts]
+    records = []  # per minibatch step: [policy, value, entropy] (S, 3), log-ratio, mask, norm, took
     for _ in range(config.update_epochs):
         index, mask = _minibatch_index(counts, config, running, generators, device)
         took = torch.tensor(running, device=device)
-        last_kl = torch.zeros(S, device=device)
         for j in range(index.shape[1]):
             mb_mask = mask[:, j] & took.unsqueeze(1)
             stepping = mb_mask.any(1)
             obs, actions, adv, ret, old = (x[seed_index, index[:, j]] for x in data)
             if config.normalize_advantage:
                 adv = normalize(adv, mb_mask)
-            # the rows again: a gathered subset is a copy, and the last step moved them
-            logp, entropy, values = nets.evaluate(obs, actions, seed_rows(nets, batch.seeds))
+            # selected again: a subset is a copy, and the last step moved them
+            logp, entropy, values = nets.evaluate(obs, actions, nets.select(batch.seeds))
             loss, log_ratio, parts = actor_critic_loss(logp, entropy, values, adv, ret, mb_mask,
                                                        config, old)
-            norms = step(optimizer, loss, batch.seeds, config.max_grad_norm, stepping)
-            with torch.no_grad():
-                kl = approx_kl(log_ratio, mb_mask)
-                clipped = ((log_ratio.exp() - 1).abs() > config.clip_coef)
-                records.append((parts.detach(), _masked_sum((log_ratio.exp() - 1) - log_ratio,
-                                                            mb_mask),
-                                _masked_sum(clipped.float(), mb_mask), mb_mask.sum(1), norms,
-                                stepping))
-                last_kl = torch.where(stepping, kl, last_kl)  # each seed's last minibatch
-        if config.target_kl > 0:
-            stop = (last_kl > config.target_kl).tolist()
+            norms = step(nets, optimizer, loss, batch.seeds, config.max_grad_norm, stepping)
+            records.append((parts.detach(), log_ratio.detach(), mb_mask, norms, stepping))
+        if config.target_kl > 0:  # each seed's approx_kl on its epoch's last minibatch
+            epoch = records[-index.shape[1]:]
+            kl = torch.stack([approx_kl(epoch[j][1][s], epoch[j][2][s]) for s, j in enumerate(last)])
+            stop = (kl > config.target_kl).tolist()
             running = [r and not s for r, s in zip(running, stop, strict=True)]
             if not any(running):
                 break
-    return [{**s, **n} for s, n in zip(_ppo_stats(records, running, old_values, returns, samples),
-                                       noise, strict=True)]
+    return [{**s, **n} for s, n in zip(_ppo_stats(records, running, old_values, returns, samples,
+                                                  config.clip_coef), noise, strict=True)]
 
 
 def _ppo_stats(records: list, running: list[bool], old_values: torch.Tensor,
-               returns: torch.Tensor, samples: Samples) -> Stats:
+               returns: torch.Tensor, samples: Samples, clip_coef: float) -> Stats:
     """Each seed's means over the minibatch steps it took: losses and grad norm per
     step, approx_kl and clipfrac over every sample (nan for a seed that took none)."""
-    parts, kl_sum, clip_sum, size, norms, took = (torch.stack(x) for x in zip(*records, strict=True))
+    parts, log_ratio, mask, norms, took = (torch.stack(x) for x in zip(*records, strict=True))
     steps = took.sum(0)
     losses = torch.where(took.unsqueeze(-1), parts, 0.0).sum(0) / steps.unsqueeze(-1)
-    samples_seen = size.sum(0)
+    seen = mask.sum((0, 2))
+    ratio = log_ratio.exp()
+    kl = torch.where(mask, (ratio - 1) - log_ratio, 0.0).sum((0, 2)) / seen
+    clipfrac = (((ratio - 1).abs() > clip_coef) & mask).sum((0, 2)) / seen
     return _stats(("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "grad_norm",
                    "explained_variance", "early_stop"),
-                  [*losses.T, kl_sum.sum(0) / samples_seen, clip_sum.sum(0) / samples_seen,
+                  [*losses.T, kl, clipfrac,
                    torch.where(took, norms, 0.0).sum(0) / steps,
                    explained_variance(old_values, returns, samples.mask),
                    1.0 - torch.tensor(running, dtype=torch.float32, device=norms.device)])

@@ -12,7 +12,7 @@ them, every update (or every ``diag_every`` updates):
   gradient before clipping.
 
 Per-group gradients come from one backward pass of the seeds' own batched network
-(``networks.py``) with one copy of a seed's row per group, for every seed at once.
+(``networks.py``) with one copy of a seed's parameters per group, for every seed at once.
 Only the policy term enters (no entropy or value loss): it is the estimator the
 lessons are about.
 """
@@ -24,17 +24,18 @@ import torch
 from .networks import SeedNets
 
 
-def group_gradients(nets: SeedNets, rows: torch.Tensor, obs: torch.Tensor,
+def group_gradients(nets: SeedNets, params: list[torch.Tensor], obs: torch.Tensor,
                     actions: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """Gradients of each group's loss -sum_t w_t log pi(a_t|s_t) in the actor's
-    parameters, (G, P_actor), for ``rows`` (G, P) (a seed's row per group), ``obs``
-    (G, W, obs_dim), ``actions`` (G, W[, act_dim]) and ``weights`` (G, W); padded
-    entries carry weight 0."""
+    parameters, flattened in a row's order, (G, P_actor), for ``params`` (G, ...) (a
+    seed's parameters per group), ``obs`` (G, W, obs_dim), ``actions`` (G, W[, act_dim])
+    and ``weights`` (G, W); padded entries carry weight 0."""
     with torch.enable_grad():
-        rows = rows.detach().clone().requires_grad_()
-        logp, _, _ = nets.evaluate(obs, actions, rows, critic=False)
-        (grads,) = torch.autograd.grad(-(logp * weights).sum(), rows)
-    return grads[:, :nets.actor_size]
+        copies = [p.detach().clone().requires_grad_() for p in params]
+        logp, _, _ = nets.evaluate(obs, actions, copies, critic=False)
+        actor = copies[:len(nets.actor.shapes)]
+        grads = torch.autograd.grad(-(logp * weights).sum(), actor)
+    return torch.cat([g.reshape(g.shape[0], -1) for g in grads], 1)
 
 
 def gradient_noise(group_grads: torch.Tensor, groups: torch.Tensor | None = None
@@ -98,7 +99,7 @@ def random_groups(counts: torch.Tensor, generators: list[torch.Generator | None]
     return index.to(counts.device), mask.to(counts.device)
 
 
-def measure(nets: SeedNets, rows: torch.Tensor, samples, weights: torch.Tensor,
+def measure(nets: SeedNets, params: list[torch.Tensor], samples, weights: torch.Tensor,
             index: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor | None = None
             ) -> list[dict[str, float]]:
     """Per seed, the gradient noise of the estimator -sum w log pi over its groups
@@ -116,7 +117,7 @@ def measure(nets: SeedNets, rows: torch.Tensor, samples, weights: torch.Tensor,
     w = torch.cat([torch.where(mask, x[seed, index], 0.0) for x in sets], 1)
     copies = len(sets)
     grads = group_gradients(
-        nets, rows.repeat_interleave(K * copies, 0),
+        nets, [p.detach().repeat_interleave(K * copies, 0) for p in params],
         torch.cat([obs] * copies, 1).flatten(0, 1), torch.cat([actions] * copies, 1).flatten(0, 1),
         w.flatten(0, 1)).view(S, K * copies, -1)
     groups = mask.any(-1)

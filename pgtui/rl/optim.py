@@ -16,27 +16,27 @@ BETAS = (0.9, 0.999)
 
 
 class RowOptimizer:
-    """Steps ``rows`` (S, P) from ``rows.grad``.
+    """Steps ``rows`` (S, P) by their gradients ``grad`` (S, P).
 
     ``lr`` (S,) is each seed's learning rate, set between updates (annealing, live
     changes); ``column_scale`` (P,) multiplies it per parameter (the critic's columns
     learn at ``critic_lr_scale`` times the actor's).
     """
 
-    def __init__(self, rows: torch.Tensor, kind: str, lr: torch.Tensor,
+    def __init__(self, rows: torch.Tensor, grad: torch.Tensor, kind: str, lr: torch.Tensor,
                  column_scale: torch.Tensor, eps: float = 1e-5) -> None:
         if kind not in ("adam", "sgd"):
             raise ValueError(f"unknown optimizer {kind!r}")
-        self.rows, self.kind, self.eps = rows, kind, eps
+        self.rows, self.grad, self.kind, self.eps = rows, grad, kind, eps
         self.lr, self.column_scale = lr, column_scale
-        self.exp_avg = torch.zeros_like(rows, requires_grad=False)
+        self.exp_avg = torch.zeros_like(rows)
         self.exp_avg_sq = torch.zeros_like(self.exp_avg)
         self.steps = torch.zeros(rows.shape[0], device=rows.device)
 
     def clip(self, max_norm: float) -> torch.Tensor:
         """Scale each row's gradient to at most ``max_norm`` (0: leave it); returns the
         norms (S,) before clipping."""
-        grad = self.rows.grad
+        grad = self.grad
         norms = torch.linalg.vector_norm(grad, dim=1)
         if max_norm > 0:
             grad.mul_((max_norm / (norms + 1e-6)).clamp_(max=1.0).unsqueeze(1))
@@ -51,8 +51,8 @@ class RowOptimizer:
             return
         tensors = (self.rows, self.exp_avg, self.exp_avg_sq)
         kept = None if every_row else [t[~stepping].clone() for t in tensors]
-        lr = (self.lr.unsqueeze(1) * self.column_scale).to(self.rows.dtype)
-        grad = self.rows.grad
+        lr = self.lr.unsqueeze(1) * self.column_scale
+        grad = self.grad
         if self.kind == "sgd":
             self.rows.sub_(grad * lr)
         else:

@@ -78,9 +78,9 @@ def normalize(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.T
     mean, over the unbiased std + ``eps``. A row of one entry is only centred."""
     weight = mask.to(x.dtype)
     count = weight.sum(-1, keepdim=True)
-    mean = (x * weight).sum(-1, keepdim=True) / count.clamp(min=1)
-    var = ((x - mean) * weight).square().sum(-1, keepdim=True) / (count - 1).clamp(min=1)
-    return torch.where(count >= 2, (x - mean) / (var.sqrt() + eps), x - mean)
+    centred = x - (x * weight).sum(-1, keepdim=True) / count.clamp(min=1)
+    var = (centred * weight).square().sum(-1, keepdim=True) / (count - 1).clamp(min=1)
+    return centred / (var.sqrt() + eps)
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -175,8 +175,8 @@ class Collector:
         pick = slice(None) if len(seeds) == S else seeds
         obs = torch.as_tensor(obs_buf[:, pick], device=self.device)
         with torch.no_grad():
-            rows = nets.rows if len(seeds) == S else nets.rows[seeds]
-            values = nets.values(obs.movedim(1, 0).reshape(len(seeds), -1, obs.shape[-1]), rows)
+            values = nets.values(obs.movedim(1, 0).reshape(len(seeds), -1, obs.shape[-1]),
+                                 nets.select(seeds))
         values = values.view(len(seeds), T + 1, N).movedim(0, 1)
         as_t = lambda x: torch.as_tensor(x[:, pick], device=self.device)  # noqa: E731
         return Batch(seeds, obs[:T], as_t(actions), as_t(rewards), as_t(terminated), as_t(dones),

@@ -111,7 +111,7 @@ class Trainer:
         scale = torch.cat([torch.ones(self.nets.actor_size),
                            torch.full((self.nets.rows.shape[1] - self.nets.actor_size,),
                                       config.critic_lr_scale)]).to(self.device)
-        self.optimizer = RowOptimizer(self.nets.rows, config.optimizer,
+        self.optimizer = RowOptimizer(self.nets.rows, self.nets.grad, config.optimizer,
                                       torch.full((len(seeds),), config.lr, device=self.device), scale)
         self.runs = [SeedRun(seed, e, torch.Generator(device=self.device).manual_seed(seed),
                              torch.Generator().manual_seed(seed + 1))
@@ -251,7 +251,7 @@ class Trainer:
         else:
             stats = ppo_update(self.nets, self.optimizer, batch, cfg, diag,
                                [self.runs[i].cpu_generator for i in seeds])
-        finite = torch.isfinite(self.nets.rows.detach()).all(1).tolist()
+        finite = torch.isfinite(self.nets.rows).all(1).tolist()
         seconds = (time.perf_counter() - start) / len(seeds)  # the seeds share the time
         return [self._finish(i, s, seconds, finite[i], undo) for i, s in zip(seeds, stats, strict=True)]
 
