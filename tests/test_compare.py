@@ -20,7 +20,7 @@ from pgtui.rl.comparison import (
     variance_ratios,
 )
 from pgtui.rl.events import Pause, Resume, SetParam, Stop
-from pgtui.rl.group import SeedGroup
+from pgtui.rl.variant_run import VariantRun
 from pgtui.rl.race import SeedProgress, reference_estimator, variant_configs
 from pgtui.rl.remote import race_threads
 
@@ -84,17 +84,17 @@ def test_compare_presets_expand_into_variants_and_seeds():
 def small_group(reports, **changes):
     config = load_preset("variance-baseline").replace(total_steps=10**9, **changes)
     _, configs = variant_configs(config, seeds=2)[1]
-    return SeedGroup("value baseline", configs, reports.append, report_hz=50.0,
+    return VariantRun("value baseline", configs, reports.append, report_hz=50.0,
                      reference={"baseline": "none", "return_mode": "reward_to_go",
                                 "normalize_advantage": False})
 
 
-def test_a_seed_group_applies_live_changes_to_every_seed_and_pairs_the_estimators():
+def test_a_variant_run_applies_live_changes_to_every_seed_and_pairs_the_estimators():
     reports = []
     group = small_group(reports)
     group.submit(SetParam("ent_coef", 0.05))
     group.run(max_updates=3)
-    assert [t.config.ent_coef for t in group.trainers] == [0.05, 0.05]
+    assert group.trainer.config.ent_coef == 0.05
     assert ("ent_coef", 0.05) in [c for r in reports for c in r.changes]
     final = reports[-1]
     assert final.final and [s.state for s in final.seeds] == ["finished", "finished"]
@@ -104,7 +104,7 @@ def test_a_seed_group_applies_live_changes_to_every_seed_and_pairs_the_estimator
     assert len(returns) == final.seeds[0].episodes  # every episode reported exactly once
 
 
-def test_a_paused_seed_group_stands_still_until_resumed():
+def test_a_paused_variant_run_stands_still_until_resumed():
     reports = []
     group = small_group(reports)
     group.submit(Pause())
@@ -117,13 +117,13 @@ def test_a_paused_seed_group_stands_still_until_resumed():
             time.sleep(0.02)
         steps = [s.global_step for s in reports[-1].seeds]
         time.sleep(0.3)
-        assert all(t.global_step == n for t, n in zip(group.trainers, steps, strict=True))
+        assert [group.trainer.seed_step(i) for i in range(2)] == steps
         group.submit(Resume())
         for _ in range(500):
-            if group.trainers[1].global_step > steps[1]:
+            if group.trainer.seed_step(1) > steps[1]:
                 break
             time.sleep(0.02)
-        assert group.trainers[1].global_step > steps[1]
+        assert group.trainer.seed_step(1) > steps[1]
     finally:
         group.submit(Stop())
         worker.join(timeout=60)
@@ -206,7 +206,7 @@ def test_a_seed_whose_env_raises_is_reported_and_the_group_ends_cleanly():
                                                  num_envs=2, total_steps=100_000)
     _, configs = variant_configs(config, seeds=2)[0]
     reports, sunk = [], [[], []]
-    group = SeedGroup("raises", configs, reports.append, sinks=[sunk[0].append, sunk[1].append])
+    group = VariantRun("raises", configs, reports.append, sinks=[sunk[0].append, sunk[1].append])
     group.run()
     final = reports[-1]
     assert final.final and [s.state for s in final.seeds] == ["error", "error"]
@@ -227,8 +227,8 @@ def test_branches_forked_from_a_solved_run_count_as_solved():
     branches = variant_configs(config.replace(variants=[{"name": "A"}, {"name": "B", "lr": 1e-4}],
                                               seeds=1))
     for name, configs in branches:
-        group = SeedGroup(name, configs, reports.append, resume=[run.state_dict()])
-        assert group.trainers[0].global_step == run.global_step  # from the same state
+        group = VariantRun(name, configs, reports.append, resume=[run.state_dict()])
+        assert group.trainer.global_step == run.global_step  # from the same state
         group.run(max_updates=run.update + 1)
     assert [r.seeds[0].solved_episode for r in reports if r.final] == [run.solved.episode] * 2
 

@@ -18,7 +18,7 @@ def test_training_on_cuda(name):
     events = []
     trainer = Trainer(load_preset(name).replace(device="cuda"), events.append)
     assert trainer.device.type == "cuda"
-    assert next(trainer.policy.parameters()).is_cuda
+    assert trainer.nets.rows.is_cuda
     trainer.run(max_updates=3)
     stats = [e.stats for e in events if isinstance(e, UpdateFinished)]
     assert len(stats) == 3 and all(math.isfinite(s["policy_loss"]) for s in stats)
@@ -44,11 +44,11 @@ def test_checkpoint_and_resume_on_cuda(tmp_path):
 
 
 def test_a_race_on_cuda():
-    from pgtui.rl.group import SeedGroup
+    from pgtui.rl.variant_run import VariantRun
     from pgtui.rl.race import variant_configs
 
     config = load_preset("variance-baseline").replace(device="cuda", total_steps=3000)
     reports = []
     for name, configs in variant_configs(config, seeds=2):
-        SeedGroup(name, configs, reports.append).run()
+        VariantRun(name, configs, reports.append).run()
     assert all(s.episodes > 0 and s.state == "finished" for r in reports if r.final for s in r.seeds)

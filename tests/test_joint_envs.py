@@ -8,7 +8,6 @@ from devices import DEVICES
 from pgtui.config import load_preset
 from pgtui.rl.envs import make_vec_env
 from pgtui.rl.joint_envs import JointCartPole
-from pgtui.rl.lockstep import StackedPolicy, collect_episodes_jointly, collect_steps_jointly
 from pgtui.rl.trainer import Trainer
 
 
@@ -55,59 +54,56 @@ def test_only_resetted_cartpoles_of_one_setting_join():
     assert JointCartPole.build(acrobots) is None
 
 
+def _state_of(trainer: Trainer, s: int) -> tuple:
+    c = trainer.collector
+    env = c.envs.envs[s]
+    return (c.finished[s], int(c.env_steps[s]), c.obs[s].tolist(), c.resetting[s].tolist(),
+            c.ep_return[s].tolist(), c.ep_length[s].tolist(), env.state.tolist(),
+            env.np_random.bit_generator.state, trainer.runs[s].generator.get_state().tolist())
+
+
 @pytest.mark.parametrize("device", DEVICES)
-def test_joint_rollouts_make_the_batches_each_collector_would(device):
-    configs = [load_preset("cartpole-ppo").replace(seed=s, num_envs=6, num_steps=40,
-                                                   device=device) for s in (0, 1)]
-    alone, together = [Trainer(c) for c in configs], [Trainer(c) for c in configs]
-    stacked = StackedPolicy.build([t.policy for t in together])
-    joint = JointCartPole.build([t.envs for t in together])
+def test_joint_rollouts_make_the_batches_each_seed_would_alone(device):
+    config = load_preset("cartpole-ppo").replace(num_envs=6, num_steps=40, device=device)
+    alone = [Trainer(config.replace(seed=s)) for s in (0, 1)]
+    together = Trainer(config, seeds=[0, 1])
+    assert together.collector.envs.joint is not None
     for _ in range(3):
-        own = [t.collector.collect_steps(40) for t in alone]
-        joint_batches = collect_steps_jointly([t.collector for t in together], stacked, joint, 40)
-        for a, b in zip(own, joint_batches, strict=True):
+        own = [t.collector.steps(t.nets, 40, [0]) for t in alone]
+        joint = together.collector.steps(together.nets, 40, [0, 1])
+        for s, a in enumerate(own):
             for key in ("obs", "actions", "rewards", "terminated", "dones", "valid"):
-                torch.testing.assert_close(getattr(b, key), getattr(a, key), rtol=0, atol=0)
-            torch.testing.assert_close(b.values, a.values)
-            torch.testing.assert_close(b.next_values, a.next_values)
-    for a, b in zip(alone, together, strict=True):
-        assert b.collector.finished == a.collector.finished and len(a.collector.finished) > 5
-        assert b.collector.env_steps == a.collector.env_steps
-        np.testing.assert_array_equal(b.collector.obs, a.collector.obs)
-        np.testing.assert_array_equal(b.collector.resetting, a.collector.resetting)
-        np.testing.assert_array_equal(b.collector.ep_return, a.collector.ep_return)
-        np.testing.assert_array_equal(b.collector.ep_length, a.collector.ep_length)
+                torch.testing.assert_close(getattr(joint, key)[:, s], getattr(a, key)[:, 0],
+                                           rtol=0, atol=0)
+            torch.testing.assert_close(joint.values[:, s], a.values[:, 0])
+            torch.testing.assert_close(joint.next_values[:, s], a.next_values[:, 0])
+    for s, a in enumerate(alone):
+        assert _state_of(together, s) == _state_of(a, 0) and len(a.collector.finished[0]) > 5
 
 
 @pytest.mark.parametrize("max_steps", [100_000, 30])  # 30: some episodes are cut off
 @pytest.mark.parametrize("device", DEVICES)
-def test_joint_episode_rollouts_make_the_batches_each_collector_would(max_steps, device):
-    configs = [load_preset("cartpole-reinforce").replace(seed=s, num_envs=5, device=device)
-               for s in (0, 1, 2)]
-    alone, together = [Trainer(c) for c in configs], [Trainer(c) for c in configs]
-    stacked = StackedPolicy.build([t.policy for t in together])
-    joint = JointCartPole.build([t.envs for t in together])
+def test_joint_episode_rollouts_make_the_batches_each_seed_would_alone(max_steps, device):
+    config = load_preset("cartpole-reinforce").replace(num_envs=5, device=device)
+    alone = [Trainer(config.replace(seed=s)) for s in (0, 1, 2)]
+    together = Trainer(config, seeds=[0, 1, 2])
     lengths, kept = set(), set()
     for _ in range(3):
-        own = [t.collector.collect_episodes(8, max_steps) for t in alone]
-        mine = collect_episodes_jointly([t.collector for t in together], stacked, joint, 8,
-                                        max_steps)
-        for a, b in zip(own, mine, strict=True):
+        own = [t.collector.episodes(t.nets, 8, [0], max_steps) for t in alone]
+        mine = together.collector.episodes(together.nets, 8, [0, 1, 2], max_steps)
+        for s, a in enumerate(own):
+            T = len(a.rewards)
             for key in ("obs", "actions", "rewards", "terminated", "dones", "valid",
                         "episode_ids"):
-                torch.testing.assert_close(getattr(b, key), getattr(a, key), rtol=0, atol=0)
-            assert b.num_episodes == a.num_episodes
-            lengths.add(len(a.rewards))
-            kept.add(a.num_episodes)
+                torch.testing.assert_close(getattr(mine, key)[:T, s], getattr(a, key)[:, 0],
+                                           rtol=0, atol=0)
+            assert not mine.valid[T:, s].any()  # padding to the longest seed's rollout
+            assert mine.num_episodes[s] == a.num_episodes[0]
+            lengths.add(T)
+            kept.add(int(a.num_episodes[0]))
     if max_steps == 30:
         assert min(kept) < 8  # episodes were cut off
     else:
         assert len(lengths) > 1  # the seeds' rollouts ended at different steps
-    for a, b in zip(alone, together, strict=True):
-        assert b.collector.finished == a.collector.finished
-        assert b.collector.env_steps == a.collector.env_steps
-        np.testing.assert_array_equal(b.collector.obs, a.collector.obs)
-        np.testing.assert_array_equal(b.collector.ep_return, a.collector.ep_return)
-        np.testing.assert_array_equal(b.envs.state, a.envs.state)
-        assert b.envs.np_random.bit_generator.state == a.envs.np_random.bit_generator.state
-        assert torch.equal(b.collector.generator.get_state(), a.collector.generator.get_state())
+    for s, a in enumerate(alone):
+        assert _state_of(together, s) == _state_of(a, 0)

@@ -7,8 +7,9 @@ import torch
 from gymnasium import spaces
 
 from pgtui.rl.envs import describe
+from pgtui.rl.networks import SeedNets
 from pgtui.rl.policies import build_policy
-from pgtui.rl.rollout import Collector
+from pgtui.rl.rollout import Batch, Collector
 
 LENGTHS = (3, 1, 4, 2, 5)
 
@@ -49,14 +50,25 @@ def make_collector(num_envs=3):
     envs = gym.make_vec("test/Scripted-v0", num_envs=num_envs, vectorization_mode="sync")
     info = describe(envs)
     torch.manual_seed(0)
-    policy = build_policy(info, [8], "tanh", tabular=False)
-    return Collector(envs, info, policy, torch.device("cpu"), torch.Generator().manual_seed(0),
-                     seed=0), policy
+    nets = SeedNets([build_policy(info, [8], "tanh", tabular=False)], torch.device("cpu"))
+    return Collector([envs], info, torch.device("cpu"), [torch.Generator().manual_seed(0)],
+                     seeds=[0]), nets
+
+
+def seed_zero(batch: Batch) -> Batch:
+    """The batch of a one-seed run without its seed axis: (T, N, ...)."""
+    fields = {k: (v[:, 0] if torch.is_tensor(v) and v.dim() > 1 else v)
+              for k, v in vars(batch).items()}
+    return Batch(**fields)
+
+
+def collect_steps(num_steps, num_envs=3):
+    collector, nets = make_collector(num_envs)
+    return collector, nets, seed_zero(collector.steps(nets, num_steps, [0]))
 
 
 def test_valid_steps_never_straddle_an_autoreset():
-    collector, _ = make_collector()
-    batch = collector.collect_steps(40)
+    _, _, batch = collect_steps(40)
     obs, rewards = batch.obs.numpy(), batch.rewards.numpy()
     valid, dones = batch.valid.numpy(), batch.dones.numpy()
     for i in range(obs.shape[1]):
@@ -72,10 +84,10 @@ def test_valid_steps_never_straddle_an_autoreset():
 
 
 def test_finished_episodes_are_reported_whole():
-    collector, _ = make_collector(num_envs=2)
-    collector.collect_steps(60)
+    collector, _, _ = collect_steps(60, num_envs=2)
     by_length = {}
-    for ret, length in collector.finished:
+    assert collector.finished[0]
+    for ret, length in collector.finished[0]:
         by_length.setdefault(length, set()).add(ret)
     for length, returns in by_length.items():
         for ret in returns:
@@ -84,24 +96,23 @@ def test_finished_episodes_are_reported_whole():
 
 
 def test_truncation_bootstraps_from_the_true_final_observation():
-    collector, policy = make_collector()
-    batch = collector.collect_steps(30)
+    _, nets, batch = collect_steps(30)
     final = batch.dones & batch.valid
     t_idx, env_idx = torch.nonzero(final, as_tuple=True)
     for t, i in zip(t_idx.tolist(), env_idx.tolist(), strict=False):
         e = int(batch.obs[t, i, 0])
         final_obs = torch.tensor([[e, LENGTHS[e % 5]]], dtype=torch.float32)
         with torch.no_grad():
-            expected = policy.critic(final_obs)[0]
+            expected = nets.values(final_obs[None])[0, 0]
         assert batch.next_values[t, i].item() == pytest.approx(expected.item(), abs=1e-6)
         assert bool(batch.terminated[t, i]) == (e % 2 == 1)
 
 
 def test_episode_batches_hold_exactly_k_complete_episodes():
-    collector, _ = make_collector(num_envs=2)
+    collector, nets = make_collector(num_envs=2)
     for _ in range(3):
-        batch = collector.collect_episodes(5)
-        assert batch.num_episodes == 5
+        batch = seed_zero(collector.episodes(nets, 5, [0]))
+        assert batch.num_episodes.tolist() == [5]
         ids = batch.episode_ids
         assert set(ids[batch.valid].tolist()) == set(range(5))
         for k in range(5):

@@ -122,7 +122,11 @@ class SeedNets:
             return out.expand(out.shape[0], x.shape[1], *out.shape[2:])
         last = layout.linear[-1]
         for k in layout.linear:
-            x = torch.baddbmm(params[k + 1], x, params[k].mT)
+            if params[k].shape[1] == 1:  # a critic's output: the bmm of one seed (a gemv)
+                # rounds unlike that of several; a product and a sum round alike
+                x = (x * params[k]).sum(-1, keepdim=True) + params[k + 1]
+            else:
+                x = torch.baddbmm(params[k + 1], x, params[k].mT)
             if k != last:
                 x = x.relu() if layout.relu else x.tanh()
         return x
