@@ -3,12 +3,12 @@
     python benchmarks/batched_seeds.py --preset cartpole-ppo --seeds 8 --updates 60
 
 Both sides train the same number of updates per seed in this process: one ``Trainer``
-alone, and a ``SeedGroup`` of N seeds as a race runs them (rollouts in lockstep with
-one stacked forward pass, CartPole's envs stepped as one, one stacked update for all
-seeds), alternating ``--repeats`` times. Prints each pair and the median ratio (the
-speed issue's goal: 8 seeds within 2x one seed), and once the group run one seed after
-another. Each side runs on the torch threads pgtui gives it (one seed 1, a one-variant
-race ``race_threads(1)``); ``--threads`` sets both; ``--device`` their device.
+of one seed, and one ``Trainer`` of N seeds as a race's variant runs them (the seed
+axis: one forward pass acts for every seed, CartPole's envs step as one, one backward
+pass and one optimizer step update every seed), alternating ``--repeats`` times.
+Prints each pair and the median ratio (the goal: 8 seeds within 2x one seed). Each
+side runs on the torch threads pgtui gives it (one seed 1, a one-variant race
+``race_threads(1)``); ``--threads`` sets both; ``--device`` their device.
 """
 
 from __future__ import annotations
@@ -20,23 +20,14 @@ import time
 import torch
 
 from pgtui.config import load_preset
-from pgtui.rl.group import SeedGroup
-from pgtui.rl.race import variant_configs
 from pgtui.rl.remote import race_threads
 from pgtui.rl.trainer import Trainer
 
 
-def _one_seed(config, updates: int) -> float:
+def _timed(config, seeds: int, updates: int) -> float:
+    trainer = Trainer(config, seeds=range(config.seed, config.seed + seeds))
     start = time.perf_counter()
-    Trainer(config).run(max_updates=updates)
-    return time.perf_counter() - start
-
-
-def _group(config, seeds: int, updates: int, lockstep: bool) -> float:
-    _, configs = variant_configs(config, seeds)[0]
-    group = SeedGroup("seeds", configs, lambda report: None, lockstep=lockstep)
-    start = time.perf_counter()
-    group.run(max_updates=updates)
+    trainer.run(max_updates=updates)
     return time.perf_counter() - start
 
 
@@ -55,20 +46,20 @@ def main() -> None:
     race = args.threads or race_threads(1)
     config = load_preset(args.preset).replace(total_steps=10**9, device=args.device)
     torch.set_num_threads(one_threads)
-    Trainer(config.replace(seed=99)).run(max_updates=3)  # warm up torch's first calls
-    sequential = _group(config, args.seeds, args.updates, lockstep=False)
+    _timed(config.replace(seed=99), 1, 3)  # warm up torch's first calls
     ratios = []
     for _ in range(args.repeats):  # alternating: this machine's speed drifts
         torch.set_num_threads(one_threads)
-        one = _one_seed(config, args.updates)
+        one = _timed(config, 1, args.updates)
         torch.set_num_threads(race)
-        together = _group(config, args.seeds, args.updates, lockstep=True)
+        together = _timed(config, args.seeds, args.updates)
         ratios.append(together / one)
-        print(f"one seed {one:.2f} s, {args.seeds} seeds in lockstep {together:.2f} s: "
-              f"{together / one:.2f}x", flush=True)
-    print(f"{args.preset} on {args.device}, {args.updates} updates a seed, "
-          f"threads {one_threads} (one seed) and {race} (race): {args.seeds} seeds in lockstep take a median "
-          f"{statistics.median(ratios):.2f}x one seed's time (goal <= 2x); one after "
-          f"another {sequential:.2f} s ({sequential / one:.2f}x the last one seed)")
+        print(f"one seed {one:.2f} s, {args.seeds} seeds {together:.2f} s: {together / one:.2f}x",
+              flush=True)
+    print(f"{args.preset} on {args.device}, {args.updates} updates a seed, threads {one_threads} "
+          f"(one seed) and {race} (race): {args.seeds} seeds take a median "
+          f"{statistics.median(ratios):.2f}x one seed's time (goal <= 2x)")
+
+
 if __name__ == "__main__":
     main()

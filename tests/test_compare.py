@@ -20,9 +20,9 @@ from pgtui.rl.comparison import (
     variance_ratios,
 )
 from pgtui.rl.events import Pause, Resume, SetParam, Stop
-from pgtui.rl.variant_run import VariantRun
 from pgtui.rl.race import SeedProgress, reference_estimator, variant_configs
 from pgtui.rl.remote import race_threads
+from pgtui.rl.variant_run import VariantRun
 
 
 def seed(n, last100, solved, var_sum=0.0, snr_sum=0.0, diag=0, paired=0.0, ref=0.0):

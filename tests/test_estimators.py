@@ -9,11 +9,13 @@ import pytest
 import torch
 
 from pgtui.config import Config
-from pgtui.rl.algorithms import leave_one_out_mean, reinforce_loss
-from pgtui.rl.diagnostics import episode_groups, gradient_noise, group_gradients
+from pgtui.rl.algorithms import episode_returns, leave_one_out_mean, pack, reinforce_loss
+from pgtui.rl.diagnostics import episode_groups, gradient_noise, group_gradients, measure
+from pgtui.rl.networks import SeedNets
 from pgtui.rl.policies import (
     ActorCritic,
     CategoricalActor,
+    Critic,
     GaussianActor,
     TabularCritic,
     TabularSoftmaxActor,
@@ -32,28 +34,33 @@ def exact_gradient():
     return pi * (MU - (pi * MU).sum()), float((pi * MU).sum())
 
 
-def bandit_batch(policy, gen):
-    pi = torch.softmax(policy.actor.theta.detach(), 0)
+def bandit_batch(nets, gen):
+    """K one-step episodes, one per env: (T, S, N) = (1, 1, K)."""
+    pi = torch.softmax(nets.state_dict(0)["actor.theta"], 0)
     actions = torch.multinomial(pi, K, replacement=True, generator=gen)
     rewards = MU[actions] + NOISE * torch.randn(K, generator=gen)
-    ones = torch.ones(1, K, dtype=torch.bool)
-    return Batch(obs=torch.zeros(1, K, 1), actions=actions[None], rewards=rewards[None],
-                 terminated=ones, dones=ones, valid=ones,
-                 episode_ids=torch.arange(K)[None], num_episodes=K)
+    ones = torch.ones(1, 1, K, dtype=torch.bool)
+    return Batch([0], obs=torch.zeros(1, 1, K, 1), actions=actions.view(1, 1, K),
+                 rewards=rewards.view(1, 1, K), terminated=ones, dones=ones, valid=ones,
+                 episode_ids=torch.arange(K).view(1, 1, K), num_episodes=torch.tensor([K]))
 
 
 def estimates(baseline):
     _, J = exact_gradient()
-    policy = ActorCritic(TabularSoftmaxActor(3, THETA), TabularCritic())
+    critic = TabularCritic()
     with torch.no_grad():
-        policy.critic.v.fill_(J)  # the value baseline: V(s) = J, the optimal constant
+        critic.v.fill_(J)  # the value baseline: V(s) = J, the optimal constant
+    nets = SeedNets([ActorCritic(TabularSoftmaxActor(3, THETA), critic)], torch.device("cpu"))
     config = Config(baseline=baseline, normalize_advantage=False, gamma=1.0)
     gen = torch.Generator().manual_seed(123)
     out = []
     for _ in range(REPLICATES):
-        _, parts = reinforce_loss(policy, bandit_batch(policy, gen), config)
-        (grad,) = torch.autograd.grad(-parts["policy_loss"], policy.actor.theta)
-        out.append(grad)
+        batch = bandit_batch(nets, gen)
+        samples = pack(batch, episode_returns(batch, config), batch.episode_ids)
+        _, parts = reinforce_loss(nets, nets.params, samples, *samples.targets,
+                                  batch.num_episodes.float(), config)
+        (grad,) = torch.autograd.grad(-parts["policy_loss"].sum(), nets.params[0])
+        out.append(grad[0, 0])
     return torch.stack(out)
 
 
@@ -78,42 +85,56 @@ def test_a_baseline_cuts_the_variance(samples, baseline):
 
 
 def test_leave_one_out_mean_by_hand():
-    returns = torch.tensor([[1.0, 2.0, 3.0, 4.0]])
-    ids = torch.tensor([[0, 0, 1, 2]])
-    valid = torch.ones_like(ids, dtype=torch.bool)
-    out = leave_one_out_mean(returns, ids, valid, 3)
-    assert out[0].tolist() == pytest.approx([3.5, 3.5, 7 / 3, 2.0])
+    returns = torch.tensor([[1.0, 2.0, 3.0, 4.0, 9.0], [5.0, 7.0, 0.0, 0.0, 0.0]])
+    ids = torch.tensor([[0, 0, 1, 2, 0], [0, 1, 0, 0, 0]])
+    mask = torch.tensor([[True] * 4 + [False], [True, True, False, False, False]])
+    out = leave_one_out_mean(returns, ids, mask, 3)  # two seeds: each keeps to its own episodes
+    assert out[0, :4].tolist() == pytest.approx([3.5, 3.5, 7 / 3, 2.0])
+    assert out[1, :2].tolist() == pytest.approx([7.0, 5.0])
 
 
 def test_gradient_noise_by_hand():
     g = torch.tensor([[1.0, 0.0], [3.0, 0.0], [2.0, 3.0]])
     # mean (2, 1); squared deviations 2 + 2 + 4 = 8 over K-1 = 2 -> 4; signal 5; snr 5/(4/3)
-    out = gradient_noise(g)
+    out = gradient_noise(g[None])[0]
     assert out["grad_var"] == pytest.approx(4.0)
     assert out["grad_snr"] == pytest.approx(3.75)
 
 
+def _nets(actor) -> SeedNets:
+    critic = TabularCritic() if isinstance(actor, TabularSoftmaxActor) else Critic(3, [4], "tanh")
+    return SeedNets([ActorCritic(actor, critic)], torch.device("cpu"))
+
+
+def _actor_gradient(nets, obs, actions, w):
+    """One backward pass of -sum w log pi on the seed's own parameters: the slow way."""
+    params = [p.detach().clone().requires_grad_() for p in nets.params]
+    logp, _, _ = nets.evaluate(obs[None], actions[None], params)
+    grads = torch.autograd.grad(-(logp[0] * w).sum(), params[:len(nets.actor.shapes)])
+    return torch.cat([g.reshape(-1) for g in grads])
+
+
 @pytest.mark.parametrize("make_actor", [
-    lambda: CategoricalActor(3, 2, [5], "tanh"),  # the stacked pass (stacked_mlp.py)
+    lambda: CategoricalActor(3, 2, [5], "tanh"),
     lambda: CategoricalActor(3, 2, [5, 4], "relu"),
     lambda: _gaussian_with_log_std([0.3, -0.5]),
-    lambda: TabularSoftmaxActor(2, [0.2, -0.1]),  # the torch.func fallback
+    lambda: TabularSoftmaxActor(2, [0.2, -0.1]),
 ])
 def test_group_gradients_match_one_backward_per_episode(make_actor):
     torch.manual_seed(0)
     actor = make_actor()
-    ids = torch.tensor([0, 1, 0, 2, 1, 1])
+    nets = _nets(actor)
+    ids = torch.tensor([[0, 1, 0, 2, 1, 1]])
     obs, w = torch.randn(6, 3), torch.randn(6)
     actions = torch.tensor([0, 1, 1, 0, 0, 1]) if actor.discrete else torch.randn(6, 2)
-    index, mask = episode_groups(ids, 3)
+    index, mask = episode_groups(ids, torch.ones_like(ids, dtype=torch.bool), 3)
+    index, mask = index[0], mask[0]
     weights = torch.where(mask, w[index], torch.zeros(()))
-    fast = group_gradients(actor, obs[index], actions[index], weights)
+    fast = group_gradients(nets, [p.detach().expand(3, *p.shape[1:]) for p in nets.params],
+                           obs[index], actions[index], weights)
     for k in range(3):
-        sel = ids == k
-        logp, _ = actor(obs[sel], actions[sel])
-        grads = torch.autograd.grad(-(logp * w[sel]).sum(), list(actor.parameters()))
-        slow = torch.cat([g.reshape(-1) for g in grads])
-        assert torch.allclose(fast[k], slow, atol=1e-6)
+        sel = ids[0] == k
+        assert torch.allclose(fast[k], _actor_gradient(nets, obs[sel], actions[sel], w[sel]), atol=1e-6)
 
 
 def _gaussian_with_log_std(log_std: list[float]) -> GaussianActor:
@@ -123,15 +144,34 @@ def _gaussian_with_log_std(log_std: list[float]) -> GaussianActor:
     return actor
 
 
-def test_a_reference_estimator_measured_in_the_same_pass_matches_its_own_measurement():
-    from pgtui.rl.diagnostics import measure
-
+def test_the_diagnostics_match_a_brute_force_loop_over_seeds_and_groups():
+    """``measure`` for two seeds with different episodes, and a paired reference
+    estimator in the same pass, against one backward pass per (seed, episode)."""
     torch.manual_seed(1)
-    actor = CategoricalActor(3, 2, [5], "tanh")
-    ids = torch.tensor([0, 1, 0, 2, 1, 1, 2, 0])
-    obs, actions = torch.randn(8, 3), torch.randint(0, 2, (8,))
-    own, ref = torch.randn(8), torch.randn(8) * 5
-    index, mask = episode_groups(ids, 3)
-    both = measure(actor, obs, actions, own, index, mask, reference=ref)
-    assert both["grad_var"] == pytest.approx(measure(actor, obs, actions, own, index, mask)["grad_var"])
-    assert both["grad_var_ref"] == pytest.approx(measure(actor, obs, actions, ref, index, mask)["grad_var"])
+    own = []
+    for s in range(2):
+        torch.manual_seed(s)
+        own.append(ActorCritic(CategoricalActor(3, 2, [5], "tanh"), Critic(3, [4], "tanh")))
+    nets = SeedNets(own, torch.device("cpu"))
+    ids = torch.tensor([[0, 1, 0, 2, 1, 1, 2, 0], [0, 0, 1, 1, 0, 0, 0, 0]])
+    mask = torch.tensor([[True] * 8, [True] * 4 + [False] * 4])  # seed 1: two episodes
+    obs, actions = torch.randn(2, 8, 3), torch.randint(0, 2, (2, 8))
+    own_w, ref_w = torch.randn(2, 8), torch.randn(2, 8) * 5
+
+    class Steps:
+        pass
+
+    samples = Steps()
+    samples.obs, samples.actions = obs, actions
+    index, group_mask = episode_groups(ids, mask, 3)
+    stats = measure(nets, nets.params, samples, own_w, index, group_mask, reference=ref_w)
+    for s, groups in ((0, 3), (1, 2)):
+        single = SeedNets([own[s]], torch.device("cpu"))
+        for weights, key in ((own_w, "grad_var"), (ref_w, "grad_var_ref")):
+            slow = torch.stack([_actor_gradient(single, obs[s][(ids[s] == k) & mask[s]],
+                                                actions[s][(ids[s] == k) & mask[s]],
+                                                weights[s][(ids[s] == k) & mask[s]])
+                                for k in range(groups)])
+            mean = slow.mean(0)
+            expected = float(((slow - mean) ** 2).sum() / (groups - 1))
+            assert stats[s][key] == pytest.approx(expected, rel=1e-5)

@@ -44,8 +44,8 @@ def test_checkpoint_and_resume_on_cuda(tmp_path):
 
 
 def test_a_race_on_cuda():
-    from pgtui.rl.variant_run import VariantRun
     from pgtui.rl.race import variant_configs
+    from pgtui.rl.variant_run import VariantRun
 
     config = load_preset("variance-baseline").replace(device="cuda", total_steps=3000)
     reports = []

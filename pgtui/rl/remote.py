@@ -116,8 +116,8 @@ def _group_main(commands, reports, variant: str, configs_data: list[dict],
                 report_hz: float, reference: dict | None, threads: int) -> None:
     from ..config import from_mapping
     from ..metrics import MetricsWriter
-    from .variant_run import VariantRun
     from .race import seed_dir
+    from .variant_run import VariantRun
 
     _child_setup(threads)
     writers = []

@@ -10,7 +10,6 @@ a few times a second: per seed, the returns since the last report and running fi
 from __future__ import annotations
 
 import math
-import queue
 import threading
 import time
 from collections.abc import Callable
