@@ -84,7 +84,7 @@ def test_a_seed_that_diverges_goes_back_to_its_weights_and_the_others_go_on():
     race = VariantRun("ppo", configs, reports.append)
     trainer = race.trainer
     before = trainer.nets.rows.clone()
-    trainer.optimizer.lr[1] = math.inf  # its first step makes its weights inf or nan
+    trainer.optimizer.set_lr(1, math.inf)  # its first step makes its weights inf or nan
     race.run(max_updates=2)
     assert [s.state for s in reports[-1].seeds] == ["finished", "diverged", "finished"]
     assert torch.equal(trainer.nets.rows[1], before[1])

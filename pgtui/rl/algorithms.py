@@ -33,6 +33,7 @@ class Samples:
 
     mask: torch.Tensor
     count: torch.Tensor  # (S,) valid steps per seed
+    full: bool  # every seed has as many: the mask is all true
     obs: torch.Tensor
     actions: torch.Tensor
     targets: list[torch.Tensor]  # per-step figures packed alike (returns, advantages...)
@@ -44,7 +45,8 @@ def pack(batch: Batch, *per_step: torch.Tensor) -> Samples:
     S = batch.valid.shape[1]
     valid = batch.valid.movedim(1, 0).reshape(S, -1)
     count = valid.sum(1)
-    width = int(count.max())
+    counts = count.tolist()
+    width = max(counts)
     order = torch.argsort((~valid).to(torch.int8), dim=1, stable=True)[:, :width]
     mask = torch.arange(width, device=valid.device) < count.unsqueeze(1)
 
@@ -53,7 +55,13 @@ def pack(batch: Batch, *per_step: torch.Tensor) -> Samples:
         index = order.view(S, width, *[1] * (rows.dim() - 2)).expand(S, width, *rows.shape[2:])
         return rows.gather(1, index)
 
-    return Samples(mask, count, take(batch.obs), take(batch.actions), [take(x) for x in per_step])
+    return Samples(mask, count, min(counts) == width, take(batch.obs), take(batch.actions),
+                   [take(x) for x in per_step])
+
+
+def _every(samples: Samples) -> torch.Tensor | None:
+    """The mask of ``samples``, or None when it is all true (cheaper means)."""
+    return None if samples.full else samples.mask
 
 
 def _masked_sum(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -115,7 +123,7 @@ def reinforce_advantages(returns: torch.Tensor, values: torch.Tensor, samples: S
         advantages = returns - leave_one_out_mean(returns, episode_ids, samples.mask, num_episodes)
     else:
         advantages = returns
-    return normalize(advantages, samples.mask) if config.normalize_advantage else advantages
+    return normalize(advantages, _every(samples)) if config.normalize_advantage else advantages
 
 
 def episode_returns(batch: Batch, config: Config) -> torch.Tensor:
@@ -136,8 +144,8 @@ def reinforce_loss(nets: SeedNets, params: list[torch.Tensor], samples: Samples,
     logp, entropy, values = nets.evaluate(samples.obs, samples.actions, params)
     adv = reinforce_advantages(returns, values.detach(), samples, episode_ids,
                                int(num_episodes.max()), config)
-    mask = samples.mask
-    policy_loss = -_masked_sum(logp * adv, mask) / num_episodes.clamp(min=1)
+    mask = _every(samples)
+    policy_loss = -_masked_sum(logp * adv, samples.mask) / num_episodes.clamp(min=1)
     value_loss = 0.5 * masked_mean((values - returns).square(), mask)
     entropy_mean = masked_mean(entropy, mask)
     loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
@@ -196,23 +204,27 @@ def rollout_noise(nets: SeedNets, params: list[torch.Tensor], samples: Samples, 
         return [{} for _ in generators]
     adv = samples.targets[0]
     if config.normalize_advantage:
-        adv = normalize(adv, samples.mask)
+        adv = normalize(adv, _every(samples))
     index, mask = diagnostics.random_groups(samples.count, generators)
     size = mask[:, 0].sum(-1, keepdim=True).clamp(min=1)  # each group's share: 1 / its size
     return diagnostics.measure(nets, params, samples, adv / size, index, mask)
 
 
 def actor_critic_loss(logp: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor,
-                      adv: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor, config: Config,
-                      old_logp: torch.Tensor | None = None
+                      adv: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor | None,
+                      config: Config, old_logp: torch.Tensor | None = None
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(loss, log-ratio, [policy loss, value loss, entropy]) per seed: A2C's
     -mean(A log pi), or with ``old_logp`` PPO's clipped surrogate
     -mean(min(r A, clip(r, 1 - eps, 1 + eps) A)), r = pi / pi_old; each plus
-    vf_coef * 0.5 * mean((V - target)^2) - ent_coef * mean(H)."""
-    weight = mask.to(logp.dtype)
-    count = weight.sum(-1)
-    mean = lambda x: (x * weight).sum(-1) / count  # noqa: E731
+    vf_coef * 0.5 * mean((V - target)^2) - ent_coef * mean(H). Means over ``mask``
+    (None: every sample)."""
+    if mask is None:
+        mean = lambda x: x.mean(-1)  # noqa: E731
+    else:
+        weight = mask.to(logp.dtype)
+        count = weight.sum(-1)
+        mean = lambda x: (x * weight).sum(-1) / count  # noqa: E731
     if old_logp is None:
         log_ratio = torch.zeros_like(logp)
         policy_loss = -mean(logp * adv)
@@ -239,9 +251,9 @@ def a2c_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
     adv, returns, old_values = samples.targets
     noise = rollout_noise(nets, params, samples, config, diagnose)
     if config.normalize_advantage:
-        adv = normalize(adv, samples.mask)
+        adv = normalize(adv, _every(samples))
     logp, entropy, values = nets.evaluate(samples.obs, samples.actions, params)
-    loss, _, parts = actor_critic_loss(logp, entropy, values, adv, returns, samples.mask, config)
+    loss, _, parts = actor_critic_loss(logp, entropy, values, adv, returns, _every(samples), config)
     norms = step(nets, optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
     stats = _stats(("policy_loss", "value_loss", "entropy", "loss", "grad_norm",
                     "explained_variance"),
@@ -264,10 +276,10 @@ def minibatch_split(n: int, num_minibatches: int) -> tuple[int, int]:
 
 def _minibatch_index(counts: list[int], config: Config, drawing: list[bool],
                      generators: list[torch.Generator], device: torch.device
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One epoch's minibatches of every seed, (S, J, W) positions and mask: seed s's
-    own shuffle cut into its own minibatches. Seeds not ``drawing`` (they stopped
-    early) draw nothing from their generator."""
+                     ) -> tuple[torch.Tensor, torch.Tensor, list[bool]]:
+    """One epoch's minibatches of every seed, (S, J, W) positions and mask, and for
+    each minibatch whether its mask is all true: seed s's own shuffle cut into its own
+    minibatches. Seeds not ``drawing`` (they stopped early) draw nothing."""
     splits = [minibatch_split(n, config.num_minibatches) for n in counts]
     width, num = max(s for s, _ in splits), max(j for _, j in splits)
     index = torch.zeros(len(counts), num, width, dtype=torch.long)
@@ -277,7 +289,8 @@ def _minibatch_index(counts: list[int], config: Config, drawing: list[bool],
             perm = torch.randperm(n, generator=generators[s])
             index[s, :j, :size] = perm[:size * j].view(j, size)
             mask[s, :j, :size] = True
-    return index.to(device), mask.to(device)
+    full = mask.all(2).all(0).tolist()
+    return index.to(device), mask.to(device), full
 
 
 def ppo_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Config,
@@ -302,17 +315,17 @@ def ppo_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
     last = [minibatch_split(n, config.num_minibatches)[1] - 1 for n in counts]
     records = []  # per minibatch step: [policy, value, entropy] (S, 3), log-ratio, mask, norm, took
     for _ in range(config.update_epochs):
-        index, mask = _minibatch_index(counts, config, running, generators, device)
-        took = torch.tensor(running, device=device)
+        index, mask, full = _minibatch_index(counts, config, running, generators, device)
         for j in range(index.shape[1]):
-            mb_mask = mask[:, j] & took.unsqueeze(1)
+            mb_mask = mask[:, j]
             stepping = mb_mask.any(1)
+            every = None if full[j] else mb_mask  # None: cheaper means
             obs, actions, adv, ret, old = (x[seed_index, index[:, j]] for x in data)
             if config.normalize_advantage:
-                adv = normalize(adv, mb_mask)
+                adv = normalize(adv, every)
             # selected again: a subset is a copy, and the last step moved them
             logp, entropy, values = nets.evaluate(obs, actions, nets.select(batch.seeds))
-            loss, log_ratio, parts = actor_critic_loss(logp, entropy, values, adv, ret, mb_mask,
+            loss, log_ratio, parts = actor_critic_loss(logp, entropy, values, adv, ret, every,
                                                        config, old)
             norms = step(nets, optimizer, loss, batch.seeds, config.max_grad_norm, stepping)
             records.append((parts.detach(), log_ratio.detach(), mb_mask, norms, stepping))

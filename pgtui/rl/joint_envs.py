@@ -141,12 +141,15 @@ class SeedEnvs:
                 idle[seeds] = False
                 new_obs[idle], reward[idle], terminated[idle], truncated[idle] = obs[idle], 0, False, False
             return new_obs, reward.astype(np.float32, copy=False), terminated, truncated
+        if S == 1 and seeds:  # a single run: its env's own arrays, no copy
+            o, reward, terminated, truncated, _ = self.envs[0].step(actions[0])
+            return (np.asarray(o, dtype=np.float32)[None], np.asarray(reward, dtype=np.float32)[None],
+                    terminated[None], truncated[None])
         new_obs = obs.copy()
         reward = np.zeros((S, N), dtype=np.float32)
         terminated, truncated = np.zeros((S, N), dtype=bool), np.zeros((S, N), dtype=bool)
         for s in seeds:
-            o, reward[s], terminated[s], truncated[s], _ = self.envs[s].step(actions[s])
-            new_obs[s] = o
+            new_obs[s], reward[s], terminated[s], truncated[s], _ = self.envs[s].step(actions[s])
         return new_obs, reward, terminated, truncated
 
     def close(self) -> None:

@@ -18,9 +18,9 @@ BETAS = (0.9, 0.999)
 class RowOptimizer:
     """Steps ``rows`` (S, P) by their gradients ``grad`` (S, P).
 
-    ``lr`` (S,) is each seed's learning rate, set between updates (annealing, live
-    changes); ``column_scale`` (P,) multiplies it per parameter (the critic's columns
-    learn at ``critic_lr_scale`` times the actor's).
+    ``lr`` (S,) is each seed's learning rate, set between updates with ``set_lr``
+    (annealing, live changes); ``column_scale`` (P,) multiplies it per parameter (the
+    critic's columns learn at ``critic_lr_scale`` times the actor's).
     """
 
     def __init__(self, rows: torch.Tensor, grad: torch.Tensor, kind: str, lr: torch.Tensor,
@@ -28,10 +28,17 @@ class RowOptimizer:
         if kind not in ("adam", "sgd"):
             raise ValueError(f"unknown optimizer {kind!r}")
         self.rows, self.grad, self.kind, self.eps = rows, grad, kind, eps
-        self.lr, self.column_scale = lr, column_scale
+        self.column_scale = column_scale
+        self.lr = lr.clone()
+        self._lr_columns = lr.unsqueeze(1) * column_scale  # (S, P), kept with ``lr``
         self.exp_avg = torch.zeros_like(rows)
         self.exp_avg_sq = torch.zeros_like(self.exp_avg)
         self.steps = torch.zeros(rows.shape[0], device=rows.device)
+
+    def set_lr(self, seed: int | slice, lr: float) -> None:
+        """Seed ``seed``'s learning rate (a slice: several seeds')."""
+        self.lr[seed] = lr
+        self._lr_columns[seed] = lr * self.column_scale
 
     def clip(self, max_norm: float) -> torch.Tensor:
         """Scale each row's gradient to at most ``max_norm`` (0: leave it); returns the
@@ -51,18 +58,18 @@ class RowOptimizer:
             return
         tensors = (self.rows, self.exp_avg, self.exp_avg_sq)
         kept = None if every_row else [t[~stepping].clone() for t in tensors]
-        lr = self.lr.unsqueeze(1) * self.column_scale
         grad = self.grad
         if self.kind == "sgd":
-            self.rows.sub_(grad * lr)
+            self.rows.sub_(grad * self._lr_columns)
         else:
-            self.steps += stepping.to(self.steps.dtype)
-            step = self.steps.clamp(min=1).unsqueeze(1)
+            self.steps += stepping
             beta1, beta2 = BETAS
+            # each row's bias corrections (S, 1); a row that never stepped counts one step
+            corrections = 1 - torch.tensor(BETAS, device=grad.device) ** self.steps.clamp(min=1).unsqueeze(1)
             self.exp_avg.lerp_(grad, 1 - beta1)
             self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            denom = self.exp_avg_sq.sqrt().div_((1 - beta2**step).sqrt()).add_(self.eps)
-            self.rows.addcdiv_(self.exp_avg * (lr / (1 - beta1**step)), denom, value=-1.0)
+            denom = self.exp_avg_sq.sqrt().div_(corrections[:, 1:].sqrt()).add_(self.eps)
+            self.rows.addcdiv_(self.exp_avg * (self._lr_columns / corrections[:, :1]), denom, value=-1.0)
         if kept is not None:
             for t, old in zip(tensors, kept, strict=True):
                 t[~stepping] = old

@@ -73,9 +73,15 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, next_values: torch.Tensor,
     return out[0], out[1]
 
 
-def normalize(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """Standardize each row of ``x`` (..., L) over its entries where ``mask``: minus the
-    mean, over the unbiased std + ``eps``. A row of one entry is only centred."""
+def normalize(x: torch.Tensor, mask: torch.Tensor | None, eps: float = 1e-8) -> torch.Tensor:
+    """Standardize each row of ``x`` (..., L) over its entries where ``mask`` (None: all
+    of them): minus the mean, over the unbiased std + ``eps``. A row of one entry is
+    only centred."""
+    if mask is None:
+        if x.shape[-1] < 2:
+            return x - x.mean(-1, keepdim=True)
+        std, mean = torch.std_mean(x, -1, keepdim=True)
+        return (x - mean) / (std + eps)
     weight = mask.to(x.dtype)
     count = weight.sum(-1, keepdim=True)
     centred = x - (x * weight).sum(-1, keepdim=True) / count.clamp(min=1)
@@ -83,8 +89,11 @@ def normalize(x: torch.Tensor, mask: torch.Tensor, eps: float = 1e-8) -> torch.T
     return centred / (var.sqrt() + eps)
 
 
-def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The mean of each row of ``x`` (..., L) over its entries where ``mask`` (nan if none)."""
+def masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """The mean of each row of ``x`` (..., L) over its entries where ``mask`` (None: all;
+    nan for none)."""
+    if mask is None:
+        return x.mean(-1)
     weight = mask.to(x.dtype)
     return (x * weight).sum(-1) / weight.sum(-1)
 

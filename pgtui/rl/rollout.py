@@ -59,13 +59,13 @@ class StepMasks:
 
 def account_step(reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray,
                  resetting: np.ndarray, ep_return: np.ndarray, ep_length: np.ndarray,
-                 counts: np.ndarray) -> StepMasks:
+                 counts: np.ndarray | None) -> StepMasks:
     """The masks of one step of (S, N) envs; adds the step to the running ``ep_return``
     and ``ep_length`` in place and zeroes those of episodes that ended.
     ``resetting``: the envs whose step only resets them; ``counts``: the envs whose
     episode belongs to the rollout (REINFORCE takes K episodes; envs that did not step
-    belong to none)."""
-    valid = ~resetting & counts
+    belong to none), None for all."""
+    valid = ~resetting if counts is None else ~resetting & counts
     final = (terminated | truncated) & ~resetting  # envs that did not step report neither
     ep_return += np.where(valid, reward, 0.0)
     ep_length += valid
@@ -131,7 +131,7 @@ class Collector:
         obs = self.obs[0, 0].copy()
         self.snapshot_sink(obs, nets.summary(0, obs, head[0, 0]), nets.value(0, obs))
 
-    def _step(self, actions: np.ndarray, seeds: list[int], counts: np.ndarray
+    def _step(self, actions: np.ndarray, seeds: list[int], counts: np.ndarray | None
               ) -> tuple[np.ndarray, StepMasks]:
         """One vector step of ``seeds``: (reward, masks); ``counts`` as for ``account_step``."""
         obs, reward, terminated, truncated = self.envs.step(self._env_actions(actions), seeds,
@@ -140,9 +140,12 @@ class Collector:
                             self.ep_length, counts)
         for s, ret, length in zip(step.ended[0], step.ended_returns, step.ended_lengths, strict=True):
             self.finished[s].append((ret, length))
-        stepped = np.zeros(len(self.obs), dtype=bool)
-        stepped[seeds] = True
-        self.resetting = np.where(stepped[:, None], step.final, self.resetting)
+        if len(seeds) == len(self.obs):
+            self.resetting = step.final
+        else:  # the envs that did not step keep theirs
+            stepped = np.zeros(len(self.obs), dtype=bool)
+            stepped[seeds] = True
+            self.resetting = np.where(stepped[:, None], step.final, self.resetting)
         self.obs = obs
         return reward, step
 
@@ -156,8 +159,10 @@ class Collector:
         actions = None
         rewards = np.empty((T, S, N), dtype=np.float32)
         terminated, dones, valid = (np.empty((T, S, N), dtype=bool) for _ in range(3))
-        taking = np.zeros((S, 1), dtype=bool)
-        taking[seeds] = True
+        taking = None  # every env's episode belongs to the rollout
+        if len(seeds) < S:
+            taking = np.zeros((S, N), dtype=bool)
+            taking[seeds] = True
         self.envs.begin(seeds)
         try:
             for t in range(T):
@@ -166,7 +171,7 @@ class Collector:
                 if actions is None:
                     actions = np.empty((T, *action.shape), dtype=action.dtype)
                 actions[t] = action
-                rewards[t], step = self._step(action, seeds, np.broadcast_to(taking, (S, N)))
+                rewards[t], step = self._step(action, seeds, taking)
                 terminated[t], dones[t], valid[t] = step.terminated, step.dones, step.valid
         finally:
             self.envs.end()
@@ -199,16 +204,19 @@ class Collector:
         ends: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # counts, episode_of at a seed's end
         self.envs.begin(seeds)
         try:
-            while active.any():
+            rows = list(seeds)
+            while rows:
                 book.assign(self.resetting)
-                rows = np.flatnonzero(active).tolist()
                 actions = self._act(nets, rows)
                 book.before_step(self.obs, actions, self.resetting)
                 reward, step = self._step(actions, rows, book.counts & active[:, None])
                 book.after_step(reward, step.terminated, step.dones, step.valid, step.final)
-                taken[active] += 1
-                for s in np.flatnonzero(active & ((book.ended >= num_episodes) | (taken >= max_steps))):
+                taken[rows] += 1
+                if (book.ended[rows] < num_episodes).all() and taken[rows[0]] < max_steps:
+                    continue
+                for s in [s for s in rows if book.ended[s] >= num_episodes or taken[s] >= max_steps]:
                     active[s] = False
+                    rows.remove(s)
                     self.envs.leave(s)
                     ends[s] = book.counts[s].copy(), book.episode_of[s].copy()
         finally:

@@ -325,7 +325,7 @@ class Trainer:
             run, saved = self.runs[i], payload["run"]
             self.nets.load_state_dict(i, payload["policy"])
             self.optimizer.load_state_dict(i, payload["optimizer"])
-            self.optimizer.lr[i] = float(saved["lr"])
+            self.optimizer.set_lr(i, float(saved["lr"]))
             run.generator.set_state(saved["generator"])
             run.cpu_generator.set_state(saved["cpu_generator"])
             env_state.restore(self.collector.envs.envs[i], saved["env"])
@@ -361,7 +361,7 @@ class Trainer:
             return
         self.config = dataclasses.replace(self.config, **{key: value})
         if key == "lr":
-            self.optimizer.lr.fill_(value)
+            self.optimizer.set_lr(slice(None), value)
         for i, run in enumerate(self.runs):
             run.emit(ChangeApplied(self.seed_step(i), run.update, key, old, value))
 
@@ -390,7 +390,7 @@ class Trainer:
         cfg = self.config
         if cfg.anneal_lr:
             for i in seeds:
-                self.optimizer.lr[i] = cfg.lr * max(1.0 - self.seed_step(i) / cfg.total_steps, 0.0)
+                self.optimizer.set_lr(i, cfg.lr * max(1.0 - self.seed_step(i) / cfg.total_steps, 0.0))
 
     def _maybe_autosave(self) -> None:
         if self.autosave is None or self.autosave_every_s <= 0:
