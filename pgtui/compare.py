@@ -1,7 +1,8 @@
 """`pgtui compare`: every variant x seed of a compare preset, a table, a plot, a JSON line.
 
 Each variant's seeds train in one process of their own (``RemoteGroup``), so the
-variants run side by side on the cores while the seeds of one variant take turns.
+variants run side by side on the cores; within a variant the seeds are one Trainer's
+seed axis and train as one.
 """
 
 from __future__ import annotations

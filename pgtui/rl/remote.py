@@ -43,7 +43,7 @@ def prepare() -> None:
 
 def race_threads(variants: int) -> int:
     """Torch threads for each of a race's ``variants`` processes: the cores shared out,
-    at most 2. A variant's seeds update as one stacked network whose (seeds, 256, 64)
+    at most 2. A variant's seeds update as one batched network whose (seeds, 256, 64)
     matmuls gain from a second thread (8 seeds on 2 cores: about 20% off the update,
     benchmarks/batched_seeds.py); more were never measured. One seed's tiny matmuls only
     lose to threads, so a single run keeps one."""

@@ -1,4 +1,4 @@
-"""The playground: one run at a time, trained in a thread worker, drawn live.
+"""The playground: one run at a time, trained in a process of its own, drawn live.
 
 Attributes down, messages up: a relay thread posts the run's ``TrainerEvents``;
 the app folds them into ``RunState`` and assigns the panes' reactives. Training runs
