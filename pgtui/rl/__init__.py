@@ -17,6 +17,6 @@ Where a toggle goes, from a key press to the optimizer:
 
 Around it: ``policies.py`` (architectures and initial weights), ``envs.py`` (Gymnasium
 envs by id), ``env_state.py`` and ``checkpoint.py`` (saving and resuming a seed),
-``player.py`` (watch mode), ``render.py`` (envs drawn in text), ``race.py`` and
+``seed_run.py`` (one seed's progress and checkpoint), ``player.py`` (watch mode), ``render.py`` (envs drawn in text), ``race.py`` and
 ``comparison.py`` (a race's configs and figures, without torch), ``device.py``.
 """

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 
 from ..config import LIVE_PARAMS, Config, ConfigError, check_value
-from . import checkpoint, env_state
+from . import checkpoint, seed_run
 from .algorithms import a2c_update, ppo_update, reinforce_update
 from .device import device_name
 from .envs import describe, make_vec_env
@@ -54,30 +54,7 @@ from .networks import SeedNets
 from .optim import RowOptimizer
 from .policies import build_policy
 from .rollout import Batch, Collector
-
-SOLVE_WINDOW = 100  # episodes in the "last-100 mean"
-
-Emit = Callable[[Event], None]
-
-
-@dataclasses.dataclass
-class SeedRun:
-    """One seed's progress, random generators and where its events go."""
-
-    seed: int
-    emit: Emit
-    generator: torch.Generator  # action sampling, on the run's device
-    cpu_generator: torch.Generator  # PPO's minibatch shuffles
-    update: int = 0
-    episodes: int = 0
-    train_seconds: float = 0.0
-    solved: Solved | None = None
-    state: str = "running"  # running | diverged | error
-    recent_returns: deque = dataclasses.field(default_factory=lambda: deque(maxlen=SOLVE_WINDOW))
-
-    @property
-    def last100_mean(self) -> float:
-        return sum(self.recent_returns) / len(self.recent_returns) if self.recent_returns else math.nan
+from .seed_run import SOLVE_WINDOW, Emit, SeedRun
 
 
 class Trainer:
@@ -294,52 +271,12 @@ class Trainer:
         return self.nets.summary(0, obs)
 
     def state_dict(self, i: int = 0) -> dict[str, Any]:
-        """Everything a checkpoint of seed ``i`` holds: tensors, plain config, progress
-        counters, and under ``run`` what a resumed run needs to go on exactly as this
-        one would."""
-        run = self.runs[i]
-        return {
-            "policy": self.nets.state_dict(i),
-            "optimizer": self.optimizer.state_dict(i),
-            "config": dataclasses.asdict(self.config.replace(seed=run.seed)),
-            "meta": {"global_step": self.seed_step(i), "update": run.update,
-                     "episodes": run.episodes, "env": self.config.env},
-            "run": {
-                "generator": run.generator.get_state(),
-                "cpu_generator": run.cpu_generator.get_state(),
-                "env": env_state.capture(self.collector.envs.envs[i]),
-                "collector": self.collector.seed_state(i),
-                "recent_returns": list(run.recent_returns),
-                "train_seconds": run.train_seconds,
-                "lr": float(self.optimizer.lr[i]),
-                "solved": dataclasses.asdict(run.solved) if run.solved is not None else None,
-            },
-        }
+        """Everything a checkpoint of seed ``i`` holds (``seed_run.capture``)."""
+        return seed_run.capture(self, i)
 
     def load_run_state(self, payload: dict[str, Any], i: int = 0) -> None:
         """Continue seed ``i`` from a checkpoint written by ``state_dict`` for this config."""
-        if "run" not in payload:
-            raise checkpoint.CheckpointError("this checkpoint holds weights only (written by an "
-                                             "older pgtui); it cannot be resumed")
-        try:
-            run, saved = self.runs[i], payload["run"]
-            self.nets.load_state_dict(i, payload["policy"])
-            self.optimizer.load_state_dict(i, payload["optimizer"])
-            self.optimizer.set_lr(i, float(saved["lr"]))
-            run.generator.set_state(saved["generator"])
-            run.cpu_generator.set_state(saved["cpu_generator"])
-            env_state.restore(self.collector.envs.envs[i], saved["env"])
-            self.collector.load_seed_state(i, saved["collector"])
-            run.update = int(payload["meta"]["update"])
-            run.episodes = int(payload["meta"]["episodes"])
-            run.recent_returns.clear()
-            run.recent_returns.extend(saved["recent_returns"])
-            run.train_seconds = float(saved["train_seconds"])
-            run.solved = Solved(**saved["solved"]) if saved["solved"] is not None else None
-        except (KeyError, TypeError, ValueError, RuntimeError) as err:
-            first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise checkpoint.CheckpointError(f"checkpoint does not fit its config: {first_line}"
-                                             ) from None
+        seed_run.restore(self, payload, i)
 
     def save_checkpoint(self, path: str | Path) -> Path:
         written = checkpoint.save(path, self.state_dict())
