@@ -21,9 +21,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .config import Config
-from .rl.comparison import VariantSummary, band, summarize, variance_ratios
 from .rl.events import RunError, Stop
 from .rl.race import GroupReport, SeedProgress, reference_estimator, variant_configs
+from .rl.race_figures import VariantSummary, band, summarize, variance_ratios
 from .rl.remote import RemoteGroup, race_threads
 
 PLOT_SIZE = (78, 18)

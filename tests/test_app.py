@@ -12,7 +12,7 @@ from waiting import wait_for
 from pgtui.config import load_preset
 from pgtui.rl.events import ChangeApplied, EpisodesFinished, Snapshot, UpdateFinished
 from pgtui.ui.app import PlaygroundApp
-from pgtui.ui.messages import TrainerEvents
+from pgtui.ui.messages import TrainerEvents, WatchFrame
 
 PRESET = "cartpole-reinforce-baseline"
 
@@ -163,3 +163,33 @@ def test_snapshot_of_the_panes(snap_compare, size):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=before)
+
+
+async def test_watch_plays_in_a_process_of_its_own_and_reset_takes_the_warm_spare(monkeypatch):
+    monkeypatch.setattr("pgtui.ui.app.SPARE_AFTER_S", 0.2)
+    frames = []
+    app = PlaygroundApp(load_preset(PRESET), PRESET)
+
+    def hook(message):
+        if isinstance(message, WatchFrame):
+            frames.append(message)
+
+    async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
+        await wait_for(lambda: app.state.status == "running" and app.state.episodes > 0)
+        await pilot.press("w")  # the run pauses, its policy plays one env
+        await wait_for(lambda: len(frames) >= 5, timeout=60)
+        await pilot.pause()
+        assert "watching" in app.screen.status_bar.render().plain
+        assert len(frames[-1].probs) == 2 and abs(sum(frames[-1].probs) - 1) < 1e-5
+        assert app.screen.env_view.obs in {f.obs for f in frames}
+        await pilot.press("w")  # again: back to training
+        await wait_for(lambda: app.watch_stop is None and app.state.status == "running")
+
+        await wait_for(lambda: app._spare is not None)
+        spare, old_run = app._spare, app.run_id
+        await pilot.press("r")  # a fresh run, in the process that was already warm
+        assert app.remote is spare and app.run_id == old_run + 1
+        await wait_for(lambda: app.state.snapshot is not None and app.state.status == "running")
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0

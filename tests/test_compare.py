@@ -11,7 +11,9 @@ from cli_helpers import run_pgtui
 
 from pgtui.config import load_preset, preset_names
 from pgtui.metrics import read_metrics
-from pgtui.rl.comparison import (
+from pgtui.rl.events import Pause, Resume, SetParam, Stop
+from pgtui.rl.race import SeedProgress, reference_estimator, variant_configs
+from pgtui.rl.race_figures import (
     band,
     moving_average,
     quantile,
@@ -19,8 +21,6 @@ from pgtui.rl.comparison import (
     variance_ratio_text,
     variance_ratios,
 )
-from pgtui.rl.events import Pause, Resume, SetParam, Stop
-from pgtui.rl.race import SeedProgress, reference_estimator, variant_configs
 from pgtui.rl.remote import race_threads
 from pgtui.rl.variant_run import VariantRun
 

@@ -20,7 +20,7 @@ def test_the_front_ends_import_without_torch(module):
     assert _run(f"import sys, {module}; print('torch' in sys.modules)") == "False"
 
 
-def test_the_screen_process_stays_without_torch_while_a_run_and_a_race_train():
+def test_the_screen_process_stays_without_torch_while_a_run_trains_plays_and_races():
     out = _run("""
         import asyncio, sys
         from pgtui.config import load_preset
@@ -33,6 +33,9 @@ def test_the_screen_process_stays_without_torch_while_a_run_and_a_race_train():
                     await asyncio.sleep(0.1)
                     if app.state.episodes > 0:
                         break
+                await pilot.press("w")  # watch mode plays the policy: in a process of its own
+                await asyncio.sleep(4)
+                await pilot.press("w")
                 app.open_compare(load_preset("entropy-exploration"), "entropy-exploration")
                 await asyncio.sleep(3)
                 await pilot.press("q")

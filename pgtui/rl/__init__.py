@@ -16,7 +16,8 @@ Where a toggle goes, from a key press to the optimizer:
    snapshots. The screen draws them; ``pgtui/metrics.py`` writes them to disk.
 
 Around it: ``policies.py`` (architectures and initial weights), ``envs.py`` (Gymnasium
-envs by id), ``env_state.py`` and ``checkpoint.py`` (saving and resuming a seed),
-``seed_run.py`` (one seed's progress and checkpoint), ``player.py`` (watch mode), ``render.py`` (envs drawn in text), ``race.py`` and
-``comparison.py`` (a race's configs and figures, without torch), ``device.py``.
+envs by id), ``seed_run.py``, ``env_state.py`` and ``checkpoint.py`` (one seed's
+progress, saved and resumed), ``player.py`` (watch mode), ``render.py`` (envs drawn in
+text), ``race.py`` and ``race_figures.py`` (a race's configs and figures, without torch),
+``device.py``.
 """

@@ -8,7 +8,7 @@ share one GIL; in its own process it keeps its speed and the screen stays respon
 
 ``RemoteTrainer`` runs one ``Trainer`` (the playground); ``RemoteGroup`` runs one
 variant's seeds as a ``VariantRun`` (races and ``pgtui compare``), with the torch threads
-``race_threads`` gives it.
+``race_threads`` gives it; ``RemotePlayer`` plays a saved policy (watch mode).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import multiprocessing as mp
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -80,13 +81,19 @@ def _one_line(err: Exception) -> str:
     return " ".join(str(err).split())
 
 
-def _trainer_main(commands, batches, config_data: dict, snapshot_hz: float, hz: float,
-                  metrics_path: str | None) -> None:
+def _trainer_main(commands, batches) -> None:
+    """Import the engine (torch: seconds), then wait for the run to train: a process
+    started ahead of time begins a run as soon as it is handed one."""
     from ..config import from_mapping
     from ..metrics import MetricsWriter
     from .trainer import Trainer
 
     _child_setup()
+    start = commands.get()
+    if start is None or isinstance(start, Stop):  # a spare that was never needed
+        batches.put(None)
+        return
+    config_data, snapshot_hz, hz, metrics_path = start
     batcher = EventBatcher(batches.put, hz)
     writer = MetricsWriter(metrics_path) if metrics_path else None
 
@@ -192,18 +199,76 @@ class _Child:
 
 
 class RemoteTrainer(_Child):
-    """Start with ``start()``, talk with ``submit()``, listen with ``batches()``."""
+    """A training process: ``start()`` it (it imports torch, then waits), hand it its run
+    with ``begin()``, talk with ``submit()``, listen with ``batches()``. Started ahead of
+    time, it begins a run at once (the playground keeps one spare)."""
 
-    def __init__(self, config, *, snapshot_hz: float = 0.0, hz: float = 20.0,
-                 metrics_path: Path | None = None) -> None:
-        super().__init__(_trainer_main, (dataclasses.asdict(config), snapshot_hz, hz,
-                                         str(metrics_path) if metrics_path else None))
+    def __init__(self) -> None:
+        super().__init__(_trainer_main, ())
+
+    def begin(self, config, *, snapshot_hz: float = 0.0, hz: float = 20.0,
+              metrics_path: Path | None = None) -> None:
+        self._commands.put((dataclasses.asdict(config), snapshot_hz, hz,
+                            str(metrics_path) if metrics_path else None))
 
     def batches(self, poll_s: float = 0.5) -> Iterator[tuple[Event, ...]]:
         """Event batches until the run ends; a dead child ends the stream with an error."""
         return self._stream(poll_s, lambda code: (
             RunError(f"the training process died (exit code {code})", fatal=True),
             Stopped("error", 0)))
+
+
+def _player_main(commands, frames, path: str) -> None:
+    """Play the checkpoint at ``path`` in one env at the env's frame rate, one frame
+    (obs, pi summary, episode return, episodes) at a time, until told to stop."""
+    import gymnasium as gym
+
+    from .player import WATCH_SEED_OFFSET, Player
+
+    _child_setup()
+    try:
+        player = Player.from_file(path)
+    except Exception as err:  # a checkpoint or env that cannot be played
+        frames.put(RunError(_one_line(err), fatal=True))
+        frames.put(None)
+        return
+    finally:
+        Path(path).unlink(missing_ok=True)
+    env = gym.make(player.config.env)
+    period = 1.0 / env.metadata.get("render_fps", 30)
+    obs, _ = env.reset(seed=player.config.seed + WATCH_SEED_OFFSET)
+    episode_return, episodes = 0.0, 0
+    try:
+        while True:
+            started = time.monotonic()
+            probs = player.action_probs(obs)
+            obs, reward, terminated, truncated, _ = env.step(player.act(obs))
+            episode_return += float(reward)
+            frames.put((tuple(map(float, obs)), probs, episode_return, episodes))
+            if terminated or truncated:
+                episodes += 1
+                episode_return = 0.0
+                obs, _ = env.reset()
+            try:  # the frame's wait, which a stop cuts short
+                commands.get(timeout=max(period - (time.monotonic() - started), 0.0))
+                break
+            except queue.Empty:
+                pass
+    finally:
+        env.close()
+        frames.put(None)
+
+
+class RemotePlayer(_Child):
+    """Watch mode in a process of its own: the screen's process never imports torch.
+    ``frames()`` yields (obs, pi summary, episode return, episodes), or a ``RunError``."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(_player_main, (path,))
+
+    def frames(self, poll_s: float = 0.1) -> Iterator:
+        return self._stream(poll_s, lambda code: RunError(
+            f"the watch process died (exit code {code})", fatal=True))
 
 
 class RemoteGroup(_Child):

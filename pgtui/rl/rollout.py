@@ -206,14 +206,19 @@ class Collector:
         try:
             rows = list(seeds)
             while rows:
+                every = len(rows) == S  # the usual case: no seed has its episodes in yet
                 book.assign(self.resetting)
                 actions = self._act(nets, rows)
                 book.before_step(self.obs, actions, self.resetting)
-                reward, step = self._step(actions, rows, book.counts & active[:, None])
+                reward, step = self._step(actions, rows,
+                                          book.counts if every else book.counts & active[:, None])
                 book.after_step(reward, step.terminated, step.dones, step.valid, step.final)
-                taken[rows] += 1
-                if (book.ended[rows] < num_episodes).all() and taken[rows[0]] < max_steps:
-                    continue
+                if every:
+                    taken += 1
+                    if (book.ended < num_episodes).all() and taken[0] < max_steps:
+                        continue
+                else:
+                    taken[rows] += 1
                 for s in [s for s in rows if book.ended[s] >= num_episodes or taken[s] >= max_steps]:
                     active[s] = False
                     rows.remove(s)

@@ -17,7 +17,6 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
 from textual import work
 from textual.app import App
 from textual.binding import Binding
@@ -40,7 +39,7 @@ from ..rl.events import (
     StepOnce,
 )
 from ..rl.race import variant_configs
-from ..rl.remote import RemoteTrainer
+from ..rl.remote import RemotePlayer, RemoteTrainer
 from .forks import Fork, fork_choices
 from .messages import TrainerEvents, WatchFrame
 from .screens.choice import ChoicePicker
@@ -57,6 +56,7 @@ from .widgets.returns_pane import SPARK_POINTS
 SNAPSHOT_HZ = 20.0  # how often the trainer reports the drawn state
 SCREEN_HZ = 15.0  # most event batches a second that reach the screen
 PLOT_PERIOD = 1.0  # seconds between redraws of an open plot screen
+SPARE_AFTER_S = 4.0  # a spare training process starts this long after a run, off its start-up
 
 
 class PlaygroundApp(App[int]):
@@ -87,6 +87,7 @@ class PlaygroundApp(App[int]):
         self.state = RunState()
         self.run_id = 0
         self.remote: RemoteTrainer | None = None
+        self._spare: RemoteTrainer | None = None  # started ahead: reset and presets begin at once
         self._watch_checkpoint: str | None = None
         self._fork: tuple[str, Fork] | None = None  # (checkpoint path, the chosen fork)
         self.watch_stop: threading.Event | None = None
@@ -151,10 +152,22 @@ class PlaygroundApp(App[int]):
             self.switch_screen(screen)
         if self.autostart:
             metrics = self.out / "metrics.jsonl" if self.out else None
-            self.remote = RemoteTrainer(config, snapshot_hz=SNAPSHOT_HZ, hz=SCREEN_HZ,
-                                        metrics_path=metrics)
-            self.remote.start()
+            self.remote, self._spare = self._spare or self._spawn(), None
+            self.remote.begin(config, snapshot_hz=SNAPSHOT_HZ, hz=SCREEN_HZ, metrics_path=metrics)
             self._relay(self.remote, self.run_id)
+            self.set_timer(SPARE_AFTER_S, self._warm_spare)
+
+    @staticmethod
+    def _spawn() -> RemoteTrainer:
+        remote = RemoteTrainer()
+        remote.start()
+        return remote
+
+    def _warm_spare(self) -> None:
+        """A training process that imports torch now, while the run trains: the next
+        reset, preset or restart hands it its run and the first frame comes at once."""
+        if self._spare is None and self.is_running:
+            self._spare = self._spawn()
 
     def _stop_current(self) -> None:
         if self.watch_stop is not None:
@@ -417,40 +430,22 @@ class PlaygroundApp(App[int]):
 
     @work(thread=True, group="watch", exit_on_error=False)
     def _watch(self, path: str, stop: threading.Event, run_id: int) -> None:
-        """Load the saved policy and play it in one env at the env's own frame rate.
-
-        Loading imports torch, which the screen's process otherwise never needs: here,
-        off the event loop, the first watch costs the keys nothing.
-        """
-        from ..rl.player import WATCH_SEED_OFFSET, Player
-
+        """Play the saved policy in a process of its own (``RemotePlayer``: loading it
+        needs torch, which the screen's process never imports); pass its frames on."""
+        player = RemotePlayer(path)
+        player.start()
         try:
-            player = Player.from_file(path)
-        except (CheckpointError, ConfigError, EnvError) as err:
-            self.call_from_thread(self.notify, str(err), title="cannot watch", severity="error")
-            self.call_from_thread(self._watch_ended, stop)
-            return
+            for frame in player.frames():
+                if isinstance(frame, RunError):
+                    self.call_from_thread(self.notify, frame.message, title="cannot watch",
+                                          severity="error")
+                    break
+                if stop.is_set() or run_id != self.run_id:
+                    break
+                self.post_message(WatchFrame(*frame))
         finally:
-            Path(path).unlink(missing_ok=True)
-        env = gym.make(player.config.env)
-        period = 1.0 / env.metadata.get("render_fps", 30)
-        obs, _ = env.reset(seed=player.config.seed + WATCH_SEED_OFFSET)
-        episode_return, episodes = 0.0, 0
-        try:
-            while not stop.is_set() and run_id == self.run_id:
-                started = time.monotonic()
-                probs = player.action_probs(obs)
-                obs, reward, terminated, truncated, _ = env.step(player.act(obs))
-                episode_return += float(reward)
-                self.post_message(WatchFrame(tuple(map(float, obs)), probs, episode_return,
-                                             episodes))
-                if terminated or truncated:
-                    episodes += 1
-                    episode_return = 0.0
-                    obs, _ = env.reset()
-                stop.wait(max(period - (time.monotonic() - started), 0.0))
-        finally:
-            env.close()
+            player.stop()
+            player.join()
             self.call_from_thread(self._watch_ended, stop)
 
     def _watch_ended(self, stop: threading.Event) -> None:
@@ -471,6 +466,9 @@ class PlaygroundApp(App[int]):
     async def action_quit_app(self) -> None:
         """Stop the run at its next update boundary, let it flush, then exit 0."""
         self._stop_current()
+        if self._spare is not None:
+            self._spare.stop()
+            self._spare = None
         for screen in self.screen_stack:
             if isinstance(screen, CompareScreen):
                 screen.stop_all()
@@ -479,3 +477,6 @@ class PlaygroundApp(App[int]):
 
     async def on_unmount(self) -> None:
         self._stop_current()  # however the app ends, the run's process ends too
+        if self._spare is not None:
+            self._spare.stop()
+            self._spare = None

@@ -12,8 +12,8 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from ...config import Config
-from ...rl.comparison import VariantSummary, band, summarize, variance_ratio_text
 from ...rl.race import SeedProgress
+from ...rl.race_figures import VariantSummary, band, summarize, variance_ratio_text
 
 METER_WIDTH = 16
 
