@@ -92,7 +92,7 @@ async def test_plot_screen_draws_the_curve_and_labels_every_change():
     app = PlaygroundApp(load_preset(PRESET), PRESET, autostart=False)
     async with app.run_test(size=(100, 30)) as pilot:
         feed(app)
-        app.post_message(TrainerEvents(app.run_id, (
+        app.screen.post_message(TrainerEvents((
             ChangeApplied(5000, 13, "baseline", "value", "none"),
             EpisodesFinished(6000, (300.0,) * 20, (300,) * 20),
         )))
@@ -143,9 +143,9 @@ def drawn_text(widget) -> str:
 
 
 def feed(app):
-    """Deterministic events, as a run would send them."""
+    """Deterministic events, as a run would send them to its screen."""
     returns = tuple(float(10 + (i * 7) % 40 + i) for i in range(60))
-    app.post_message(TrainerEvents(app.run_id, (
+    app.screen.post_message(TrainerEvents((
         EpisodesFinished(4096, returns, tuple(int(r) for r in returns)),
         UpdateFinished(12, 4096, {"policy_loss": -0.0123, "value_loss": 61.3, "entropy": 0.58,
                                   "explained_variance": 0.41, "grad_norm": 14.2,
@@ -165,8 +165,7 @@ def test_snapshot_of_the_panes(snap_compare, size):
     assert snap_compare(app, terminal_size=size, run_before=before)
 
 
-async def test_watch_plays_in_a_process_of_its_own_and_reset_takes_the_warm_spare(monkeypatch):
-    monkeypatch.setattr("pgtui.ui.app.SPARE_AFTER_S", 0.2)
+async def test_watch_plays_in_a_process_of_its_own_and_reset_takes_the_warm_spare():
     frames = []
     app = PlaygroundApp(load_preset(PRESET), PRESET)
 
@@ -183,7 +182,7 @@ async def test_watch_plays_in_a_process_of_its_own_and_reset_takes_the_warm_spar
         assert len(frames[-1].probs) == 2 and abs(sum(frames[-1].probs) - 1) < 1e-5
         assert app.screen.env_view.obs in {f.obs for f in frames}
         await pilot.press("w")  # again: back to training
-        await wait_for(lambda: app.watch_stop is None and app.state.status == "running")
+        await wait_for(lambda: app.screen.watch_stop is None and app.state.status == "running")
 
         await wait_for(lambda: app._spare is not None)
         spare, old_run = app._spare, app.run_id

@@ -1,4 +1,4 @@
-"""Messages from the worker threads to the app."""
+"""Messages from the worker threads to the screens."""
 
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from ..rl.events import Event
 
 @dataclass
 class TrainerEvents(Message):
-    """A batch of events from run ``run_id``, coalesced to what a screen can show."""
+    """A batch of the run's events, coalesced to what a screen can show."""
 
-    run_id: int
     events: tuple[Event, ...]
 
 

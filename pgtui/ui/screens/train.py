@@ -1,50 +1,112 @@
-"""The main screen: params, policy, env, returns and diagnostics around one run."""
+"""The main screen: one run, its training process, and the panes that show it.
+
+The screen owns its run as the compare screen owns its race: it hands the run to a
+training process, relays that process's event batches to itself, folds them into
+``RunState`` and assigns the panes' reactives (attributes down, messages up). Its keys
+act on the run; watch mode plays the run's policy in a process of its own. A new run
+is a new screen: the old one stops its process when it goes.
+"""
 
 from __future__ import annotations
 
-from textual import events
+import dataclasses
+import os
+import tempfile
+import threading
+import time
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ...config import Config
+from ...config import Config, ConfigError
+from ...rl import checkpoint
+from ...rl.checkpoint import CheckpointError
+from ...rl.envs import EnvInfo
+from ...rl.events import (
+    ChangeApplied,
+    CheckpointSaved,
+    Pause,
+    Resume,
+    RunError,
+    SaveCheckpoint,
+    SetParam,
+    Solved,
+    StepCompared,
+    StepOnce,
+)
+from ...rl.remote import RemotePlayer, RemoteTrainer
+from ..forks import Fork, fork_choices
+from ..messages import TrainerEvents, WatchFrame
+from ..state import RunState
 from ..widgets.diagnostics_pane import DiagnosticsPane
 from ..widgets.env_view import EnvView
-from ..widgets.params_pane import ParamsPane
+from ..widgets.params_pane import ParamsPane, show_field
 from ..widgets.policy_pane import PolicyPane
-from ..widgets.returns_pane import ReturnsPane
+from ..widgets.returns_pane import SPARK_POINTS, ReturnsPane
 from ..widgets.status_bar import StatusBar
 from ..widgets.steady_footer import SteadyFooter
+from .choice import ChoicePicker
+from .confirm import ConfirmRestart
+from .plot import PlotScreen
 
 MIN_SIZE = (60, 20)  # below this the panes cannot be drawn legibly
 NARROW_WIDTH = 80  # below this the env drawing gives its room to the policy pane
+SNAPSHOT_HZ = 20.0  # how often the trainer reports the drawn state
+SCREEN_HZ = 15.0  # most event batches a second that reach the screen
+PLOT_PERIOD = 1.0  # seconds between redraws of an open plot screen
 
 
 class TrainScreen(Screen):
-    """Rebuilt for every run, so the panes match its env and algorithm."""
+    """One run: rebuilt for every run, so the panes match its env and algorithm."""
 
-    BINDINGS = [Binding("escape", "leave_controls", "keys", show=False)]
+    class Running(Message):
+        """The run's first events arrived: its process has started up."""
+
+    BINDINGS = [
+        Binding("space", "toggle_pause", "pause"),
+        Binding("n", "step", "step"),
+        Binding("g", "plot", "plot"),
+        Binding("w", "watch", "watch"),
+        Binding("f", "fork", "fork"),
+        Binding("ctrl+s", "save", "save"),
+        Binding("escape", "leave_controls", "keys", show=False),
+    ]
     AUTO_FOCUS = ""  # no auto focus: keys go to the bindings until the user tabs in
     # Screen repaints itself whole on every focus change; the focused and blurred
     # controls repaint themselves, and a full repaint cost ~30 ms of key latency.
     focused: Reactive[Widget | None] = Reactive(None, repaint=False)
 
-    def __init__(self, config: Config, preset: str, action_names: tuple[str, ...],
-                 discrete: bool, device: str, threshold: float | None) -> None:
+    def __init__(self, config: Config, preset: str, info: EnvInfo, device: str,
+                 remote: RemoteTrainer | None, out: Path | None = None) -> None:
         super().__init__()
-        self.config, self.preset, self.threshold = config, preset, threshold
-        self.action_names, self.discrete, self.device = action_names, discrete, device
+        self.config, self.preset, self.info, self.device = config, preset, info, device
+        self.threshold = (config.solved_threshold if config.solved_threshold is not None
+                          else info.reward_threshold)
+        self.remote, self.out = remote, out
+        self.state = RunState()
+        self.watch_stop: threading.Event | None = None
+        self._pending_save: tuple[str, str, Any] | None = None  # (path, "watch"|"fork", fork)
+        self._resume_after_watch = False
+        self._shown_stats: dict | None = None
+        self._shown_episodes = 0
+        self._last_plot = 0.0
 
     def compose(self) -> ComposeResult:
-        # kept as attributes: the app updates them many times a second, queries are slow
+        # kept as attributes: many updates a second reach them, queries are slow
         self.status_bar = StatusBar(id="status")
         self.status_bar.preset, self.status_bar.device = self.preset, self.device
         self.params = ParamsPane(self.config, id="params-pane")
-        self.policy = PolicyPane(self.action_names, self.discrete, id="policy-pane")
+        self.policy = PolicyPane(self.info.action_names, self.info.discrete, id="policy-pane")
         self.env_view = EnvView(self.config.env, id="env-pane")
         self.returns = ReturnsPane(id="returns-pane")
         self.diagnostics = DiagnosticsPane(id="diagnostics-pane")
@@ -62,9 +124,271 @@ class TrainScreen(Screen):
         yield Static(id="too-small")
         yield SteadyFooter()
 
+    def on_mount(self) -> None:
+        titles = {"params": "hyperparameters", "policy": "policy π(a|s)",
+                  "env": self.config.env, "returns": "episode returns",
+                  "diagnostics": "diagnostics"}
+        for pane, title in titles.items():
+            self.query_one(f"#{pane}-pane").border_title = title
+        self.returns.threshold = self.threshold
+        if self.remote is not None:
+            metrics = self.out / "metrics.jsonl" if self.out else None
+            self.remote.begin(self.config, snapshot_hz=SNAPSHOT_HZ, hz=SCREEN_HZ,
+                              metrics_path=metrics)
+            self._relay(self.remote)
+
+    def on_unmount(self) -> None:
+        self.stop_run()
+
+    def stop_run(self) -> None:
+        """The run stops at its next update boundary and flushes its files."""
+        if self.watch_stop is not None:
+            self.watch_stop.set()
+        if self.remote is not None:
+            self.remote.stop()
+            self.remote = None
+
+    @work(thread=True, group="trainer", exit_on_error=False)
+    def _relay(self, remote: RemoteTrainer) -> None:
+        """Forward the run's event batches to this screen; ends when the run does."""
+        for batch in remote.batches():
+            self.post_message(TrainerEvents(batch))
+        remote.join()
+
+    def send(self, command: Any) -> None:
+        if self.remote is not None:
+            self.remote.submit(command)
+
+    # -- events from the run ----------------------------------------------------------
+
+    def on_trainer_events(self, message: TrainerEvents) -> None:
+        if self.state.status == "starting":
+            self.post_message(self.Running())
+        for event in message.events:
+            self.state.apply(event)
+            self._announce(event)
+        self.refresh_panes()
+
+    def _announce(self, event: Any) -> None:
+        if isinstance(event, ChangeApplied):
+            self.config = dataclasses.replace(self.config, **{event.key: event.new})
+            self.params.show_config(self.config)
+            self.params.feedback(f"applied {event.key}: {show_field(event.key, event.old)} → "
+                                 f"{show_field(event.key, event.new)} at update {event.update}")
+        elif isinstance(event, RunError):
+            if event.fatal:
+                self.notify(event.message, title="run stopped", severity="error", timeout=8)
+            elif event.diverged:
+                self.notify(event.message, title="diverged", severity="warning", timeout=10)
+            else:
+                self.params.feedback(event.message, error=True)
+        elif isinstance(event, Solved):
+            self.notify(f"solved at episode {event.episode:,} (step {event.global_step:,})",
+                        title="solved")
+        elif isinstance(event, CheckpointSaved):
+            if self._pending_save is not None and event.path == self._pending_save[0]:
+                path, purpose, fork = self._pending_save
+                self._pending_save = None
+                if purpose == "watch":
+                    self._start_watch(path)
+                else:
+                    self._start_fork(path, fork)
+            else:
+                self.notify(f"checkpoint saved: {event.path}")
+
+    def refresh_panes(self) -> None:
+        if not self.diagnostics.is_mounted:
+            return  # not composed yet
+        s = self.state
+        self.status_bar.status = self._status_word()
+        self.status_bar.global_step, self.status_bar.episodes = s.global_step, s.episodes
+        self.status_bar.sps = s.sps
+        returns = self.returns
+        returns.best = None if s.episodes == 0 else s.best
+        returns.episodes = s.episodes
+        returns.mean100 = s.mean100
+        returns.solved_episode = s.solved.episode if s.solved else None
+        if s.episodes != self._shown_episodes:  # episodes only grow: a cheap "is it new"
+            self._shown_episodes = s.episodes
+            returns.returns = tuple(islice(s.returns, max(len(s.returns) - SPARK_POINTS, 0), None))
+        if s.stats is not self._shown_stats:
+            self._shown_stats = s.stats
+            self.diagnostics.stats = s.stats
+        if s.snapshot is not None and self.watch_stop is None:
+            snap = s.snapshot
+            self.policy.probs = snap.probs if snap.probs is not None else snap.mean + snap.std
+            self.policy.value = snap.value
+            self.env_view.obs = snap.obs
+        if s.step_compare is not None:
+            self.policy.compare = self._compare_text(s.step_compare)
+        plot = self.app.screen
+        if isinstance(plot, PlotScreen) and time.monotonic() - self._last_plot > PLOT_PERIOD:
+            self._draw_plot(plot)
+
+    def _status_word(self) -> str:
+        if self.watch_stop is not None:
+            return "watching"
+        if self.state.status == "running" and self.state.solved is not None:
+            return "solved"
+        return self.state.status
+
+    def _compare_text(self, c: StepCompared) -> str:
+        if self.info.discrete:
+            parts = [f"{n} {b:.3f}→{a:.3f}"
+                     for n, b, a in zip(self.info.action_names, c.before, c.after, strict=False)]
+        else:
+            parts = [f"{b:+.2f}→{a:+.2f}" for b, a in zip(c.before, c.after, strict=False)]
+        return f"after step {c.update}:\n" + "\n".join(parts)
+
+    # -- what the user changes ----------------------------------------------------------
+
+    def on_params_pane_changed(self, message: ParamsPane.Changed) -> None:
+        if message.live:
+            self.send(SetParam(message.key, message.value))
+            when = "next update" if self.state.status != "paused" else "next update (paused)"
+            message.pane.feedback(f"{message.key} → {show_field(message.key, message.value)}"
+                                  f" at the {when}")
+            return
+        try:
+            new_config = self.config.replace(**{message.key: message.value})
+        except ConfigError as err:
+            message.pane.feedback(str(err), error=True)
+            message.pane.show_config(self.config)
+            return
+
+        def answered(restart: bool | None) -> None:
+            if restart:
+                self.app.start_run(new_config)
+            else:
+                message.pane.show_config(self.config)
+                message.pane.feedback(f"kept {message.key} = "
+                                      f"{show_field(message.key, getattr(self.config, message.key))}")
+
+        self.app.push_screen(ConfirmRestart(f"Restart the run with {message.key} = "
+                                            f"{show_field(message.key, message.value)}?"), answered)
+
+    # -- keys -------------------------------------------------------------------------
+
     def action_leave_controls(self) -> None:
         """escape: out of the settings, so that space, q and the other keys work again."""
         self.set_focus(None)
+
+    def action_toggle_pause(self) -> None:
+        if self.watch_stop is not None:
+            self.action_watch()
+        elif self.state.status == "paused":
+            self.send(Resume())
+        else:
+            self.send(Pause())
+
+    def action_step(self) -> None:
+        if self.watch_stop is None:
+            self.send(StepOnce())
+
+    def action_plot(self) -> None:
+        screen = PlotScreen(f"{self.preset} · {self.config.algo} · {self.config.env}")
+        self.app.push_screen(screen)
+        self.call_after_refresh(self._draw_plot, screen)
+
+    def _draw_plot(self, screen: PlotScreen) -> None:
+        self._last_plot = time.monotonic()
+        screen.show(list(self.state.returns), list(self.state.marks), self.threshold)
+
+    def action_save(self) -> None:
+        folder = self.out or Path("checkpoints")
+        name = Path(self.preset).stem
+        self.send(SaveCheckpoint(str(folder / f"{name}-step{self.state.global_step}.pt")))
+
+    def _save_for(self, purpose: str, fork: Fork | None = None) -> None:
+        """Pause, save the run's whole state to a temporary file; its CheckpointSaved
+        starts what it is for (watch mode, a fork)."""
+        self.send(Pause())
+        handle, path = tempfile.mkstemp(prefix=f"pgtui-{purpose}-", suffix=".pt")
+        os.close(handle)
+        self._pending_save = (path, purpose, fork)
+        self.send(SaveCheckpoint(path))
+
+    def _has_policy(self) -> bool:
+        return self.remote is not None and self.state.status not in ("starting", "error")
+
+    def action_fork(self) -> None:
+        """Clone the run's current state into two branches that differ in one setting."""
+        if not self._has_policy() or self._pending_save is not None:
+            self.notify("no running policy to fork")
+            return
+        forks = {f.id: f for f in fork_choices(self.config)}
+
+        def picked(key: str | None) -> None:
+            if key:
+                self._save_for("fork", forks[key])
+
+        self.app.push_screen(ChoicePicker("Fork the run here: race two branches from the "
+                                          "same weights", [(f.id, f.label) for f in forks.values()]),
+                             picked)
+
+    def _start_fork(self, path: str, fork: Fork) -> None:
+        try:
+            payload = checkpoint.load(path)
+        except CheckpointError as err:
+            self.notify(str(err), title="cannot fork", severity="error")
+            return
+        finally:
+            Path(path).unlink(missing_ok=True)
+        step = payload["meta"]["global_step"]
+        self.app.open_compare(fork.compare_config(self.config), f"fork at step {step:,}",
+                              resume=payload)
+
+    def action_watch(self) -> None:
+        """Pause training, save the policy, and play it in one env at real-time speed."""
+        if self.watch_stop is not None:
+            self.watch_stop.set()
+            return
+        if self._pending_save is not None:
+            return
+        if not self._has_policy():
+            self.notify("no policy to watch yet")
+            return
+        self._resume_after_watch = self.state.status != "paused"
+        self._save_for("watch")
+
+    def _start_watch(self, path: str) -> None:
+        self.watch_stop = threading.Event()
+        self._watch(path, self.watch_stop)
+        self.refresh_panes()
+
+    @work(thread=True, group="watch", exit_on_error=False)
+    def _watch(self, path: str, stop: threading.Event) -> None:
+        """Play the saved policy in a process of its own (``RemotePlayer``: loading it
+        needs torch, which the screen's process never imports); pass its frames on."""
+        player = RemotePlayer(path)
+        player.start()
+        try:
+            for frame in player.frames():
+                if isinstance(frame, RunError):
+                    self.app.call_from_thread(self.notify, frame.message, title="cannot watch",
+                                              severity="error")
+                    break
+                if stop.is_set():
+                    break
+                self.post_message(WatchFrame(*frame))
+        finally:
+            player.stop()
+            player.join()
+            self.app.call_from_thread(self._watch_ended, stop)
+
+    def _watch_ended(self, stop: threading.Event) -> None:
+        if self.watch_stop is stop:
+            self.watch_stop = None
+            if self._resume_after_watch:
+                self.send(Resume())
+            self.refresh_panes()
+
+    def on_watch_frame(self, frame: WatchFrame) -> None:
+        if self.watch_stop is None:
+            return
+        self.env_view.obs = frame.obs
+        self.policy.probs = frame.probs
+        self.status_bar.status = "watching"
 
     def on_resize(self, event: events.Resize) -> None:
         width, height = event.size
@@ -76,11 +400,3 @@ class TrainScreen(Screen):
                 f"The terminal is {width}x{height}; pgtui needs at least "
                 f"{MIN_SIZE[0]}x{MIN_SIZE[1]}.\nEnlarge it to see the run (it keeps training). "
                 "q quits.")
-
-    def on_mount(self) -> None:
-        titles = {"params": "hyperparameters", "policy": "policy π(a|s)",
-                  "env": self.config.env, "returns": "episode returns",
-                  "diagnostics": "diagnostics"}
-        for pane, title in titles.items():
-            self.query_one(f"#{pane}-pane").border_title = title
-        self.returns.threshold = self.threshold
