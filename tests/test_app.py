@@ -92,7 +92,7 @@ async def test_plot_screen_draws_the_curve_and_labels_every_change():
     app = PlaygroundApp(load_preset(PRESET), PRESET, autostart=False)
     async with app.run_test(size=(100, 30)) as pilot:
         feed(app)
-        app.screen.post_message(TrainerEvents((
+        app.screen.post_message(TrainerEvents(app.screen.run, (
             ChangeApplied(5000, 13, "baseline", "value", "none"),
             EpisodesFinished(6000, (300.0,) * 20, (300,) * 20),
         )))
@@ -145,7 +145,7 @@ def drawn_text(widget) -> str:
 def feed(app):
     """Deterministic events, as a run would send them to its screen."""
     returns = tuple(float(10 + (i * 7) % 40 + i) for i in range(60))
-    app.screen.post_message(TrainerEvents((
+    app.screen.post_message(TrainerEvents(app.screen.run, (
         EpisodesFinished(4096, returns, tuple(int(r) for r in returns)),
         UpdateFinished(12, 4096, {"policy_loss": -0.0123, "value_loss": 61.3, "entropy": 0.58,
                                   "explained_variance": 0.41, "grad_norm": 14.2,

@@ -108,7 +108,8 @@ class PlaygroundApp(App[int]):
                                        threshold=threshold))
 
     def start_run(self, config: Config, first: bool = False) -> None:
-        """A new train screen for ``config``; the one it replaces stops its run."""
+        """Run ``config``: in the train screen on show if its panes fit (a reset), else in
+        a new one; the run it replaces stops."""
         try:
             info = env_info(config.env)
             device = device_name(config.device)
@@ -121,6 +122,10 @@ class PlaygroundApp(App[int]):
         if self.autostart:
             trainer, self._spare = self._spare or self._spawn(), None
         self.run_id += 1
+        current = self.train_screen
+        if current is not None and current.fits(config, info, device):
+            current.take_run(config, self.preset, trainer)
+            return
         screen = TrainScreen(config, self.preset, info, device, trainer, self.out)
         if first:
             self.push_screen(screen)

@@ -11,8 +11,10 @@ from ..rl.events import Event
 
 @dataclass
 class TrainerEvents(Message):
-    """A batch of the run's events, coalesced to what a screen can show."""
+    """A batch of events of the screen's run number ``run``, coalesced to what a screen
+    can show."""
 
+    run: int
     events: tuple[Event, ...]
 
 

@@ -14,11 +14,12 @@ import os
 import tempfile
 import threading
 import time
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from textual import events, work
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -93,6 +94,7 @@ class TrainScreen(Screen):
         self.threshold = (config.solved_threshold if config.solved_threshold is not None
                           else info.reward_threshold)
         self.remote, self.out = remote, out
+        self.run = 0  # counts the runs this screen has shown: a stopped run's last words go
         self.state = RunState()
         self.watch_stop: threading.Event | None = None
         self._pending_save: tuple[str, str, Any] | None = None  # (path, "watch"|"fork", fork)
@@ -131,11 +133,41 @@ class TrainScreen(Screen):
         for pane, title in titles.items():
             self.query_one(f"#{pane}-pane").border_title = title
         self.returns.threshold = self.threshold
+        self._begin()
+
+    def _begin(self) -> None:
+        self.run += 1
         if self.remote is not None:
             metrics = self.out / "metrics.jsonl" if self.out else None
             self.remote.begin(self.config, snapshot_hz=SNAPSHOT_HZ, hz=SCREEN_HZ,
                               metrics_path=metrics)
-            self._relay(self.remote)
+            # a worker of the app's, not this screen's: a screen that goes waits for its
+            # workers, and this one ends only once the run has flushed (seconds)
+            self.app.run_worker(partial(self._relay, self.remote, self.run), thread=True,
+                                group="trainer", exit_on_error=False)
+
+    def fits(self, config: Config, info: EnvInfo, device: str) -> bool:
+        """Whether a run of ``config`` can take this screen's panes (the same env drawn,
+        the same actions, the same device): then a new run needs no new screen."""
+        return (config.env == self.config.env and info.action_names == self.info.action_names
+                and device == self.device)
+
+    def take_run(self, config: Config, preset: str, remote: RemoteTrainer | None) -> None:
+        """Stop this run and show a new one in the same panes: building a whole screen
+        costs Textual about 2 s of layout on this machine, longer than the run's start."""
+        self.stop_run()
+        self.config, self.preset, self.remote = config, preset, remote
+        self.threshold = (config.solved_threshold if config.solved_threshold is not None
+                          else self.info.reward_threshold)
+        self.state, self._pending_save = RunState(), None
+        self._shown_stats, self._shown_episodes = None, 0
+        self.status_bar.preset = preset
+        self.params.show_config(config)
+        self.returns.threshold = self.threshold
+        self.returns.returns, self.policy.compare, self.policy.value = (), "", None
+        self.diagnostics.stats = {}
+        self._begin()
+        self.refresh_panes()
 
     def on_unmount(self) -> None:
         self.stop_run()
@@ -148,11 +180,10 @@ class TrainScreen(Screen):
             self.remote.stop()
             self.remote = None
 
-    @work(thread=True, group="trainer", exit_on_error=False)
-    def _relay(self, remote: RemoteTrainer) -> None:
+    def _relay(self, remote: RemoteTrainer, run: int) -> None:
         """Forward the run's event batches to this screen; ends when the run does."""
         for batch in remote.batches():
-            self.post_message(TrainerEvents(batch))
+            self.post_message(TrainerEvents(run, batch))
         remote.join()
 
     def send(self, command: Any) -> None:
@@ -162,6 +193,8 @@ class TrainScreen(Screen):
     # -- events from the run ----------------------------------------------------------
 
     def on_trainer_events(self, message: TrainerEvents) -> None:
+        if message.run != self.run:
+            return  # a stopped run's last words
         if self.state.status == "starting":
             self.post_message(self.Running())
         for event in message.events:
@@ -353,10 +386,10 @@ class TrainScreen(Screen):
 
     def _start_watch(self, path: str) -> None:
         self.watch_stop = threading.Event()
-        self._watch(path, self.watch_stop)
+        self.app.run_worker(partial(self._watch, path, self.watch_stop), thread=True,
+                            group="watch", exit_on_error=False)
         self.refresh_panes()
 
-    @work(thread=True, group="watch", exit_on_error=False)
     def _watch(self, path: str, stop: threading.Event) -> None:
         """Play the saved policy in a process of its own (``RemotePlayer``: loading it
         needs torch, which the screen's process never imports); pass its frames on."""
