@@ -190,6 +190,11 @@ class _Child:
                 return
             yield item
 
+    def kill(self) -> None:
+        """End the child now: for one that holds nothing to flush (a spare)."""
+        self._process.kill()
+        self._process.join(1.0)
+
     def join(self, timeout: float = 10.0) -> None:
         """Wait for the child to exit; kill it if it will not."""
         self._process.join(timeout)

@@ -10,6 +10,7 @@ imports torch.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from textual.app import App
@@ -18,7 +19,7 @@ from textual.binding import Binding
 from ..config import Config, ConfigError, load_preset, preset_names
 from ..rl import remote
 from ..rl.device import device_name
-from ..rl.envs import EnvError, env_info
+from ..rl.envs import EnvError, EnvInfo, env_info
 from ..rl.events import Pause
 from ..rl.race import variant_configs
 from ..rl.remote import RemoteTrainer
@@ -28,6 +29,12 @@ from .screens.help import HelpScreen
 from .screens.presets import PresetPicker
 from .screens.train import TrainScreen
 from .state import RunState
+
+
+@functools.lru_cache(maxsize=16)
+def _env_info(env_id: str) -> EnvInfo:
+    """An env's spaces and names (making the env to read them costs a reset its time)."""
+    return env_info(env_id)
 
 
 class PlaygroundApp(App[int]):
@@ -111,7 +118,7 @@ class PlaygroundApp(App[int]):
         """Run ``config``: in the train screen on show if its panes fit (a reset), else in
         a new one; the run it replaces stops."""
         try:
-            info = env_info(config.env)
+            info = _env_info(config.env)
             device = device_name(config.device)
         except (EnvError, ConfigError) as err:
             self.notify(str(err), title="cannot start", severity="error")
@@ -149,8 +156,8 @@ class PlaygroundApp(App[int]):
             self._spare = self._spawn()
 
     def _stop_spare(self) -> None:
-        if self._spare is not None:
-            self._spare.stop()
+        if self._spare is not None:  # it holds no run: ended at once, even mid-import
+            self._spare.kill()
             self._spare = None
 
     # -- keys ---------------------------------------------------------------------------
