@@ -1,7 +1,7 @@
 """The collect -> update loop of S seeds, its command inbox and the events it emits.
 
 ``Trainer`` is plain Python: the playground's process, ``pgtui train``, a race's
-variant (``race_runner.py``) and the tests all drive it the same way. A single run is
+variant (``variant_run.py``) and the tests all drive it the same way. A single run is
 one seed; a race's variant is several, trained as one: one rollout steps every seed's
 envs, one update steps every seed's row of weights. Each seed keeps what makes it that
 seed: its envs and random generators, minibatch order, learning rate, clipping, early
