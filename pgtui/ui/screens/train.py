@@ -156,13 +156,14 @@ class TrainScreen(Screen):
         """Stop this run and show a new one in the same panes: building a whole screen
         costs Textual about 2 s of layout on this machine, longer than the run's start."""
         self.stop_run()
+        if config != self.config:  # a reset shows the same settings: no control to redraw
+            self.params.show_config(config)
         self.config, self.preset, self.remote = config, preset, remote
         self.threshold = (config.solved_threshold if config.solved_threshold is not None
                           else self.info.reward_threshold)
         self.state, self._pending_save = RunState(), None
         self._shown_stats, self._shown_episodes = None, 0
         self.status_bar.preset = preset
-        self.params.show_config(config)
         self.returns.threshold = self.threshold
         self.returns.returns, self.policy.compare, self.policy.value = (), "", None
         self.diagnostics.stats = {}
