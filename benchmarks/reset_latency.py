@@ -4,7 +4,9 @@
 
 The app runs headless (Textual's run_test, 100x30) with a real training process. After
 each reset it waits ``--settle`` seconds (the spare training process warms up), then
-presses r and times until the state drawn is the new run's: its first snapshot. With
+presses r and times until the screen handles the new run's first snapshot (Textual's
+``message_hook``; the Pilot's press returns only once the app is idle, which a live
+run delays by a second or more). With
 ``--cold`` no spare is kept, as before the warm process: every reset starts a process
 that must import torch first.
 """
@@ -17,7 +19,9 @@ import statistics
 import time
 
 from pgtui.config import load_preset
+from pgtui.rl.events import Snapshot
 from pgtui.ui.app import PlaygroundApp
+from pgtui.ui.messages import TrainerEvents
 
 
 async def _until(predicate, timeout: float = 60.0) -> None:
@@ -31,15 +35,26 @@ async def _until(predicate, timeout: float = 60.0) -> None:
 async def measure(preset: str, repeats: int, settle: float) -> list[float]:
     app = PlaygroundApp(load_preset(preset), preset)
     seconds = []
-    async with app.run_test(size=(100, 30)) as pilot:
+    frames: list[tuple[float, int, int]] = []  # (when handled, screen, run) of snapshots
+
+    def hook(message) -> None:
+        if isinstance(message, TrainerEvents) and any(isinstance(e, Snapshot)
+                                                      for e in message.events):
+            screen = app.train_screen
+            if screen is not None and message.run == screen.run:
+                frames.append((time.perf_counter(), id(screen), message.run))
+
+    async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
         await _until(lambda: app.state.snapshot is not None)
         for _ in range(repeats):
             await asyncio.sleep(settle)
-            run = app.run_id + 1
+            before = (id(app.train_screen), app.train_screen.run)
             start = time.perf_counter()
-            await pilot.press("r")
-            await _until(lambda r=run: app.run_id == r and app.state.snapshot is not None)
-            seconds.append(time.perf_counter() - start)
+            await pilot.press("r")  # returns once the app is idle: later than the frame
+            await _until(lambda b=before, t=start: any(when > t and (s, r) != b
+                                                       for when, s, r in frames))
+            first = min(when for when, s, r in frames if when > start and (s, r) != before)
+            seconds.append(first - start)
             print(f"reset to first frame: {seconds[-1]:.3f} s", flush=True)
         await pilot.press("q")
     return seconds
