@@ -26,3 +26,23 @@ class RaisingEnv(gym.Env):
 
 if "pgtui-test/Raising-v0" not in gym.registry:
     gym.register("pgtui-test/Raising-v0", entry_point=RaisingEnv)
+
+
+class RaisingOnSeedOneEnv(RaisingEnv):
+    """Fails as ``RaisingEnv`` does, but only when first reset with seed 1: in a race of
+    seeds 0 and 1 of one env each, seed 1's env."""
+
+    def reset(self, *, seed=None, options=None):
+        if seed is not None:
+            self.doomed = seed == 1
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        if getattr(self, "doomed", False):
+            return super().step(action)
+        self.steps += 1
+        return np.zeros(2, np.float32), 1.0, self.steps % 20 == 0, False, {}
+
+
+if "pgtui-test/RaisingOnSeedOne-v0" not in gym.registry:
+    gym.register("pgtui-test/RaisingOnSeedOne-v0", entry_point=RaisingOnSeedOneEnv)

@@ -216,6 +216,21 @@ def test_a_seed_whose_env_raises_is_reported_and_the_group_ends_cleanly():
         assert events[-1] == Stopped("error", events[-1].global_step)
 
 
+@pytest.mark.parametrize("preset", ["cartpole-a2c", "cartpole-reinforce"])
+def test_a_seed_whose_env_raises_ends_alone_and_the_other_goes_on(preset):
+    import raising_env  # noqa: F401  (registers the env)
+
+    config = load_preset(preset).replace(env="raising_env:pgtui-test/RaisingOnSeedOne-v0",
+                                         num_envs=1, episodes_per_update=2, total_steps=2000)
+    _, configs = variant_configs(config, seeds=2)[0]
+    reports = []
+    VariantRun("v", configs, reports.append).run()
+    final = reports[-1]
+    assert [s.state for s in final.seeds] == ["finished", "error"]
+    assert "seed 1" in final.seeds[1].message and "lost its state" in final.seeds[1].message
+    assert final.seeds[0].global_step >= 2000 > final.seeds[1].global_step
+
+
 def test_branches_forked_from_a_solved_run_count_as_solved():
     from pgtui.rl.trainer import Trainer
 

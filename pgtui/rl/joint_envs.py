@@ -111,6 +111,8 @@ class SeedEnvs:
     def __init__(self, envs: list[gym.vector.VectorEnv]) -> None:
         self.envs = envs
         self.joint = JointCartPole.build(envs)
+        # seeds whose env raised (several seeds: the others go on); the trainer reports them
+        self.failed: dict[int, Exception] = {}
 
     def begin(self, seeds: list[int]) -> None:
         """A rollout of ``seeds`` starts (their envs' state is current)."""
@@ -149,7 +151,10 @@ class SeedEnvs:
         reward = np.zeros((S, N), dtype=np.float32)
         terminated, truncated = np.zeros((S, N), dtype=bool), np.zeros((S, N), dtype=bool)
         for s in seeds:
-            new_obs[s], reward[s], terminated[s], truncated[s], _ = self.envs[s].step(actions[s])
+            try:
+                new_obs[s], reward[s], terminated[s], truncated[s], _ = self.envs[s].step(actions[s])
+            except Exception as err:  # a user's env failing: this seed ends, the others go on
+                self.failed[s] = err
         return new_obs, reward, terminated, truncated
 
     def close(self) -> None:

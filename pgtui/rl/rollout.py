@@ -149,11 +149,11 @@ class Collector:
         self.obs = obs
         return reward, step
 
-    def steps(self, nets: SeedNets, num_steps: int, seeds: list[int]) -> Batch:
+    def steps(self, nets: SeedNets, num_steps: int, seeds: list[int]) -> Batch | None:
         """``num_steps`` steps of every env of ``seeds``, with V(s_t) and V(s_{t+1}) for
         GAE: one critic pass over the whole rollout at the end (the weights do not
         change during a rollout). The rollout is kept in numpy and reaches the device in
-        one copy."""
+        one copy. A seed whose env raised (``envs.failed``) is left out; None if all did."""
         T, (S, N) = num_steps, self.obs.shape[:2]
         obs_buf = np.empty((T + 1, S, N, self.info.obs_dim), dtype=np.float32)
         actions = None
@@ -173,8 +173,16 @@ class Collector:
                 actions[t] = action
                 rewards[t], step = self._step(action, seeds, taking)
                 terminated[t], dones[t], valid[t] = step.terminated, step.dones, step.valid
+                if self.envs.failed.keys() & set(seeds):  # those seeds take no more steps
+                    seeds = [s for s in seeds if s not in self.envs.failed]
+                    if not seeds:
+                        break
+                    taking = np.zeros((S, N), dtype=bool)
+                    taking[seeds] = True
         finally:
             self.envs.end()
+        if not seeds:
+            return None
         obs_buf[T] = self.obs
         self.env_steps[seeds] += T * N
         pick = slice(None) if len(seeds) == S else seeds
@@ -188,11 +196,11 @@ class Collector:
                      as_t(valid), values=values[:T], next_values=values[1:])
 
     def episodes(self, nets: SeedNets, num_episodes: int, seeds: list[int],
-                 max_steps: int = 100_000) -> Batch:
+                 max_steps: int = 100_000) -> Batch | None:
         """Reset every env of ``seeds`` and run until ``num_episodes`` episodes of each
         seed started now have ended (or ``max_steps`` vector steps). A seed whose
         episodes are in stops there: no more draws from its generator, its envs keep
-        their state."""
+        their state. A seed whose env raised is left out; None if all did."""
         S, N = self.obs.shape[:2]
         for s in seeds:  # every episode starts under the current policy
             self.obs[s] = np.asarray(self.envs.envs[s].reset()[0], dtype=np.float32)
@@ -219,15 +227,18 @@ class Collector:
                         continue
                 else:
                     taken[rows] += 1
-                for s in [s for s in rows if book.ended[s] >= num_episodes or taken[s] >= max_steps]:
+                for s in [s for s in rows if book.ended[s] >= num_episodes
+                          or taken[s] >= max_steps or s in self.envs.failed]:
                     active[s] = False
                     rows.remove(s)
                     self.envs.leave(s)
-                    ends[s] = book.counts[s].copy(), book.episode_of[s].copy()
+                    if s not in self.envs.failed:
+                        ends[s] = book.counts[s].copy(), book.episode_of[s].copy()
         finally:
             self.envs.end()
         self.env_steps += taken * N
-        return book.batch(seeds, taken, ends, self.device)
+        done = [s for s in seeds if s in ends]
+        return book.batch(done, taken, ends, self.device) if done else None
 
     # -- one seed's running state, for checkpoints ------------------------------------
 

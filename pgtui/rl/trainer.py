@@ -188,7 +188,7 @@ class Trainer:
         probe = self.collector.obs[0, 0].copy() if self._step_pending else None
         before = self.nets.summary(0, probe) if probe is not None else None
         ok = self.step(seeds)
-        if probe is not None and ok[0]:
+        if probe is not None and ok and ok[0]:
             self.runs[0].emit(StepCompared(self.update, tuple(map(float, probe)), before,
                                            self.nets.summary(0, probe)))
 
@@ -203,7 +203,13 @@ class Trainer:
             batch = self.collector.episodes(self.nets, cfg.episodes_per_update, seeds)
         else:
             batch = self.collector.steps(self.nets, cfg.num_steps, seeds)
-        return self.learn(batch, start)
+        failed = self.collector.envs.failed
+        while failed:  # one seed's env failing must not end the others
+            i, err = failed.popitem()
+            run = self.runs[i]
+            run.emit(RunError(f"seed {run.seed}: {type(err).__name__}: {err}", fatal=True))
+            run.state = "error"
+        return self.learn(batch, start) if batch is not None else []
 
     def learn(self, batch: Batch, start: float) -> list[bool]:
         """The update of the batch's seeds; undoes it for a seed whose loss, gradient or
