@@ -175,3 +175,27 @@ def test_the_diagnostics_match_a_brute_force_loop_over_seeds_and_groups():
             mean = slow.mean(0)
             expected = float(((slow - mean) ** 2).sum() / (groups - 1))
             assert stats[s][key] == pytest.approx(expected, rel=1e-5)
+
+
+def test_reinforce_weighs_each_steps_entropy_as_its_policy_term():
+    """Two episodes, of 3 steps and 1: the bonus is ent_coef * (3 + 1) * H / K with
+    K = 2, twice the per-step mean. Before, it was the mean, one episode length weaker
+    than the policy term it pulls against."""
+    nets = SeedNets([ActorCritic(TabularSoftmaxActor(3, THETA), TabularCritic())],
+                    torch.device("cpu"))
+    valid = torch.tensor([[True, True], [True, False], [True, False]]).view(3, 1, 2)
+    ends = torch.tensor([[False, True], [False, True], [True, True]]).view(3, 1, 2)
+    batch = Batch([0], obs=torch.zeros(3, 1, 2, 1), actions=torch.tensor([0, 1, 2, 0, 1, 0]).view(3, 1, 2),
+                  rewards=torch.ones(3, 1, 2), terminated=ends & valid, dones=ends, valid=valid,
+                  episode_ids=torch.tensor([0, 1, 0, -1, 0, -1]).view(3, 1, 2),
+                  num_episodes=torch.tensor([2]))
+    pi = torch.softmax(torch.tensor(THETA), 0)
+    H = float(-(pi * pi.log()).sum())
+    losses = {}
+    for c in (0.0, 0.3):
+        config = Config(baseline="none", normalize_advantage=False, gamma=1.0, ent_coef=c, vf_coef=0.0)
+        samples = pack(batch, episode_returns(batch, config), batch.episode_ids)
+        losses[c], parts = reinforce_loss(nets, nets.params, samples, *samples.targets,
+                                          batch.num_episodes.float(), config)
+    assert float(losses[0.3] - losses[0.0]) == pytest.approx(-0.3 * 4 * H / 2, rel=1e-6)
+    assert float(parts["entropy"]) == pytest.approx(H, rel=1e-6)  # the figure shown: per step

@@ -6,6 +6,7 @@ from cli_helpers import run_pgtui
 
 from pgtui.config import load_preset
 from pgtui.metrics import read_metrics
+from pgtui.rl.events import UpdateFinished
 from pgtui.rl.trainer import Trainer
 
 RANDOM_POLICY_RETURN = 22  # CartPole-v1 under uniformly random actions, about
@@ -28,3 +29,18 @@ def test_ppo_solves_cartpole():
     trainer = Trainer(load_preset("cartpole-ppo").replace(seed=1, total_steps=250_000))
     assert trainer.run(until_solved=True) == "solved"
     assert trainer.last100_mean >= 475
+
+
+def test_the_entropy_bonus_keeps_a_reinforce_policy_wider():
+    """ent_coef weighs each step's entropy as its policy term: 0.1 holds REINFORCE's
+    entropy visibly higher after 40 updates (mean of 3 seeds; with the bonus as a
+    per-step mean the gap was about a quarter of this)."""
+    config = load_preset("cartpole-reinforce-baseline").replace(lr=3e-3, episodes_per_update=8)
+    entropy = {}
+    for ent_coef in (0.0, 0.1):
+        events = []
+        Trainer(config.replace(ent_coef=ent_coef), events.append, seeds=[0, 1, 2]).run(max_updates=40)
+        last = [e.stats["entropy"] for e in events if isinstance(e, UpdateFinished) and e.update == 40]
+        assert len(last) == 3
+        entropy[ent_coef] = sum(last) / 3
+    assert entropy[0.1] > entropy[0.0] + 0.03, entropy

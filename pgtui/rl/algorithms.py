@@ -136,19 +136,26 @@ def episode_returns(batch: Batch, config: Config) -> torch.Tensor:
 def reinforce_loss(nets: SeedNets, params: list[torch.Tensor], samples: Samples, returns: torch.Tensor,
                    episode_ids: torch.Tensor, num_episodes: torch.Tensor, config: Config
                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Per seed: -1/K sum_k sum_t A_t log pi(a_t|s_t) - ent_coef * H + vf_coef * value loss.
+    """Per seed: 1/K sum_k sum_t [-A_t log pi(a_t|s_t) - ent_coef * H(pi(.|s_t))]
+    + vf_coef * value loss.
 
-    Returns (loss (S,), parts); the parts hold the policy loss, value loss and entropy
-    (S,) and the advantages (S, L) the gradient diagnostics weigh the steps by.
+    Each step's entropy is weighed as its policy term is (summed over the episode,
+    averaged over the K episodes), so ``ent_coef`` pulls as hard against the policy
+    gradient here as in A2C and PPO, where both are per-step means.
+    Returns (loss (S,), parts); the parts hold the policy loss, value loss and the
+    per-step mean entropy (S,) and the advantages (S, L) the gradient diagnostics weigh
+    the steps by.
     """
     logp, entropy, values = nets.evaluate(samples.obs, samples.actions, params)
     adv = reinforce_advantages(returns, values.detach(), samples, episode_ids,
                                int(num_episodes.max()), config)
     mask = _every(samples)
-    policy_loss = -_masked_sum(logp * adv, samples.mask) / num_episodes.clamp(min=1)
+    episodes = num_episodes.clamp(min=1)
+    policy_loss = -_masked_sum(logp * adv, samples.mask) / episodes
     value_loss = 0.5 * masked_mean((values - returns).square(), mask)
     entropy_mean = masked_mean(entropy, mask)
-    loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
+    entropy_bonus = _masked_sum(entropy, samples.mask) / episodes
+    loss = policy_loss - config.ent_coef * entropy_bonus + config.vf_coef * value_loss
     return loss, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy_mean,
                   "adv": adv.detach(), "values": values.detach()}
 
