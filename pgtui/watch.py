@@ -10,7 +10,7 @@ from pathlib import Path
 
 import gymnasium as gym
 
-from .rl.player import WATCH_SEED_OFFSET, Player
+from .rl.player import Player
 from .rl.render import render
 
 FRAME_SIZE = (48, 9)  # columns x rows of the drawing on a terminal
@@ -25,7 +25,7 @@ def run_watch(path: Path, episodes: int, draw: bool, realtime: bool, as_json: bo
     returns: list[float] = []
     try:
         for episode in range(episodes):
-            obs, _ = env.reset(seed=player.config.seed + WATCH_SEED_OFFSET + episode)
+            obs, _ = env.reset(seed=player.streams.watch_env(episode))
             total, done = 0.0, False
             while not done:
                 started = time.monotonic()

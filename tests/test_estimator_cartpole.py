@@ -21,7 +21,7 @@ from pgtui.rl.rollout import Collector
 
 def episode_pool(nets, info, envs, episodes, seed):
     collector = Collector([envs], info, torch.device("cpu"), [torch.Generator().manual_seed(seed)],
-                          seeds=[seed])
+                          reset_seeds=[seed])
     return collector.episodes(nets, episodes, [0])
 
 

@@ -197,5 +197,5 @@ def test_reinforce_weighs_each_steps_entropy_as_its_policy_term():
         samples = pack(batch, episode_returns(batch, config), batch.episode_ids)
         losses[c], parts = reinforce_loss(nets, nets.params, samples, *samples.targets,
                                           batch.num_episodes.float(), config)
-    assert float(losses[0.3] - losses[0.0]) == pytest.approx(-0.3 * 4 * H / 2, rel=1e-6)
-    assert float(parts["entropy"]) == pytest.approx(H, rel=1e-6)  # the figure shown: per step
+    assert float((losses[0.3] - losses[0.0]).detach()) == pytest.approx(-0.3 * 4 * H / 2, rel=1e-6)
+    assert float(parts["entropy"].detach()) == pytest.approx(H, rel=1e-6)  # the figure shown: per step

@@ -52,7 +52,7 @@ def make_collector(num_envs=3):
     torch.manual_seed(0)
     nets = SeedNets([build_policy(info, [8], "tanh", tabular=False)], torch.device("cpu"))
     return Collector([envs], info, torch.device("cpu"), [torch.Generator().manual_seed(0)],
-                     seeds=[0]), nets
+                     reset_seeds=[0]), nets
 
 
 def seed_zero(batch: Batch) -> Batch:

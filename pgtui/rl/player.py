@@ -12,8 +12,7 @@ from . import checkpoint
 from .envs import env_info
 from .networks import SeedNets
 from .policies import build_policy
-
-WATCH_SEED_OFFSET = 10_000  # watched episodes start from env seeds training never used
+from .streams import SeedStreams
 
 
 class Player:
@@ -30,7 +29,8 @@ class Player:
             self.nets.load_state_dict(0, payload["policy"])
         except (ValueError, KeyError) as err:
             raise checkpoint.CheckpointError(f"checkpoint does not fit its config: {err}") from None
-        self.generator = torch.Generator().manual_seed(self.config.seed)
+        self.streams = SeedStreams(self.config.seed)  # watched episodes: streams training never used
+        self.generator = torch.Generator().manual_seed(self.streams.watch_sampler())
 
     @classmethod
     def from_file(cls, path: str | Path) -> Player:

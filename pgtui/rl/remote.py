@@ -228,7 +228,7 @@ def _player_main(commands, frames, path: str) -> None:
     (obs, pi summary, episode return, episodes) at a time, until told to stop."""
     import gymnasium as gym
 
-    from .player import WATCH_SEED_OFFSET, Player
+    from .player import Player
 
     _child_setup()
     try:
@@ -241,7 +241,7 @@ def _player_main(commands, frames, path: str) -> None:
         Path(path).unlink(missing_ok=True)
     env = gym.make(player.config.env)
     period = 1.0 / env.metadata.get("render_fps", 30)
-    obs, _ = env.reset(seed=player.config.seed + WATCH_SEED_OFFSET)
+    obs, _ = env.reset(seed=player.streams.watch_env(0))
     episode_return, episodes = 0.0, 0
     try:
         while True:

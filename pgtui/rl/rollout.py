@@ -85,11 +85,11 @@ class Collector:
     episode stats; ``finished[s]`` lists seed s's ended episodes (return, length)."""
 
     def __init__(self, envs: list[gym.vector.VectorEnv], info: EnvInfo, device: torch.device,
-                 generators: list[torch.Generator], seeds: list[int],
+                 generators: list[torch.Generator], reset_seeds: list[int | list[int]],
                  snapshot_sink: SnapshotSink | None = None, snapshot_hz: float = 0.0) -> None:
         self.info, self.device, self.generators = info, device, generators
         first = [np.asarray(e.reset(seed=seed)[0], dtype=np.float32)
-                 for e, seed in zip(envs, seeds, strict=True)]
+                 for e, seed in zip(envs, reset_seeds, strict=True)]
         self.envs = SeedEnvs(envs)  # after the resets: a joint CartPole takes their state
         self.obs = np.stack(first)
         S, N = self.obs.shape[:2]

@@ -13,6 +13,7 @@ import torch
 
 from . import checkpoint, env_state
 from .events import Event, Solved
+from .streams import SeedStreams
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -26,7 +27,7 @@ Emit = Callable[[Event], None]
 class SeedRun:
     """One seed's progress, random generators and where its events go."""
 
-    seed: int
+    streams: SeedStreams  # every random stream of the seed derives from it
     emit: Emit
     generator: torch.Generator  # action sampling, on the run's device
     cpu_generator: torch.Generator  # PPO's minibatch shuffles
@@ -36,6 +37,10 @@ class SeedRun:
     solved: Solved | None = None
     state: str = "running"  # running | diverged | error
     recent_returns: deque = dataclasses.field(default_factory=lambda: deque(maxlen=SOLVE_WINDOW))
+
+    @property
+    def seed(self) -> int:
+        return self.streams.seed
 
     @property
     def last100_mean(self) -> float:

@@ -55,6 +55,7 @@ from .optim import RowOptimizer
 from .policies import build_policy
 from .rollout import Batch, Collector
 from .seed_run import SOLVE_WINDOW, Emit, SeedRun
+from .streams import SeedStreams
 
 
 class Trainer:
@@ -77,10 +78,11 @@ class Trainer:
         self.info = describe(envs[0])
         self.threshold = (config.solved_threshold if config.solved_threshold is not None
                           else self.info.reward_threshold)
+        streams = [SeedStreams(seed) for seed in seeds]
         policies = []
-        for seed in seeds:
+        for stream in streams:
             with torch.random.fork_rng(devices=[]):  # seeded init without touching global RNG
-                torch.manual_seed(seed)
+                torch.manual_seed(stream.init())
                 policies.append(build_policy(self.info, config.hidden_sizes, config.activation,
                                              tabular=config.policy == "tabular",
                                              init_theta=config.init_theta))
@@ -90,11 +92,12 @@ class Trainer:
                                       config.critic_lr_scale)]).to(self.device)
         self.optimizer = RowOptimizer(self.nets.rows, self.nets.grad, config.optimizer,
                                       torch.full((len(seeds),), config.lr, device=self.device), scale)
-        self.runs = [SeedRun(seed, e, torch.Generator(device=self.device).manual_seed(seed),
-                             torch.Generator().manual_seed(seed + 1))
-                     for seed, e in zip(seeds, emits, strict=True)]
+        self.runs = [SeedRun(stream, e, torch.Generator(device=self.device).manual_seed(stream.sampler()),
+                             torch.Generator().manual_seed(stream.shuffle()))
+                     for stream, e in zip(streams, emits, strict=True)]
         self.collector = Collector(envs, self.info, self.device, [r.generator for r in self.runs],
-                                   seeds, snapshot_sink=self._emit_snapshot, snapshot_hz=snapshot_hz)
+                                   [s.env_reset_seed(e) for s, e in zip(streams, envs, strict=True)],
+                                   snapshot_sink=self._emit_snapshot, snapshot_hz=snapshot_hz)
         self.inbox: queue.SimpleQueue[Command] = inbox if inbox is not None else queue.SimpleQueue()
         # REINFORCE races: the reference variant's estimator settings, measured on the
         # same batches (see reinforce_update)
@@ -221,7 +224,7 @@ class Trainer:
         diagnose = cfg.diag_every > 0
         # the diagnostics draw from generators of their own, seeded per update, so that
         # measuring (or diag_every) never changes the run itself
-        diag = [torch.Generator().manual_seed(self.runs[i].seed * 1_000_003 + self.runs[i].update)
+        diag = [torch.Generator().manual_seed(self.runs[i].streams.diagnostics(self.runs[i].update))
                 if diagnose and self.runs[i].update % cfg.diag_every == 0 else None for i in seeds]
         undo = self.optimizer.snapshot()
         if cfg.algo == "reinforce":
