@@ -70,11 +70,13 @@ def summary(trainer: Trainer, options: TrainOptions, reason: str) -> dict[str, A
         "preset": options.preset, "algo": trainer.config.algo, "env": trainer.config.env,
         "seed": trainer.config.seed, "device": str(trainer.device), "reason": reason,
         "updates": trainer.update, "global_step": trainer.global_step,
+        "learned_steps": trainer.learned_steps,
         "episodes": trainer.episodes, "wall_s": round(trainer.train_seconds, 3),
         "sps": round(trainer.global_step / trainer.train_seconds, 1) if trainer.train_seconds else 0.0,
         "last100_mean": None if math.isnan(mean) else round(mean, 3),
         "solved": solved is not None,
         "solved_step": solved.global_step if solved else None,
+        "solved_learned_step": solved.learned_step if solved else None,
         "solved_episode": solved.episode if solved else None,
         "solved_wall_s": round(solved.wall_s, 3) if solved else None,
     }
@@ -165,7 +167,8 @@ def run_train(config: Config, options: TrainOptions) -> int:
 def _human_summary(s: dict[str, Any]) -> str:
     mean = "—" if s["last100_mean"] is None else f"{s['last100_mean']:.1f}"
     line = (f"{s['env']} {s['algo']} seed {s['seed']}: {REASONS[s['reason']]} after {s['updates']} "
-            f"updates, {s['global_step']} steps, {s['episodes']} episodes, {s['wall_s']:.1f} s "
+            f"updates, {s['global_step']} steps ({s['learned_steps']} learned from), "
+            f"{s['episodes']} episodes, {s['wall_s']:.1f} s "
             f"({s['sps']:.0f} steps/s); last-100 mean {mean}")
     if s["solved"]:
         line += (f"; solved at step {s['solved_step']} (episode {s['solved_episode']}, "

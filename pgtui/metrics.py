@@ -64,8 +64,8 @@ class MetricsWriter:
                         "new": event.new, "wall_s": wall})
         elif isinstance(event, Solved):
             self.write({"type": "solved", "global_step": event.global_step,
-                        "episode": event.episode, "last100_mean": event.last100_mean,
-                        "wall_s": event.wall_s})
+                        "learned_step": event.learned_step, "episode": event.episode,
+                        "last100_mean": event.last100_mean, "wall_s": event.wall_s})
         elif isinstance(event, RunError):
             self.write({"type": "error", "message": event.message, "fatal": event.fatal,
                         "wall_s": wall})

@@ -87,7 +87,7 @@ def test_finished_episodes_are_reported_whole():
     collector, _, _ = collect_steps(60, num_envs=2)
     by_length = {}
     assert collector.finished[0]
-    for ret, length in collector.finished[0]:
+    for ret, length, _, _ in collector.finished[0]:
         by_length.setdefault(length, set()).add(ret)
     for length, returns in by_length.items():
         for ret in returns:

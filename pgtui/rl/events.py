@@ -64,10 +64,13 @@ class StepCompared:
 
 @dataclass(frozen=True)
 class Solved:
-    global_step: int
+    """The last-100 mean first reached the threshold at the end of episode ``episode``."""
+
+    global_step: int  # env steps taken when that episode ended
     episode: int
-    wall_s: float
+    wall_s: float  # training time up to the update before
     last100_mean: float
+    learned_step: int = -1  # steps learned from by then (-1: an older checkpoint's)
 
 
 @dataclass(frozen=True)

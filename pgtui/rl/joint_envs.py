@@ -22,6 +22,24 @@ _SETTINGS = ("num_envs", "max_episode_steps", "_sutton_barto_reward", "kinematic
              "theta_threshold_radians", "x_threshold", "low", "high")
 
 
+def hold_step(env: CartPoleVectorEnv, actions: np.ndarray, held: np.ndarray | None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``env.step(actions)`` that leaves the envs ``held`` as they were: REINFORCE's
+    envs whose episode is over and that the batch needs no more wait without taking
+    a step (or drawing a start). Returns obs, reward, terminated, truncated; a held
+    env's obs is its unchanged state's."""
+    if held is None or not held.any():
+        obs, reward, terminated, truncated, _ = env.step(actions)
+        return obs, reward, terminated, truncated
+    state, steps, prev_done = env.state[:, held], env.steps[held], env.prev_done[held]
+    env.prev_done[held] = False  # no reset, so no draw from the generator
+    obs, reward, terminated, truncated, _ = env.step(actions)
+    env.state[:, held], env.steps[held], env.prev_done[held] = state, steps, prev_done
+    obs[held] = state.T
+    reward[held], terminated[held], truncated[held] = 0.0, False, False
+    return obs, reward, terminated, truncated
+
+
 class _SeedwiseStarts:
     """Stands in for the joint env's ``np_random``: the envs that reset this step draw
     their starts seed by seed, each seed from its own env's generator."""
@@ -91,10 +109,13 @@ class JointCartPole:
         part.steps = self.env.steps[cut].copy()
         part.prev_done = self.env.prev_done[cut].copy()
 
-    def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``actions`` (S, N) -> observations (S, N, 4), reward, terminated, truncated (S, N)."""
+    def step(self, actions: np.ndarray, held: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``actions`` (S, N) -> observations (S, N, 4), reward, terminated, truncated
+        (S, N); the envs ``held`` (S, N) wait (``hold_step``)."""
         shape = actions.shape
-        obs, reward, terminated, truncated, _ = self.env.step(actions.reshape(-1))
+        obs, reward, terminated, truncated = hold_step(
+            self.env, actions.reshape(-1), None if held is None else held.reshape(-1))
         return (obs.reshape(*shape, -1), reward.reshape(shape), terminated.reshape(shape),
                 truncated.reshape(shape))
 
@@ -111,6 +132,8 @@ class SeedEnvs:
     def __init__(self, envs: list[gym.vector.VectorEnv]) -> None:
         self.envs = envs
         self.joint = JointCartPole.build(envs)
+        # an env can wait a step out without taking it (``hold_step``)
+        self.can_hold = self.joint is not None or all(type(e) is CartPoleVectorEnv for e in envs)
         # seeds whose env raised (several seeds: the others go on); the trainer reports them
         self.failed: dict[int, Exception] = {}
 
@@ -130,13 +153,16 @@ class SeedEnvs:
         if self.joint is not None:
             self.joint.scatter()
 
-    def step(self, actions: np.ndarray, seeds: list[int], obs: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def step(self, actions: np.ndarray, seeds: list[int], obs: np.ndarray,
+             held: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``actions`` (S, N[, d]) -> observations (S, N, obs_dim), reward, terminated,
-        truncated (S, N). Seeds not in ``seeds`` keep ``obs`` and report nothing."""
+        truncated (S, N). Seeds not in ``seeds`` keep ``obs`` and report nothing; nor do
+        the envs ``held`` (S, N), which wait without a step where ``can_hold``."""
         S, N = obs.shape[:2]
+        if not self.can_hold:
+            held = None
         if self.joint is not None:
-            new_obs, reward, terminated, truncated = self.joint.step(actions)
+            new_obs, reward, terminated, truncated = self.joint.step(actions, held)
             new_obs = new_obs.astype(np.float32, copy=False)
             if len(seeds) < S:
                 idle = np.ones(S, dtype=bool)
@@ -144,7 +170,10 @@ class SeedEnvs:
                 new_obs[idle], reward[idle], terminated[idle], truncated[idle] = obs[idle], 0, False, False
             return new_obs, reward.astype(np.float32, copy=False), terminated, truncated
         if S == 1 and seeds:  # a single run: its env's own arrays, no copy
-            o, reward, terminated, truncated, _ = self.envs[0].step(actions[0])
+            if held is not None:
+                o, reward, terminated, truncated = hold_step(self.envs[0], actions[0], held[0])
+            else:
+                o, reward, terminated, truncated, _ = self.envs[0].step(actions[0])
             return (np.asarray(o, dtype=np.float32)[None], np.asarray(reward, dtype=np.float32)[None],
                     terminated[None], truncated[None])
         new_obs = obs.copy()
@@ -152,7 +181,11 @@ class SeedEnvs:
         terminated, truncated = np.zeros((S, N), dtype=bool), np.zeros((S, N), dtype=bool)
         for s in seeds:
             try:
-                new_obs[s], reward[s], terminated[s], truncated[s], _ = self.envs[s].step(actions[s])
+                if held is not None:
+                    out = hold_step(self.envs[s], actions[s], held[s])
+                else:
+                    out = self.envs[s].step(actions[s])[:4]
+                new_obs[s], reward[s], terminated[s], truncated[s] = out
             except Exception as err:  # a user's env failing: this seed ends, the others go on
                 self.failed[s] = err
         return new_obs, reward, terminated, truncated

@@ -96,8 +96,10 @@ class Collector:
         self.resetting = np.zeros((S, N), dtype=bool)  # this step only resets the env
         self.ep_return = np.zeros((S, N))
         self.ep_length = np.zeros((S, N), dtype=np.int64)
-        self.env_steps = np.zeros(S, dtype=np.int64)
-        self.finished: list[list[tuple[float, int]]] = [[] for _ in range(S)]
+        self.env_steps = np.zeros(S, dtype=np.int64)  # steps the seed's envs took
+        self.learned_steps = np.zeros(S, dtype=np.int64)  # of them, the ones learned from
+        # per seed, its episodes that ended: (return, length, env step, learned step)
+        self.finished: list[list[tuple[float, int, int, int]]] = [[] for _ in range(S)]
         self.snapshot_sink = snapshot_sink
         self.snapshot_period = 1.0 / snapshot_hz if snapshot_hz > 0 else None
         self._next_snapshot = 0.0
@@ -131,21 +133,28 @@ class Collector:
         obs = self.obs[0, 0].copy()
         self.snapshot_sink(obs, nets.summary(0, obs, head[0, 0]), nets.value(0, obs))
 
-    def _step(self, actions: np.ndarray, seeds: list[int], counts: np.ndarray | None
-              ) -> tuple[np.ndarray, StepMasks]:
-        """One vector step of ``seeds``: (reward, masks); ``counts`` as for ``account_step``."""
+    def _step(self, actions: np.ndarray, seeds: list[int], counts: np.ndarray | None,
+              held: np.ndarray | None = None) -> tuple[np.ndarray, StepMasks]:
+        """One vector step of ``seeds``: (reward, masks); ``counts`` as for
+        ``account_step``; the envs ``held`` wait this step out where the envs can."""
+        held = held if self.envs.can_hold else None
         obs, reward, terminated, truncated = self.envs.step(self._env_actions(actions), seeds,
-                                                            self.obs)
+                                                            self.obs, held)
         step = account_step(reward, terminated, truncated, self.resetting, self.ep_return,
                             self.ep_length, counts)
-        for s, ret, length in zip(step.ended[0], step.ended_returns, step.ended_lengths, strict=True):
-            self.finished[s].append((ret, length))
-        if len(seeds) == len(self.obs):
+        if len(seeds) == len(self.obs) and held is None:
+            self.env_steps += obs.shape[1]
             self.resetting = step.final
         else:  # the envs that did not step keep theirs
-            stepped = np.zeros(len(self.obs), dtype=bool)
+            stepped = np.zeros(self.resetting.shape, dtype=bool)
             stepped[seeds] = True
-            self.resetting = np.where(stepped[:, None], step.final, self.resetting)
+            if held is not None:
+                stepped &= ~held
+            self.env_steps += stepped.sum(1)
+            self.resetting = np.where(stepped, step.final, self.resetting)
+        self.learned_steps += step.valid.sum(1)
+        for s, ret, length in zip(step.ended[0], step.ended_returns, step.ended_lengths, strict=True):
+            self.finished[s].append((ret, length, int(self.env_steps[s]), int(self.learned_steps[s])))
         self.obs = obs
         return reward, step
 
@@ -184,7 +193,6 @@ class Collector:
         if not seeds:
             return None
         obs_buf[T] = self.obs
-        self.env_steps[seeds] += T * N
         pick = slice(None) if len(seeds) == S else seeds
         obs = torch.as_tensor(obs_buf[:, pick], device=self.device)
         with torch.no_grad():
@@ -207,6 +215,7 @@ class Collector:
             self.resetting[s], self.ep_return[s], self.ep_length[s] = False, 0.0, 0
         active = np.zeros(S, dtype=bool)
         active[seeds] = True
+        learned_before = self.learned_steps.copy()
         book = EpisodeBook(num_episodes, S, N, active)
         taken = np.zeros(S, dtype=np.int64)
         ends: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # counts, episode_of at a seed's end
@@ -218,8 +227,10 @@ class Collector:
                 book.assign(self.resetting)
                 actions = self._act(nets, rows)
                 book.before_step(self.obs, actions, self.resetting)
+                # an env the batch needs no more (its episode is over) waits, not stepped
                 reward, step = self._step(actions, rows,
-                                          book.counts if every else book.counts & active[:, None])
+                                          book.counts if every else book.counts & active[:, None],
+                                          held=~book.counts)
                 book.after_step(reward, step.terminated, step.dones, step.valid, step.final)
                 if every:
                     taken += 1
@@ -236,9 +247,13 @@ class Collector:
                         ends[s] = book.counts[s].copy(), book.episode_of[s].copy()
         finally:
             self.envs.end()
-        self.env_steps += taken * N
         done = [s for s in seeds if s in ends]
-        return book.batch(done, taken, ends, self.device) if done else None
+        if not done:
+            return None
+        batch = book.batch(done, taken, ends, self.device)
+        # episodes that max_steps cut off are not learned from
+        self.learned_steps[done] = learned_before[done] + batch.valid.sum((0, 2)).cpu().numpy()
+        return batch
 
     # -- one seed's running state, for checkpoints ------------------------------------
 
@@ -247,7 +262,7 @@ class Collector:
                 "resetting": torch.from_numpy(self.resetting[s].copy()),
                 "ep_return": torch.from_numpy(self.ep_return[s].copy()),
                 "ep_length": torch.from_numpy(self.ep_length[s].copy()),
-                "env_steps": int(self.env_steps[s])}
+                "env_steps": int(self.env_steps[s]), "learned_steps": int(self.learned_steps[s])}
 
     def load_seed_state(self, s: int, state: dict) -> None:
         for key in ("obs", "resetting", "ep_return", "ep_length"):
@@ -257,6 +272,7 @@ class Collector:
                 raise ValueError(f"{key} has shape {value.shape}, this run {array[s].shape}")
             array[s] = value
         self.env_steps[s] = int(state["env_steps"])
+        self.learned_steps[s] = int(state.get("learned_steps", state["env_steps"]))
 
 
 class EpisodeBook:

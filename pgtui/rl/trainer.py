@@ -114,6 +114,10 @@ class Trainer:
         return int(self.collector.env_steps[0])
 
     @property
+    def learned_steps(self) -> int:
+        return int(self.collector.learned_steps[0])
+
+    @property
     def update(self) -> int:
         return self.runs[0].update
 
@@ -264,15 +268,12 @@ class Trainer:
             return False
         run.update += 1
         step = self.seed_step(i)
-        stats.update({"global_step": step, "update": run.update, "episodes": run.episodes,
+        stats.update({"global_step": step, "learned_steps": int(self.collector.learned_steps[i]),
+                      "update": run.update, "episodes": run.episodes,
                       "lr": float(self.optimizer.lr[i]), "last100_mean": run.last100_mean,
                       "wall_s": run.train_seconds,
                       "sps": step / run.train_seconds if run.train_seconds > 0 else 0.0})
         run.emit(UpdateFinished(run.update, step, stats))
-        if (run.solved is None and self.threshold is not None
-                and len(run.recent_returns) >= SOLVE_WINDOW and run.last100_mean >= self.threshold):
-            run.solved = Solved(step, run.episodes, run.train_seconds, run.last100_mean)
-            run.emit(run.solved)
         return True
 
     def action_probs(self, obs) -> tuple[float, ...]:
@@ -381,10 +382,19 @@ class Trainer:
         if not finished:
             return
         run = self.runs[i]
-        returns = tuple(r for r, _ in finished)
-        run.episodes += len(finished)
-        run.recent_returns.extend(returns)
-        run.emit(EpisodesFinished(self.seed_step(i), returns, tuple(n for _, n in finished)))
+        solved = None
+        for ret, _, env_step, learned_step in finished:  # solved at the exact episode
+            run.episodes += 1
+            run.recent_returns.append(ret)
+            if (solved is None and run.solved is None and self.threshold is not None
+                    and len(run.recent_returns) >= SOLVE_WINDOW and run.last100_mean >= self.threshold):
+                solved = Solved(env_step, run.episodes, run.train_seconds, run.last100_mean,
+                                learned_step)
+        run.emit(EpisodesFinished(self.seed_step(i), tuple(f[0] for f in finished),
+                                  tuple(f[1] for f in finished)))
+        if solved is not None:
+            run.solved = solved
+            run.emit(solved)
 
     def _emit_snapshot(self, obs, summary: tuple[float, ...], value: float) -> None:
         obs = tuple(map(float, obs))
