@@ -100,16 +100,24 @@ def _fmt(value: float | None, spec: str) -> str:
     return "—" if value is None or not math.isfinite(value) else format(value, spec)
 
 
+def _steps(value: float | None) -> str:
+    """12,345 steps as "12.3k"."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
+
+
 def summary_table(summaries: list[VariantSummary]) -> Table:
-    table = Table(title="compare", title_justify="left")
+    table = Table(title="compare", title_justify="left", caption_justify="left",
+                  caption="steps to solve: median over the seeds that solved, in steps learned from")
     paired = any(s.variance_ratio is not None for s in summaries)
-    columns = ["variant", "solved", "median solve ep.", "final mean ± std", "grad var", "grad snr"]
+    columns = ["variant", "solved", "steps to solve", "final mean ± std", "grad var", "grad snr"]
     if paired:
         columns.append(f"var cut vs {summaries[0].name}")
     for column in columns:
         table.add_column(column, justify="left" if column == "variant" else "right")
     for s in summaries:
-        row = [s.name, f"{s.solved}/{s.seeds}", _fmt(s.median_solve_episode, ".0f"),
+        row = [s.name, f"{s.solved}/{s.seeds}", _steps(s.median_solve_steps),
                f"{_fmt(s.final_mean, '.1f')} ± {_fmt(s.final_std, '.1f')}",
                _fmt(s.grad_var, ".3g"), _fmt(s.grad_snr, ".3g")]
         if paired:

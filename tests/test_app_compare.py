@@ -103,6 +103,7 @@ async def test_columns_show_the_reports_they_are_given():
         def seed(n, returns, solved, var, paired, ref):
             return SeedProgress(seed=n, global_step=5000, episodes=len(returns), new_returns=returns,
                                 last100_mean=sum(returns) / len(returns), solved_episode=solved,
+                                solved_step=None if solved is None else 6100 * solved,
                                 grad_var_sum=var, grad_snr_sum=2.0, diag_updates=1,
                                 state="running", paired_var_sum=paired, reference_var_sum=ref)
 
@@ -115,6 +116,6 @@ async def test_columns_show_the_reports_they_are_given():
         await pilot.pause(0.3)
         none_text, value_text = text_of(screen)
         assert "last-100 25.0 ± 7.1" in none_text and "grad var" in none_text
-        assert "solved 1/2, median ep 2" in value_text
+        assert "solved 1/2, median 12.2k steps" in value_text
         assert "value baseline: 4.2x lower gradient variance than no baseline" in value_text
         assert screen.races["value baseline"].curves == [[100.0, 300.0], [500.0, 500.0]]

@@ -27,7 +27,8 @@ from pgtui.rl.variant_run import VariantRun
 
 def seed(n, last100, solved, var_sum=0.0, snr_sum=0.0, diag=0, paired=0.0, ref=0.0):
     return SeedProgress(seed=n, global_step=1000, episodes=50, new_returns=(), last100_mean=last100,
-                        solved_episode=solved, grad_var_sum=var_sum, grad_snr_sum=snr_sum,
+                        solved_episode=solved, solved_step=None if solved is None else 100 * solved,
+                        grad_var_sum=var_sum, grad_snr_sum=snr_sum,
                         diag_updates=diag, state="finished", paired_var_sum=paired,
                         reference_var_sum=ref)
 
@@ -37,6 +38,7 @@ def test_variant_summary_by_hand():
                         seed(1, 200.0, 200, 20.0, 2.0, 2, paired=10.0, ref=60.0),
                         seed(2, 300.0, None)])
     assert (s.seeds, s.solved, s.median_solve_episode) == (3, 2, 160)
+    assert s.median_solve_steps == 16000  # in steps learned from: 12,000 and 20,000
     assert s.final_mean == 200.0 and s.final_std == pytest.approx(100.0)  # sample std
     assert s.grad_var == 7.5  # per-seed means 5 and 10; seed 2 measured nothing
     assert s.grad_snr == 1.5
@@ -131,15 +133,16 @@ def test_a_paused_variant_run_stands_still_until_resumed():
 
 
 def test_pgtui_compare_prints_a_table_a_plot_and_json_and_keeps_every_run(tmp_path):
+    # a budget where the critic has had time to fit: an unfit one is only noise
     result = run_pgtui("compare", "--preset", "variance-baseline", "--seeds", "2",
-                       "--max-steps", "4000", "--out", str(tmp_path), "--json")
+                       "--max-steps", "12000", "--out", str(tmp_path), "--json")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     document = json.loads(lines[-1])
     names = [v["name"] for v in document["variants"]]
     assert names == ["no baseline", "value baseline"]
-    keys = {"name", "seeds", "solved", "median_solve_episode", "final_mean", "final_std",
-            "grad_var", "grad_snr"}
+    keys = {"name", "seeds", "solved", "median_solve_episode", "median_solve_steps", "final_mean",
+            "final_std", "grad_var", "grad_snr"}
     for variant in document["variants"]:
         assert keys <= set(variant) and variant["seeds"] == 2 and variant["solved"] == 0
         assert variant["final_mean"] > 0 and variant["grad_var"] > 0
@@ -147,6 +150,7 @@ def test_pgtui_compare_prints_a_table_a_plot_and_json_and_keeps_every_run(tmp_pa
     text = result.stdout
     assert "no baseline" in text and "value baseline: " in text and "on the same batches" in text
     assert "episode" in text and "\x1b[" not in text, "a plain plot when piped"
+    assert "steps to solve" in text and "steps learned from" in text
     assert json.loads((tmp_path / "summary.json").read_text()) == document
     for folder in ("no-baseline", "value-baseline"):
         for n in (0, 1):

@@ -1,7 +1,7 @@
 """What a race is, without the training: its seeds' configs and what it reports.
 
 The screen and ``pgtui compare`` need these to set a race up and to draw it; the
-training itself (``group.py``) runs in processes of their own, so this module imports
+training itself (``variant_run.py``) runs in processes of their own, so this module imports
 no torch.
 """
 
@@ -28,6 +28,8 @@ class SeedProgress:
     diag_updates: int
     state: str  # running | paused | finished | diverged | error
     message: str = ""
+    learned_steps: int = 0  # steps learned from (global_step: env steps taken)
+    solved_step: int | None = None  # steps learned from when it solved
     paired_var_sum: float = 0.0  # grad_var where the reference was measured on the same batch
     reference_var_sum: float = 0.0  # the reference estimator's grad_var on those batches
 

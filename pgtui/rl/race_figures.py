@@ -19,6 +19,8 @@ class VariantSummary:
     seeds: int
     solved: int
     median_solve_episode: float | None
+    # the steps learned from by then: algorithms compare on the samples they use
+    median_solve_steps: float | None
     final_mean: float | None  # mean over seeds of each seed's last-100 mean
     final_std: float | None  # their standard deviation across seeds (0 for one seed)
     grad_var: float | None  # mean over seeds of each seed's mean grad_var
@@ -38,12 +40,14 @@ def _finite(values: Sequence[float]) -> list[float]:
 
 def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "") -> VariantSummary:
     solve_episodes = [s.solved_episode for s in seeds if s.solved_episode is not None]
+    solve_steps = [s.solved_step for s in seeds if s.solved_step is not None and s.solved_step >= 0]
     finals = _finite([s.last100_mean for s in seeds])
     grad_vars = _finite([s.grad_var for s in seeds])
     grad_snrs = _finite([s.grad_snr for s in seeds])
     return VariantSummary(
         name=name, seeds=len(seeds), solved=len(solve_episodes),
         median_solve_episode=statistics.median(solve_episodes) if solve_episodes else None,
+        median_solve_steps=statistics.median(solve_steps) if solve_steps else None,
         final_mean=statistics.fmean(finals) if finals else None,
         final_std=statistics.stdev(finals) if len(finals) > 1 else (0.0 if finals else None),
         grad_var=statistics.fmean(grad_vars) if grad_vars else None,

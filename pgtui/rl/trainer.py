@@ -144,6 +144,9 @@ class Trainer:
     def seed_step(self, i: int) -> int:
         return int(self.collector.env_steps[i])
 
+    def learned_steps_of(self, i: int) -> int:
+        return int(self.collector.learned_steps[i])
+
     # -- public API ---------------------------------------------------------------------
 
     def submit(self, command: Command) -> None:

@@ -37,6 +37,7 @@ class _SeedState:
         self.seed, self.sink = seed, sink
         self.new_returns: list[float] = []
         self.solved_episode: int | None = None
+        self.solved_step: int | None = None
         self.grad_var_sum = self.grad_snr_sum = 0.0
         self.diag_updates = 0
         self.paired_var_sum = self.reference_var_sum = 0.0
@@ -60,7 +61,7 @@ class _SeedState:
                     self.paired_var_sum += var
                     self.reference_var_sum += ref
         elif isinstance(event, Solved):
-            self.solved_episode = event.episode
+            self.solved_episode, self.solved_step = event.episode, event.learned_step
         elif isinstance(event, RunError):
             self.message = event.message
             if event.fatal:
@@ -92,6 +93,7 @@ class VariantRun:
                 solved = self.trainer.runs[i].solved
                 if solved is not None:  # solved before the fork: no new event comes
                     self.states[i].solved_episode = solved.episode
+                    self.states[i].solved_step = solved.learned_step
 
     def submit(self, command: Command) -> None:
         self.trainer.submit(command)
@@ -118,7 +120,8 @@ class VariantRun:
                 new_returns=tuple(state.new_returns), last100_mean=run.last100_mean,
                 solved_episode=state.solved_episode, grad_var_sum=state.grad_var_sum,
                 grad_snr_sum=state.grad_snr_sum, diag_updates=state.diag_updates,
-                state=shown, message=state.message, paired_var_sum=state.paired_var_sum,
+                state=shown, message=state.message, learned_steps=trainer.learned_steps_of(i),
+                solved_step=state.solved_step, paired_var_sum=state.paired_var_sum,
                 reference_var_sum=state.reference_var_sum))
             state.new_returns = []
         changes = {}  # every seed applied the same change: report it once

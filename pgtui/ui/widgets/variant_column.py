@@ -90,8 +90,8 @@ class VariantColumn(Vertical):
         lines.append(f" · {seeds} · {min(done / total, 1.0):4.0%} of steps\n")
         lines.append(f"last-100 {_fmt(s.final_mean, '.1f')} ± {_fmt(s.final_std, '.1f')}\n")
         solved = f"solved {s.solved}/{s.seeds}"
-        if s.median_solve_episode is not None:
-            solved += f", median ep {s.median_solve_episode:.0f}"
+        if s.median_solve_steps is not None:
+            solved += f", median {s.median_solve_steps / 1000:.1f}k steps"
         lines.append(solved + (f" (≥{threshold:g})" if threshold is not None else "") + "\n")
         lines.append(f"grad var {meter(s.grad_var, *scale)} {_fmt(s.grad_var, '.2g')}\n")
         lines.append(f"grad snr {_fmt(s.grad_snr, '.2f')}\n")
