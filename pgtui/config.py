@@ -83,8 +83,8 @@ class Config:
     critic_lr_scale: float = _f(1.0, "The critic's learning rate as a multiple of lr (a value "
                                 "baseline of raw returns must keep up with them).", lo=0.0,
                                 lo_open=True, hi=1000.0)
-    max_grad_norm: float = _f(0.5, "Global gradient-norm clip; 0 turns clipping off (live).",
-                              lo=0.0, hi=1e6)
+    max_grad_norm: float = _f(0.5, "Gradient-norm clip, the actor's and the critic's each on "
+                              "its own norm; 0 turns clipping off (live).", lo=0.0, hi=1e6)
     target_kl: float = _f(0.0, "PPO: stop the epochs once approx_kl exceeds this; 0 = off.",
                           lo=0.0, hi=10.0)
     num_envs: int = _f(8, "Vectorized envs stepped together.", lo=1, hi=4096)

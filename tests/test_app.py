@@ -149,6 +149,7 @@ def feed(app):
         EpisodesFinished(4096, returns, tuple(int(r) for r in returns)),
         UpdateFinished(12, 4096, {"policy_loss": -0.0123, "value_loss": 61.3, "entropy": 0.58,
                                   "explained_variance": 0.41, "grad_norm": 14.2,
+                                  "critic_grad_norm": 96.0,
                                   "grad_var": 2100.0, "grad_snr": 6.4, "sps": 23400.0}),
         Snapshot(4096, (0.4, 0.0, 0.08, 0.0), (0.62, 0.38), None, None, 87.1),
     )))

@@ -9,7 +9,8 @@ from pgtui.metrics import WALL_CLOCK_FIELDS, read_metrics
 from pgtui.rl.checkpoint import load
 
 SUMMARY_KEYS = {"preset", "algo", "env", "seed", "global_step", "episodes", "wall_s", "sps",
-                "last100_mean", "solved", "solved_step", "solved_episode", "solved_wall_s"}
+                "last100_mean", "solved", "solved_step", "solved_learned_step",
+                "solved_episode", "solved_wall_s", "learned_steps"}
 
 
 def strip_clock(records):
@@ -31,7 +32,8 @@ def test_out_dir_json_summary_and_determinism(tmp_path):
         assert {"episode", "update", "stopped"} <= kinds
         update = next(r for r in records if r["type"] == "update")
         for key in ("policy_loss", "value_loss", "entropy", "explained_variance", "grad_norm",
-                    "grad_var", "grad_snr", "sps", "global_step", "wall_s"):
+                    "critic_grad_norm", "grad_var", "grad_snr", "sps", "global_step",
+                    "learned_steps", "wall_s"):
             assert key in update
         episode = next(r for r in records if r["type"] == "episode")
         assert {"episodic_return", "episodic_length", "episode", "global_step"} <= episode.keys()

@@ -39,9 +39,20 @@ def test_each_row_is_clipped_on_its_own_norm():
     rows, grad = torch.zeros(2, 4), torch.tensor([[3.0, 4.0, 0.0, 0.0], [0.3, 0.4, 0.0, 0.0]])
     opt = RowOptimizer(rows, grad, "sgd", torch.ones(2), torch.ones(4))
     norms = opt.clip(1.0)
-    assert norms.tolist() == pytest.approx([5.0, 0.5])
+    assert norms[:, 0].tolist() == pytest.approx([5.0, 0.5])
     assert grad[0].tolist() == pytest.approx([0.6, 0.8, 0.0, 0.0], abs=1e-6)  # clipped to 1
     assert grad[1].tolist() == pytest.approx([0.3, 0.4, 0.0, 0.0])  # under the bound: as it was
+
+
+def test_a_large_critic_gradient_does_not_shrink_the_actors_step():
+    """Columns 0-1 the actor's, 2-3 the critic's: each part is clipped on its own norm."""
+    rows = torch.zeros(1, 4)
+    grad = torch.tensor([[0.3, 0.4, 60.0, 80.0]])
+    opt = RowOptimizer(rows, grad, "sgd", torch.ones(1), torch.ones(4), critic_from=2)
+    norms = opt.clip(0.5)
+    assert norms.tolist() == [pytest.approx([0.5, 100.0])]
+    assert grad[0, :2].tolist() == pytest.approx([0.3, 0.4], rel=1e-5)  # at the bound: as it was
+    assert grad[0, 2:].tolist() == pytest.approx([0.3, 0.4], rel=1e-5)  # 100 -> 0.5
 
 
 def test_a_restored_row_gets_its_weights_and_state_back():

@@ -71,17 +71,18 @@ def _masked_sum(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def step(nets: SeedNets, optimizer: RowOptimizer, loss: torch.Tensor, seeds: list[int],
          max_grad_norm: float, stepping: torch.Tensor) -> torch.Tensor:
     """One optimizer step of the seeds ``seeds`` on their losses (S,); returns each one's
-    gradient norm before clipping. A seed whose norm is not finite does not step (the
-    trainer then reports the divergence); nor do those not ``stepping``."""
+    actor and critic gradient norms before clipping (S, 2). A seed whose norms are not
+    finite does not step (the trainer then reports the divergence); nor do those not
+    ``stepping``."""
     nets.zero_grad()
     loss.sum().backward()
     norms = optimizer.clip(max_grad_norm)
     if len(seeds) == len(norms):
-        moving = stepping & torch.isfinite(norms)
+        moving = stepping & torch.isfinite(norms).all(1)
     else:
         norms = norms[seeds]
         moving = torch.zeros(optimizer.rows.shape[0], dtype=torch.bool, device=loss.device)
-        moving[seeds] = stepping & torch.isfinite(norms)
+        moving[seeds] = stepping & torch.isfinite(norms).all(1)
     optimizer.step(moving)
     return norms
 
@@ -185,8 +186,8 @@ def reinforce_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, conf
         noise = diagnostics.measure(nets, params, samples, parts["adv"], index, mask, ref_adv)
     norms = step(nets, optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
     stats = _stats(("policy_loss", "value_loss", "entropy", "loss", "grad_norm",
-                    "explained_variance"),
-                   [parts["policy_loss"], parts["value_loss"], parts["entropy"], loss, norms,
+                    "critic_grad_norm", "explained_variance"),
+                   [parts["policy_loss"], parts["value_loss"], parts["entropy"], loss, *norms.T,
                     explained_variance(parts["values"], returns, samples.mask)])
     return [{**s, **n} for s, n in zip(stats, noise, strict=True)]
 
@@ -263,8 +264,8 @@ def a2c_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
     loss, _, parts = actor_critic_loss(logp, entropy, values, adv, returns, _every(samples), config)
     norms = step(nets, optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
     stats = _stats(("policy_loss", "value_loss", "entropy", "loss", "grad_norm",
-                    "explained_variance"),
-                   [*parts.detach().T, loss.detach(), norms,
+                    "critic_grad_norm", "explained_variance"),
+                   [*parts.detach().T, loss.detach(), *norms.T,
                     explained_variance(old_values, returns, samples.mask)])
     return [{**s, **n} for s, n in zip(stats, noise, strict=True)]
 
@@ -359,8 +360,8 @@ def _ppo_stats(records: list, running: list[bool], old_values: torch.Tensor,
     kl = torch.where(mask, (ratio - 1) - log_ratio, 0.0).sum((0, 2)) / seen
     clipfrac = (((ratio - 1).abs() > clip_coef) & mask).sum((0, 2)) / seen
     return _stats(("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "grad_norm",
-                   "explained_variance", "early_stop"),
+                   "critic_grad_norm", "explained_variance", "early_stop"),
                   [*losses.T, kl, clipfrac,
-                   torch.where(took, norms, 0.0).sum(0) / steps,
+                   *(torch.where(took.unsqueeze(-1), norms, 0.0).sum(0) / steps.unsqueeze(-1)).T,
                    explained_variance(old_values, returns, samples.mask),
                    1.0 - torch.tensor(running, dtype=torch.float32, device=norms.device)])

@@ -20,14 +20,17 @@ class RowOptimizer:
 
     ``lr`` (S,) is each seed's learning rate, set between updates with ``set_lr``
     (annealing, live changes); ``column_scale`` (P,) multiplies it per parameter (the
-    critic's columns learn at ``critic_lr_scale`` times the actor's).
+    critic's columns learn at ``critic_lr_scale`` times the actor's). The columns from
+    ``critic_from`` on are the critic's: it is clipped on a norm of its own.
     """
 
     def __init__(self, rows: torch.Tensor, grad: torch.Tensor, kind: str, lr: torch.Tensor,
-                 column_scale: torch.Tensor, eps: float = 1e-5) -> None:
+                 column_scale: torch.Tensor, eps: float = 1e-5, critic_from: int | None = None
+                 ) -> None:
         if kind not in ("adam", "sgd"):
             raise ValueError(f"unknown optimizer {kind!r}")
         self.rows, self.grad, self.kind, self.eps = rows, grad, kind, eps
+        self.critic_from = rows.shape[1] if critic_from is None else critic_from
         self.column_scale = column_scale
         self.lr = lr.clone()
         self._lr_columns = lr.unsqueeze(1) * column_scale  # (S, P), kept with ``lr``
@@ -41,12 +44,17 @@ class RowOptimizer:
         self._lr_columns[seed] = lr * self.column_scale
 
     def clip(self, max_norm: float) -> torch.Tensor:
-        """Scale each row's gradient to at most ``max_norm`` (0: leave it); returns the
-        norms (S,) before clipping."""
-        grad = self.grad
-        norms = torch.linalg.vector_norm(grad, dim=1)
+        """Scale each row's actor gradient and its critic gradient each to at most
+        ``max_norm`` (0: leave them); returns their norms (S, 2) before clipping.
+
+        They are separate networks: one norm over both would let a large value-loss
+        gradient (returns in the hundreds) shrink the policy's step."""
+        parts = (self.grad[:, :self.critic_from], self.grad[:, self.critic_from:])
+        norms = torch.stack([torch.linalg.vector_norm(p, dim=1) for p in parts], 1)
         if max_norm > 0:
-            grad.mul_((max_norm / (norms + 1e-6)).clamp_(max=1.0).unsqueeze(1))
+            scale = (max_norm / (norms + 1e-6)).clamp_(max=1.0)
+            for j, part in enumerate(parts):
+                part.mul_(scale[:, j:j + 1])
         return norms
 
     @torch.no_grad()

@@ -91,7 +91,8 @@ class Trainer:
                            torch.full((self.nets.rows.shape[1] - self.nets.actor_size,),
                                       config.critic_lr_scale)]).to(self.device)
         self.optimizer = RowOptimizer(self.nets.rows, self.nets.grad, config.optimizer,
-                                      torch.full((len(seeds),), config.lr, device=self.device), scale)
+                                      torch.full((len(seeds),), config.lr, device=self.device), scale,
+                                      critic_from=self.nets.actor_size)
         self.runs = [SeedRun(stream, e, torch.Generator(device=self.device).manual_seed(stream.sampler()),
                              torch.Generator().manual_seed(stream.shuffle()))
                      for stream, e in zip(streams, emits, strict=True)]
@@ -253,7 +254,7 @@ class Trainer:
         """Count and report seed ``i``'s update, or undo it if it diverged."""
         run = self.runs[i]
         run.train_seconds += seconds
-        bad = [f"{k} = {stats[k]}" for k in ("policy_loss", "value_loss", "grad_norm")
+        bad = [f"{k} = {stats[k]}" for k in ("policy_loss", "value_loss", "grad_norm", "critic_grad_norm")
                if not math.isfinite(stats[k])]
         if not bad and not weights_finite:
             bad = ["a weight = nan/inf"]

@@ -44,7 +44,8 @@ race each column also measures the first column's estimator on its own batches, 
 ratio it states compares the two at the same policy.
 
 Under 80 columns the env drawing gives way to the policy pane and the diagnostics use
-short labels: loss, vloss, ent, kl, clip, ev (explained variance), |g| (grad norm),
+short labels: loss, vloss, ent, kl, clip, ev (explained variance), |g| (the policy's
+and the critic's gradient norms before clipping, each clipped on its own),
 g var, snr, sps. Under 60x20 the screen says so until the terminal grows; the run
 goes on meanwhile.
 

@@ -13,7 +13,7 @@ SHOWN = (
     ("policy_loss", "policy loss", "loss"), ("value_loss", "value loss", "vloss"),
     ("entropy", "entropy", "ent"), ("approx_kl", "approx kl", "kl"),
     ("clipfrac", "clip frac", "clip"), ("explained_variance", "expl var", "ev"),
-    ("grad_norm", "grad norm", "|g|"), ("grad_var", "grad var", "g var"),
+    ("grad_norm", "|g| pi / V", "|g|"), ("grad_var", "grad var", "g var"),
     ("grad_snr", "grad snr", "snr"), ("sps", "steps/s", "sps"),
 )
 FULL_LABELS_WIDTH = 40  # narrower than this, the short labels
@@ -44,9 +44,13 @@ class DiagnosticsPane(Static):
         table = Table.grid(padding=(0, 1), expand=True)
         for _ in range(4):
             table.add_column(no_wrap=True, overflow="ellipsis")
-        cells = [(label if full else short, _fmt(self.stats.get(key)))
-                 for key, label, short in SHOWN
+        cells = [(label if full else short, self._value(key)) for key, label, short in SHOWN
                  if key in self.stats or key in ("policy_loss", "grad_var")]
         for i in range(0, len(cells), 2):
             table.add_row(*[item for pair in cells[i:i + 2] for item in pair])
         return table
+
+    def _value(self, key: str) -> str:
+        if key == "grad_norm" and "critic_grad_norm" in self.stats:  # clipped each on its own
+            return f"{_fmt(self.stats[key])} / {_fmt(self.stats['critic_grad_norm'])}"
+        return _fmt(self.stats.get(key))
