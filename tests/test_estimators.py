@@ -9,8 +9,17 @@ import pytest
 import torch
 
 from pgtui.config import Config
-from pgtui.rl.algorithms import episode_returns, leave_one_out_mean, pack, reinforce_loss
-from pgtui.rl.diagnostics import episode_groups, gradient_noise, group_gradients, measure
+from pgtui.rl.algorithms import (
+    Samples,
+    _ppo_stats,
+    actor_critic_loss,
+    episode_returns,
+    leave_one_out_mean,
+    pack,
+    reinforce_loss,
+    rollout_noise,
+)
+from pgtui.rl.diagnostics import episode_groups, gradient_noise, group_gradients, measure, random_groups
 from pgtui.rl.networks import SeedNets
 from pgtui.rl.policies import (
     ActorCritic,
@@ -20,6 +29,7 @@ from pgtui.rl.policies import (
     TabularCritic,
     TabularSoftmaxActor,
 )
+from pgtui.rl.returns import normalize
 from pgtui.rl.rollout import Batch
 
 MU = torch.tensor([1.0, 2.0, 4.0])
@@ -199,3 +209,54 @@ def test_reinforce_weighs_each_steps_entropy_as_its_policy_term():
                                           batch.num_episodes.float(), config)
     assert float((losses[0.3] - losses[0.0]).detach()) == pytest.approx(-0.3 * 4 * H / 2, rel=1e-6)
     assert float(parts["entropy"].detach()) == pytest.approx(H, rel=1e-6)  # the figure shown: per step
+
+
+@pytest.mark.parametrize("algo", ["ppo", "a2c"])
+def test_rollout_diagnostics_measure_the_gradient_the_update_takes(algo):
+    """PPO normalizes each minibatch's advantages, A2C the whole rollout's: each
+    diagnostic group's gradient is the policy loss's gradient on that slice as the
+    update normalizes it (PPO: its first step, where the ratio is 1)."""
+    torch.manual_seed(3)
+    nets = SeedNets([ActorCritic(CategoricalActor(3, 2, [5], "tanh"), Critic(3, [4], "tanh"))],
+                    torch.device("cpu"))
+    n = 64
+    obs, actions, adv = torch.randn(1, n, 3), torch.randint(0, 2, (1, n)), 3 + 2 * torch.randn(1, n)
+    samples = Samples(torch.ones(1, n, dtype=torch.bool), torch.tensor([n]), True, obs, actions,
+                      [adv, adv, adv])
+    config = Config(algo=algo, normalize_advantage=True, ent_coef=0.0, vf_coef=0.0)
+    stats = rollout_noise(nets, nets.params, samples, config, [torch.Generator().manual_seed(9)])
+    index, _ = random_groups(samples.count, [torch.Generator().manual_seed(9)])
+    whole = normalize(adv, None)[0]
+    grads = []
+    for group in index[0]:
+        params = [p.detach().clone().requires_grad_() for p in nets.params]
+        logp, entropy, values = nets.evaluate(obs[:, group], actions[:, group], params)
+        a = normalize(adv[:, group], None) if algo == "ppo" else whole[group].unsqueeze(0)
+        old = logp.detach() if algo == "ppo" else None
+        _, _, parts = actor_critic_loss(logp, entropy, values, a, values.detach(), None, config, old)
+        actor = params[:len(nets.actor.shapes)]
+        grads.append(torch.cat([g.flatten() for g in torch.autograd.grad(parts[0, 0], actor)]))
+    slow = torch.stack(grads)
+    expected = float(((slow - slow.mean(0)) ** 2).sum() / (len(slow) - 1))
+    assert stats[0]["grad_var"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_ppo_reports_approx_kl_over_each_seeds_last_epoch():
+    """Two epochs of one minibatch of 4 samples; seed 1 stopped after the first. The
+    first epoch's log-ratios of seed 0 are 0 (the policy has not moved yet): a mean over
+    every epoch would halve what its last epoch measured."""
+    x1 = torch.tensor([0.1, -0.2, 0.3, 0.0])
+    k3 = lambda x: float(((x.exp() - 1) - x).mean())  # noqa: E731
+    ones, none = torch.ones(4, dtype=torch.bool), torch.zeros(4, dtype=torch.bool)
+    records = [
+        (torch.zeros(2, 3), torch.stack([torch.zeros(4), x1 / 2]), torch.stack([ones, ones]),
+         torch.ones(2, 2), torch.tensor([True, True]), torch.tensor([0, 0])),
+        (torch.zeros(2, 3), torch.stack([x1, torch.zeros(4)]), torch.stack([ones, none]),
+         torch.ones(2, 2), torch.tensor([True, False]), torch.tensor([1, 1])),
+    ]
+    samples = Samples(torch.ones(2, 4, dtype=torch.bool), torch.tensor([4, 4]), True,
+                      torch.zeros(2, 4, 1), torch.zeros(2, 4), [])
+    stats = _ppo_stats(records, [True, False], torch.zeros(2, 4), torch.ones(2, 4), samples, 0.2)
+    assert stats[0]["approx_kl"] == pytest.approx(k3(x1))
+    assert stats[1]["approx_kl"] == pytest.approx(k3(x1 / 2))  # its last epoch: the first
+    assert stats[0]["early_stop"] == 0.0 and stats[1]["early_stop"] == 1.0

@@ -206,14 +206,24 @@ def rollout_samples(batch: Batch, config: Config) -> Samples:
 def rollout_noise(nets: SeedNets, params: list[torch.Tensor], samples: Samples, config: Config,
                   generators: list[torch.Generator | None]) -> Stats:
     """A2C's and PPO's gradient diagnostics: random slices of each seed's rollout,
-    weighted by the advantages as the loss sees them; {} for the seeds whose generator
-    is None (not this update)."""
+    weighted by the advantages as the update sees them; {} for the seeds whose generator
+    is None (not this update).
+
+    A2C normalizes the advantages over the whole rollout, and so do its groups; PPO
+    normalizes each minibatch's, and each group is normalized on its own: its gradient
+    is the policy term's gradient PPO's first step would take on that slice.
+    """
     if all(g is None for g in generators):
         return [{} for _ in generators]
     adv = samples.targets[0]
-    if config.normalize_advantage:
-        adv = normalize(adv, _every(samples))
     index, mask = diagnostics.random_groups(samples.count, generators)
+    if config.normalize_advantage and config.algo == "ppo":
+        seed = torch.arange(len(generators), device=adv.device).view(-1, 1, 1).expand_as(index)
+        grouped = normalize(adv[seed, index], mask)
+        adv = torch.zeros_like(adv)
+        adv[seed[mask], index[mask]] = grouped[mask]  # the groups are disjoint
+    elif config.normalize_advantage:
+        adv = normalize(adv, _every(samples))
     size = mask[:, 0].sum(-1, keepdim=True).clamp(min=1)  # each group's share: 1 / its size
     return diagnostics.measure(nets, params, samples, adv / size, index, mask)
 
@@ -321,8 +331,9 @@ def ppo_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
     counts = samples.count.tolist()
     running = [n > 0 for n in counts]  # still in their epochs
     last = [minibatch_split(n, config.num_minibatches)[1] - 1 for n in counts]
-    records = []  # per minibatch step: [policy, value, entropy] (S, 3), log-ratio, mask, norm, took
-    for _ in range(config.update_epochs):
+    records = []  # per minibatch step: [policy, value, entropy] (S, 3), log-ratio, mask, norms,
+    # took, epoch
+    for epoch in range(config.update_epochs):
         index, mask, full = _minibatch_index(counts, config, running, generators, device)
         for j in range(index.shape[1]):
             mb_mask = mask[:, j]
@@ -336,7 +347,8 @@ def ppo_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
             loss, log_ratio, parts = actor_critic_loss(logp, entropy, values, adv, ret, every,
                                                        config, old)
             norms = step(nets, optimizer, loss, batch.seeds, config.max_grad_norm, stepping)
-            records.append((parts.detach(), log_ratio.detach(), mb_mask, norms, stepping))
+            records.append((parts.detach(), log_ratio.detach(), mb_mask, norms, stepping,
+                            torch.full_like(stepping, epoch, dtype=torch.long)))
         if config.target_kl > 0:  # each seed's approx_kl on its epoch's last minibatch
             epoch = records[-index.shape[1]:]
             kl = torch.stack([approx_kl(epoch[j][1][s], epoch[j][2][s]) for s, j in enumerate(last)])
@@ -350,14 +362,18 @@ def ppo_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
 
 def _ppo_stats(records: list, running: list[bool], old_values: torch.Tensor,
                returns: torch.Tensor, samples: Samples, clip_coef: float) -> Stats:
-    """Each seed's means over the minibatch steps it took: losses and grad norm per
-    step, approx_kl and clipfrac over every sample (nan for a seed that took none)."""
-    parts, log_ratio, mask, norms, took = (torch.stack(x) for x in zip(*records, strict=True))
+    """Each seed's means over the minibatch steps it took: losses and grad norms per
+    step, clipfrac over every sample, and approx_kl over the samples of its last epoch
+    (the first epoch's first minibatch is 0 by construction, and the last epoch says
+    how far the update went); nan for a seed that took no step."""
+    parts, log_ratio, mask, norms, took, epoch = (torch.stack(x) for x in zip(*records, strict=True))
     steps = took.sum(0)
     losses = torch.where(took.unsqueeze(-1), parts, 0.0).sum(0) / steps.unsqueeze(-1)
     seen = mask.sum((0, 2))
     ratio = log_ratio.exp()
-    kl = torch.where(mask, (ratio - 1) - log_ratio, 0.0).sum((0, 2)) / seen
+    last_epoch = torch.where(took, epoch, -1).max(0).values  # (S,)
+    in_last = mask & (epoch == last_epoch).unsqueeze(-1)
+    kl = torch.where(in_last, (ratio - 1) - log_ratio, 0.0).sum((0, 2)) / in_last.sum((0, 2))
     clipfrac = (((ratio - 1).abs() > clip_coef) & mask).sum((0, 2)) / seen
     return _stats(("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "grad_norm",
                    "critic_grad_norm", "explained_variance", "early_stop"),
