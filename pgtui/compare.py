@@ -22,8 +22,8 @@ from rich.table import Table
 
 from .config import Config
 from .rl.events import RunError, Stop
-from .rl.race import GroupReport, SeedProgress, reference_estimator, variant_configs
-from .rl.race_figures import VariantSummary, band, summarize, variance_ratios
+from .rl.race import GroupReport, SeedProgress, expected_gradient, reference_estimator, variant_configs
+from .rl.race_figures import VariantSummary, band, like_for_like, summarize, variance_ratios
 from .rl.remote import RemoteGroup, race_threads
 
 PLOT_SIZE = (78, 18)
@@ -176,8 +176,9 @@ def run_compare(config: Config, options: CompareOptions) -> int:
         (options.out / "config.toml").write_text(config.to_toml(), encoding="utf-8")
     with progress:
         results, interrupted = run_races(config, options, on_report)
-    algos = {name: configs[0].algo for name, configs in groups}
-    summaries = [summarize(r.name, r.seeds, algos[r.name]) for r in results]
+    firsts = {name: configs[0] for name, configs in groups}
+    summaries = like_for_like([summarize(r.name, r.seeds, firsts[r.name].algo,
+                                         expected_gradient(firsts[r.name])) for r in results])
     failed = [r for r in results if r.error]
     for r in failed:
         print(f"pgtui compare: {r.error}", file=sys.stderr)

@@ -12,9 +12,10 @@ from cli_helpers import run_pgtui
 from pgtui.config import load_preset, preset_names
 from pgtui.metrics import read_metrics
 from pgtui.rl.events import Pause, Resume, SetParam, Stop
-from pgtui.rl.race import SeedProgress, reference_estimator, variant_configs
+from pgtui.rl.race import SeedProgress, expected_gradient, reference_estimator, variant_configs
 from pgtui.rl.race_figures import (
     band,
+    like_for_like,
     moving_average,
     quantile,
     summarize,
@@ -61,10 +62,38 @@ def test_variance_ratio_sentences():
     paired = summarize("value", [seed(0, 1.0, None, 2.0, 1.0, 1, paired=2.0, ref=8.4)])
     unpaired = summarize("ent", [seed(0, 1.0, None, 16.0, 1.0, 1)])
     assert variance_ratio_text(paired, ref) == ("value: 4.2x lower gradient variance than none "
-                                                "(on the same batches)")
+                                                "(same batches, same expected gradient)")
     assert variance_ratio_text(unpaired, ref) == ("ent: 2.0x higher gradient variance than none "
                                                   "(whole-run means)")
     assert len(variance_ratios([ref, paired, unpaired])) == 2
+    # near 1 it says so, instead of "1.0x lower"
+    same = summarize("mean", [seed(0, 1.0, None, 2.0, 1.0, 1, paired=2.0, ref=2.1)])
+    assert variance_ratio_text(same, ref) == ("mean: about the same gradient variance as none "
+                                              "(same batches, same expected gradient)")
+    lower = summarize("x", [seed(0, 1.0, None, 2.0, 1.0, 1, paired=2.0, ref=1.6)])
+    assert variance_ratio_text(lower, ref).startswith("x: 1.2x higher gradient variance")
+
+
+def test_ratios_compare_only_estimators_of_the_same_gradient():
+    """Reward-to-go without gamma^t and the full return estimate different gradients
+    when gamma < 1: no ratio between them. At gamma = 1 (variance-techniques) they are
+    one gradient, and so is every baseline's."""
+    base = load_preset("variance-techniques")
+    gradients = {name: expected_gradient(configs[0]) for name, configs in variant_configs(base)}
+    assert len(set(gradients.values())) == 1
+    discounted = {name: expected_gradient(configs[0])
+                  for name, configs in variant_configs(base.replace(gamma=0.99))}
+    assert discounted["full return"] != discounted["reward-to-go"] == discounted["value baseline"]
+    full = summarize("full", [seed(0, 1.0, None, 8.0, 1.0, 1)], "reinforce", discounted["full return"])
+    rtg = summarize("rtg", [seed(0, 1.0, None, 2.0, 1.0, 1, paired=2.0, ref=5.6)], "reinforce",
+                    discounted["reward-to-go"])
+    assert variance_ratio_text(rtg, full) is None
+    assert [s.variance_ratio for s in like_for_like([full, rtg])] == [None, None]
+    rtg_at_1 = summarize("rtg", [seed(0, 1.0, None, 2.0, 1.0, 1, paired=2.0, ref=5.6)],
+                         "reinforce", gradients["reward-to-go"])
+    full_at_1 = summarize("full", [seed(0, 1.0, None, 8.0, 1.0, 1)], "reinforce", gradients["full return"])
+    assert like_for_like([full_at_1, rtg_at_1])[1].variance_ratio == pytest.approx(2.8)
+    assert variance_ratio_text(rtg_at_1, full_at_1).startswith("rtg: 2.8x lower")
 
 
 def test_compare_presets_expand_into_variants_and_seeds():
@@ -148,7 +177,7 @@ def test_pgtui_compare_prints_a_table_a_plot_and_json_and_keeps_every_run(tmp_pa
         assert variant["final_mean"] > 0 and variant["grad_var"] > 0
     assert document["variants"][1]["variance_ratio"] > 1
     text = result.stdout
-    assert "no baseline" in text and "value baseline: " in text and "on the same batches" in text
+    assert "no baseline" in text and "value baseline: " in text and "same batches, same expected gradient" in text
     assert "episode" in text and "\x1b[" not in text, "a plain plot when piped"
     assert "steps to solve" in text and "steps learned from" in text
     assert json.loads((tmp_path / "summary.json").read_text()) == document

@@ -69,6 +69,18 @@ def variant_configs(config: Config, seeds: int | None = None) -> list[tuple[str,
 ESTIMATOR_KEYS = ("baseline", "return_mode", "normalize_advantage")
 
 
+def expected_gradient(config: Config) -> tuple:
+    """What a variant's policy-gradient estimator estimates, in expectation: two
+    variants with equal tuples estimate the same gradient, and only then does a ratio
+    of their variances compare like for like. A baseline (value, or the mean over the
+    other episodes) leaves it unchanged; reward-to-go without the gamma^t factor
+    differs from the full return unless gamma = 1; normalized advantages rescale it."""
+    if config.algo != "reinforce":
+        return (config.algo, config.gamma, config.gae_lambda, config.normalize_advantage)
+    return_mode = config.return_mode if config.gamma < 1 else "either"
+    return (config.algo, config.gamma, return_mode, config.normalize_advantage)
+
+
 def reference_estimator(groups: list[tuple[str, list[Config]]]) -> dict[str, Any] | None:
     """The first variant's REINFORCE estimator settings, when every variant is REINFORCE:
     each variant then also measures it on its own batches, for paired variance ratios."""

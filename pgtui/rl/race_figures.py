@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from .race import SeedProgress
 
@@ -28,17 +28,19 @@ class VariantSummary:
     # the reference (first) variant's grad_var over this variant's, on the same batches
     variance_ratio: float | None = None
     algo: str = ""  # whole-run variances compare only within one algorithm
+    gradient: tuple = ()  # what the estimator estimates (race.expected_gradient)
 
     def as_json(self) -> dict:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                for k, v in asdict(self).items() if k != "algo"}
+                for k, v in asdict(self).items() if k not in ("algo", "gradient")}
 
 
 def _finite(values: Sequence[float]) -> list[float]:
     return [v for v in values if v is not None and math.isfinite(v)]
 
 
-def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "") -> VariantSummary:
+def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "", gradient: tuple = ()
+              ) -> VariantSummary:
     solve_episodes = [s.solved_episode for s in seeds if s.solved_episode is not None]
     solve_steps = [s.solved_step for s in seeds if s.solved_step is not None and s.solved_step >= 0]
     finals = _finite([s.last100_mean for s in seeds])
@@ -52,7 +54,7 @@ def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "") -> Varia
         final_std=statistics.stdev(finals) if len(finals) > 1 else (0.0 if finals else None),
         grad_var=statistics.fmean(grad_vars) if grad_vars else None,
         grad_snr=statistics.fmean(grad_snrs) if grad_snrs else None,
-        variance_ratio=paired_ratio(seeds), algo=algo)
+        variance_ratio=paired_ratio(seeds), algo=algo, gradient=gradient)
 
 
 def paired_ratio(seeds: Sequence[SeedProgress]) -> float | None:
@@ -101,24 +103,39 @@ def band(curves: Sequence[Sequence[float]], window: int = 20
     return med, lo, hi
 
 
-def variance_ratio_text(summary: VariantSummary, reference: VariantSummary) -> str | None:
-    """ "value baseline: 4.2x lower gradient variance than no baseline", or None.
+ABOUT_THE_SAME = 1.1  # ratios within this factor of 1 read "about the same"
 
+
+def variance_ratio_text(summary: VariantSummary, reference: VariantSummary) -> str | None:
+    """ "value baseline: 4.2x lower gradient variance than no baseline (...)", or None.
+
+    Only between estimators of the same expected gradient (``gradient``): a variance
+    ratio between estimators of different gradients says nothing about either.
     Paired (both estimators on the same batches) when the run measured it; otherwise the
     two whole-run means, which also reflect where each run's policy went, and say so.
     Different algorithms measure different estimators (episodes, rollout slices): None.
     """
-    if summary.variance_ratio is not None:
-        ratio, how = summary.variance_ratio, "on the same batches"
-    elif summary.algo != reference.algo:
+    if summary.algo != reference.algo or summary.gradient != reference.gradient:
         return None
+    if summary.variance_ratio is not None:
+        ratio, how = summary.variance_ratio, "same batches, same expected gradient"
     elif summary.grad_var and reference.grad_var:
         ratio, how = reference.grad_var / summary.grad_var, "whole-run means"
     else:
         return None
+    if 1 / ABOUT_THE_SAME < ratio < ABOUT_THE_SAME:
+        return f"{summary.name}: about the same gradient variance as {reference.name} ({how})"
     if ratio >= 1:
         return f"{summary.name}: {ratio:.1f}x lower gradient variance than {reference.name} ({how})"
     return f"{summary.name}: {1 / ratio:.1f}x higher gradient variance than {reference.name} ({how})"
+
+
+def like_for_like(summaries: Sequence[VariantSummary]) -> list[VariantSummary]:
+    """The summaries with the paired variance ratio dropped wherever the variant
+    estimates a different gradient than the first (the reference) does."""
+    first = summaries[0] if summaries else None
+    return [s if first is None or (s.algo, s.gradient) == (first.algo, first.gradient)
+            else replace(s, variance_ratio=None) for s in summaries]
 
 
 def variance_ratios(summaries: Sequence[VariantSummary]) -> list[str]:

@@ -12,7 +12,7 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from ...config import Config
-from ...rl.race import SeedProgress
+from ...rl.race import SeedProgress, expected_gradient
 from ...rl.race_figures import VariantSummary, band, summarize, variance_ratio_text
 
 METER_WIDTH = 16
@@ -38,7 +38,7 @@ class Race:
 
     @property
     def summary(self) -> VariantSummary:
-        return summarize(self.name, self.seeds, self.config.algo)
+        return summarize(self.name, self.seeds, self.config.algo, expected_gradient(self.config))
 
     @property
     def state(self) -> str:
