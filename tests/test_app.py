@@ -13,6 +13,8 @@ from pgtui.config import load_preset
 from pgtui.rl.events import ChangeApplied, EpisodesFinished, Snapshot, UpdateFinished
 from pgtui.ui.app import PlaygroundApp
 from pgtui.ui.messages import TrainerEvents, WatchFrame
+from pgtui.ui.screens.choice import ChoicePicker
+from pgtui.ui.screens.train import FORK_TITLE
 
 PRESET = "cartpole-reinforce-baseline"
 
@@ -193,3 +195,30 @@ async def test_watch_plays_in_a_process_of_its_own_and_reset_takes_the_warm_spar
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+@pytest.mark.parametrize(("preset", "hidden", "shown"), [
+    ("cartpole-ppo", {"baseline", "return_mode"}, {"clip_coef", "gae_lambda", "normalize_advantage"}),
+    ("cartpole-a2c", {"baseline", "return_mode", "clip_coef"}, {"gae_lambda", "vf_coef"}),
+    ("cartpole-reinforce", {"gae_lambda", "clip_coef"}, {"baseline", "return_mode", "entropy"}),
+])
+async def test_the_settings_pane_shows_what_the_algorithm_uses(preset, hidden, shown):
+    """A PPO run listed REINFORCE's baseline and returns, where they do nothing."""
+    app = PlaygroundApp(load_preset(preset), preset, autostart=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        rows = {row.id.removeprefix("row-"): row for row in app.screen.params.query(".param-row")}
+        assert hidden | shown <= rows.keys()
+        assert {key for key, row in rows.items() if not row.display} == hidden
+        assert all(rows[key].region.height == 1 for key in shown)
+
+
+async def test_the_fork_dialogs_title_fits_80_columns():
+    app = PlaygroundApp(load_preset(PRESET), PRESET, autostart=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(ChoicePicker(FORK_TITLE, [("a", "baseline: value (as now) vs none")]))
+        await pilot.pause()
+        title = app.screen.query_one("#picker-title")
+        lines = title.render_lines(title.region.reset_offset)
+        shown = " ".join("".join(s.text for s in line).strip() for line in lines)
+        assert " ".join(shown.split()) == FORK_TITLE

@@ -1,5 +1,6 @@
 """Races in the playground: a compare preset, key c, per-variant keys, and fork."""
 
+import re
 
 from waiting import wait_for
 
@@ -119,3 +120,12 @@ async def test_columns_show_the_reports_they_are_given():
         assert "solved 1/2, median 12.2k steps" in value_text
         assert "value baseline: 4.2x lower gradient variance than no baseline" in value_text
         assert screen.races["value baseline"].curves == [[100.0, 300.0], [500.0, 500.0]]
+        # one y range and one plot height for the race: the eye compares like with like
+        screen.refresh_columns(plots=True)
+        await pilot.pause(0.2)
+        columns = list(screen.query(VariantColumn))
+        assert len({c.plot.size.height for c in columns}) == 1
+        ticks = [[line.split("┤")[0].strip() for line in
+                  re.sub(r"\x1b\[[0-9;]*m", "", c.plot.plt.build()).splitlines() if "┤" in line]
+                 for c in columns]
+        assert ticks[0] == ticks[1] and len(ticks[0]) > 2

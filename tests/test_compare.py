@@ -177,7 +177,8 @@ def test_pgtui_compare_prints_a_table_a_plot_and_json_and_keeps_every_run(tmp_pa
         assert variant["final_mean"] > 0 and variant["grad_var"] > 0
     assert document["variants"][1]["variance_ratio"] > 1
     text = result.stdout
-    assert "no baseline" in text and "value baseline: " in text and "same batches, same expected gradient" in text
+    assert "no baseline" in text and "value baseline: " in text
+    assert "same batches, same expected gradient" in text
     assert "episode" in text and "\x1b[" not in text, "a plain plot when piped"
     assert "steps to solve" in text and "steps learned from" in text
     assert json.loads((tmp_path / "summary.json").read_text()) == document

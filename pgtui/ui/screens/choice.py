@@ -6,7 +6,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Label, OptionList
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 
@@ -21,7 +21,8 @@ class ChoicePicker(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-body"):
-            yield Label(f"{self.title_text} (enter to choose, escape to cancel)")
+            yield Static(self.title_text, id="picker-title")  # wraps where it is too long
+            yield Static("enter chooses, escape cancels", id="picker-hint")
             yield OptionList(*(Option(label, id=key) for key, label in self.choices),
                              id="choice-list")
 

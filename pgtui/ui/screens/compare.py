@@ -10,6 +10,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.scalar import Scalar
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
@@ -17,6 +18,7 @@ from textual.widgets import Static
 from ...config import Config
 from ...rl.events import Pause, Resume, RunError, SetParam
 from ...rl.race import GroupReport, reference_estimator, variant_configs
+from ...rl.race_figures import band
 from ...rl.remote import RemoteGroup, race_threads
 from ..widgets.params_pane import show_field
 from ..widgets.steady_footer import SteadyFooter
@@ -124,13 +126,35 @@ class CompareScreen(Screen):
         summaries = [race.summary for race in self.races.values()]
         measured = [s.grad_var for s in summaries if s.grad_var and math.isfinite(s.grad_var)]
         scale = (min(measured) / 3, max(measured)) if measured else (1.0, 10.0)
-        for column in self.query(VariantColumn):
+        columns = list(self.query(VariantColumn))
+        for column in columns:
             column.show(summaries[0] if summaries else None, scale, self.threshold)
-            if plots:
-                column.draw_plot(self.threshold)
+        # one height for every column's figures, so every plot gets the same height
+        height = max((c.figures_height() for c in columns), default=0)
+        if height:
+            for column in columns:
+                if column.figures.styles.height != Scalar.from_number(height):
+                    column.figures.styles.height = height
+        if plots:
+            y_range = self.y_range()
+            for column in columns:
+                column.draw_plot(self.threshold, y_range)
         name = list(self.races)[self.selected]
         self.header.update(f"[b]{self.title_text}[/b]  ·  keys act on [b]{name}[/b] "
                            "(←/→ to choose)  ·  a: pause/resume all")
+
+    def y_range(self) -> tuple[float, float] | None:
+        """The returns' range over every column's band (and the threshold), padded a
+        little: one y range for the whole race."""
+        values = [v for race in self.races.values() for curve in band(race.curves)[1:]
+                  for v in curve]
+        if self.threshold is not None and values:
+            values.append(self.threshold)
+        if not values:
+            return None
+        low, high = min(values), max(values)
+        pad = max((high - low) * 0.05, 1.0)
+        return low - pad, high + pad
 
     # -- keys ---------------------------------------------------------------------------
 

@@ -67,6 +67,8 @@ SCREEN_HZ = 15.0  # most event batches a second that reach the screen
 PLOT_PERIOD = 1.0  # seconds between redraws of an open plot screen
 
 
+FORK_TITLE = "Fork the run here: race two branches from the same weights"
+
 class TrainScreen(Screen):
     """One run: rebuilt for every run, so the panes match its env and algorithm."""
 
@@ -356,8 +358,7 @@ class TrainScreen(Screen):
             if key:
                 self._save_for("fork", forks[key])
 
-        self.app.push_screen(ChoicePicker("Fork the run here: race two branches from the "
-                                          "same weights", [(f.id, f.label) for f in forks.values()]),
+        self.app.push_screen(ChoicePicker(FORK_TITLE, [(f.id, f.label) for f in forks.values()]),
                              picked)
 
     def _start_fork(self, path: str, fork: Fork) -> None:

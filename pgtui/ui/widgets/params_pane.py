@@ -19,6 +19,12 @@ CLASSIC_ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1")
 LIVE_INPUTS = ("lr", "gamma", "gae_lambda", "ent_coef", "clip_coef", "vf_coef", "max_grad_norm")
 STRUCTURAL_INPUTS = ("num_envs", "seed", "hidden_sizes")
 DEFAULT_ENT_COEF = 0.01  # what the entropy switch turns on when ent_coef was 0
+# settings that do nothing under an algorithm: their rows are hidden while it runs
+NOT_USED_BY = {
+    "reinforce": ("gae_lambda", "clip_coef"),
+    "a2c": ("baseline", "return_mode", "clip_coef"),
+    "ppo": ("baseline", "return_mode"),
+}
 
 
 def parse_field(key: str, text: str) -> Any:
@@ -118,9 +124,17 @@ class ParamsPane(VerticalScroll):
                                             validate_on=["changed", "submitted"]))
         yield Static("enter applies a value; * marks a restart", id="param-feedback")
 
+    def on_mount(self) -> None:
+        self._show_what_applies()
+
+    def _show_what_applies(self) -> None:
+        unused = NOT_USED_BY.get(self.config.algo, ())
+        for row in self.query(".param-row"):
+            row.display = row.id.removeprefix("row-") not in unused
+
     def _row(self, label: str, widget) -> ComposeResult:
         restart = widget.id in ("algo", "env", *STRUCTURAL_INPUTS)
-        with Horizontal():
+        with Horizontal(id=f"row-{widget.id}", classes="param-row"):
             yield Label(label[:9] + ("*" if restart else ""))
             yield widget
             if isinstance(widget, Switch):
@@ -178,6 +192,9 @@ class ParamsPane(VerticalScroll):
 
     def show_config(self, config: Config) -> None:
         """Make every control show ``config`` without posting Changed."""
+        if config.algo != self.config.algo:
+            self.config = config
+            self._show_what_applies()
         self.config = config
         if config.ent_coef > 0:
             self._ent_coef_on = config.ent_coef

@@ -68,6 +68,7 @@ class VariantColumn(Vertical):
     def __init__(self, race: Race, **kwargs) -> None:
         super().__init__(**kwargs)
         self.race = race
+        self._figures: Text | None = None
 
     def compose(self) -> ComposeResult:
         self.plot = PlotextPlot()
@@ -107,13 +108,25 @@ class VariantColumn(Vertical):
             lines.append("\n" + race.feedback, style="green")
         if race.error:
             lines.append("\n" + race.error, style="red")
+        self._figures = lines
         self.figures.update(lines)
 
-    def draw_plot(self, threshold: float | None) -> None:
+    def figures_height(self) -> int:
+        """Lines the figures take at the column's width (0 before the first layout)."""
+        width = self.figures.content_size.width
+        if width <= 0 or self._figures is None:
+            return 0
+        return len(self._figures.wrap(self.app.console, width))
+
+    def draw_plot(self, threshold: float | None, y_range: tuple[float, float] | None = None) -> None:
+        """The band over episodes; ``y_range``: the race's shared one, so that every
+        column's curves read on the same scale."""
         plt = self.plot.plt
         plt.clear_data()
         plt.clear_figure()
         med, lo, hi = band(self.race.curves)
+        if y_range is not None:
+            plt.ylim(*y_range)
         if med:
             xs = list(range(1, len(med) + 1))
             plt.plot(xs, lo, marker="dot", color="gray")
