@@ -34,7 +34,9 @@ def solve(preset: str, seed: int, device: str, root: Path = HERE) -> dict:
 
 
 def _line(r: dict) -> str:
+    learned = r.get("solved_learned_step")  # older checkouts do not report it
     return (f"seed {r['seed']}: solved={r['solved']} step={r['solved_step']} "
+            f"learned={learned if learned is not None else '-'} "
             f"episode={r['solved_episode']} wall_s={r['solved_wall_s']} sps={r['sps']}")
 
 
