@@ -28,8 +28,10 @@ HERE = Path(__file__).resolve().parent.parent
 def solve(preset: str, seed: int, device: str, root: Path = HERE) -> dict:
     cmd = [sys.executable, "-m", "pgtui", "train", "--preset", preset, "--seed", str(seed),
            "--device", device, "--until-solved", "--json"]
-    env = {**os.environ, "PYTHONPATH": str(root)}  # that checkout's pgtui, not the installed one
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
+    # that checkout's pgtui, not the installed one: -m puts the working directory first
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env,
+                         cwd=root).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -45,7 +47,7 @@ def main() -> None:
     parser.add_argument("--preset", default="cartpole-ppo")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--against", type=Path, default=None,
+    parser.add_argument("--against", type=lambda p: Path(p).resolve(), default=None,
                         help="root of another checkout to run side by side")
     parser.add_argument("--repeats", type=int, default=1)
     args = parser.parse_args()
