@@ -22,7 +22,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-ALGOS = ("reinforce", "a2c", "ppo")
+ALGOS = ("reinforce", "a2c", "ppo", "dqn")
 BASELINES = ("none", "mean", "value")
 RETURN_MODES = ("reward_to_go", "full")
 DEVICES = ("auto", "cpu", "cuda")
@@ -42,6 +42,9 @@ LIVE_PARAMS = (
     "clip_coef",
     "vf_coef",
     "max_grad_norm",
+    "exploration_final_eps",
+    "target_update_interval",
+    "double_q",
 )
 
 
@@ -93,6 +96,27 @@ class Config:
                                   hi=100_000)
     update_epochs: int = _f(4, "PPO: passes over each rollout.", lo=1, hi=1000)
     num_minibatches: int = _f(4, "PPO: minibatches per epoch.", lo=1, hi=100_000)
+    buffer_size: int = _f(100_000, "DQN: transitions the replay buffer holds per seed.", lo=1,
+                          hi=10**8)
+    learning_starts: int = _f(1000, "DQN: env steps of uniformly random actions before the "
+                              "first gradient step.", lo=0, hi=10**12)
+    batch_size: int = _f(64, "DQN: transitions per gradient step.", lo=1, hi=1_000_000)
+    train_freq: int = _f(4, "DQN: vector env steps between rounds of gradient steps.", lo=1,
+                         hi=1_000_000)
+    gradient_steps: int = _f(1, "DQN: gradient steps per round.", lo=1, hi=1_000_000)
+    target_update_interval: int = _f(1000, "DQN: env steps between target-network updates "
+                                     "(live).", lo=1, hi=10**12)
+    tau: float = _f(1.0, "DQN: target update weight; 1 copies, below 1 is Polyak averaging.",
+                    lo=0.0, lo_open=True, hi=1.0)
+    exploration_initial_eps: float = _f(1.0, "DQN: epsilon at the start.", lo=0.0, hi=1.0)
+    exploration_final_eps: float = _f(0.05, "DQN: the epsilon the schedule heads to (live).",
+                                      lo=0.0, hi=1.0)
+    exploration_fraction: float = _f(0.1, "DQN: share of total_steps over which epsilon "
+                                     "falls linearly.", lo=0.0, hi=1.0)
+    double_q: bool = _f(False, "DQN: Double DQN targets (the online net picks the action, "
+                        "the target net values it) (live).")
+    eval_every: int = _f(0, "Greedy evaluation every k env steps; 0 = off.", lo=0, hi=10**12)
+    eval_episodes: int = _f(10, "Episodes per greedy evaluation.", lo=1, hi=10_000)
     hidden_sizes: list = _f([64, 64], "Hidden layer widths of the actor and the critic.",
                             item=int, lo=1, hi=4096, max_len=8)
     activation: str = _f("tanh", "Hidden activation.", choices=ACTIVATIONS)

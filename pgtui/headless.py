@@ -78,6 +78,7 @@ def summary(trainer: Trainer, options: TrainOptions, reason: str) -> dict[str, A
         "solved_step": solved.global_step if solved else None,
         "solved_learned_step": solved.learned_step if solved else None,
         "solved_episode": solved.episode if solved else None,
+        "solved_by": solved.by if solved else None,
         "solved_wall_s": round(solved.wall_s, 3) if solved else None,
     }
 

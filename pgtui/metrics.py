@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from .rl.events import (
     ChangeApplied,
     EpisodesFinished,
+    Evaluated,
     Event,
     RunError,
     Solved,
@@ -65,7 +66,12 @@ class MetricsWriter:
         elif isinstance(event, Solved):
             self.write({"type": "solved", "global_step": event.global_step,
                         "learned_step": event.learned_step, "episode": event.episode,
-                        "last100_mean": event.last100_mean, "wall_s": event.wall_s})
+                        "last100_mean": event.last100_mean, "by": event.by,
+                        "wall_s": event.wall_s})
+        elif isinstance(event, Evaluated):
+            self.write({"type": "eval", "global_step": event.global_step,
+                        "mean_return": event.mean_return, "returns": list(event.returns),
+                        "wall_s": wall})
         elif isinstance(event, RunError):
             self.write({"type": "error", "message": event.message, "fatal": event.fatal,
                         "wall_s": wall})

@@ -54,6 +54,9 @@ CASES = {
                                                        "num_envs": 8, "episodes_per_update": 8}),
     "reinforce-gaussian": ("pendulum-ppo", {"algo": "reinforce", "num_envs": 2,
                                             "episodes_per_update": 2, "baseline": "value"}),
+    # its own replay draws, epsilon coins, target copies; Double DQN's targets
+    "dqn": ("cartpole-dqn", {"learning_starts": 100, "train_freq": 8, "gradient_steps": 4,
+                             "num_envs": 4, "double_q": True, "target_update_interval": 64}),
 }
 
 

@@ -40,7 +40,8 @@ class Snapshot:
     probs: tuple[float, ...] | None  # discrete actions
     mean: tuple[float, ...] | None  # continuous actions
     std: tuple[float, ...] | None
-    value: float | None
+    value: float | None  # V(s), or DQN's max_a Q(s, a)
+    q_values: tuple[float, ...] | None = None  # DQN: Q(s, .); ``probs`` is then epsilon-greedy's
 
 
 @dataclass(frozen=True)
@@ -64,13 +65,24 @@ class StepCompared:
 
 @dataclass(frozen=True)
 class Solved:
-    """The last-100 mean first reached the threshold at the end of episode ``episode``."""
+    """Solved: the last-100 mean first reached the threshold at the end of episode
+    ``episode``, or (by = "eval") a greedy evaluation's mean did."""
 
     global_step: int  # env steps taken when that episode ended
     episode: int
     wall_s: float  # training time up to the update before
     last100_mean: float
     learned_step: int = -1  # steps learned from by then (-1: an older checkpoint's)
+    by: str = "last100"  # last100 (training episodes) | eval (a greedy evaluation's mean)
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """A greedy evaluation's episodes (``evaluation.py``)."""
+
+    global_step: int
+    mean_return: float
+    returns: tuple[float, ...]
 
 
 @dataclass(frozen=True)
@@ -100,7 +112,7 @@ class Stopped:
 
 
 Event = (EpisodesFinished | UpdateFinished | Snapshot | ChangeApplied | StepCompared | Solved
-         | StatusChanged | CheckpointSaved | RunError | Stopped)
+         | Evaluated | StatusChanged | CheckpointSaved | RunError | Stopped)
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,13 @@ class SeedNets:
             leaf.grad = grad.view(S, *view)  # autograd adds into it in place
             self.params.append(leaf)
 
+    def views_of(self, rows: torch.Tensor) -> list[torch.Tensor]:
+        """Parameters laid out as ``params`` over other rows of the same shape (DQN's
+        target network): views, so updating ``rows`` in place updates them."""
+        S = rows.shape[0]
+        return [data.view(S, *view) for data, view in
+                zip(rows.split(self._sizes, 1), self.actor.views + self.critic.views, strict=True)]
+
     @property
     def num_seeds(self) -> int:
         return self.rows.shape[0]

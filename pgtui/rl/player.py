@@ -23,7 +23,8 @@ class Player:
         self.info = env_info(self.config.env)
         policy = build_policy(self.info, self.config.hidden_sizes, self.config.activation,
                               tabular=self.config.policy == "tabular",
-                              init_theta=self.config.init_theta)
+                              init_theta=self.config.init_theta,
+                              q_network=self.config.algo == "dqn")
         self.nets = SeedNets([policy], torch.device("cpu"))
         try:
             self.nets.load_state_dict(0, payload["policy"])
@@ -37,10 +38,20 @@ class Player:
         return cls(checkpoint.load(path))
 
     def action_probs(self, obs) -> tuple[float, ...]:
+        """pi(.|obs), (mean..., std...) for a Gaussian, or Q(obs, .) for DQN."""
+        if self.config.algo == "dqn":
+            return tuple(self._head(obs).tolist())
         return self.nets.summary(0, obs)
 
+    @torch.no_grad()
+    def _head(self, obs) -> torch.Tensor:
+        return self.nets.head(torch.as_tensor(obs, dtype=torch.float32).reshape(1, 1, -1))[0, 0]
+
     def act(self, obs):
-        """One sampled env action; a Box action is clipped to its bounds."""
+        """One env action: sampled from the policy (a Box action clipped to its bounds), or
+        DQN's greedy one."""
+        if self.config.algo == "dqn":
+            return int(self._head(obs).argmax())
         x = torch.as_tensor(obs, dtype=torch.float32).reshape(1, 1, -1)
         action, _ = self.nets.sample(x, [self.generator], [0])
         action = action[0, 0].numpy()

@@ -43,6 +43,16 @@ class CategoricalActor(nn.Module):
         self.net = mlp([obs_dim, *hidden, n_actions], activation, out_gain=0.01)
 
 
+class QNetwork(nn.Module):
+    """DQN's network, in the actor's place: Q(s, a) for each action."""
+
+    discrete = True
+
+    def __init__(self, obs_dim: int, n_actions: int, hidden: list[int], activation: str) -> None:
+        super().__init__()
+        self.net = mlp([obs_dim, *hidden, n_actions], activation, out_gain=1.0)
+
+
 class GaussianActor(nn.Module):
     discrete = False
 
@@ -86,7 +96,13 @@ class ActorCritic(nn.Module):
 
 
 def build_policy(info: EnvInfo, hidden: list[int], activation: str, tabular: bool,
-                 init_theta: list[float] | None = None) -> ActorCritic:
+                 init_theta: list[float] | None = None, q_network: bool = False) -> ActorCritic:
+    """An actor and a critic; with ``q_network`` (DQN) a Q-network and an unused
+    one-number critic, so that the rows hold nothing the optimizer would step for nought."""
+    if q_network:
+        if not info.discrete:
+            raise ValueError("a Q-network needs a Discrete action space")
+        return ActorCritic(QNetwork(info.obs_dim, info.act_dim, hidden, activation), TabularCritic())
     if tabular:
         if not info.discrete:
             raise ValueError("a tabular softmax policy needs a Discrete action space")

@@ -42,6 +42,7 @@ class Batch:
     next_values: torch.Tensor | None = None  # V(s_{t+1}); at a final step, of the final obs
     episode_ids: torch.Tensor | None = None  # REINFORCE: the step's episode in its seed, -1 if none
     num_episodes: torch.Tensor | None = None  # REINFORCE: (S,) complete episodes per seed
+    next_obs: torch.Tensor | None = None  # s_{t+1}; at a final step, the final observation
 
 
 @dataclass
@@ -76,8 +77,11 @@ def account_step(reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarr
     return StepMasks(terminated & valid, final | resetting, valid, final, ended, returns, lengths)
 
 
-# (obs, pi(.|obs) summary, V(obs)) of seed 0's env 0, for the playground
-SnapshotSink = Callable[[np.ndarray, tuple[float, ...], float], None]
+# seed 0's env 0: its observation and the actor's output for it, for the playground
+SnapshotSink = Callable[[np.ndarray, torch.Tensor], None]
+# how a rollout acts: (obs (S, N, obs_dim), the seeds that draw) -> (their actions, every
+# seed's actor output); default: sample the policy
+Acting = Callable[[torch.Tensor, list[int]], tuple[torch.Tensor, torch.Tensor]]
 
 
 class Collector:
@@ -101,6 +105,7 @@ class Collector:
         # per seed, its episodes that ended: (return, length, env step, learned step)
         self.finished: list[list[tuple[float, int, int, int]]] = [[] for _ in range(S)]
         self.snapshot_sink = snapshot_sink
+        self.acting: Acting | None = None
         self.snapshot_period = 1.0 / snapshot_hz if snapshot_hz > 0 else None
         self._next_snapshot = 0.0
 
@@ -111,8 +116,9 @@ class Collector:
 
     def _act(self, nets: SeedNets, seeds: list[int]) -> np.ndarray:
         """Every seed's actions (S, N[, d]) for ``self.obs``; only ``seeds`` draw."""
-        action, head = nets.sample(torch.as_tensor(self.obs, device=self.device),
-                                   self.generators, seeds)
+        obs = torch.as_tensor(self.obs, device=self.device)
+        action, head = (self.acting(obs, seeds) if self.acting is not None
+                        else nets.sample(obs, self.generators, seeds))
         action = action.cpu().numpy()
         if len(seeds) == self.obs.shape[0]:
             self._maybe_snapshot(nets, head)
@@ -130,8 +136,7 @@ class Collector:
         if now < self._next_snapshot:
             return
         self._next_snapshot = now + self.snapshot_period
-        obs = self.obs[0, 0].copy()
-        self.snapshot_sink(obs, nets.summary(0, obs, head[0, 0]), nets.value(0, obs))
+        self.snapshot_sink(self.obs[0, 0].copy(), head[0, 0])
 
     def _step(self, actions: np.ndarray, seeds: list[int], counts: np.ndarray | None,
               held: np.ndarray | None = None) -> tuple[np.ndarray, StepMasks]:
@@ -158,11 +163,13 @@ class Collector:
         self.obs = obs
         return reward, step
 
-    def steps(self, nets: SeedNets, num_steps: int, seeds: list[int]) -> Batch | None:
-        """``num_steps`` steps of every env of ``seeds``, with V(s_t) and V(s_{t+1}) for
-        GAE: one critic pass over the whole rollout at the end (the weights do not
-        change during a rollout). The rollout is kept in numpy and reaches the device in
-        one copy. A seed whose env raised (``envs.failed``) is left out; None if all did."""
+    def steps(self, nets: SeedNets, num_steps: int, seeds: list[int], values: bool = True
+              ) -> Batch | None:
+        """``num_steps`` steps of every env of ``seeds``, with s_{t+1} and (``values``)
+        V(s_t) and V(s_{t+1}) for GAE: one critic pass over the whole rollout at the end
+        (the weights do not change during a rollout). The rollout is kept in numpy and
+        reaches the device in one copy. A seed whose env raised (``envs.failed``) is left
+        out; None if all did."""
         T, (S, N) = num_steps, self.obs.shape[:2]
         obs_buf = np.empty((T + 1, S, N, self.info.obs_dim), dtype=np.float32)
         actions = None
@@ -195,13 +202,16 @@ class Collector:
         obs_buf[T] = self.obs
         pick = slice(None) if len(seeds) == S else seeds
         obs = torch.as_tensor(obs_buf[:, pick], device=self.device)
-        with torch.no_grad():
-            values = nets.values(obs.movedim(1, 0).reshape(len(seeds), -1, obs.shape[-1]),
-                                 nets.select(seeds))
-        values = values.view(len(seeds), T + 1, N).movedim(0, 1)
         as_t = lambda x: torch.as_tensor(x[:, pick], device=self.device)  # noqa: E731
-        return Batch(seeds, obs[:T], as_t(actions), as_t(rewards), as_t(terminated), as_t(dones),
-                     as_t(valid), values=values[:T], next_values=values[1:])
+        batch = Batch(seeds, obs[:T], as_t(actions), as_t(rewards), as_t(terminated), as_t(dones),
+                      as_t(valid), next_obs=obs[1:])
+        if values:
+            with torch.no_grad():
+                v = nets.values(obs.movedim(1, 0).reshape(len(seeds), -1, obs.shape[-1]),
+                                nets.select(seeds))
+            v = v.view(len(seeds), T + 1, N).movedim(0, 1)
+            batch.values, batch.next_values = v[:T], v[1:]
+        return batch
 
     def episodes(self, nets: SeedNets, num_episodes: int, seeds: list[int],
                  max_steps: int = 100_000) -> Batch | None:

@@ -67,6 +67,8 @@ def capture(trainer: Trainer, i: int) -> dict[str, Any]:
             "train_seconds": run.train_seconds,
             "lr": float(trainer.optimizer.lr[i]),
             "solved": dataclasses.asdict(run.solved) if run.solved is not None else None,
+            "evaluations": trainer.evaluators[i].done if trainer.evaluators else 0,
+            **({"dqn": trainer.dqn.seed_state(i)} if trainer.dqn is not None else {}),
         },
     }
 
@@ -92,6 +94,10 @@ def restore(trainer: Trainer, payload: dict[str, Any], i: int) -> None:
         run.recent_returns.extend(saved["recent_returns"])
         run.train_seconds = float(saved["train_seconds"])
         run.solved = Solved(**saved["solved"]) if saved["solved"] is not None else None
+        if trainer.evaluators:
+            trainer.evaluators[i].done = int(saved.get("evaluations", 0))
+        if trainer.dqn is not None:
+            trainer.dqn.load_seed_state(i, saved["dqn"])
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise checkpoint.CheckpointError(f"checkpoint does not fit its config: {first_line}"

@@ -17,7 +17,8 @@ import gymnasium as gym
 from numpy.random import SeedSequence
 
 # one spawn key per purpose; a new purpose takes a new number, never an old one
-_INIT, _SAMPLER, _SHUFFLE, _DIAGNOSTICS, _ENVS, _WATCH_ENVS, _WATCH_SAMPLER = range(7)
+(_INIT, _SAMPLER, _SHUFFLE, _DIAGNOSTICS, _ENVS, _WATCH_ENVS, _WATCH_SAMPLER, _REPLAY,
+ _EVAL_ENVS) = range(9)
 
 
 def _integer(sequence: SeedSequence) -> int:
@@ -61,6 +62,14 @@ class SeedStreams:
     def env_seed(self, i: int) -> int:
         """Env ``i``'s seed in a vector env of separate envs."""
         return self._stream(_ENVS, i)
+
+    def replay(self) -> int:
+        """DQN's draws from its replay buffer."""
+        return self._stream(_REPLAY)
+
+    def eval_env(self, evaluation: int, i: int) -> int:
+        """Env ``i``'s start in greedy evaluation number ``evaluation``."""
+        return self._stream(_EVAL_ENVS, evaluation, i)
 
     def watch_env(self, episode: int) -> int:
         """A watched episode's start: never one that training used."""

@@ -28,12 +28,15 @@ from ..config import LIVE_PARAMS, Config, ConfigError, check_value
 from . import checkpoint, seed_run
 from .algorithms import a2c_update, ppo_update, reinforce_update
 from .device import device_name
-from .envs import describe, make_vec_env
+from .dqn import DqnLearner, behaviour_probs, epsilon
+from .envs import EnvError, describe, make_vec_env
+from .evaluation import Evaluator
 from .events import (
     ChangeApplied,
     CheckpointSaved,
     Command,
     EpisodesFinished,
+    Evaluated,
     Event,
     Pause,
     Resume,
@@ -76,6 +79,11 @@ class Trainer:
         self.device = torch.device(device_name(config.device))
         envs = [make_vec_env(config.env, config.num_envs) for _ in seeds]
         self.info = describe(envs[0])
+        if config.algo == "dqn" and not self.info.discrete:
+            for e in envs:
+                e.close()
+            raise EnvError(f"env '{config.env}': DQN needs a Discrete action space (one Q value "
+                           f"per action); this one is {envs[0].single_action_space}")
         self.threshold = (config.solved_threshold if config.solved_threshold is not None
                           else self.info.reward_threshold)
         streams = [SeedStreams(seed) for seed in seeds]
@@ -85,7 +93,8 @@ class Trainer:
                 torch.manual_seed(stream.init())
                 policies.append(build_policy(self.info, config.hidden_sizes, config.activation,
                                              tabular=config.policy == "tabular",
-                                             init_theta=config.init_theta))
+                                             init_theta=config.init_theta,
+                                             q_network=config.algo == "dqn"))
         self.nets = SeedNets(policies, self.device)
         scale = torch.cat([torch.ones(self.nets.actor_size),
                            torch.full((self.nets.rows.shape[1] - self.nets.actor_size,),
@@ -99,6 +108,14 @@ class Trainer:
         self.collector = Collector(envs, self.info, self.device, [r.generator for r in self.runs],
                                    [s.env_reset_seed(e) for s, e in zip(streams, envs, strict=True)],
                                    snapshot_sink=self._emit_snapshot, snapshot_hz=snapshot_hz)
+        self.dqn: DqnLearner | None = None
+        if config.algo == "dqn":
+            self.dqn = DqnLearner(self.nets, config, self.info.obs_dim, [s.replay() for s in streams])
+            self.collector.acting = self.dqn.acting(self.nets, [r.generator for r in self.runs],
+                                                    self.collector.env_steps, lambda: self.config)
+        self.evaluators = ([Evaluator(config, s, self.info) for s in streams]
+                           if config.eval_every > 0 else [])
+        self._collected_from = self.collector.env_steps.copy()  # DQN: steps before the rollout
         self.inbox: queue.SimpleQueue[Command] = inbox if inbox is not None else queue.SimpleQueue()
         # REINFORCE races: the reference variant's estimator settings, measured on the
         # same batches (see reinforce_update)
@@ -191,17 +208,19 @@ class Trainer:
             for i, (run, reason) in enumerate(zip(self.runs, reasons, strict=True)):
                 run.emit(Stopped(reason, self.seed_step(i)))
             self.collector.envs.close()
+            for evaluator in self.evaluators:
+                evaluator.close()
         return reasons[0]
 
     def _step_with_compare(self, seeds: list[int]) -> None:
         """``step``; after a single step (StepOnce), also pi(a|s) before and after on the
         drawn state."""
         probe = self.collector.obs[0, 0].copy() if self._step_pending else None
-        before = self.nets.summary(0, probe) if probe is not None else None
+        before = self.summary_of(probe) if probe is not None else None
         ok = self.step(seeds)
         if probe is not None and ok and ok[0]:
             self.runs[0].emit(StepCompared(self.update, tuple(map(float, probe)), before,
-                                           self.nets.summary(0, probe)))
+                                           self.summary_of(probe)))
 
     def step(self, seeds: list[int] | None = None) -> list[bool]:
         """One collect + update of ``seeds`` (default: all); per seed, False if its update
@@ -210,8 +229,11 @@ class Trainer:
         start = time.perf_counter()
         self._anneal(seeds)
         cfg = self.config
+        self._collected_from = self.collector.env_steps.copy()
         if cfg.algo == "reinforce":
             batch = self.collector.episodes(self.nets, cfg.episodes_per_update, seeds)
+        elif cfg.algo == "dqn":
+            batch = self.collector.steps(self.nets, cfg.train_freq, seeds, values=False)
         else:
             batch = self.collector.steps(self.nets, cfg.num_steps, seeds)
         failed = self.collector.envs.failed
@@ -220,7 +242,13 @@ class Trainer:
             run = self.runs[i]
             run.emit(RunError(f"seed {run.seed}: {type(err).__name__}: {err}", fatal=True))
             run.state = "error"
-        return self.learn(batch, start) if batch is not None else []
+        if batch is None:
+            return []
+        ok = self.learn(batch, start)
+        for i in batch.seeds if self.evaluators else ():  # after learn: not training time
+            if self.runs[i].state == "running" and self.evaluators[i].due(self.seed_step(i)):
+                self._evaluate(i)
+        return ok
 
     def learn(self, batch: Batch, start: float) -> list[bool]:
         """The update of the batch's seeds; undoes it for a seed whose loss, gradient or
@@ -242,6 +270,9 @@ class Trainer:
                                      any(d is not None for d in diag), reference)
         elif cfg.algo == "a2c":
             stats = a2c_update(self.nets, self.optimizer, batch, cfg, diag)
+        elif cfg.algo == "dqn":
+            stats = self.dqn.learn(self.nets, self.optimizer, batch, cfg, self._collected_from,
+                                   self.collector.env_steps)
         else:
             stats = ppo_update(self.nets, self.optimizer, batch, cfg, diag,
                                [self.runs[i].cpu_generator for i in seeds])
@@ -254,8 +285,9 @@ class Trainer:
         """Count and report seed ``i``'s update, or undo it if it diverged."""
         run = self.runs[i]
         run.train_seconds += seconds
-        bad = [f"{k} = {stats[k]}" for k in ("policy_loss", "value_loss", "grad_norm", "critic_grad_norm")
-               if not math.isfinite(stats[k])]
+        bad = [f"{k} = {stats[k]}" for k in ("policy_loss", "value_loss", "td_loss", "grad_norm",
+                                             "critic_grad_norm")
+               if k in stats and not math.isfinite(stats[k])]
         if not bad and not weights_finite:
             bad = ["a weight = nan/inf"]
         if bad:
@@ -281,8 +313,9 @@ class Trainer:
         return True
 
     def action_probs(self, obs) -> tuple[float, ...]:
-        """pi(.|obs) for a discrete policy, or (mean..., std...) for a Gaussian one (seed 0)."""
-        return self.nets.summary(0, obs)
+        """pi(.|obs) for a discrete policy, (mean..., std...) for a Gaussian one, Q(obs, .)
+        for DQN (seed 0)."""
+        return self.summary_of(obs)
 
     def state_dict(self, i: int = 0) -> dict[str, Any]:
         """Everything a checkpoint of seed ``i`` holds (``seed_run.capture``)."""
@@ -400,11 +433,39 @@ class Trainer:
             run.solved = solved
             run.emit(solved)
 
-    def _emit_snapshot(self, obs, summary: tuple[float, ...], value: float) -> None:
+    def _evaluate(self, i: int) -> None:
+        """Seed ``i``'s greedy evaluation; solved if its mean reaches the threshold first."""
+        run = self.runs[i]
+        returns = self.evaluators[i].run(self.nets, i)
+        mean = sum(returns) / len(returns)
+        step = self.seed_step(i)
+        run.emit(Evaluated(step, mean, tuple(returns)))
+        if run.solved is None and self.threshold is not None and mean >= self.threshold:
+            run.solved = Solved(step, run.episodes, run.train_seconds, mean,
+                                self.learned_steps_of(i), by="eval")
+            run.emit(run.solved)
+
+    def summary_of(self, obs, head: torch.Tensor | None = None) -> tuple[float, ...]:
+        """Seed 0's policy at ``obs``: pi(.|obs), (mean..., std...) for a Gaussian, or
+        Q(obs, .) for DQN."""
+        if self.dqn is None:
+            return self.nets.summary(0, obs, head)
+        if head is None:
+            x = torch.as_tensor(obs, dtype=torch.float32, device=self.device)
+            head = self.nets.head(x.reshape(1, 1, -1).expand(self.nets.num_seeds, 1, -1))[0, 0]
+        return tuple(head.tolist())
+
+    def _emit_snapshot(self, obs, head: torch.Tensor) -> None:
+        summary = self.summary_of(obs, head)
         obs = tuple(map(float, obs))
-        if self.info.discrete:
-            event = Snapshot(self.global_step, obs, summary, None, None, value)
+        if self.dqn is not None:
+            eps = epsilon(self.config, self.global_step)
+            probs = tuple(behaviour_probs(head, eps).tolist())
+            event = Snapshot(self.global_step, obs, probs, None, None, max(summary), q_values=summary)
+        elif self.info.discrete:
+            event = Snapshot(self.global_step, obs, summary, None, None, self.nets.value(0, obs))
         else:
             d = len(summary) // 2
-            event = Snapshot(self.global_step, obs, None, summary[:d], summary[d:], value)
+            event = Snapshot(self.global_step, obs, None, summary[:d], summary[d:],
+                             self.nets.value(0, obs))
         self.runs[0].emit(event)
