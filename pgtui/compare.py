@@ -109,15 +109,21 @@ def _steps(value: float | None) -> str:
 
 def summary_table(summaries: list[VariantSummary]) -> Table:
     table = Table(title="compare", title_justify="left", caption_justify="left",
-                  caption="steps to solve: median over the seeds that solved, in steps learned from")
+                  caption="steps to solve, seconds: medians over the seeds that solved (steps "
+                          "learned from, training time); fell back: seeds whose last-100 mean "
+                          "fell below the threshold after reaching it, of those that reached "
+                          "it (the lowest)")
     paired = any(s.variance_ratio is not None for s in summaries)
-    columns = ["variant", "solved", "steps to solve", "final mean ± std", "grad var", "grad snr"]
+    columns = ["variant", "solved", "steps to solve", "seconds", "fell back", "final mean ± std",
+               "grad var", "grad snr"]
     if paired:
         columns.append(f"var cut vs {summaries[0].name}")
     for column in columns:
         table.add_column(column, justify="left" if column == "variant" else "right")
     for s in summaries:
+        fell = f"{s.fell_back}/{s.reached}" + (f" ({s.lowest_after:.0f})" if s.fell_back else "")
         row = [s.name, f"{s.solved}/{s.seeds}", _steps(s.median_solve_steps),
+               _fmt(s.median_solve_seconds, ".1f"), fell if s.reached else "—",
                f"{_fmt(s.final_mean, '.1f')} ± {_fmt(s.final_std, '.1f')}",
                _fmt(s.grad_var, ".3g"), _fmt(s.grad_snr, ".3g")]
         if paired:

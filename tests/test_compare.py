@@ -4,6 +4,7 @@ import json
 import math
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 import torch
@@ -299,3 +300,24 @@ def test_a_races_processes_share_the_cores_out(monkeypatch, cores, variants, thr
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)), raising=False)
     monkeypatch.setattr("os.cpu_count", lambda: cores)
     assert race_threads(variants) == threads
+
+
+def test_stability_after_solving_by_hand():
+    """A seed that reached the threshold and fell back, one that held, one that never
+    reached it: fell back 1 of 2, the lowest last-100 mean after reaching 380."""
+    from pgtui.rl.events import UpdateFinished
+    from pgtui.rl.variant_run import _SeedState
+
+    states = [_SeedState(n, None, threshold=475.0) for n in range(3)]
+    for state, means in zip(states, ([300, 480, 460, 380, 490], [200, 476, 500, 499], [100, 300]),
+                            strict=True):
+        for m in means:
+            state(UpdateFinished(1, 1, {"last100_mean": float(m)}))
+    assert [s.lowest_after_reaching for s in states] == [380.0, 476.0, None]
+    seeds = [replace(seed(n, 1.0, None), lowest_after_reaching=s.lowest_after_reaching,
+                     fell_back=s.lowest_after_reaching is not None and s.lowest_after_reaching < 475,
+                     solved_wall_s=w)
+             for n, (s, w) in enumerate(zip(states, (12.0, 20.0, None), strict=True))]
+    summary = summarize("v", seeds)
+    assert (summary.reached, summary.fell_back, summary.lowest_after) == (2, 1, 380.0)
+    assert summary.median_solve_seconds == 16.0

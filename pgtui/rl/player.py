@@ -38,9 +38,10 @@ class Player:
         return cls(checkpoint.load(path))
 
     def action_probs(self, obs) -> tuple[float, ...]:
-        """pi(.|obs), (mean..., std...) for a Gaussian, or Q(obs, .) for DQN."""
+        """pi(.|obs), (mean..., std...) for a Gaussian; for DQN the greedy policy it plays."""
         if self.config.algo == "dqn":
-            return tuple(self._head(obs).tolist())
+            greedy = int(self._head(obs).argmax())
+            return tuple(float(a == greedy) for a in range(self.info.act_dim))
         return self.nets.summary(0, obs)
 
     @torch.no_grad()

@@ -30,6 +30,10 @@ class SeedProgress:
     message: str = ""
     learned_steps: int = 0  # steps learned from (global_step: env steps taken)
     solved_step: int | None = None  # steps learned from when it solved
+    solved_wall_s: float | None = None  # training seconds when it solved
+    # stability: the lowest last-100 mean after it first reached the threshold (None: never)
+    lowest_after_reaching: float | None = None
+    fell_back: bool = False  # ... and it later fell below the threshold
     paired_var_sum: float = 0.0  # grad_var where the reference was measured on the same batch
     reference_var_sum: float = 0.0  # the reference estimator's grad_var on those batches
 

@@ -29,6 +29,10 @@ class VariantSummary:
     variance_ratio: float | None = None
     algo: str = ""  # whole-run variances compare only within one algorithm
     gradient: tuple = ()  # what the estimator estimates (race.expected_gradient)
+    median_solve_seconds: float | None = None  # training time
+    reached: int = 0  # seeds whose last-100 mean reached the threshold
+    fell_back: int = 0  # of them, those whose last-100 mean later fell below it again
+    lowest_after: float | None = None  # the lowest last-100 mean of any seed after reaching
 
     def as_json(self) -> dict:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
@@ -43,6 +47,8 @@ def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "", gradient
               ) -> VariantSummary:
     solve_episodes = [s.solved_episode for s in seeds if s.solved_episode is not None]
     solve_steps = [s.solved_step for s in seeds if s.solved_step is not None and s.solved_step >= 0]
+    solve_seconds = [s.solved_wall_s for s in seeds if s.solved_wall_s is not None]
+    lowest = [s.lowest_after_reaching for s in seeds if s.lowest_after_reaching is not None]
     finals = _finite([s.last100_mean for s in seeds])
     grad_vars = _finite([s.grad_var for s in seeds])
     grad_snrs = _finite([s.grad_snr for s in seeds])
@@ -50,6 +56,9 @@ def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "", gradient
         name=name, seeds=len(seeds), solved=len(solve_episodes),
         median_solve_episode=statistics.median(solve_episodes) if solve_episodes else None,
         median_solve_steps=statistics.median(solve_steps) if solve_steps else None,
+        median_solve_seconds=statistics.median(solve_seconds) if solve_seconds else None,
+        reached=len(lowest), lowest_after=min(lowest) if lowest else None,
+        fell_back=sum(s.fell_back for s in seeds),
         final_mean=statistics.fmean(finals) if finals else None,
         final_std=statistics.stdev(finals) if len(finals) > 1 else (0.0 if finals else None),
         grad_var=statistics.fmean(grad_vars) if grad_vars else None,

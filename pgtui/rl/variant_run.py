@@ -33,8 +33,11 @@ from .trainer import Trainer
 class _SeedState:
     """What the report remembers of one seed between reports."""
 
-    def __init__(self, seed: int, sink: Callable[[Event], None] | None) -> None:
-        self.seed, self.sink = seed, sink
+    def __init__(self, seed: int, sink: Callable[[Event], None] | None,
+                 threshold: float | None = None) -> None:
+        self.seed, self.sink, self.threshold = seed, sink, threshold
+        self.lowest_after_reaching: float | None = None
+        self.solved_wall_s: float | None = None
         self.new_returns: list[float] = []
         self.solved_episode: int | None = None
         self.solved_step: int | None = None
@@ -51,6 +54,7 @@ class _SeedState:
         if isinstance(event, EpisodesFinished):
             self.new_returns.extend(event.returns)
         elif isinstance(event, UpdateFinished):
+            self._track_stability(event.stats.get("last100_mean", math.nan))
             var, snr = event.stats.get("grad_var"), event.stats.get("grad_snr")
             if var is not None and snr is not None and math.isfinite(var) and math.isfinite(snr):
                 self.grad_var_sum += var
@@ -62,6 +66,7 @@ class _SeedState:
                     self.reference_var_sum += ref
         elif isinstance(event, Solved):
             self.solved_episode, self.solved_step = event.episode, event.learned_step
+            self.solved_wall_s = event.wall_s
         elif isinstance(event, RunError):
             self.message = event.message
             if event.fatal:
@@ -70,6 +75,16 @@ class _SeedState:
             self.change = (event.key, event.new)
         elif isinstance(event, Stopped) and self.state == "running":
             self.state = "finished"
+
+    def _track_stability(self, mean: float) -> None:
+        """The lowest last-100 mean once it has reached the threshold (at update ends)."""
+        if self.threshold is None or not math.isfinite(mean):
+            return
+        if self.lowest_after_reaching is None:
+            if mean >= self.threshold:
+                self.lowest_after_reaching = mean
+        else:
+            self.lowest_after_reaching = min(self.lowest_after_reaching, mean)
 
 
 class VariantRun:
@@ -87,6 +102,8 @@ class VariantRun:
                        for i, c in enumerate(configs)]
         self.trainer = Trainer(configs[0], self.states, seeds=[c.seed for c in configs],
                                reference=reference)
+        for state in self.states:
+            state.threshold = self.trainer.threshold
         for i, payload in enumerate(resume or ()):
             if payload is not None:
                 self.trainer.load_run_state(payload, i)
@@ -94,6 +111,7 @@ class VariantRun:
                 if solved is not None:  # solved before the fork: no new event comes
                     self.states[i].solved_episode = solved.episode
                     self.states[i].solved_step = solved.learned_step
+                    self.states[i].solved_wall_s = solved.wall_s
 
     def submit(self, command: Command) -> None:
         self.trainer.submit(command)
@@ -121,7 +139,10 @@ class VariantRun:
                 solved_episode=state.solved_episode, grad_var_sum=state.grad_var_sum,
                 grad_snr_sum=state.grad_snr_sum, diag_updates=state.diag_updates,
                 state=shown, message=state.message, learned_steps=trainer.learned_steps_of(i),
-                solved_step=state.solved_step, paired_var_sum=state.paired_var_sum,
+                solved_step=state.solved_step, solved_wall_s=state.solved_wall_s,
+                lowest_after_reaching=state.lowest_after_reaching,
+                fell_back=state.lowest_after_reaching is not None and state.threshold is not None
+                and state.lowest_after_reaching < state.threshold, paired_var_sum=state.paired_var_sum,
                 reference_var_sum=state.reference_var_sum))
             state.new_returns = []
         changes = {}  # every seed applied the same change: report it once

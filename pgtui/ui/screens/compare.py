@@ -199,12 +199,22 @@ class CompareScreen(Screen):
         now = BASELINES.index(race.config.baseline)
         self._set("baseline", BASELINES[(now + 1) % len(BASELINES)])
 
+    def _refuse(self, race: Race, message: str) -> None:
+        race.feedback = message
+        self.refresh_columns()
+
     def action_return_mode(self) -> None:
         race = self._race()
+        if race.config.algo != "reinforce":
+            self._refuse(race, "reward-to-go vs full return applies to REINFORCE")
+            return
         self._set("return_mode", "full" if race.config.return_mode == "reward_to_go" else "reward_to_go")
 
     def action_entropy(self) -> None:
         race = self._race()
+        if race.config.algo == "dqn":
+            self._refuse(race, "DQN explores by epsilon, not by an entropy bonus")
+            return
         later = [v for v in ENT_STEPS if v > race.config.ent_coef]
         self._set("ent_coef", later[0] if later else ENT_STEPS[0])
 

@@ -254,6 +254,7 @@ class TrainScreen(Screen):
             snap = s.snapshot
             self.policy.probs = snap.probs if snap.probs is not None else snap.mean + snap.std
             self.policy.value = snap.value
+            self.policy.q_values = snap.q_values
             self.env_view.obs = snap.obs
         if s.step_compare is not None:
             self.policy.compare = self._compare_text(s.step_compare)
@@ -269,7 +270,10 @@ class TrainScreen(Screen):
         return self.state.status
 
     def _compare_text(self, c: StepCompared) -> str:
-        if self.info.discrete:
+        if self.config.algo == "dqn":
+            parts = [f"Q {n} {b:.2f}→{a:.2f}"
+                     for n, b, a in zip(self.info.action_names, c.before, c.after, strict=False)]
+        elif self.info.discrete:
             parts = [f"{n} {b:.3f}→{a:.3f}"
                      for n, b, a in zip(self.info.action_names, c.before, c.after, strict=False)]
         else:

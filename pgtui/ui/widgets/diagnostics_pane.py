@@ -14,7 +14,9 @@ SHOWN = (
     ("entropy", "entropy", "ent"), ("approx_kl", "approx kl", "kl"),
     ("clipfrac", "clip frac", "clip"), ("explained_variance", "expl var", "ev"),
     ("grad_norm", "|g| pi / V", "|g|"), ("grad_var", "grad var", "g var"),
-    ("grad_snr", "grad snr", "snr"), ("sps", "steps/s", "sps"),
+    ("grad_snr", "grad snr", "snr"), ("td_loss", "TD loss", "td"), ("q_mean", "mean Q", "Q"),
+    ("epsilon", "epsilon", "eps"), ("buffer_fill", "buffer", "buf"),
+    ("target_updates", "target upd", "tgt"), ("sps", "steps/s", "sps"),
 )
 FULL_LABELS_WIDTH = 40  # narrower than this, the short labels
 
@@ -44,13 +46,18 @@ class DiagnosticsPane(Static):
         table = Table.grid(padding=(0, 1), expand=True)
         for _ in range(4):
             table.add_column(no_wrap=True, overflow="ellipsis")
+        # before the first update, placeholders of what a policy gradient reports; DQN
+        # reports no policy loss nor gradient noise
+        always = () if "epsilon" in self.stats else ("policy_loss", "grad_var")
         cells = [(label if full else short, self._value(key)) for key, label, short in SHOWN
-                 if key in self.stats or key in ("policy_loss", "grad_var")]
+                 if key in self.stats or key in always]
         for i in range(0, len(cells), 2):
             table.add_row(*[item for pair in cells[i:i + 2] for item in pair])
         return table
 
     def _value(self, key: str) -> str:
+        if key == "buffer_fill" and key in self.stats:
+            return f"{self.stats[key]:.0%}"
         if key == "grad_norm" and "critic_grad_norm" in self.stats:  # clipped each on its own
             return f"{_fmt(self.stats[key])} / {_fmt(self.stats['critic_grad_norm'])}"
         return _fmt(self.stats.get(key))

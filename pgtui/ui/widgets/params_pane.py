@@ -16,14 +16,21 @@ from textual.widgets import Input, Label, Select, Static, Switch
 from ...config import ALGOS, BASELINES, RETURN_MODES, Config, ConfigError, check_value
 
 CLASSIC_ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1")
-LIVE_INPUTS = ("lr", "gamma", "gae_lambda", "ent_coef", "clip_coef", "vf_coef", "max_grad_norm")
+LIVE_INPUTS = ("lr", "gamma", "gae_lambda", "ent_coef", "clip_coef", "vf_coef", "max_grad_norm",
+               "exploration_final_eps", "target_update_interval")
+LABELS = {"exploration_final_eps": "final eps", "target_update_interval": "target upd",
+          "double_q": "double Q", "normalize_advantage": "normalize", "ent_coef": "ent_coef",
+          "return_mode": "returns", "entropy": "entropy"}
 STRUCTURAL_INPUTS = ("num_envs", "seed", "hidden_sizes")
 DEFAULT_ENT_COEF = 0.01  # what the entropy switch turns on when ent_coef was 0
 # settings that do nothing under an algorithm: their rows are hidden while it runs
+_DQN_ONLY = ("exploration_final_eps", "target_update_interval", "double_q")
 NOT_USED_BY = {
-    "reinforce": ("gae_lambda", "clip_coef"),
-    "a2c": ("baseline", "return_mode", "clip_coef"),
-    "ppo": ("baseline", "return_mode"),
+    "reinforce": ("gae_lambda", "clip_coef", *_DQN_ONLY),
+    "a2c": ("baseline", "return_mode", "clip_coef", *_DQN_ONLY),
+    "ppo": ("baseline", "return_mode", *_DQN_ONLY),
+    "dqn": ("baseline", "return_mode", "normalize_advantage", "entropy", "gae_lambda",
+            "ent_coef", "clip_coef", "vf_coef"),
 }
 
 
@@ -35,7 +42,7 @@ def parse_field(key: str, text: str) -> Any:
             value: Any = [int(part) for part in text.replace(",", " ").split()]
         except ValueError:
             raise ConfigError(f"{key}: expected widths like 64,64, got {text!r}") from None
-    elif key in ("num_envs", "seed"):
+    elif key in ("num_envs", "seed", "target_update_interval"):
         try:
             value = int(text)
         except ValueError:
@@ -117,9 +124,10 @@ class ParamsPane(VerticalScroll):
         yield from self._row("normalize", Switch(c.normalize_advantage,
                                                  id="normalize_advantage"))
         yield from self._row("entropy", Switch(c.ent_coef > 0, id="entropy"))
+        yield from self._row("double Q", Switch(c.double_q, id="double_q"))
 
         for key in LIVE_INPUTS + STRUCTURAL_INPUTS:
-            yield from self._row(key, Input(show_field(key, getattr(c, key)), id=key,
+            yield from self._row(LABELS.get(key, key), Input(show_field(key, getattr(c, key)), id=key,
                                             compact=True, validators=[FieldValidator(key)],
                                             validate_on=["changed", "submitted"]))
         yield Static("enter applies a value; * marks a restart", id="param-feedback")
@@ -162,8 +170,8 @@ class ParamsPane(VerticalScroll):
             value = self._ent_coef_on if event.value else 0.0
             if value != self.config.ent_coef:
                 self.post_message(self.Changed(self, "ent_coef", value, live=True))
-        elif event.value != self.config.normalize_advantage:
-            self.post_message(self.Changed(self, "normalize_advantage", event.value, live=True))
+        elif event.value != getattr(self.config, event.switch.id):
+            self.post_message(self.Changed(self, event.switch.id, event.value, live=True))
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
@@ -204,8 +212,9 @@ class ParamsPane(VerticalScroll):
                 if select.value != getattr(config, key):
                     select.value = getattr(config, key)
             self.query_one("#normalize_advantage", Switch).value = config.normalize_advantage
+            self.query_one("#double_q", Switch).value = config.double_q
             self.query_one("#entropy", Switch).value = config.ent_coef > 0
-        for switch_id in ("normalize_advantage", "entropy"):
+        for switch_id in ("normalize_advantage", "entropy", "double_q"):
             on = self.query_one(f"#{switch_id}", Switch).value
             self.query_one(f"#{switch_id}-state", Label).update(self._switch_text(switch_id, on))
         for key in LIVE_INPUTS + STRUCTURAL_INPUTS:

@@ -1,4 +1,5 @@
-"""The policy on the state being drawn: pi(a|s) bars, or Gaussian mean and std."""
+"""The policy on the state being drawn: pi(a|s) bars, or Gaussian mean and std, or
+DQN's Q(s, a) with the epsilon-greedy policy's probabilities as the bars."""
 
 from __future__ import annotations
 
@@ -29,7 +30,9 @@ class PolicyPane(Vertical):
     value: reactive[float | None] = reactive(None)
     """V(s) from the critic."""
     compare: reactive[str] = reactive("")
-    """After a single step: pi(a|s) before -> after, on one state."""
+    """After a single step: pi(a|s) (DQN: Q(s, .)) before -> after, on one state."""
+    q_values: reactive[tuple[float, ...] | None] = reactive(None)
+    """DQN: Q(s, a) per action; ``probs`` are then the epsilon-greedy policy's."""
 
     def __init__(self, action_names: tuple[str, ...], discrete: bool, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -65,6 +68,9 @@ class PolicyPane(Vertical):
     def watch_compare(self) -> None:
         self._refresh_extra()
 
+    def watch_q_values(self) -> None:
+        self._refresh_extra()
+
     def _refresh_extra(self) -> None:
         if not self.is_mounted:
             return
@@ -73,7 +79,14 @@ class PolicyPane(Vertical):
             d = len(self.probs) // 2
             for name, mean, std in zip(self.action_names, self.probs[:d], self.probs[d:]):
                 text.append(f"{name} mean {mean:+.2f} std {std:.2f}\n")
-        text.append("V(s) " + ("—" if self.value is None else f"{self.value:.2f}"))
+        if self.q_values is not None:
+            greedy = max(range(len(self.q_values)), key=self.q_values.__getitem__)
+            for i, (name, q) in enumerate(zip(self.action_names, self.q_values, strict=False)):
+                text.append(f"{'▸' if i == greedy else ' '}Q {name[:6]} {q:.2f}\n",
+                            "bold" if i == greedy else "")
+            text.append("bars: ε-greedy π")
+        else:
+            text.append("V(s) " + ("—" if self.value is None else f"{self.value:.2f}"))
         if self.compare:
             text.append("\n" + self.compare, "bold yellow")
         elif not self.discrete:

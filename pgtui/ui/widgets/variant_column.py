@@ -93,7 +93,12 @@ class VariantColumn(Vertical):
         solved = f"solved {s.solved}/{s.seeds}"
         if s.median_solve_steps is not None:
             solved += f", median {s.median_solve_steps / 1000:.1f}k steps"
+        if s.median_solve_seconds is not None:
+            solved += f", {s.median_solve_seconds:.1f} s"
         lines.append(solved + (f" (≥{threshold:g})" if threshold is not None else "") + "\n")
+        if s.reached:
+            lines.append(f"fell back {s.fell_back}/{s.reached}"
+                         + (f" (lowest {s.lowest_after:.0f})" if s.fell_back else "") + "\n")
         lines.append(f"grad var {meter(s.grad_var, *scale)} {_fmt(s.grad_var, '.2g')}\n")
         lines.append(f"grad snr {_fmt(s.grad_snr, '.2f')}\n")
         if reference is not None and reference.name != s.name:
@@ -101,7 +106,11 @@ class VariantColumn(Vertical):
             if sentence:
                 lines.append(sentence + "\n", style="cyan")
         knobs = race.config
-        lines.append(f"{knobs.algo} · lr {knobs.lr:g} · ent {knobs.ent_coef:g}", style="dim")
+        if knobs.algo == "dqn":
+            lines.append(f"dqn · lr {knobs.lr:g} · final eps {knobs.exploration_final_eps:g}",
+                         style="dim")
+        else:
+            lines.append(f"{knobs.algo} · lr {knobs.lr:g} · ent {knobs.ent_coef:g}", style="dim")
         if knobs.algo == "reinforce":
             lines.append(f" · {knobs.baseline} · {knobs.return_mode}", style="dim")
         if race.feedback:
