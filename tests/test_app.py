@@ -222,3 +222,26 @@ async def test_the_fork_dialogs_title_fits_80_columns():
         lines = title.render_lines(title.region.reset_offset)
         shown = " ".join("".join(s.text for s in line).strip() for line in lines)
         assert " ".join(shown.split()) == FORK_TITLE
+
+
+async def test_a_dqn_run_shows_q_values_epsilon_and_its_own_settings():
+    app = PlaygroundApp(load_preset("cartpole-dqn"), "cartpole-dqn", autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.screen.post_message(TrainerEvents(app.screen.run, (
+            UpdateFinished(40, 10240, {"td_loss": 0.21, "q_mean": 35.2, "grad_norm": 3.1,
+                                       "epsilon": 0.37, "buffer_fill": 0.1024,
+                                       "target_updates": 1024.0, "sps": 1500.0}),
+            Snapshot(10240, (0.1, 0.0, -0.05, 0.2), (0.185, 0.815), None, None, 41.3,
+                     q_values=(40.7, 41.3)),
+        )))
+        await pilot.pause(0.2)
+        policy = drawn_text(app.screen.policy.query_one("#policy-extra"))
+        assert "▸Q right 41.30" in policy and " Q left 40.70" in policy
+        assert "ε-greedy" in policy and "V(s)" not in policy
+        diagnostics = drawn_text(app.screen.diagnostics)
+        assert "epsilon" in diagnostics and "0.37" in diagnostics and "10%" in diagnostics
+        assert "TD loss" in diagnostics and "policy loss" not in diagnostics
+        rows = {row.id.removeprefix("row-"): row.display
+                for row in app.screen.params.query(".param-row")}
+        assert rows["exploration_final_eps"] and rows["target_update_interval"] and rows["double_q"]
+        assert not rows["baseline"] and not rows["entropy"] and not rows["clip_coef"]
