@@ -1,6 +1,9 @@
 """DQN: the TD target by hand, Double DQN, the replay buffer's transitions, the epsilon
 schedule, the target network, resume, and a run that learns CartPole."""
 
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +12,7 @@ from cli_helpers import run_pgtui
 from pgtui.config import Config, load_preset
 from pgtui.rl.dqn import ReplayBuffer, behaviour_probs, epsilon, td_targets
 from pgtui.rl.envs import env_info
+from pgtui.rl.events import Evaluated
 from pgtui.rl.networks import SeedNets
 from pgtui.rl.policies import build_policy
 from pgtui.rl.trainer import Trainer
@@ -139,3 +143,44 @@ def test_dqn_refuses_a_box_action_space_with_one_line():
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Pendulum-v1" in lines[0] and "Discrete" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_any_algorithm_can_evaluate_its_greedy_policy_on_envs_of_its_own():
+    """PPO with eval_every: an evaluation each 1024 steps, of eval_episodes episodes; it
+    changes nothing of the run (the same updates with and without it)."""
+    config = load_preset("cartpole-ppo").replace(num_envs=8, num_steps=64, total_steps=10**6)
+    events, plain = [], []
+    with_eval = Trainer(config.replace(eval_every=1024, eval_episodes=3), events.append)
+    with_eval.run(max_updates=6)
+    Trainer(config, plain.append).run(max_updates=6)
+    evaluations = [e for e in events if isinstance(e, Evaluated)]
+    assert [e.global_step for e in evaluations] == [1024, 2048, 3072]
+    assert all(len(e.returns) == 3 and e.mean_return == pytest.approx(sum(e.returns) / 3)
+               for e in evaluations)
+    updates = [e.stats["policy_loss"] for e in events if type(e).__name__ == "UpdateFinished"]
+    assert updates == [e.stats["policy_loss"] for e in plain if type(e).__name__ == "UpdateFinished"]
+
+
+def test_a_single_step_of_dqn_is_one_gradient_step_with_q_before_and_after():
+    from pgtui.rl.events import StepCompared, StepOnce, Stop
+
+    config = load_preset("cartpole-dqn").replace(learning_starts=256, total_steps=10**6)
+    events = []
+    trainer = Trainer(config, events.append)
+    trainer.run(max_updates=2)  # 512 steps: learning has started
+    step, rows = trainer.global_step, trainer.nets.rows.clone()
+    trainer.submit(StepOnce())
+    worker = threading.Thread(target=trainer.run)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not any(isinstance(e, StepCompared) for e in events) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    trainer.submit(Stop())  # it paused after the step
+    worker.join(timeout=60)
+    (compared,) = [e for e in events if isinstance(e, StepCompared)]
+    assert trainer.global_step == step, "no collection"
+    assert not torch.equal(trainer.nets.rows, rows), "one gradient step"
+    assert len(compared.before) == 2 and compared.before != compared.after
+    # Q(s, .) of the probe, not probabilities
+    q = trainer.nets.head(torch.tensor(compared.obs).view(1, 1, -1))[0, 0].tolist()
+    assert list(compared.after) == pytest.approx(q)

@@ -208,6 +208,13 @@ class DqnLearner:
                  "buffer_fill": float(self.buffer.size[s] / self.buffer.capacity),
                  "target_updates": float(self.target_updates[s])} for s in seeds]
 
+    def gradient_step(self, nets: SeedNets, optimizer: RowOptimizer, config: Config,
+                      seeds: list[int]) -> list[dict[str, float]]:
+        """``config.gradient_steps`` gradient steps of ``seeds`` alone (the playground's
+        single step)."""
+        return dqn_update(nets, self.target_params, optimizer, self.buffer, config, seeds,
+                          self.generators)
+
     def seed_state(self, s: int) -> dict:
         return {"target": self.target_rows[s].detach().cpu().clone(),
                 "replay": self.buffer.seed_state(s), "generator": self.generators[s].get_state(),

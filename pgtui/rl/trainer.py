@@ -214,10 +214,18 @@ class Trainer:
 
     def _step_with_compare(self, seeds: list[int]) -> None:
         """``step``; after a single step (StepOnce), also pi(a|s) before and after on the
-        drawn state."""
+        drawn state. DQN's single step, once it learns, is one gradient step on a batch
+        from the buffer (no collection): Q(s, .) before and after it."""
         probe = self.collector.obs[0, 0].copy() if self._step_pending else None
         before = self.summary_of(probe) if probe is not None else None
-        ok = self.step(seeds)
+        dqn = self.dqn
+        if (probe is not None and dqn is not None
+                and all(dqn.buffer.size[i] > 0 and self.seed_step(i) >= self.config.learning_starts
+                        for i in seeds)):
+            dqn.gradient_step(self.nets, self.optimizer, self.config.replace(gradient_steps=1), seeds)
+            ok = [True]
+        else:
+            ok = self.step(seeds)
         if probe is not None and ok and ok[0]:
             self.runs[0].emit(StepCompared(self.update, tuple(map(float, probe)), before,
                                            self.summary_of(probe)))
