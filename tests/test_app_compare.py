@@ -27,7 +27,8 @@ async def test_a_compare_preset_races_live_and_each_column_obeys_its_keys():
                                    and r.summary.grad_var for r in races))
         none_text, value_text = text_of(screen)
         assert "last-100" in none_text and "solved 0/2" in none_text and "grad var" in none_text
-        assert "gradient variance than no baseline (same batches, same expected gradient)" in value_text
+        # early on the two may read "about the same"; either way a paired, like-for-like ratio
+        assert "no baseline (same batches, same expected gradient)" in value_text
         assert all(len(curve) > 0 for r in races for curve in r.curves)
 
         await pilot.press("space")  # pauses the selected column only
