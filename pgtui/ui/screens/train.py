@@ -129,7 +129,7 @@ class TrainScreen(Screen):
         yield SteadyFooter()
 
     def on_mount(self) -> None:
-        titles = {"params": "hyperparameters", "policy": "policy π(a|s)",
+        titles = {"params": "hyperparameters", "policy": self._policy_title(),
                   "env": self.config.env, "returns": "episode returns",
                   "diagnostics": "diagnostics"}
         for pane, title in titles.items():
@@ -154,6 +154,9 @@ class TrainScreen(Screen):
         return (config.env == self.config.env and info.action_names == self.info.action_names
                 and device == self.device)
 
+    def _policy_title(self) -> str:
+        return "Q(s,a) · ε-greedy π" if self.config.algo == "dqn" else "policy π(a|s)"
+
     def take_run(self, config: Config, preset: str, remote: RemoteTrainer | None) -> None:
         """Stop this run and show a new one in the same panes: building a whole screen
         costs Textual about 2 s of layout on this machine, longer than the run's start."""
@@ -168,6 +171,8 @@ class TrainScreen(Screen):
         self.status_bar.preset = preset
         self.returns.threshold = self.threshold
         self.returns.returns, self.policy.compare, self.policy.value = (), "", None
+        self.policy.q_values = None
+        self.query_one("#policy-pane").border_title = self._policy_title()
         self.diagnostics.stats = {}
         self._begin()
         self.refresh_panes()

@@ -13,7 +13,7 @@ SHOWN = (
     ("policy_loss", "policy loss", "loss"), ("value_loss", "value loss", "vloss"),
     ("entropy", "entropy", "ent"), ("approx_kl", "approx kl", "kl"),
     ("clipfrac", "clip frac", "clip"), ("explained_variance", "expl var", "ev"),
-    ("grad_norm", "|g| pi / V", "|g|"), ("grad_var", "grad var", "g var"),
+    ("grad_norm", "grad norm", "|g|"), ("grad_var", "grad var", "g var"),
     ("grad_snr", "grad snr", "snr"), ("td_loss", "TD loss", "td"), ("q_mean", "mean Q", "Q"),
     ("epsilon", "epsilon", "eps"), ("buffer_fill", "buffer", "buf"),
     ("target_updates", "target upd", "tgt"), ("sps", "steps/s", "sps"),
@@ -49,7 +49,9 @@ class DiagnosticsPane(Static):
         # before the first update, placeholders of what a policy gradient reports; DQN
         # reports no policy loss nor gradient noise
         always = () if "epsilon" in self.stats else ("policy_loss", "grad_var")
-        cells = [(label if full else short, self._value(key)) for key, label, short in SHOWN
+        both = "critic_grad_norm" in self.stats  # the actor's and the critic's, each clipped
+        cells = [(("|g| pi / V" if both and key == "grad_norm" else label) if full else short,
+                  self._value(key)) for key, label, short in SHOWN
                  if key in self.stats or key in always]
         for i in range(0, len(cells), 2):
             table.add_row(*[item for pair in cells[i:i + 2] for item in pair])
