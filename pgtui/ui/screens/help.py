@@ -13,7 +13,7 @@ HELP = """\
 | key | does |
 |---|---|
 | `space` | pause / resume training |
-| `n` | one update, then pause (shows π(a\\|s) before → after on one state) |
+| `n` | one update, then pause: π(a\\|s) before → after on one state (DQN: one gradient step, Q) |
 | `r` | reset: a fresh run with the current settings |
 | `p` | pick a preset (shipped, or a path to a .toml file) |
 | `g` | plot screen: the whole learning curve with every change marked |
@@ -32,6 +32,14 @@ In a race: `←`/`→` choose a column; `space` pauses it, `a` all; `b` baseline
 Live settings (baseline, returns, normalize, entropy, lr, gamma, …) apply at the next
 update. Settings marked `*` (algo, env, num_envs, seed, hidden sizes) start a new run
 after you confirm.
+
+## DQN
+
+The policy pane shows Q(s, a) per action, the greedy one marked ▸; its bars are the
+epsilon-greedy policy's probabilities. The diagnostics show the TD loss, the mean
+Q(s, a) of the batch, epsilon, how full the replay buffer is and how many times the
+target network was updated. Its live settings: lr, gamma, max_grad_norm, the epsilon
+the schedule heads to, the target update interval, Double DQN.
 
 ## The gradient meters
 
