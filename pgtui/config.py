@@ -101,9 +101,10 @@ class Config:
     learning_starts: int = _f(1000, "DQN: env steps of uniformly random actions before the "
                               "first gradient step.", lo=0, hi=10**12)
     batch_size: int = _f(64, "DQN: transitions per gradient step.", lo=1, hi=1_000_000)
-    train_freq: int = _f(4, "DQN: vector env steps between rounds of gradient steps.", lo=1,
+    # defaults: at 8 envs, one gradient step per 4 env steps, as SB3's DQN takes
+    train_freq: int = _f(1, "DQN: vector env steps between rounds of gradient steps.", lo=1,
                          hi=1_000_000)
-    gradient_steps: int = _f(1, "DQN: gradient steps per round.", lo=1, hi=1_000_000)
+    gradient_steps: int = _f(2, "DQN: gradient steps per round.", lo=1, hi=1_000_000)
     target_update_interval: int = _f(1000, "DQN: env steps between target-network updates "
                                      "(live).", lo=1, hi=10**12)
     tau: float = _f(1.0, "DQN: target update weight; 1 copies, below 1 is Polyak averaging.",
