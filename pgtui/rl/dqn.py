@@ -146,16 +146,12 @@ def dqn_update(nets: SeedNets, target_params: list[torch.Tensor], optimizer: Row
     for _ in range(config.gradient_steps):
         sample = buffer.sample(seeds, config.batch_size, generators, nets.rows.device)
         # selected anew each step: a subset is a copy, and the last step moved them
-        loss, q_mean = dqn_loss(nets, nets.select(seeds), _select(target_params, seeds),
+        loss, q_mean = dqn_loss(nets, nets.select(seeds), nets.select(seeds, target_params),
                                 sample, config)
         norms = step(nets, optimizer, loss, seeds, config.max_grad_norm, stepping)
         totals += torch.stack([loss.detach(), q_mean, norms[:, 0]], 1)
     means = (totals / config.gradient_steps).tolist()
     return [{"td_loss": a, "q_mean": b, "grad_norm": c} for a, b, c in means]
-
-
-def _select(params: list[torch.Tensor], seeds: list[int]) -> list[torch.Tensor]:
-    return params if len(seeds) == params[0].shape[0] else [p[seeds] for p in params]
 
 
 class DqnLearner:

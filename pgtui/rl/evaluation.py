@@ -10,14 +10,13 @@ logits), or a Gaussian policy's mean. Its time is not training time.
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 import torch
 
 from ..config import Config
 from .envs import EnvInfo, make_vec_env
 from .networks import SeedNets
-from .streams import SeedStreams
+from .streams import SeedStreams, separate_envs
 
 MAX_EVAL_STEPS = 100_000  # vector steps, for an env that never ends
 
@@ -39,8 +38,7 @@ class Evaluator:
         n = self.config.eval_episodes
         seeds = [self.streams.eval_env(self.done, i) for i in range(n)]
         self.done += 1
-        separate = isinstance(self.envs, gym.vector.SyncVectorEnv | gym.vector.AsyncVectorEnv)
-        obs, _ = self.envs.reset(seed=seeds if separate else seeds[0])
+        obs, _ = self.envs.reset(seed=seeds if separate_envs(self.envs) else seeds[0])
         params = nets.select([seed_index])
         returns, running = np.zeros(n), np.ones(n, dtype=bool)
         for _ in range(MAX_EVAL_STEPS):

@@ -110,9 +110,12 @@ class SeedNets:
     def num_seeds(self) -> int:
         return self.rows.shape[0]
 
-    def select(self, seeds: list[int]) -> list[torch.Tensor]:
-        """The parameters of ``seeds`` (S', ...), differentiable into ``grad``."""
-        return self.params if len(seeds) == self.num_seeds else [p[seeds] for p in self.params]
+    def select(self, seeds: list[int], params: list[torch.Tensor] | None = None
+               ) -> list[torch.Tensor]:
+        """The parameters of ``seeds`` (S', ...), differentiable into ``grad``; or of
+        other ``params`` laid out alike (a target network's)."""
+        params = self.params if params is None else params
+        return params if len(seeds) == self.num_seeds else [p[seeds] for p in params]
 
     def zero_grad(self) -> None:
         self.grad.zero_()

@@ -26,6 +26,12 @@ def _integer(sequence: SeedSequence) -> int:
     return int(sequence.generate_state(1, dtype="uint64")[0]) >> 1
 
 
+def separate_envs(envs: gym.vector.VectorEnv) -> bool:
+    """A vector env of separate envs (one seed each on reset), not a native one (one
+    generator for all)."""
+    return isinstance(envs, gym.vector.SyncVectorEnv | gym.vector.AsyncVectorEnv)
+
+
 @dataclass(frozen=True)
 class SeedStreams:
     """The streams of one run seed: call each for the integer that seeds it."""
@@ -55,7 +61,7 @@ class SeedStreams:
     def env_reset_seed(self, envs: gym.vector.VectorEnv) -> int | list[int]:
         """The seed for ``envs.reset``: one per env for a vector env of separate envs
         (each its own stream), one for a native vector env (one generator for all)."""
-        if isinstance(envs, gym.vector.SyncVectorEnv | gym.vector.AsyncVectorEnv):
+        if separate_envs(envs):
             return [self.env_seed(i) for i in range(envs.num_envs)]
         return self._stream(_ENVS)
 

@@ -312,7 +312,7 @@ class Trainer:
             return False
         run.update += 1
         step = self.seed_step(i)
-        stats.update({"global_step": step, "learned_steps": int(self.collector.learned_steps[i]),
+        stats.update({"global_step": step, "learned_steps": self.learned_steps_of(i),
                       "update": run.update, "episodes": run.episodes,
                       "lr": float(self.optimizer.lr[i]), "last100_mean": run.last100_mean,
                       "wall_s": run.train_seconds,
