@@ -155,7 +155,7 @@ class TrainScreen(Screen):
                 and device == self.device)
 
     def _policy_title(self) -> str:
-        return "Q(s,a) · ε-greedy π" if self.config.algo == "dqn" else "policy π(a|s)"
+        return "Q(s,a), ε-greedy" if self.config.algo == "dqn" else "policy π(a|s)"
 
     def take_run(self, config: Config, preset: str, remote: RemoteTrainer | None) -> None:
         """Stop this run and show a new one in the same panes: building a whole screen
