@@ -45,6 +45,8 @@ LIVE_PARAMS = (
     "exploration_final_eps",
     "target_update_interval",
     "double_q",
+    "kl_coef",
+    "labeler_bias",
 )
 
 
@@ -116,6 +118,11 @@ class Config:
                                      "falls linearly.", lo=0.0, hi=1.0)
     double_q: bool = _f(False, "DQN: Double DQN targets (the online net picks the action, "
                         "the target net values it) (live).")
+    kl_coef: float = _f(0.0, "Dialogue (RLHF): per-token penalty on log pi - log pi_ref, "
+                        "the KL to the reference policy (live).", lo=0.0, hi=100.0)
+    labeler_bias: float = _f(0.0, "Dialogue (RLHF): chance a labeler prefers the response that "
+                             "agrees with the user over the correct one; picks the reward "
+                             "model (live).", lo=0.0, hi=1.0)
     eval_every: int = _f(0, "Greedy evaluation every k env steps; 0 = off.", lo=0, hi=10**12)
     eval_episodes: int = _f(10, "Episodes per greedy evaluation.", lo=1, hi=10_000)
     hidden_sizes: list = _f([64, 64], "Hidden layer widths of the actor and the critic.",

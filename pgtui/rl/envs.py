@@ -16,8 +16,12 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-# CartPole has a native numpy vector env, many times faster than stepping Python envs.
-_NATIVE_VECTOR = frozenset({"CartPole-v1", "CartPole-v0"})
+from .dialogue.task import VOCAB
+
+DIALOGUE_ID = "pgtui/Dialogue-v0"  # the RLHF capstone's dialogue (``dialogue/``)
+# CartPole has a native numpy vector env, many times faster than stepping Python envs;
+# the dialogue's shares each prompt among a group of envs
+_NATIVE_VECTOR = frozenset({"CartPole-v1", "CartPole-v0", DIALOGUE_ID})
 
 ACTION_NAMES = {
     "CartPole-v1": ("left", "right"),
@@ -25,6 +29,7 @@ ACTION_NAMES = {
     "MountainCar-v0": ("left", "none", "right"),
     "Acrobot-v1": ("-1", "0", "+1"),
     "pgtui/Bandit-v0": ("a1", "a2"),
+    DIALOGUE_ID: VOCAB,
 }
 
 
@@ -51,6 +56,9 @@ class BanditEnv(gym.Env):
 
 
 gym.register("pgtui/Bandit-v0", entry_point=BanditEnv, max_episode_steps=1)
+# every response is RESPONSE_LENGTH tokens: the env ends it, no time limit needed
+gym.register(DIALOGUE_ID, entry_point="pgtui.rl.dialogue.env:DialogueEnv",
+             vector_entry_point="pgtui.rl.dialogue.env:DialogueVectorEnv")
 
 
 @dataclass(frozen=True)

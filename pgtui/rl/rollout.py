@@ -82,6 +82,9 @@ SnapshotSink = Callable[[np.ndarray, torch.Tensor], None]
 # how a rollout acts: (obs (S, N, obs_dim), the seeds that draw) -> (their actions, every
 # seed's actor output); default: sample the policy
 Acting = Callable[[torch.Tensor, list[int]], tuple[torch.Tensor, torch.Tensor]]
+# a reward added to each step's (RLHF's KL penalty): (obs (S, N, obs_dim), actions (S, N),
+# every seed's actor output) -> (S, N)
+Shaping = Callable[[torch.Tensor, np.ndarray, torch.Tensor], np.ndarray]
 
 
 class Collector:
@@ -106,6 +109,8 @@ class Collector:
         self.finished: list[list[tuple[float, int, int, int]]] = [[] for _ in range(S)]
         self.snapshot_sink = snapshot_sink
         self.acting: Acting | None = None
+        self.shaping: Shaping | None = None
+        self._shaped: np.ndarray | None = None  # the shaping of the actions being taken
         self.snapshot_period = 1.0 / snapshot_hz if snapshot_hz > 0 else None
         self._next_snapshot = 0.0
 
@@ -121,10 +126,14 @@ class Collector:
                         else nets.sample(obs, self.generators, seeds))
         action = action.cpu().numpy()
         if len(seeds) == self.obs.shape[0]:
+            if self.shaping is not None:
+                self._shaped = self.shaping(obs, action, head)
             self._maybe_snapshot(nets, head)
             return action
         actions = np.zeros((self.obs.shape[0], *action.shape[1:]), dtype=action.dtype)
         actions[seeds] = action
+        if self.shaping is not None:  # the seeds that do not step get nothing from it
+            self._shaped = self.shaping(obs, actions, head)
         if 0 in seeds:
             self._maybe_snapshot(nets, head)
         return actions
@@ -145,6 +154,9 @@ class Collector:
         held = held if self.envs.can_hold else None
         obs, reward, terminated, truncated = self.envs.step(self._env_actions(actions), seeds,
                                                             self.obs, held)
+        if self._shaped is not None:  # a step that only resets its env takes no action
+            reward = reward + np.where(self.resetting, 0.0, self._shaped).astype(np.float32)
+            self._shaped = None
         step = account_step(reward, terminated, truncated, self.resetting, self.ep_return,
                             self.ep_length, counts)
         if len(seeds) == len(self.obs) and held is None:

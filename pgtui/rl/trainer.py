@@ -29,7 +29,8 @@ from . import checkpoint, seed_run
 from .algorithms import a2c_update, ppo_update, reinforce_update
 from .device import device_name
 from .dqn import DqnLearner, behaviour_probs, epsilon
-from .envs import EnvError, describe, make_vec_env
+from .dialogue.rlhf import Rlhf, architecture_error
+from .envs import DIALOGUE_ID, EnvError, describe, make_vec_env, registered_id
 from .evaluation import Evaluator
 from .events import (
     ChangeApplied,
@@ -84,6 +85,13 @@ class Trainer:
                 e.close()
             raise EnvError(f"env '{config.env}': DQN needs a Discrete action space (one Q value "
                            f"per action); this one is {envs[0].single_action_space}")
+        self.rlhf: Rlhf | None = None
+        if registered_id(config.env) == DIALOGUE_ID:
+            why = architecture_error(config.hidden_sizes, config.activation, config.algo)
+            if why is not None:
+                for e in envs:
+                    e.close()
+                raise EnvError(f"env '{config.env}': {why}")
         self.threshold = (config.solved_threshold if config.solved_threshold is not None
                           else self.info.reward_threshold)
         streams = [SeedStreams(seed) for seed in seeds]
@@ -96,6 +104,10 @@ class Trainer:
                                              init_theta=config.init_theta,
                                              q_network=config.algo == "dqn"))
         self.nets = SeedNets(policies, self.device)
+        if registered_id(config.env) == DIALOGUE_ID:
+            self.rlhf = Rlhf(self.device)
+            self.rlhf.start_from_reference(self.nets)
+            self._use_labeler_bias(envs, config.labeler_bias)
         scale = torch.cat([torch.ones(self.nets.actor_size),
                            torch.full((self.nets.rows.shape[1] - self.nets.actor_size,),
                                       config.critic_lr_scale)]).to(self.device)
@@ -113,6 +125,8 @@ class Trainer:
             self.dqn = DqnLearner(self.nets, config, self.info.obs_dim, [s.replay() for s in streams])
             self.collector.acting = self.dqn.acting(self.nets, [r.generator for r in self.runs],
                                                     self.collector.env_steps, lambda: self.config)
+        if self.rlhf is not None:
+            self.collector.shaping = self.rlhf.kl_penalty(lambda: self.config.kl_coef)
         self.evaluators = ([Evaluator(config, s, self.info) for s in streams]
                            if config.eval_every > 0 else [])
         self._collected_from = self.collector.env_steps.copy()  # DQN: steps before the rollout
@@ -270,6 +284,8 @@ class Trainer:
         # measuring (or diag_every) never changes the run itself
         diag = [torch.Generator().manual_seed(self.runs[i].streams.diagnostics(self.runs[i].update))
                 if diagnose and self.runs[i].update % cfg.diag_every == 0 else None for i in seeds]
+        # the dialogue's figures, of the policy that wrote the batch
+        figures = self.rlhf.measure(self.nets, batch) if self.rlhf is not None else None
         undo = self.optimizer.snapshot()
         if cfg.algo == "reinforce":
             reference = (dataclasses.replace(cfg, **self.reference_estimator)
@@ -284,6 +300,8 @@ class Trainer:
         else:
             stats = ppo_update(self.nets, self.optimizer, batch, cfg, diag,
                                [self.runs[i].cpu_generator for i in seeds])
+        if figures is not None:
+            stats = [{**s, **f} for s, f in zip(stats, figures, strict=True)]
         finite = torch.isfinite(self.nets.rows).all(1).tolist()
         seconds = (time.perf_counter() - start) / len(seeds)  # the seeds share the time
         return [self._finish(i, s, seconds, finite[i], undo) for i, s in zip(seeds, stats, strict=True)]
@@ -354,10 +372,18 @@ class Trainer:
         self.config = dataclasses.replace(self.config, **{key: value})
         if key == "lr":
             self.optimizer.set_lr(slice(None), value)
+        if key == "labeler_bias" and self.rlhf is not None:
+            self._use_labeler_bias(self.collector.envs.envs, value)
         for i, run in enumerate(self.runs):
             run.emit(ChangeApplied(self.seed_step(i), run.update, key, old, value))
 
     # -- internals ----------------------------------------------------------------------
+
+    def _use_labeler_bias(self, envs: list, labeler_bias: float) -> None:
+        """The dialogue's reward model becomes the one fitted at ``labeler_bias``."""
+        self.rlhf.use_labeler_bias(labeler_bias)
+        for e in envs:
+            e.unwrapped.set_labeler_bias(labeler_bias)
 
     def _done(self, i: int, max_updates: int | None, until_solved: bool) -> bool:
         run = self.runs[i]
