@@ -108,6 +108,8 @@ def _steps(value: float | None) -> str:
 
 
 def summary_table(summaries: list[VariantSummary]) -> Table:
+    if any(s.figures for s in summaries):
+        return dialogue_table(summaries)
     table = Table(title="compare", title_justify="left", caption_justify="left",
                   caption="steps to solve, seconds: medians over the seeds that solved (steps "
                           "learned from, training time); fell back: seeds whose last-100 mean "
@@ -129,6 +131,28 @@ def summary_table(summaries: list[VariantSummary]) -> Table:
         if paired:
             row.append("—" if s.variance_ratio is None else f"{s.variance_ratio:.1f}x")
         table.add_row(*row)
+    return table
+
+
+DIALOGUE_COLUMNS = (("proxy reward", "proxy_reward", "+.2f"), ("true reward", "true_reward", ".3f"),
+                    ("agrees when wrong", "agreement_when_wrong", ".3f"),
+                    ("right when wrong", "accuracy_when_wrong", ".3f"), ("KL", "kl", ".3f"),
+                    ("RM accuracy", "rm_accuracy", ".3f"))
+
+
+def dialogue_table(summaries: list[VariantSummary]) -> Table:
+    """The RLHF dialogue's figures: exact at the end of training, mean over seeds."""
+    table = Table(title="compare", title_justify="left", caption_justify="left",
+                  caption="exact by enumeration at the end, mean over seeds. proxy reward: the "
+                          "reward model's score (0 = the reference policy's); true reward: "
+                          "accuracy; when wrong: on prompts where the user's belief is wrong; "
+                          "KL(pi || pi_ref) per response; RM accuracy: on pairs of the policy's "
+                          "own responses")
+    table.add_column("variant")
+    for title, _, _ in DIALOGUE_COLUMNS:
+        table.add_column(title, justify="right")
+    for s in summaries:
+        table.add_row(s.name, *[_fmt(s.figures.get(key), spec) for _, key, spec in DIALOGUE_COLUMNS])
     return table
 
 

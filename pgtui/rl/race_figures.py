@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 from .race import SeedProgress
 
@@ -33,10 +33,14 @@ class VariantSummary:
     reached: int = 0  # seeds whose last-100 mean reached the threshold
     fell_back: int = 0  # of them, those whose last-100 mean later fell below it again
     lowest_after: float | None = None  # the lowest last-100 mean of any seed after reaching
+    # the dialogue's exact figures at the end, mean over seeds (``dialogue.rlhf.FIGURES``
+    # and rm_accuracy); empty for other envs
+    figures: dict = field(default_factory=dict)
 
     def as_json(self) -> dict:
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                for k, v in asdict(self).items() if k not in ("algo", "gradient")}
+        data = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                for k, v in asdict(self).items() if k not in ("algo", "gradient", "figures")}
+        return {**data, **self.figures}
 
 
 def _finite(values: Sequence[float]) -> list[float]:
@@ -63,7 +67,14 @@ def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "", gradient
         final_std=statistics.stdev(finals) if len(finals) > 1 else (0.0 if finals else None),
         grad_var=statistics.fmean(grad_vars) if grad_vars else None,
         grad_snr=statistics.fmean(grad_snrs) if grad_snrs else None,
-        variance_ratio=paired_ratio(seeds), algo=algo, gradient=gradient)
+        variance_ratio=paired_ratio(seeds), algo=algo, gradient=gradient,
+        figures=_mean_figures(seeds))
+
+
+def _mean_figures(seeds: Sequence[SeedProgress]) -> dict[str, float]:
+    """Each figure's mean over the seeds that report it."""
+    keys = dict.fromkeys(k for s in seeds for k in s.figures)
+    return {k: statistics.fmean(s.figures[k] for s in seeds if k in s.figures) for k in keys}
 
 
 def paired_ratio(seeds: Sequence[SeedProgress]) -> float | None:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..config import Config
+from .dialogue.rlhf import FIGURES
 from .events import (
     ChangeApplied,
     Command,
@@ -47,6 +48,7 @@ class _SeedState:
         self.state = "running"
         self.message = ""
         self.change: tuple[str, Any] | None = None
+        self.figures: dict[str, float] = {}
 
     def __call__(self, event: Event) -> None:
         if self.sink is not None:
@@ -55,6 +57,9 @@ class _SeedState:
             self.new_returns.extend(event.returns)
         elif isinstance(event, UpdateFinished):
             self._track_stability(event.stats.get("last100_mean", math.nan))
+            if "proxy_reward_exact" in event.stats:  # the dialogue's exact figures
+                self.figures = {k: event.stats[f"{k}_exact"] for k in FIGURES}
+                self.figures["rm_accuracy"] = event.stats["rm_accuracy"]
             var, snr = event.stats.get("grad_var"), event.stats.get("grad_snr")
             if var is not None and snr is not None and math.isfinite(var) and math.isfinite(snr):
                 self.grad_var_sum += var
@@ -143,7 +148,7 @@ class VariantRun:
                 lowest_after_reaching=state.lowest_after_reaching,
                 fell_back=state.lowest_after_reaching is not None and state.threshold is not None
                 and state.lowest_after_reaching < state.threshold, paired_var_sum=state.paired_var_sum,
-                reference_var_sum=state.reference_var_sum))
+                reference_var_sum=state.reference_var_sum, figures=dict(state.figures)))
             state.new_returns = []
         changes = {}  # every seed applied the same change: report it once
         for state in self.states:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .task import AGREES, CORRECT, FLATTERS
 
-FLATTERY = 0.3
+FLATTERY = 0.1
 DECISIVENESS = 4.0
 
 
