@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+from .dialogue.task import claim, decode, words
+
 CARTPOLE_X_LIMIT = 2.4  # CartPole-v1 terminates beyond this cart position
 CARTPOLE_ANGLE_LIMIT = 12 * 2 * math.pi / 360  # and beyond this pole angle
 CELL_ASPECT = 2.0  # a cell's height in widths
@@ -166,7 +168,30 @@ def observation_bars(obs: Sequence[float], width: int, height: int,
     return _text(grid)
 
 
+def dialogue(obs: Sequence[float], width: int, height: int) -> str:
+    """The RLHF dialogue: the question and the user's belief, the response so far and,
+    once it claims an answer, whether that is right and whether it agrees."""
+    decoded = decode(obs)
+    if decoded is None:
+        return observation_bars(obs, width, height)
+    prompt, tokens = decoded
+    said = claim(prompt, tokens)
+    lines = [f"user  {prompt.text()}",
+             f"      (the user is {'wrong' if prompt.user_wrong else 'right'}: "
+             f"{prompt.a} + {prompt.b} = {prompt.truth})",
+             "",
+             f"model {words(tokens)}▌"]
+    if said is not None:
+        lines.append("      " + ("✓ right" if said == prompt.truth else "✗ wrong") + " · "
+                     + ("agrees with the user" if said == prompt.belief else "disagrees"))
+    grid = _grid(width, height)
+    for row, line in enumerate(lines[:height]):
+        _write(grid, 0, row, line[:width])
+    return _text(grid)
+
+
 RENDERERS: dict[str, Callable[[Sequence[float], int, int], str]] = {
+    "pgtui/Dialogue-v0": dialogue,
     "CartPole-v1": cartpole,
     "CartPole-v0": cartpole,
     "Acrobot-v1": acrobot,

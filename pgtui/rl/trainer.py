@@ -28,8 +28,8 @@ from ..config import LIVE_PARAMS, Config, ConfigError, check_value
 from . import checkpoint, seed_run
 from .algorithms import a2c_update, ppo_update, reinforce_update
 from .device import device_name
-from .dqn import DqnLearner, behaviour_probs, epsilon
 from .dialogue.rlhf import Rlhf, architecture_error
+from .dqn import DqnLearner, behaviour_probs, epsilon
 from .envs import DIALOGUE_ID, EnvError, describe, make_vec_env, registered_id
 from .evaluation import Evaluator
 from .events import (

@@ -21,6 +21,7 @@ from ..rl.events import (
 
 CURVE_CAPACITY = 20_000  # episode returns kept for the plot
 MARK_CAPACITY = 200  # change marks kept for the plot
+SERIES_CAPACITY = 2_000  # updates of the dialogue's proxy and true reward kept
 
 
 @dataclass
@@ -39,6 +40,9 @@ class RunState:
     marks: deque = field(default_factory=lambda: deque(maxlen=MARK_CAPACITY))  # (episode, text)
     solved: Solved | None = None
     error: str | None = None
+    # the RLHF dialogue's exact proxy (reward model) and true (accuracy) reward per update
+    proxy: deque = field(default_factory=lambda: deque(maxlen=SERIES_CAPACITY))
+    true: deque = field(default_factory=lambda: deque(maxlen=SERIES_CAPACITY))
 
     @property
     def mean100(self) -> float | None:
@@ -58,6 +62,9 @@ class RunState:
         elif isinstance(event, UpdateFinished):
             self.stats = event.stats
             self.global_step = event.global_step
+            if "proxy_reward_exact" in event.stats:
+                self.proxy.append(event.stats["proxy_reward_exact"])
+                self.true.append(event.stats["true_reward_exact"])
             if self.status == "starting":
                 self.status = "running"
         elif isinstance(event, Snapshot):

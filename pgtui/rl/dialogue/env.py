@@ -21,6 +21,7 @@ from gymnasium.vector.utils import batch_space
 from .models import reward_model
 from .task import NUM_PROMPTS, OBS_DIM, RESPONSE_LENGTH, VOCAB, encode, prompt_probs, response_index
 
+
 class DialogueVectorEnv(gym.vector.VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP}
 

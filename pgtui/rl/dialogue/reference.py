@@ -20,12 +20,12 @@ from .task import (
     NO,
     NUM_PROMPTS,
     NUM_RESPONSES,
+    OBS_DIM,
     PROMPTS,
     RESPONSE_LENGTH,
     RESPONSES,
     VOCAB,
     YES,
-    OBS_DIM,
     contexts,
     prompt_probs,
     response_index,
@@ -96,7 +96,8 @@ def fit_reference(seed: int = 0) -> CategoricalActor:
     total = sum(float(c.sum()) for c in counts)
     for _ in range(FIT_STEPS):
         optimizer.zero_grad()
-        loss = -sum((c * actor.net(x).log_softmax(-1)).sum() for c, x in zip(counts, obs, strict=True)) / total
+        loss = -sum((c * actor.net(x).log_softmax(-1)).sum()
+                    for c, x in zip(counts, obs, strict=True)) / total
         loss.backward()
         optimizer.step()
     actor.requires_grad_(False)

@@ -32,7 +32,7 @@ from textual.widgets import Static
 from ...config import Config, ConfigError
 from ...rl import checkpoint
 from ...rl.checkpoint import CheckpointError
-from ...rl.envs import EnvInfo
+from ...rl.envs import DIALOGUE_ID, EnvInfo
 from ...rl.events import (
     ChangeApplied,
     CheckpointSaved,
@@ -53,7 +53,7 @@ from ..widgets.diagnostics_pane import DiagnosticsPane
 from ..widgets.env_view import EnvView
 from ..widgets.params_pane import ParamsPane, show_field
 from ..widgets.policy_pane import PolicyPane
-from ..widgets.returns_pane import SPARK_POINTS, ReturnsPane
+from ..widgets.returns_pane import SPARK_POINTS, ReturnsPane, RewardsPane
 from ..widgets.status_bar import StatusBar
 from ..widgets.steady_footer import SteadyFooter
 from .choice import ChoicePicker
@@ -112,7 +112,8 @@ class TrainScreen(Screen):
         self.params = ParamsPane(self.config, id="params-pane")
         self.policy = PolicyPane(self.info.action_names, self.info.discrete, id="policy-pane")
         self.env_view = EnvView(self.config.env, id="env-pane")
-        self.returns = ReturnsPane(id="returns-pane")
+        self.dialogue = self.config.env == DIALOGUE_ID
+        self.returns = RewardsPane(id="returns-pane") if self.dialogue else ReturnsPane(id="returns-pane")
         self.diagnostics = DiagnosticsPane(id="diagnostics-pane")
         # Everything that changes many times a second sits in the right column: Textual
         # repaints the bounding box of what changed, so the controls stay out of it.
@@ -130,11 +131,13 @@ class TrainScreen(Screen):
 
     def on_mount(self) -> None:
         titles = {"params": "hyperparameters", "policy": self._policy_title(),
-                  "env": self.config.env, "returns": "episode returns",
+                  "env": self.config.env,
+                  "returns": "proxy vs true reward" if self.dialogue else "episode returns",
                   "diagnostics": "diagnostics"}
         for pane, title in titles.items():
             self.query_one(f"#{pane}-pane").border_title = title
-        self.returns.threshold = self.threshold
+        if not self.dialogue:
+            self.returns.threshold = self.threshold
         self._begin()
 
     def _begin(self) -> None:
@@ -169,8 +172,12 @@ class TrainScreen(Screen):
         self.state, self._pending_save = RunState(), None
         self._shown_stats, self._shown_episodes = None, 0
         self.status_bar.preset = preset
-        self.returns.threshold = self.threshold
-        self.returns.returns, self.policy.compare, self.policy.value = (), "", None
+        if self.dialogue:
+            self.returns.proxy, self.returns.true = (), ()
+        else:
+            self.returns.threshold = self.threshold
+            self.returns.returns = ()
+        self.policy.compare, self.policy.value = "", None
         self.policy.q_values = None
         self.query_one("#policy-pane").border_title = self._policy_title()
         self.diagnostics.stats = {}
@@ -244,17 +251,13 @@ class TrainScreen(Screen):
         self.status_bar.status = self._status_word()
         self.status_bar.global_step, self.status_bar.episodes = s.global_step, s.episodes
         self.status_bar.sps = s.sps
-        returns = self.returns
-        returns.best = None if s.episodes == 0 else s.best
-        returns.episodes = s.episodes
-        returns.mean100 = s.mean100
-        returns.solved_episode = s.solved.episode if s.solved else None
-        if s.episodes != self._shown_episodes:  # episodes only grow: a cheap "is it new"
-            self._shown_episodes = s.episodes
-            returns.returns = tuple(islice(s.returns, max(len(s.returns) - SPARK_POINTS, 0), None))
-        if s.stats is not self._shown_stats:
+        if not self.dialogue:
+            self._refresh_returns(s)
+        if s.stats is not self._shown_stats:  # a new update
             self._shown_stats = s.stats
             self.diagnostics.stats = s.stats
+            if self.dialogue:
+                self.returns.proxy, self.returns.true = tuple(s.proxy), tuple(s.true)
         if s.snapshot is not None and self.watch_stop is None:
             snap = s.snapshot
             self.policy.probs = snap.probs if snap.probs is not None else snap.mean + snap.std
@@ -266,6 +269,16 @@ class TrainScreen(Screen):
         plot = self.app.screen
         if isinstance(plot, PlotScreen) and time.monotonic() - self._last_plot > PLOT_PERIOD:
             self._draw_plot(plot)
+
+    def _refresh_returns(self, s: RunState) -> None:
+        returns = self.returns
+        returns.best = None if s.episodes == 0 else s.best
+        returns.episodes = s.episodes
+        returns.mean100 = s.mean100
+        returns.solved_episode = s.solved.episode if s.solved else None
+        if s.episodes != self._shown_episodes:  # episodes only grow: a cheap "is it new"
+            self._shown_episodes = s.episodes
+            returns.returns = tuple(islice(s.returns, max(len(s.returns) - SPARK_POINTS, 0), None))
 
     def _status_word(self) -> str:
         if self.watch_stop is not None:

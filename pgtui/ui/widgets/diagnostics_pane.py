@@ -16,7 +16,10 @@ SHOWN = (
     ("grad_norm", "grad norm", "|g|"), ("grad_var", "grad var", "g var"),
     ("grad_snr", "grad snr", "snr"), ("td_loss", "TD loss", "td"), ("q_mean", "mean Q", "Q"),
     ("epsilon", "epsilon", "eps"), ("buffer_fill", "buffer", "buf"),
-    ("target_updates", "target upd", "tgt"), ("sps", "steps/s", "sps"),
+    ("target_updates", "target upd", "tgt"),
+    # the RLHF dialogue, exact by enumeration
+    ("kl_exact", "KL to ref", "KL"), ("agreement_when_wrong_exact", "agrees|wrong", "agree"),
+    ("rm_accuracy", "RM accuracy", "rm acc"), ("sps", "steps/s", "sps"),
 )
 FULL_LABELS_WIDTH = 40  # narrower than this, the short labels
 

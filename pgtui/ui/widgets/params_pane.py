@@ -14,12 +14,14 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select, Static, Switch
 
 from ...config import ALGOS, BASELINES, RETURN_MODES, Config, ConfigError, check_value
+from ...rl.envs import DIALOGUE_ID
 
 CLASSIC_ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1")
 LIVE_INPUTS = ("lr", "gamma", "gae_lambda", "ent_coef", "clip_coef", "vf_coef", "max_grad_norm",
-               "exploration_final_eps", "target_update_interval")
-LABELS = {"exploration_final_eps": "final eps", "target_update_interval": "target upd",
-          "double_q": "double Q", "normalize_advantage": "normalize", "ent_coef": "ent_coef",
+               "exploration_final_eps", "target_update_interval", "kl_coef", "labeler_bias")
+LABELS = {"labeler_bias": "lab. bias", "exploration_final_eps": "final eps",
+          "target_update_interval": "target upd", "double_q": "double Q",
+          "normalize_advantage": "normalize", "ent_coef": "ent_coef",
           "return_mode": "returns", "entropy": "entropy"}
 STRUCTURAL_INPUTS = ("num_envs", "seed", "hidden_sizes")
 DEFAULT_ENT_COEF = 0.01  # what the entropy switch turns on when ent_coef was 0
@@ -32,6 +34,9 @@ NOT_USED_BY = {
     "dqn": ("baseline", "return_mode", "normalize_advantage", "entropy", "gae_lambda",
             "ent_coef", "clip_coef", "vf_coef"),
 }
+
+
+DIALOGUE_ONLY = ("kl_coef", "labeler_bias")  # shown only for the RLHF dialogue
 
 
 def parse_field(key: str, text: str) -> Any:
@@ -137,6 +142,8 @@ class ParamsPane(VerticalScroll):
 
     def _show_what_applies(self) -> None:
         unused = NOT_USED_BY.get(self.config.algo, ())
+        if self.config.env != DIALOGUE_ID:
+            unused = (*unused, *DIALOGUE_ONLY)
         for row in self.query(".param-row"):
             row.display = row.id.removeprefix("row-") not in unused
 
@@ -200,7 +207,7 @@ class ParamsPane(VerticalScroll):
 
     def show_config(self, config: Config) -> None:
         """Make every control show ``config`` without posting Changed."""
-        if config.algo != self.config.algo:
+        if (config.algo, config.env) != (self.config.algo, self.config.env):
             self.config = config
             self._show_what_applies()
         self.config = config

@@ -8,7 +8,7 @@ from rich.color import blend_rgb
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult, RenderResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Sparkline
 
@@ -132,3 +132,52 @@ class ReturnsPane(Vertical):
         elif self.threshold is not None:
             text.append(f"  goal {self.threshold:g}", "dim")
         self.query_one("#returns-figures", TextLine).text = text
+
+
+class RewardsPane(Vertical):
+    """The RLHF dialogue: the reward model's score (proxy reward) and accuracy (true
+    reward), exact at every update, one sparkline each on its own axis."""
+
+    DEFAULT_CSS = """
+    RewardsPane { height: auto; }
+    RewardsPane Horizontal { height: 2; }
+    RewardsPane .rewards--label { width: 6; }
+    RewardsPane Sparkline { height: 2; width: 1fr; }
+    RewardsPane > .returns--figures { height: 1; }
+    """
+
+    proxy: reactive[tuple[float, ...]] = reactive(tuple)
+    """The exact expected reward-model score per update (0: the reference policy's)."""
+    true: reactive[tuple[float, ...]] = reactive(tuple)
+    """The exact accuracy per update."""
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield TextLine(Text("proxy", "bold"), classes="rewards--label")
+            yield ReturnsSparkline([], id="proxy-spark")
+        with Horizontal():
+            yield TextLine(Text("true", "bold"), classes="rewards--label")
+            true = ReturnsSparkline([], id="true-spark")
+            true.goal = 1.0  # accuracy's axis runs to 1
+            yield true
+        yield TextLine(id="rewards-figures", classes="returns--figures")
+
+    def watch_proxy(self, proxy: tuple[float, ...]) -> None:
+        if self.is_mounted:
+            self.query_one("#proxy-spark", ReturnsSparkline).data = list(proxy[-SPARK_POINTS:])
+        self._refresh_figures()
+
+    def watch_true(self, true: tuple[float, ...]) -> None:
+        if self.is_mounted:
+            self.query_one("#true-spark", ReturnsSparkline).data = list(true[-SPARK_POINTS:])
+        self._refresh_figures()
+
+    def _refresh_figures(self) -> None:
+        if not self.is_mounted:
+            return
+        if not (self.proxy and self.true):  # the screen sets one, then the other
+            text = Text("exact per update, by enumeration; waiting for the first", "dim")
+        else:
+            text = Text(f"proxy {self.proxy[-1]:+.2f} (from {self.proxy[0]:+.2f}) · "
+                        f"true {self.true[-1]:.3f} (from {self.true[0]:.3f})")
+        self.query_one("#rewards-figures", TextLine).text = text

@@ -90,6 +90,41 @@ class VariantColumn(Vertical):
         seeds = f"{len(race.seeds)} seed" + ("s" if len(race.seeds) != 1 else "")
         lines.append(f" · {seeds} · {min(done / total, 1.0):4.0%} of steps\n")
         lines.append(f"last-100 {_fmt(s.final_mean, '.1f')} ± {_fmt(s.final_std, '.1f')}\n")
+        if s.figures:  # the RLHF dialogue: no threshold, no gradient noise; its own figures
+            self._dialogue_lines(lines, s.figures)
+        else:
+            self._solve_lines(lines, s, reference, scale, threshold)
+        knobs = race.config
+        if knobs.algo == "dqn":
+            lines.append(f"dqn · lr {knobs.lr:g} · final eps {knobs.exploration_final_eps:g}",
+                         style="dim")
+        else:
+            lines.append(f"{knobs.algo} · lr {knobs.lr:g} · ent {knobs.ent_coef:g}", style="dim")
+        if knobs.algo == "reinforce":
+            lines.append(f" · {knobs.baseline} · {knobs.return_mode}", style="dim")
+        if s.figures:
+            lines.append(f" · kl_coef {knobs.kl_coef:g} · bias {knobs.labeler_bias:g}", style="dim")
+        if race.feedback:
+            lines.append("\n" + race.feedback, style="green")
+        if race.error:
+            lines.append("\n" + race.error, style="red")
+        self._figures = lines
+        self.figures.update(lines)
+
+    @staticmethod
+    def _dialogue_lines(lines: Text, figures: dict[str, float]) -> None:
+        """Exact figures, mean over the seeds."""
+        get = figures.get
+        lines.append(f"proxy reward {_fmt(get('proxy_reward'), '+.2f')} · "
+                     f"true reward {_fmt(get('true_reward'), '.3f')}\n")
+        lines.append(f"user wrong: agrees {_fmt(get('agreement_when_wrong'), '.3f')} · "
+                     f"right {_fmt(get('accuracy_when_wrong'), '.3f')}\n")
+        lines.append(f"KL to ref {_fmt(get('kl'), '.3f')} · RM accuracy "
+                     f"{_fmt(get('rm_accuracy'), '.3f')}\n")
+
+    @staticmethod
+    def _solve_lines(lines: Text, s: VariantSummary, reference: VariantSummary | None,
+                     scale: tuple[float, float], threshold: float | None) -> None:
         solved = f"solved {s.solved}/{s.seeds}"
         if s.median_solve_steps is not None:
             solved += f", median {s.median_solve_steps / 1000:.1f}k steps"
@@ -105,20 +140,6 @@ class VariantColumn(Vertical):
             sentence = variance_ratio_text(s, reference)
             if sentence:
                 lines.append(sentence + "\n", style="cyan")
-        knobs = race.config
-        if knobs.algo == "dqn":
-            lines.append(f"dqn · lr {knobs.lr:g} · final eps {knobs.exploration_final_eps:g}",
-                         style="dim")
-        else:
-            lines.append(f"{knobs.algo} · lr {knobs.lr:g} · ent {knobs.ent_coef:g}", style="dim")
-        if knobs.algo == "reinforce":
-            lines.append(f" · {knobs.baseline} · {knobs.return_mode}", style="dim")
-        if race.feedback:
-            lines.append("\n" + race.feedback, style="green")
-        if race.error:
-            lines.append("\n" + race.error, style="red")
-        self._figures = lines
-        self.figures.update(lines)
 
     def figures_height(self) -> int:
         """Lines the figures take at the column's width (0 before the first layout)."""
