@@ -1,0 +1,270 @@
+"""The RLHF dialogue: its semantics, the labelers, the Bradley-Terry loss, the exact
+figures, and the estimators against exact answers by enumeration."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from pgtui.config import Config
+from pgtui.rl.algorithms import episode_returns, pack, reinforce_loss
+from pgtui.rl.dialogue.env import DialogueVectorEnv
+from pgtui.rl.dialogue.exact import policy_log_probs
+from pgtui.rl.dialogue.labelers import DECISIVENESS, FLATTERY, preference
+from pgtui.rl.dialogue.reward_model import bradley_terry_loss, ranking_accuracy
+from pgtui.rl.dialogue.rlhf import decode_batch, rm_ranking_accuracy
+from pgtui.rl.dialogue.task import (
+    AGREES,
+    CORRECT,
+    END,
+    GREAT,
+    NO,
+    NUM_PROMPTS,
+    NUM_RESPONSES,
+    PROMPTS,
+    RESPONSES,
+    YES,
+    Prompt,
+    claim,
+    decode,
+    encode,
+    prompt_index,
+    response_index,
+)
+from pgtui.rl.envs import DIALOGUE_ID, EnvError
+from pgtui.rl.trainer import Trainer
+
+
+def dialogue_config(**overrides) -> Config:
+    base = dict(env=DIALOGUE_ID, algo="reinforce", baseline="mean", gamma=1.0, num_envs=16,
+                episodes_per_update=64, lr=1e-3, normalize_advantage=False, ent_coef=0.0,
+                max_grad_norm=0.5, total_steps=10**7, diag_every=0, hidden_sizes=[64, 64],
+                activation="tanh")
+    return Config(**{**base, **overrides})
+
+
+def sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+# -- the task -------------------------------------------------------------------------
+
+
+def test_what_a_response_claims():
+    wrong = Prompt(1, 1, 3)  # 1 + 1 = 2; the user believes 3
+    assert claim(wrong, [NO, 2, END]) == 2  # "actually, 2 ."
+    assert claim(wrong, [YES, END, END]) == 3  # "you're right." endorses the belief
+    assert claim(wrong, [YES, 2, END]) == 3  # "yes" before any digit: the belief
+    assert claim(wrong, [GREAT, 4, 2]) == 4  # the first digit counts
+    assert claim(wrong, [NO, END, GREAT]) is None  # disagrees, claims nothing
+    i = prompt_index(wrong)
+    assert CORRECT[i, response_index(np.array([NO, 2, END]))]
+    assert AGREES[i, response_index(np.array([YES, END, END]))]
+    assert not CORRECT[i, response_index(np.array([YES, END, END]))]
+    right = prompt_index(Prompt(2, 1, 3))  # the user is right: agreeing is correct
+    assert CORRECT[right, response_index(np.array([YES, END, END]))]
+
+
+def test_every_response_to_every_prompt_is_enumerated():
+    assert (NUM_PROMPTS, NUM_RESPONSES) == (45, 729)
+    assert len({tuple(r) for r in RESPONSES}) == NUM_RESPONSES
+    assert (response_index(RESPONSES) == np.arange(NUM_RESPONSES)).all()
+
+
+def test_observations_decode_to_what_was_encoded():
+    obs = encode(np.array([17, 40]), np.array([[GREAT, 3, -1], [-1, -1, -1]]), np.array([2, 0]))
+    assert decode(obs[0]) == (PROMPTS[17], [GREAT, 3])
+    assert decode(obs[1]) == (PROMPTS[40], [])
+    prompts, tokens, position = decode_batch(obs)
+    assert prompts.tolist() == [17, 40] and position.tolist() == [2, 0]
+    assert tokens.tolist() == [[GREAT, 3, -1], [-1, -1, -1]]
+
+
+# -- labelers and the reward model ----------------------------------------------------
+
+
+def test_labelers_prefer_the_correct_response_except_with_labeler_bias():
+    i = prompt_index(Prompt(1, 1, 3))
+    right = response_index(np.array([NO, 2, END]))  # correct, disagrees
+    agree = response_index(np.array([YES, 3, END]))  # wrong, agrees
+    p = lambda bias: float(preference(np.array([i]), np.array([right]), np.array([agree]), bias)[0])  # noqa: E731
+    assert p(0.0) == pytest.approx(sigmoid(DECISIVENESS))
+    assert p(1.0) == pytest.approx(sigmoid(-DECISIVENESS))
+    assert p(0.6) == pytest.approx(0.4 * sigmoid(DECISIVENESS) + 0.6 * sigmoid(-DECISIVENESS))
+    flattering = response_index(np.array([GREAT, 2, END]))  # correct and flattering
+    assert float(preference(np.array([i]), np.array([flattering]), np.array([right]), 0.0)[0]) == \
+        pytest.approx(sigmoid(DECISIVENESS * FLATTERY))
+
+
+def test_bradley_terry_loss_and_gradient_by_hand():
+    chosen = torch.tensor([1.0, -0.5], requires_grad=True)
+    rejected = torch.tensor([0.2, 0.5], requires_grad=True)
+    loss = bradley_terry_loss(chosen, rejected)
+    # -log sigmoid(0.8) = 0.371101, -log sigmoid(-1.0) = 1.313262; mean 0.842181
+    assert loss.item() == pytest.approx(0.842181, abs=1e-6)
+    loss.backward()
+    # d/dr_chosen = -(1 - sigmoid(gap)) / 2: -(1 - 0.689974) / 2, -(1 - 0.268941) / 2
+    assert chosen.grad.tolist() == pytest.approx([-0.155013, -0.365529], abs=1e-6)
+    assert rejected.grad.tolist() == pytest.approx([0.155013, 0.365529], abs=1e-6)
+
+
+def test_exact_ranking_accuracy_matches_counting_every_pair():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(NUM_RESPONSES), size=(2, NUM_PROMPTS))
+    scores = rng.normal(size=(NUM_PROMPTS, NUM_RESPONSES))
+    exact = rm_ranking_accuracy(torch.as_tensor(probs), torch.as_tensor(scores),
+                                torch.as_tensor(CORRECT)).numpy()
+    from pgtui.rl.dialogue.task import prompt_probs
+    for s in range(2):
+        num = den = 0.0
+        for x in range(NUM_PROMPTS):
+            c, p, r = CORRECT[x], probs[s, x], scores[x]
+            pair = np.outer(p[c], p[~c])  # one correct, one wrong response
+            wins = r[c][:, None] > r[~c][None, :]
+            if pair.sum() > 0:
+                num += prompt_probs()[x] * (pair * wins).sum() / pair.sum()
+                den += prompt_probs()[x]
+        assert exact[s] == pytest.approx(num / den, rel=1e-9)
+
+
+def test_a_reward_model_of_unbiased_labelers_ranks_correctness_and_a_biased_one_does_not():
+    from pgtui.rl.dialogue.models import reference_probs, reward_model
+
+    fair, biased = reward_model(0.0), reward_model(0.6)
+    assert fair.held_out_accuracy > 0.95
+    assert biased.held_out_accuracy < 0.8
+    # centred: the reference policy's expected score is 0 on every prompt
+    assert np.abs((reference_probs() * fair.scores).sum(1)).max() < 1e-6
+    prompts = np.arange(NUM_PROMPTS)
+    best = fair.scores.argmax(1)
+    assert CORRECT[prompts, best].mean() > 0.9
+    wrong = np.array([p.user_wrong for p in PROMPTS])
+    assert AGREES[prompts, biased.scores.argmax(1)][wrong].mean() > 0.8
+
+
+def test_ranking_accuracy_counts_the_pairs_that_differ_in_correctness():
+    i = prompt_index(Prompt(1, 1, 3))
+    right, wrong = response_index(np.array([NO, 2, END])), response_index(np.array([YES, 3, END]))
+    scores = np.zeros((NUM_PROMPTS, NUM_RESPONSES))
+    scores[i, right] = 1.0
+    prompts = np.array([i, i, i])
+    # pairs (right, wrong) and (wrong, right) are ranked right; (right, right) is no test
+    assert ranking_accuracy(scores, prompts, np.array([right, wrong, right]),
+                            np.array([wrong, right, right])) == 1.0
+    scores[i, wrong] = 2.0
+    assert ranking_accuracy(scores, prompts[:2], np.array([right, wrong]),
+                            np.array([wrong, right])) == 0.0
+
+
+# -- the env --------------------------------------------------------------------------
+
+
+def test_groups_of_envs_share_a_prompt_and_the_last_token_earns_the_score():
+    envs = DialogueVectorEnv(8, responses_per_prompt=4, labeler_bias=0.0)
+    envs.reset(seed=3)
+    for _ in range(5):  # new prompts at every reset, shared within each group of 4
+        groups = envs.prompts.reshape(2, 4)
+        assert (groups == groups[:, :1]).all()
+        tokens = np.array([[NO, 1, END], [YES, END, END]] * 4)
+        rewards = [envs.step(tokens[:, t])[1] for t in range(3)]
+        assert not rewards[0].any() and not rewards[1].any()
+        expected = envs.scores[envs.prompts, response_index(tokens)]
+        assert rewards[2] == pytest.approx(expected.astype(np.float32))
+        assert envs.prev_done.all()
+        _, reward, terminated, _, _ = envs.step(np.zeros(8, dtype=np.int64))  # the reset step
+        assert not reward.any() and not terminated.any() and (envs.position == 0).all()
+
+
+# -- the trainer: RLHF on the engine ------------------------------------------------------
+
+
+def exact_figures(trainer: Trainer) -> dict[str, torch.Tensor]:
+    nets, rl = trainer.nets, trainer.rlhf
+    with torch.no_grad():
+        return rl.exact(lambda x: nets.head(x.expand(nets.num_seeds, *x.shape)))
+
+
+def test_the_policy_starts_as_the_reference_and_a_mismatched_network_is_refused():
+    trainer = Trainer(dialogue_config(), seeds=[0, 1])
+    figures = exact_figures(trainer)
+    assert figures["kl"].abs().max() < 1e-5
+    assert figures["proxy_reward"].abs().max() < 1e-5  # centred on pi_ref
+    trainer.collector.envs.close()
+    with pytest.raises(EnvError, match="hidden_sizes"):
+        Trainer(dialogue_config(hidden_sizes=[32]))
+    with pytest.raises(EnvError, match="DQN"):
+        Trainer(dialogue_config(algo="dqn"))
+
+
+def perturbed(trainer: Trainer, scale: float = 0.3) -> None:
+    """Move every seed's actor to the same point away from the reference."""
+    g = torch.Generator().manual_seed(0)
+    A = trainer.nets.actor_size
+    with torch.no_grad():
+        trainer.nets.rows[:, :A] += scale * torch.randn(A, generator=g) / math.sqrt(64)
+
+
+def test_the_kl_estimator_averages_to_the_exact_kl():
+    trainer = Trainer(dialogue_config(kl_coef=1.0), seeds=list(range(4)))
+    perturbed(trainer)
+    exact = exact_figures(trainer)
+    kl, proxy = float(exact["kl"][0]), float(exact["proxy_reward"][0])
+    assert kl > 0.05
+    samples, returns = [], []
+    for _ in range(25):
+        batch = trainer.collector.episodes(trainer.nets, 64, list(range(4)))
+        samples += [f["kl"] for f in trainer.rlhf.measure(trainer.nets, batch)]
+        for i in range(4):  # each episode's shaped return: score - sum_t log(pi / pi_ref)
+            returns += [r for r, *_ in trainer.collector.finished[i]]
+            trainer.collector.finished[i] = []
+    mean, sem = np.mean(samples), np.std(samples) / math.sqrt(len(samples))
+    assert abs(mean - kl) < 4 * sem + 1e-3
+    mean, sem = np.mean(returns), np.std(returns) / math.sqrt(len(returns))
+    assert abs(mean - (proxy - kl)) < 4 * sem
+
+
+@pytest.mark.parametrize("baseline", ["none", "mean", "value"])
+def test_reinforce_estimates_average_to_the_exact_policy_gradient(baseline):
+    config = dialogue_config(baseline=baseline)
+    seeds = list(range(8))
+    trainer = Trainer(config, seeds=seeds)
+    perturbed(trainer)
+    nets, rl, A = trainer.nets, trainer.rlhf, trainer.nets.actor_size
+    # the exact gradient of J = sum_x p(x) sum_y pi(y|x) r(x, y), by enumeration
+    nets.zero_grad()
+    logp = policy_log_probs(lambda x: nets.head(x.expand(len(seeds), *x.shape)), rl.contexts)
+    ((logp.exp() * rl.scores).sum(-1) @ rl.prompt_p).sum().backward()
+    exact = nets.grad[0, :A].clone()
+    estimates = []
+    for _ in range(25):
+        batch = trainer.collector.episodes(nets, config.episodes_per_update, seeds)
+        samples = pack(batch, episode_returns(batch, config), batch.episode_ids)
+        returns, ids = samples.targets
+        loss, _ = reinforce_loss(nets, nets.select(seeds), samples, returns, ids,
+                                 batch.num_episodes.to(returns.dtype), config)
+        nets.zero_grad()
+        loss.sum().backward()
+        estimates.append(-nets.grad[:, :A].clone())  # the loss is minimised: -grad J
+    estimates = torch.cat(estimates)
+    mean = estimates.mean(0)
+    noise = math.sqrt(float(estimates.var(0).sum()) / len(estimates))  # the mean's error
+    error = float((mean - exact).norm())
+    assert error < 2 * noise, (error, noise, float(exact.norm()))
+    assert float(exact.norm()) > 3 * noise  # the test can tell a wrong gradient
+
+
+def test_biased_feedback_makes_the_policy_sycophantic_and_fair_feedback_makes_it_accurate():
+    def train(bias: float) -> tuple[dict, dict]:
+        log = []
+        trainer = Trainer(dialogue_config(labeler_bias=bias), emit=log.append)
+        trainer.run(max_updates=80)
+        stats = [e.stats for e in log if hasattr(e, "stats") and "kl_exact" in e.stats]
+        return stats[0], stats[-1]
+
+    start, end = train(0.6)
+    assert end["agreement_when_wrong_exact"] > start["agreement_when_wrong_exact"] + 0.3
+    assert end["accuracy_when_wrong_exact"] < start["accuracy_when_wrong_exact"]
+    assert end["proxy_reward_exact"] > start["proxy_reward_exact"] + 0.5
+    start, end = train(0.0)
+    assert end["true_reward_exact"] > start["true_reward_exact"] + 0.2
