@@ -4,12 +4,14 @@ import asyncio
 import io
 import re
 
+import numpy as np
 import pytest
 from rich.console import Console
 from textual.widgets import Input, Select
 from waiting import wait_for
 
 from pgtui.config import load_preset
+from pgtui.rl.dialogue.task import NO, Prompt, encode, prompt_index
 from pgtui.rl.events import ChangeApplied, EpisodesFinished, Snapshot, UpdateFinished
 from pgtui.ui.app import PlaygroundApp
 from pgtui.ui.messages import TrainerEvents, WatchFrame
@@ -198,6 +200,7 @@ async def test_watch_plays_in_a_process_of_its_own_and_reset_takes_the_warm_spar
 
 
 DQN_ONLY = {"exploration_final_eps", "target_update_interval", "double_q"}
+DIALOGUE_ONLY = {"kl_coef", "labeler_bias"}
 
 
 @pytest.mark.parametrize(("preset", "hidden", "shown"), [
@@ -215,7 +218,7 @@ async def test_the_settings_pane_shows_what_the_algorithm_uses(preset, hidden, s
         await pilot.pause()
         rows = {row.id.removeprefix("row-"): row for row in app.screen.params.query(".param-row")}
         assert hidden | shown <= rows.keys()
-        assert {key for key, row in rows.items() if not row.display} == hidden
+        assert {key for key, row in rows.items() if not row.display} == hidden | DIALOGUE_ONLY
         assert all(rows[key].region.height == 1 for key in shown)
 
 
@@ -251,3 +254,32 @@ async def test_a_dqn_run_shows_q_values_epsilon_and_its_own_settings():
                 for row in app.screen.params.query(".param-row")}
         assert rows["exploration_final_eps"] and rows["target_update_interval"] and rows["double_q"]
         assert not rows["baseline"] and not rows["entropy"] and not rows["clip_coef"]
+
+
+async def test_the_dialogue_shows_the_conversation_proxy_vs_true_reward_and_its_settings():
+    app = PlaygroundApp(load_preset("rlhf-dialogue"), "rlhf-dialogue", autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        obs = tuple(float(x) for x in encode(np.array([prompt_index(Prompt(1, 1, 3))]),
+                                             np.array([[NO, 2, -1]]), np.array([2]))[0])
+        stats = [{"proxy_reward_exact": 0.4 * u, "true_reward_exact": 0.62 - 0.03 * u,
+                  "kl_exact": 0.5 * u, "agreement_when_wrong_exact": 0.33 + 0.1 * u,
+                  "rm_accuracy": 0.61, "policy_loss": -0.1, "sps": 8000.0} for u in range(4)]
+        app.screen.post_message(TrainerEvents(app.screen.run, (
+            *[UpdateFinished(u + 1, 256 * (u + 1), s) for u, s in enumerate(stats)],
+            Snapshot(1024, obs, (0.05,) * 8 + (0.6,), None, None, 0.2),
+        )))
+        await pilot.pause(0.2)
+        env = drawn_text(app.screen.env_view)
+        assert "1 + 1 = ?  I think it's 3." in env and "the user is wrong" in env
+        assert "actually, 2▌" in env and "✓ right · disagrees" in env
+        rewards = drawn_text(app.screen.returns.query_one("#rewards-figures"))
+        assert "proxy +1.20 (from +0.00)" in rewards and "true 0.530 (from 0.620)" in rewards
+        diagnostics = drawn_text(app.screen.diagnostics)
+        assert "KL to ref" in diagnostics and "1.5" in diagnostics and "0.63" in diagnostics
+        assert "RM accuracy" in diagnostics
+        names = [str(label.render()) for label in app.screen.policy.query(".policy--name")]
+        assert names == ["0", "1", "2", "3", "4", "yes", "no", "great", "."]
+        assert "0.60" in drawn_text(app.screen.policy.query_one("#prob-label-8"))
+        rows = {row.id.removeprefix("row-"): row.display
+                for row in app.screen.params.query(".param-row")}
+        assert rows["kl_coef"] and rows["labeler_bias"]
