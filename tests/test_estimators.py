@@ -15,6 +15,7 @@ from pgtui.rl.algorithms import (
     actor_critic_loss,
     episode_returns,
     leave_one_out_mean,
+    start_groups,
     pack,
     reinforce_loss,
     rollout_noise,
@@ -260,3 +261,16 @@ def test_ppo_reports_approx_kl_over_each_seeds_last_epoch():
     assert stats[0]["approx_kl"] == pytest.approx(k3(x1))
     assert stats[1]["approx_kl"] == pytest.approx(k3(x1 / 2))  # its last epoch: the first
     assert stats[0]["early_stop"] == 0.0 and stats[1]["early_stop"] == 1.0
+
+
+def test_leave_one_out_mean_keeps_to_episodes_that_began_in_the_same_state():
+    # episodes 0 and 2 began in one state, 1 in another: 0 and 2 are each other's
+    # baseline; 1, alone in its state, takes the mean of every other episode
+    returns = torch.tensor([[1.0, 1.0, 4.0, 10.0]])
+    ids = torch.tensor([[0, 0, 1, 2]])
+    mask = torch.ones_like(ids, dtype=torch.bool)
+    obs = torch.tensor([[[0.0], [0.5], [1.0], [0.0]]])
+    groups = start_groups(obs, ids, mask, 3)
+    assert groups[0, 0] == groups[0, 2] != groups[0, 1]
+    out = leave_one_out_mean(returns, ids, mask, 3, groups)
+    assert out.tolist() == [[10.0, 10.0, 4.0, 1.0]]  # 1: (1 + 1 + 10) / 3 = 4

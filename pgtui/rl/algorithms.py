@@ -96,8 +96,10 @@ def _stats(keys: tuple[str, ...], columns: list[torch.Tensor]) -> Stats:
 
 
 def leave_one_out_mean(returns: torch.Tensor, episode_ids: torch.Tensor, mask: torch.Tensor,
-                       num_episodes: int) -> torch.Tensor:
-    """Per step (S, L): the mean return over the seed's *other* episodes' steps.
+                       num_episodes: int, groups: torch.Tensor | None = None) -> torch.Tensor:
+    """Per step (S, L): the mean return over the seed's *other* episodes' steps; with
+    ``groups`` (S, K), over the other episodes of the step's group where it has any
+    (the other responses to the same prompt, as RLOO takes them).
 
     Excluding the step's own episode keeps the baseline independent of its actions, so
     the expected gradient is exactly unchanged (a plain batch mean biases it by 1/K).
@@ -111,7 +113,25 @@ def leave_one_out_mean(returns: torch.Tensor, episode_ids: torch.Tensor, mask: t
         0, flat, mask.reshape(-1).to(returns.dtype)).view(S, num_episodes)
     other_sum, other_count = sums.sum(1, keepdim=True) - sums, counts.sum(1, keepdim=True) - counts
     others = torch.where(other_count > 0, other_sum / other_count.clamp(min=1), 0.0)
+    if groups is not None:
+        group_sum = torch.zeros_like(sums).scatter_add_(1, groups, sums).gather(1, groups) - sums
+        group_count = torch.zeros_like(counts).scatter_add_(1, groups, counts).gather(1, groups) - counts
+        others = torch.where(group_count > 0, group_sum / group_count.clamp(min=1), others)
     return others.gather(1, ids)
+
+
+def start_groups(obs: torch.Tensor, episode_ids: torch.Tensor, mask: torch.Tensor,
+                 num_episodes: int) -> torch.Tensor:
+    """(S, K): one number per distinct first observation of the seed's episodes, so
+    episodes that began in the same state (the dialogue's responses to one prompt)
+    share it. ``obs`` (S, L, d) and ``episode_ids`` (S, L) in step order."""
+    S, L = episode_ids.shape
+    ids = torch.where(mask, episode_ids, num_episodes)  # padding: a spare slot
+    steps = torch.arange(L, device=ids.device).expand(S, L)
+    first = torch.full((S, num_episodes + 1), L - 1, dtype=torch.long, device=ids.device)
+    first = first.scatter_reduce(1, ids, steps, "amin")[:, :num_episodes]
+    return torch.stack([torch.unique(obs[s, first[s]], dim=0, return_inverse=True)[1]
+                        for s in range(S)])
 
 
 def reinforce_advantages(returns: torch.Tensor, values: torch.Tensor, samples: Samples,
@@ -121,7 +141,9 @@ def reinforce_advantages(returns: torch.Tensor, values: torch.Tensor, samples: S
     if config.baseline == "value":
         advantages = returns - values
     elif config.baseline == "mean":
-        advantages = returns - leave_one_out_mean(returns, episode_ids, samples.mask, num_episodes)
+        groups = start_groups(samples.obs, episode_ids, samples.mask, num_episodes)
+        advantages = returns - leave_one_out_mean(returns, episode_ids, samples.mask, num_episodes,
+                                                  groups)
     else:
         advantages = returns
     return normalize(advantages, _every(samples)) if config.normalize_advantage else advantages
