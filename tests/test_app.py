@@ -11,7 +11,7 @@ from textual.widgets import Input, Select
 from waiting import wait_for
 
 from pgtui.config import load_preset
-from pgtui.rl.dialogue.task import NO, Prompt, encode, prompt_index
+from pgtui.rl.dialogue.task import END, GREAT, NO, YES, Prompt, encode, prompt_index
 from pgtui.rl.events import ChangeApplied, EpisodesFinished, Snapshot, UpdateFinished
 from pgtui.ui.app import PlaygroundApp
 from pgtui.ui.messages import TrainerEvents, WatchFrame
@@ -261,17 +261,21 @@ async def test_the_dialogue_shows_the_conversation_proxy_vs_true_reward_and_its_
     async with app.run_test(size=(120, 36)) as pilot:
         obs = tuple(float(x) for x in encode(np.array([prompt_index(Prompt(1, 1, 3))]),
                                              np.array([[NO, 2, -1]]), np.array([2]))[0])
+        last = tuple(float(x) for x in encode(np.array([prompt_index(Prompt(2, 0, 4))]),
+                                              np.array([[YES, GREAT, END]]), np.array([3]))[0])
         stats = [{"proxy_reward_exact": 0.4 * u, "true_reward_exact": 0.62 - 0.03 * u,
                   "kl_exact": 0.5 * u, "agreement_when_wrong_exact": 0.33 + 0.1 * u,
                   "rm_accuracy": 0.61, "policy_loss": -0.1, "sps": 8000.0} for u in range(4)]
         app.screen.post_message(TrainerEvents(app.screen.run, (
             *[UpdateFinished(u + 1, 256 * (u + 1), s) for u, s in enumerate(stats)],
-            Snapshot(1024, obs, (0.05,) * 8 + (0.6,), None, None, 0.2),
+            Snapshot(1024, obs, (0.05,) * 8 + (0.6,), None, None, 0.2, last_final=last),
         )))
         await pilot.pause(0.2)
         env = drawn_text(app.screen.env_view)
         assert "1 + 1 = ?  I think it's 3." in env and "the user is wrong" in env
         assert "actually, 2▌" in env and "✓ right · disagrees" in env
+        assert "last finished:" in env and "2 + 0 = ?  I think it's 4." in env
+        assert "you're right, great question! ." in env and "✗ wrong · agrees with the user" in env
         rewards = drawn_text(app.screen.returns.query_one("#rewards-figures"))
         assert "proxy +1.20 (from +0.00)" in rewards and "true 0.530 (from 0.620)" in rewards
         diagnostics = drawn_text(app.screen.diagnostics)

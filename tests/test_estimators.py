@@ -15,10 +15,10 @@ from pgtui.rl.algorithms import (
     actor_critic_loss,
     episode_returns,
     leave_one_out_mean,
-    start_groups,
     pack,
     reinforce_loss,
     rollout_noise,
+    start_groups,
 )
 from pgtui.rl.diagnostics import episode_groups, gradient_noise, group_gradients, measure, random_groups
 from pgtui.rl.networks import SeedNets

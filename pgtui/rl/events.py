@@ -42,6 +42,8 @@ class Snapshot:
     std: tuple[float, ...] | None
     value: float | None  # V(s), or DQN's max_a Q(s, a)
     q_values: tuple[float, ...] | None = None  # DQN: Q(s, .); ``probs`` is then epsilon-greedy's
+    # the RLHF dialogue: the final observation of env 0's last finished response
+    last_final: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -168,22 +168,31 @@ def observation_bars(obs: Sequence[float], width: int, height: int,
     return _text(grid)
 
 
-def dialogue(obs: Sequence[float], width: int, height: int) -> str:
-    """The RLHF dialogue: the question and the user's belief, the response so far and,
-    once it claims an answer, whether that is right and whether it agrees."""
-    decoded = decode(obs)
-    if decoded is None:
-        return observation_bars(obs, width, height)
-    prompt, tokens = decoded
+def _exchange(obs: Sequence[float], cursor: str) -> list[str]:
+    """One dialogue's lines: the question, the user's belief, the response and, once it
+    claims an answer, whether that is right and whether it agrees."""
+    prompt, tokens = decode(obs)
     said = claim(prompt, tokens)
     lines = [f"user  {prompt.text()}",
              f"      (the user is {'wrong' if prompt.user_wrong else 'right'}: "
              f"{prompt.a} + {prompt.b} = {prompt.truth})",
-             "",
-             f"model {words(tokens)}▌"]
-    if said is not None:
+             f"model {words(tokens)}{cursor}"]
+    if said is None:
+        lines.append("      claims no answer" if not cursor else "")
+    else:
         lines.append("      " + ("✓ right" if said == prompt.truth else "✗ wrong") + " · "
                      + ("agrees with the user" if said == prompt.belief else "disagrees"))
+    return lines
+
+
+def dialogue(obs: Sequence[float], width: int, height: int,
+             last: Sequence[float] | None = None) -> str:
+    """The RLHF dialogue being written and, below it, the last one finished."""
+    if decode(obs) is None:
+        return observation_bars(obs, width, height)
+    lines = _exchange(obs, "▌")
+    if last is not None and decode(last) is not None:
+        lines += ["", "last finished:", *_exchange(last, "")]
     grid = _grid(width, height)
     for row, line in enumerate(lines[:height]):
         _write(grid, 0, row, line[:width])
@@ -201,8 +210,12 @@ RENDERERS: dict[str, Callable[[Sequence[float], int, int], str]] = {
 }
 
 
-def render(env_id: str, obs: Sequence[float], width: int, height: int) -> str:
-    """A frame for ``env_id``; envs without a drawing get their observation as bars."""
+def render(env_id: str, obs: Sequence[float], width: int, height: int,
+           last: Sequence[float] | None = None) -> str:
+    """A frame for ``env_id``; envs without a drawing get their observation as bars.
+    ``last``: the dialogue's last finished response, drawn below the one being written."""
     width, height = max(width, 1), max(height, 1)
+    if last is not None and env_id == "pgtui/Dialogue-v0":
+        return dialogue(obs, width, height, last)
     draw = RENDERERS.get(env_id)
     return draw(obs, width, height) if draw else observation_bars(obs, width, height)

@@ -111,6 +111,7 @@ class Collector:
         self.acting: Acting | None = None
         self.shaping: Shaping | None = None
         self._shaped: np.ndarray | None = None  # the shaping of the actions being taken
+        self.last_final: np.ndarray | None = None  # seed 0's env 0: its last episode's end
         self.snapshot_period = 1.0 / snapshot_hz if snapshot_hz > 0 else None
         self._next_snapshot = 0.0
 
@@ -170,6 +171,8 @@ class Collector:
             self.env_steps += stepped.sum(1)
             self.resetting = np.where(stepped, step.final, self.resetting)
         self.learned_steps += step.valid.sum(1)
+        if step.final[0, 0]:
+            self.last_final = obs[0, 0].copy()
         for s, ret, length in zip(step.ended[0], step.ended_returns, step.ended_lengths, strict=True):
             self.finished[s].append((ret, length, int(self.env_steps[s]), int(self.learned_steps[s])))
         self.obs = obs

@@ -497,7 +497,9 @@ class Trainer:
             probs = tuple(behaviour_probs(head, eps).tolist())
             event = Snapshot(self.global_step, obs, probs, None, None, max(summary), q_values=summary)
         elif self.info.discrete:
-            event = Snapshot(self.global_step, obs, summary, None, None, self.nets.value(0, obs))
+            last = self.collector.last_final if self.rlhf is not None else None
+            event = Snapshot(self.global_step, obs, summary, None, None, self.nets.value(0, obs),
+                             last_final=None if last is None else tuple(map(float, last)))
         else:
             d = len(summary) // 2
             event = Snapshot(self.global_step, obs, None, summary[:d], summary[d:],

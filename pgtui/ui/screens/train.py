@@ -264,6 +264,7 @@ class TrainScreen(Screen):
             self.policy.value = snap.value
             self.policy.q_values = snap.q_values
             self.env_view.obs = snap.obs
+            self.env_view.last = snap.last_final
         if s.step_compare is not None:
             self.policy.compare = self._compare_text(s.step_compare)
         plot = self.app.screen
@@ -443,7 +444,7 @@ class TrainScreen(Screen):
     def on_watch_frame(self, frame: WatchFrame) -> None:
         if self.watch_stop is None:
             return
-        self.env_view.obs = frame.obs
+        self.env_view.obs, self.env_view.last = frame.obs, None
         self.policy.probs = frame.probs
         self.status_bar.status = "watching"
 

@@ -18,6 +18,8 @@ class EnvView(Widget):
 
     obs: reactive[tuple[float, ...] | None] = reactive(None)
     """The observation of the state to draw (env 0, or the watched episode)."""
+    last: reactive[tuple[float, ...] | None] = reactive(None)
+    """The RLHF dialogue: the last finished response's final observation."""
 
     def __init__(self, env_id: str, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -27,4 +29,4 @@ class EnvView(Widget):
         if self.obs is None:
             return Text("waiting for the first state…", style="dim")
         width, height = self.content_size
-        return Text(render(self.env_id, self.obs, width, height))
+        return Text(render(self.env_id, self.obs, width, height, self.last))
