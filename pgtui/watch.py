@@ -8,8 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-import gymnasium as gym
-
+from .rl.envs import make_env
 from .rl.player import Player
 from .rl.render import render
 
@@ -19,7 +18,7 @@ FRAME_SIZE = (48, 9)  # columns x rows of the drawing on a terminal
 def run_watch(path: Path, episodes: int, draw: bool, realtime: bool, as_json: bool) -> int:
     """Play ``episodes`` episodes, actions sampled from the checkpoint's policy."""
     player = Player.from_file(path)
-    env = gym.make(player.config.env)
+    env = make_env(player.config.env, player.config.labeler_bias)
     period = 1.0 / env.metadata.get("render_fps", 30) if realtime else 0.0
     live = _live() if draw else None
     returns: list[float] = []

@@ -268,3 +268,15 @@ def test_biased_feedback_makes_the_policy_sycophantic_and_fair_feedback_makes_it
     assert end["proxy_reward_exact"] > start["proxy_reward_exact"] + 0.5
     start, end = train(0.0)
     assert end["true_reward_exact"] > start["true_reward_exact"] + 0.2
+
+
+def test_a_live_labeler_bias_switches_the_reward_model_everywhere_it_scores(tmp_path):
+    from pgtui.rl.dialogue.models import reward_model
+
+    trainer = Trainer(dialogue_config(labeler_bias=0.0, eval_every=1000, eval_episodes=4))
+    trainer.set_param("labeler_bias", 0.6)
+    expected = reward_model(0.6).scores
+    assert np.array_equal(trainer.collector.envs.envs[0].unwrapped.scores, expected)
+    assert np.array_equal(trainer.evaluators[0].envs.unwrapped.scores, expected)
+    assert np.allclose(trainer.rlhf.scores.numpy(), expected)
+    assert trainer.rlhf.fitted.held_out_accuracy == reward_model(0.6).held_out_accuracy

@@ -113,6 +113,13 @@ def make_vec_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     return envs
 
 
+def make_env(env_id: str, labeler_bias: float = 0.0) -> gym.Env:
+    """One env of ``env_id`` (watch mode); the dialogue scores with the reward model
+    fitted at ``labeler_bias``."""
+    kwargs = {"labeler_bias": labeler_bias} if registered_id(env_id) == DIALOGUE_ID else {}
+    return gym.make(env_id, **kwargs)
+
+
 def env_info(env_id: str) -> EnvInfo:
     """Spaces and names of ``env_id``, from a throwaway one-env vector env."""
     envs = make_vec_env(env_id, 1)

@@ -226,8 +226,7 @@ class RemoteTrainer(_Child):
 def _player_main(commands, frames, path: str) -> None:
     """Play the checkpoint at ``path`` in one env at the env's frame rate, one frame
     (obs, pi summary, episode return, episodes) at a time, until told to stop."""
-    import gymnasium as gym
-
+    from .envs import make_env
     from .player import Player
 
     _child_setup()
@@ -239,7 +238,7 @@ def _player_main(commands, frames, path: str) -> None:
         return
     finally:
         Path(path).unlink(missing_ok=True)
-    env = gym.make(player.config.env)
+    env = make_env(player.config.env, player.config.labeler_bias)
     period = 1.0 / env.metadata.get("render_fps", 30)
     obs, _ = env.reset(seed=player.streams.watch_env(0))
     episode_return, episodes = 0.0, 0

@@ -107,7 +107,6 @@ class Trainer:
         if registered_id(config.env) == DIALOGUE_ID:
             self.rlhf = Rlhf(self.device)
             self.rlhf.start_from_reference(self.nets)
-            self._use_labeler_bias(envs, config.labeler_bias)
         scale = torch.cat([torch.ones(self.nets.actor_size),
                            torch.full((self.nets.rows.shape[1] - self.nets.actor_size,),
                                       config.critic_lr_scale)]).to(self.device)
@@ -129,6 +128,8 @@ class Trainer:
             self.collector.shaping = self.rlhf.kl_penalty(lambda: self.config.kl_coef)
         self.evaluators = ([Evaluator(config, s, self.info) for s in streams]
                            if config.eval_every > 0 else [])
+        if self.rlhf is not None:
+            self._use_labeler_bias(config.labeler_bias)
         self._collected_from = self.collector.env_steps.copy()  # DQN: steps before the rollout
         self.inbox: queue.SimpleQueue[Command] = inbox if inbox is not None else queue.SimpleQueue()
         # REINFORCE races: the reference variant's estimator settings, measured on the
@@ -373,16 +374,17 @@ class Trainer:
         if key == "lr":
             self.optimizer.set_lr(slice(None), value)
         if key == "labeler_bias" and self.rlhf is not None:
-            self._use_labeler_bias(self.collector.envs.envs, value)
+            self._use_labeler_bias(value)
         for i, run in enumerate(self.runs):
             run.emit(ChangeApplied(self.seed_step(i), run.update, key, old, value))
 
     # -- internals ----------------------------------------------------------------------
 
-    def _use_labeler_bias(self, envs: list, labeler_bias: float) -> None:
-        """The dialogue's reward model becomes the one fitted at ``labeler_bias``."""
+    def _use_labeler_bias(self, labeler_bias: float) -> None:
+        """The dialogue's reward model becomes the one fitted at ``labeler_bias``, in
+        the training envs and the evaluation ones."""
         self.rlhf.use_labeler_bias(labeler_bias)
-        for e in envs:
+        for e in [*self.collector.envs.envs, *(ev.envs for ev in self.evaluators)]:
             e.unwrapped.set_labeler_bias(labeler_bias)
 
     def _done(self, i: int, max_updates: int | None, until_solved: bool) -> bool:

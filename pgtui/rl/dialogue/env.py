@@ -88,7 +88,7 @@ class DialogueVectorEnv(gym.vector.VectorEnv):
 class DialogueEnv(gym.Env):
     """One dialogue (watch mode, Gymnasium's checks)."""
 
-    metadata = {"render_modes": []}
+    metadata = {"render_modes": [], "render_fps": 4}  # watch mode: a token a quarter second
 
     def __init__(self, labeler_bias: float = 0.0, render_mode: str | None = None) -> None:
         self._envs = DialogueVectorEnv(1, 1, labeler_bias)
