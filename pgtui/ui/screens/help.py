@@ -41,6 +41,17 @@ Q(s, a) of the batch, epsilon, how full the replay buffer is and how many times 
 target network was updated. Its live settings: lr, gamma, max_grad_norm, the epsilon
 the schedule heads to, the target update interval, Double DQN.
 
+## The RLHF dialogue
+
+The env pane shows the question, the user's belief, the response being written and
+the last one finished, marked right or wrong and agreeing or not; the policy pane, the
+next token's probabilities. Proxy reward (the reward model's score, 0 for the
+reference policy) and true reward (accuracy) are exact, by enumerating every response,
+at every update. The diagnostics add the KL to the reference policy, how often the
+policy agrees with a user who is wrong, and the reward model's accuracy on the
+policy's own responses. Live: `kl_coef` (the per-token KL penalty) and `labeler_bias`
+(switches to the reward model fitted to labelers of that bias).
+
 ## The gradient meters
 
 **grad var** is the trace of the covariance of the per-episode policy-gradient
