@@ -44,12 +44,26 @@ class VariantResult:
     error: str | None = None
 
 
+def prepare_models(configs: list[Config]) -> None:
+    """The dialogue's fitted models, once here and cached, rather than once in every
+    variant's process at the same time (first use only)."""
+    from .rl.dialogue.models import reference_actor, reward_model
+    from .rl.envs import DIALOGUE_ID, registered_id
+
+    biases = {c.labeler_bias for c in configs if registered_id(c.env) == DIALOGUE_ID}
+    if biases:
+        reference_actor()
+    for bias in sorted(biases):
+        reward_model(bias)
+
+
 def run_races(config: Config, options: CompareOptions, on_report=None
               ) -> tuple[list[VariantResult], bool]:
     """Train every variant x seed; returns each variant's final seeds and return curves,
     and whether ctrl+c cut the races short."""
     groups = variant_configs(config, options.seeds)
     results = {name: VariantResult(name, [], [[] for _ in configs]) for name, configs in groups}
+    prepare_models([configs[0] for _, configs in groups])
     reference = reference_estimator(groups)
     threads = race_threads(len(groups))
     remotes = [RemoteGroup(name, configs, metrics_dir=options.out, reference=reference,
