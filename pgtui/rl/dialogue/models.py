@@ -1,11 +1,13 @@
 """The task's two fitted models, built at first use and cached on disk: the reference
 policy (one) and a reward model per labeler bias. Each is fitted from fixed seeds, so
-a cached copy is the one a fresh fit would give; ``VERSION`` names the task they were
-fitted for and changes whenever the task, the corpus or the fitting does."""
+a cached copy is the one a fresh fit would give. A cached file's name carries
+``VERSION`` (bump it when the task's or the fitting's code changes) and a fingerprint
+of the constants they were fitted with, so a changed constant never reads an old fit."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -14,12 +16,21 @@ import numpy as np
 import torch
 
 from ..policies import CategoricalActor
+from . import labelers, reference
+from . import reward_model as rm
 from .exact import policy_log_probs
 from .reference import ACTIVATION, HIDDEN, fit_reference
 from .reward_model import FittedRewardModel, fit_reward_model
 from .task import OBS_DIM, VOCAB, contexts
 
 VERSION = 1
+
+
+def _fingerprint() -> str:
+    constants = (VERSION, VOCAB, reference.HIDDEN, reference.ACTIVATION, reference.CORPUS_SIZE,
+                 reference.NOISE, reference.FIT_STEPS, rm.PAIRS, rm.HELD_OUT, rm.FIT_STEPS,
+                 labelers.FLATTERY, labelers.DECISIVENESS)
+    return hashlib.sha256(repr(constants).encode()).hexdigest()[:12]
 
 
 def cache_dir() -> Path:
@@ -46,7 +57,7 @@ def _store(path: Path, write) -> None:
 def reference_actor() -> CategoricalActor:
     """pi_ref, frozen."""
     actor = CategoricalActor(OBS_DIM, len(VOCAB), list(HIDDEN), ACTIVATION)
-    path = cache_dir() / f"dialogue-v{VERSION}-reference.pt"
+    path = cache_dir() / f"dialogue-{_fingerprint()}-reference.pt"
     try:
         actor.load_state_dict(torch.load(path, weights_only=True))
     except (OSError, RuntimeError, ValueError):
@@ -68,7 +79,7 @@ def reference_probs() -> np.ndarray:
 @functools.lru_cache(maxsize=8)
 def reward_model(labeler_bias: float) -> FittedRewardModel:
     """The reward model fitted to labelers of ``labeler_bias``."""
-    path = cache_dir() / f"dialogue-v{VERSION}-reward-{labeler_bias!r}.npz"
+    path = cache_dir() / f"dialogue-{_fingerprint()}-reward-{labeler_bias!r}.npz"
     try:
         with np.load(path) as data:
             return FittedRewardModel(labeler_bias, data["scores"], float(data["accuracy"]))
