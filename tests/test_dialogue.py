@@ -280,3 +280,13 @@ def test_a_live_labeler_bias_switches_the_reward_model_everywhere_it_scores(tmp_
     assert np.array_equal(trainer.evaluators[0].envs.unwrapped.scores, expected)
     assert np.allclose(trainer.rlhf.scores.numpy(), expected)
     assert trainer.rlhf.fitted.held_out_accuracy == reward_model(0.6).held_out_accuracy
+
+
+def test_ppo_with_the_kl_penalty_fine_tunes_the_dialogue_too():
+    log = []
+    trainer = Trainer(dialogue_config(algo="ppo", num_steps=16, kl_coef=0.5), emit=log.append)
+    trainer.run(max_updates=20)
+    stats = [e.stats for e in log if hasattr(e, "stats") and "kl_exact" in e.stats]
+    assert len(stats) == 20
+    assert stats[-1]["true_reward_exact"] > stats[0]["true_reward_exact"] + 0.2
+    assert 0 < stats[-1]["kl_exact"] < 2.0
