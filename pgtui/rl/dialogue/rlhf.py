@@ -154,7 +154,7 @@ class Rlhf:
         obs, actions = batch.obs[:, i][valid], batch.actions[:, i][valid]
         if len(obs) == 0:
             return {}
-        head = nets.head(obs.unsqueeze(0).expand(len(batch.seeds), -1, -1), params)[i]
+        head = nets.head(obs.unsqueeze(0), [p[i:i + 1] for p in params])[0]
         logp = head.log_softmax(-1).gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
         ref = self.reference.net(obs).log_softmax(-1).gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
         prompts, tokens, position = decode_batch(obs.cpu().numpy())
