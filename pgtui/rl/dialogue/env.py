@@ -45,7 +45,15 @@ class DialogueVectorEnv(gym.vector.VectorEnv):
     def set_labeler_bias(self, labeler_bias: float) -> None:
         """Score with the reward model fitted to labelers of this bias from now on."""
         self.labeler_bias = float(labeler_bias)
-        self.scores = reward_model(self.labeler_bias).scores
+        self._scores: np.ndarray | None = None
+
+    @property
+    def scores(self) -> np.ndarray:
+        """The reward model's scores, (prompts, responses); fitted at first need (an env
+        built only to read its spaces fits nothing)."""
+        if self._scores is None:
+            self._scores = reward_model(self.labeler_bias).scores
+        return self._scores
 
     def _start(self, envs: np.ndarray) -> None:
         """New dialogues in ``envs`` (bool mask): one prompt drawn per group."""
