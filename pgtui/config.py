@@ -23,7 +23,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 ALGOS = ("reinforce", "a2c", "ppo", "dqn")
-BASELINES = ("none", "mean", "value")
+BASELINES = ("none", "mean", "value", "optimal")
 RETURN_MODES = ("reward_to_go", "full")
 DEVICES = ("auto", "cpu", "cuda")
 OPTIMIZERS = ("adam", "sgd")
@@ -77,7 +77,8 @@ class Config:
     gamma: float = _f(0.99, "Discount factor (live).", lo=0.0, hi=1.0)
     gae_lambda: float = _f(0.95, "GAE lambda for A2C and PPO (live).", lo=0.0, hi=1.0)
     baseline: str = _f("value", "REINFORCE baseline: none, mean (leave-one-out batch mean "
-                       "of returns) or value (learned V(s)) (live).", choices=BASELINES)
+                       "of returns), value (learned V(s)) or optimal (the variance-minimizing "
+                       "constant, leave-one-out) (live).", choices=BASELINES)
     return_mode: str = _f("reward_to_go", "REINFORCE weights: reward_to_go, or full "
                           "(the whole episode's return on every step) (live).",
                           choices=RETURN_MODES)

@@ -38,9 +38,9 @@ async def test_a_compare_preset_races_live_and_each_column_obeys_its_keys():
         assert sum(s.global_step for s in races[0].seeds) == steps
         assert races[1].state == "running"
 
-        await pilot.press("right", "b")  # value -> none on the second column
-        await wait_for(lambda: races[1].config.baseline == "none")
-        assert "applied baseline = none" in text_of(screen)[1]
+        await pilot.press("right", "b")  # value -> optimal on the second column
+        await wait_for(lambda: races[1].config.baseline == "optimal")
+        assert "applied baseline = optimal" in text_of(screen)[1]
         assert races[0].config.baseline == "none"  # the first column was never touched
 
         await pilot.press("left", "space")

@@ -224,7 +224,7 @@ def test_the_kl_estimator_averages_to_the_exact_kl():
     assert abs(mean - (proxy - kl)) < 4 * sem
 
 
-@pytest.mark.parametrize("baseline", ["none", "mean", "value"])
+@pytest.mark.parametrize("baseline", ["none", "mean", "value", "optimal"])
 def test_reinforce_estimates_average_to_the_exact_policy_gradient(baseline):
     config = dialogue_config(baseline=baseline)
     seeds = list(range(8))

@@ -134,11 +134,51 @@ def start_groups(obs: torch.Tensor, episode_ids: torch.Tensor, mask: torch.Tenso
                         for s in range(S)])
 
 
+def episode_score_norms(nets: SeedNets, params: list[torch.Tensor], samples: Samples,
+                        episode_ids: torch.Tensor, num_episodes: int) -> torch.Tensor:
+    """||grad log pi(tau_k)||^2 of each seed's episodes (S, K): the squared norm of the
+    sum over the episode's steps of grad log pi(a_t|s_t), in the actor's parameters
+    (0 for an episode a seed does not have)."""
+    index, mask = diagnostics.episode_groups(episode_ids, samples.mask, num_episodes)
+    S, K, W = index.shape
+    if K == 0 or W == 0:
+        return samples.mask.new_zeros((S, num_episodes), dtype=torch.float32)
+    seed = torch.arange(S, device=index.device).view(S, 1, 1)
+    obs, actions = samples.obs[seed, index], samples.actions[seed, index]
+    grads = diagnostics.group_gradients(
+        nets, [p.detach().repeat_interleave(K, 0) for p in params], obs.flatten(0, 1),
+        actions.flatten(0, 1), mask.flatten(0, 1).to(obs.dtype))
+    return grads.view(S, K, -1).square().sum(-1)
+
+
+def optimal_baseline(returns: torch.Tensor, episode_ids: torch.Tensor, mask: torch.Tensor,
+                     score_norms: torch.Tensor) -> torch.Tensor:
+    """Per step (S, L): b* = E[||grad log pi(tau)||^2 G] / E[||grad log pi(tau)||^2], the
+    constant that minimizes the variance of the whole-episode estimator, estimated from
+    the seed's *other* episodes (so it stays independent of the step's own actions; G is
+    each episode's return from its first step)."""
+    S, K = score_norms.shape
+    ids = torch.where(mask, episode_ids, 0)
+    steps = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
+    # each episode's first step holds its whole return (reward-to-go and full alike)
+    first = torch.full((S, K + 1), mask.shape[1] - 1, dtype=torch.long, device=mask.device)
+    first = first.scatter_reduce(1, torch.where(mask, episode_ids, K), steps, "amin")[:, :K]
+    G = returns.gather(1, first)
+    weighted, total = score_norms * G, score_norms
+    other = total.sum(1, keepdim=True) - total
+    b = torch.where(other > 0, (weighted.sum(1, keepdim=True) - weighted) / other.clamp(min=1e-30),
+                    0.0)
+    return b.gather(1, ids)
+
+
 def reinforce_advantages(returns: torch.Tensor, values: torch.Tensor, samples: Samples,
-                         episode_ids: torch.Tensor, num_episodes: int, config: Config
-                         ) -> torch.Tensor:
-    """The weight of each step's grad log pi under the config's baseline (S, L)."""
-    if config.baseline == "value":
+                         episode_ids: torch.Tensor, num_episodes: int, config: Config,
+                         score_norms: torch.Tensor | None = None) -> torch.Tensor:
+    """The weight of each step's grad log pi under the config's baseline (S, L);
+    ``score_norms`` (``episode_score_norms``) is what the optimal baseline needs."""
+    if config.baseline == "optimal":
+        advantages = returns - optimal_baseline(returns, episode_ids, samples.mask, score_norms)
+    elif config.baseline == "value":
         advantages = returns - values
     elif config.baseline == "mean":
         groups = start_groups(samples.obs, episode_ids, samples.mask, num_episodes)
@@ -157,7 +197,8 @@ def episode_returns(batch: Batch, config: Config) -> torch.Tensor:
 
 
 def reinforce_loss(nets: SeedNets, params: list[torch.Tensor], samples: Samples, returns: torch.Tensor,
-                   episode_ids: torch.Tensor, num_episodes: torch.Tensor, config: Config
+                   episode_ids: torch.Tensor, num_episodes: torch.Tensor, config: Config,
+                   score_norms: torch.Tensor | None = None
                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Per seed: 1/K sum_k sum_t [-A_t log pi(a_t|s_t) - ent_coef * H(pi(.|s_t))]
     + vf_coef * value loss.
@@ -170,8 +211,10 @@ def reinforce_loss(nets: SeedNets, params: list[torch.Tensor], samples: Samples,
     the steps by.
     """
     logp, entropy, values = nets.evaluate(samples.obs, samples.actions, params)
+    if config.baseline == "optimal" and score_norms is None:
+        score_norms = episode_score_norms(nets, params, samples, episode_ids, int(num_episodes.max()))
     adv = reinforce_advantages(returns, values.detach(), samples, episode_ids,
-                               int(num_episodes.max()), config)
+                               int(num_episodes.max()), config, score_norms)
     mask = _every(samples)
     episodes = num_episodes.clamp(min=1)
     policy_loss = -_masked_sum(logp * adv, samples.mask) / episodes
@@ -195,7 +238,11 @@ def reinforce_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, conf
     samples = pack(batch, episode_returns(batch, config), batch.episode_ids)
     returns, episode_ids = samples.targets
     num_episodes = batch.num_episodes.to(returns.dtype)
-    loss, parts = reinforce_loss(nets, params, samples, returns, episode_ids, num_episodes, config)
+    optimal = "optimal" in (config.baseline, reference.baseline if reference else None)
+    norms_k = (episode_score_norms(nets, params, samples, episode_ids, int(num_episodes.max()))
+               if optimal else None)
+    loss, parts = reinforce_loss(nets, params, samples, returns, episode_ids, num_episodes, config,
+                                 norms_k)
     noise: Stats = [{} for _ in batch.seeds]
     if diagnose:
         width = int(num_episodes.max())
@@ -204,7 +251,7 @@ def reinforce_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, conf
         if reference is not None:
             ref_returns = pack(batch, episode_returns(batch, reference)).targets[0]
             ref_adv = reinforce_advantages(ref_returns, parts["values"], samples, episode_ids,
-                                           width, reference)
+                                           width, reference, norms_k)
         noise = diagnostics.measure(nets, params, samples, parts["adv"], index, mask, ref_adv)
     norms = step(nets, optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
     stats = _stats(("policy_loss", "value_loss", "entropy", "loss", "grad_norm",

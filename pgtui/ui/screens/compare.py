@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ...config import Config
+from ...config import BASELINES, Config
 from ...rl.events import Pause, Resume, RunError, SetParam
 from ...rl.race import GroupReport, reference_estimator, variant_configs
 from ...rl.race_figures import band
@@ -25,7 +25,6 @@ from ..widgets.steady_footer import SteadyFooter
 from ..widgets.variant_column import Race, VariantColumn
 
 PLOT_PERIOD = 1.0  # seconds between redraws of the curves
-BASELINES = ("none", "mean", "value")
 ENT_STEPS = (0.0, 0.01, 0.1)
 
 
