@@ -23,7 +23,14 @@ from rich.table import Table
 from .config import Config
 from .rl.events import RunError, Stop
 from .rl.race import GroupReport, SeedProgress, expected_gradient, reference_estimator, variant_configs
-from .rl.race_figures import VariantSummary, band, like_for_like, summarize, variance_ratios
+from .rl.race_figures import (
+    VariantSummary,
+    band,
+    like_for_like,
+    summarize,
+    variance_ratios,
+    variance_slopes,
+)
 from .rl.remote import RemoteGroup, race_threads
 
 PLOT_SIZE = (78, 18)
@@ -230,12 +237,23 @@ def run_compare(config: Config, options: CompareOptions) -> int:
     out.print(summary_table(summaries))
     for line in variance_ratios(summaries):
         out.print(line)
+    slopes = variance_slopes([(r.name, firsts[r.name], r.seeds) for r in results])
+    for fit in slopes:
+        se = "" if fit["slope_se"] is None else f" ± {fit['slope_se']:.2f}"
+        out.print(f"grad var ∝ {fit['key']}^{fit['slope']:.2f}{se} over "
+                  f"{', '.join(fit['variants'])} ({fit['points']} seed runs, log-log least squares)")
     for r in results:
         bad = [f"seed {s.seed}: {s.state}" for s in r.seeds if s.state in ("diverged", "error")]
         if bad:
             out.print(f"{r.name}: " + ", ".join(bad))
     print(curves_plot(results, color=sys.stdout.isatty()))
     document = {"variants": [s.as_json() for s in summaries]}
+    for fit in slopes:  # each variant of a fitted series carries its series' slope
+        for variant in document["variants"]:
+            if variant["name"] in fit["variants"]:
+                variant.update(slope=fit["slope"], slope_se=fit["slope_se"], slope_key=fit["key"])
+    if slopes:
+        document["slopes"] = slopes
     if options.out is not None:
         (options.out / "summary.json").write_text(json.dumps(document, indent=2) + "\n",
                                                   encoding="utf-8")

@@ -93,6 +93,10 @@ class Config:
                               "its own norm; 0 turns clipping off (live).", lo=0.0, hi=1e6)
     target_kl: float = _f(0.0, "PPO: stop the epochs once approx_kl exceeds this; 0 = off.",
                           lo=0.0, hi=10.0)
+    max_episode_steps: int = _f(0, "Cap on an episode's steps (Gymnasium's time limit); 0 = the "
+                                "env's own.", lo=0, hi=10**9)
+    reward_scale: float = _f(1.0, "Every env reward is multiplied by this before it is learned "
+                             "from (and in the returns shown).", lo=0.0, lo_open=True, hi=1e6)
     num_envs: int = _f(8, "Vectorized envs stepped together.", lo=1, hi=4096)
     num_steps: int = _f(128, "A2C/PPO: steps per env per rollout.", lo=1, hi=100_000)
     episodes_per_update: int = _f(8, "REINFORCE: complete episodes per update.", lo=1,

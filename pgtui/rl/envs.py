@@ -73,6 +73,14 @@ class EnvInfo:
     action_names: tuple[str, ...]
 
 
+def solved_threshold(config, info: EnvInfo) -> float | None:
+    """The mean return that counts as solved: the config's ``solved_threshold``, else the
+    env's ``reward_threshold`` in the config's reward scale (None: the env has none)."""
+    if config.solved_threshold is not None:
+        return config.solved_threshold
+    return None if info.reward_threshold is None else info.reward_threshold * config.reward_scale
+
+
 def registered_id(env_id: str) -> str:
     """The registry id of ``env_id``; ``module:EnvId`` first imports the module that
     registers it (how Gymnasium names envs from other packages)."""
@@ -100,23 +108,27 @@ def env_exists(env_id: str) -> bool:
         return False
 
 
-def make_vec_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
-    """A vector env; CartPole uses Gymnasium's native numpy implementation."""
+def make_vec_env(env_id: str, num_envs: int, max_episode_steps: int = 0) -> gym.vector.VectorEnv:
+    """A vector env; CartPole uses Gymnasium's native numpy implementation.
+    ``max_episode_steps`` > 0 replaces the env's own time limit."""
     _spec(env_id)
     env_id = registered_id(env_id)
     mode = "vector_entry_point" if env_id in _NATIVE_VECTOR else "sync"
+    limit = {"max_episode_steps": max_episode_steps} if max_episode_steps > 0 else {}
     try:
-        envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+        envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **limit)
     except Exception as err:  # any failure to build the env is the user's env id
         raise EnvError(f"cannot make env '{env_id}': {err}") from None
     describe(envs)  # refuse unsupported spaces before any training starts
     return envs
 
 
-def make_env(env_id: str, labeler_bias: float = 0.0) -> gym.Env:
+def make_env(env_id: str, labeler_bias: float = 0.0, max_episode_steps: int = 0) -> gym.Env:
     """One env of ``env_id`` (watch mode); the dialogue scores with the reward model
-    fitted at ``labeler_bias``."""
+    fitted at ``labeler_bias``; ``max_episode_steps`` > 0 replaces the time limit."""
     kwargs = {"labeler_bias": labeler_bias} if registered_id(env_id) == DIALOGUE_ID else {}
+    if max_episode_steps > 0:
+        kwargs["max_episode_steps"] = max_episode_steps
     return gym.make(env_id, **kwargs)
 
 

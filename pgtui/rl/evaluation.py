@@ -26,7 +26,7 @@ class Evaluator:
 
     def __init__(self, config: Config, streams: SeedStreams, info: EnvInfo) -> None:
         self.config, self.streams, self.info = config, streams, info
-        self.envs = make_vec_env(config.env, config.eval_episodes)
+        self.envs = make_vec_env(config.env, config.eval_episodes, config.max_episode_steps)
         self.done = 0  # evaluations so far
 
     def due(self, env_steps: int) -> bool:

@@ -80,11 +80,14 @@ def expected_gradient(config: Config) -> tuple:
     variants with equal tuples estimate the same gradient, and only then does a ratio
     of their variances compare like for like. A baseline (value, or the mean over the
     other episodes) leaves it unchanged; reward-to-go without the gamma^t factor
-    differs from the full return unless gamma = 1; normalized advantages rescale it."""
+    differs from the full return unless gamma = 1; normalized advantages rescale it; a
+    time limit or a reward scale changes the return it is the gradient of."""
+    # the objective itself: a capped episode or scaled rewards are another return
+    task = (config.env, config.max_episode_steps, config.reward_scale)
     if config.algo != "reinforce":
-        return (config.algo, config.gamma, config.gae_lambda, config.normalize_advantage)
+        return (config.algo, config.gamma, config.gae_lambda, config.normalize_advantage, *task)
     return_mode = config.return_mode if config.gamma < 1 else "either"
-    return (config.algo, config.gamma, return_mode, config.normalize_advantage)
+    return (config.algo, config.gamma, return_mode, config.normalize_advantage, *task)
 
 
 def reference_estimator(groups: list[tuple[str, list[Config]]]) -> dict[str, Any] | None:

@@ -162,3 +162,48 @@ def variance_ratios(summaries: Sequence[VariantSummary]) -> list[str]:
     """One sentence per variant after the first, against the first."""
     lines = [variance_ratio_text(s, summaries[0]) for s in summaries[1:]]
     return [line for line in lines if line]
+
+
+# the settings whose effect on the gradient variance the lessons derive: a race over one
+# of them fits grad var ~ x^slope
+SCALING_KEYS = ("max_episode_steps", "reward_scale")
+
+
+def loglog_slope(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float | None]:
+    """The least-squares slope of log y against log x, and its standard error (None
+    with fewer than three points, or all on one x)."""
+    lx, ly = [math.log(x) for x in xs], [math.log(y) for y in ys]
+    mx, my = statistics.fmean(lx), statistics.fmean(ly)
+    sxx = sum((x - mx) ** 2 for x in lx)
+    if sxx == 0:
+        return math.nan, None
+    slope = sum((x - mx) * (y - my) for x, y in zip(lx, ly, strict=True)) / sxx
+    if len(lx) < 3:
+        return slope, None
+    residual = sum((y - my - slope * (x - mx)) ** 2 for x, y in zip(lx, ly, strict=True))
+    return slope, math.sqrt(residual / (len(lx) - 2) / sxx)
+
+
+def variance_slopes(variants: Sequence[tuple[str, object, Sequence[SeedProgress]]]) -> list[dict]:
+    """For each run of variants that differ only in one of ``SCALING_KEYS`` (name,
+    config, seeds): the slope of log grad var against log of that key, fitted over every
+    seed's whole-run mean grad var, with its standard error."""
+    out = []
+    for key in SCALING_KEYS:
+        series: dict[tuple, list] = {}
+        for name, config, seeds in variants:
+            rest = tuple(sorted((k, repr(v)) for k, v in vars(config).items()
+                                if k not in (key, "seed", "description", "variants")))
+            series.setdefault(rest, []).append((name, getattr(config, key), seeds))
+        for members in series.values():
+            if len({x for _, x, _ in members}) < 2 or any(x <= 0 for _, x, _ in members):
+                continue
+            points = [(x, s.grad_var) for _, x, seeds in members for s in seeds
+                      if math.isfinite(s.grad_var) and s.grad_var > 0]
+            if len({x for x, _ in points}) < 2:
+                continue
+            slope, se = loglog_slope([x for x, _ in points], [y for _, y in points])
+            out.append({"key": key, "variants": [name for name, _, _ in members],
+                        "values": [x for _, x, _ in members], "points": len(points),
+                        "slope": slope, "slope_se": se})
+    return out

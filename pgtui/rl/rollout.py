@@ -93,7 +93,8 @@ class Collector:
 
     def __init__(self, envs: list[gym.vector.VectorEnv], info: EnvInfo, device: torch.device,
                  generators: list[torch.Generator], reset_seeds: list[int | list[int]],
-                 snapshot_sink: SnapshotSink | None = None, snapshot_hz: float = 0.0) -> None:
+                 snapshot_sink: SnapshotSink | None = None, snapshot_hz: float = 0.0,
+                 reward_scale: float = 1.0) -> None:
         self.info, self.device, self.generators = info, device, generators
         first = [np.asarray(e.reset(seed=seed)[0], dtype=np.float32)
                  for e, seed in zip(envs, reset_seeds, strict=True)]
@@ -109,6 +110,7 @@ class Collector:
         self.finished: list[list[tuple[float, int, int, int]]] = [[] for _ in range(S)]
         self.snapshot_sink = snapshot_sink
         self.acting: Acting | None = None
+        self.reward_scale = reward_scale  # every env reward is multiplied by it
         self.shaping: Shaping | None = None
         self._shaped: np.ndarray | None = None  # the shaping of the actions being taken
         self.last_final: np.ndarray | None = None  # seed 0's env 0: its last episode's end
@@ -155,6 +157,8 @@ class Collector:
         held = held if self.envs.can_hold else None
         obs, reward, terminated, truncated = self.envs.step(self._env_actions(actions), seeds,
                                                             self.obs, held)
+        if self.reward_scale != 1.0:
+            reward = reward * np.float32(self.reward_scale)
         if self._shaped is not None:  # a step that only resets its env takes no action
             reward = reward + np.where(self.resetting, 0.0, self._shaped).astype(np.float32)
             self._shaped = None

@@ -30,7 +30,7 @@ from .algorithms import a2c_update, ppo_update, reinforce_update
 from .device import device_name
 from .dialogue.rlhf import Rlhf, architecture_error
 from .dqn import DqnLearner, behaviour_probs, epsilon
-from .envs import DIALOGUE_ID, EnvError, describe, make_vec_env, registered_id
+from .envs import DIALOGUE_ID, EnvError, describe, make_vec_env, registered_id, solved_threshold
 from .evaluation import Evaluator
 from .events import (
     ChangeApplied,
@@ -78,7 +78,7 @@ class Trainer:
         self._last_autosave = time.monotonic()
         self.pause_on_diverge = pause_on_diverge  # the playground pauses; headless ends
         self.device = torch.device(device_name(config.device))
-        envs = [make_vec_env(config.env, config.num_envs) for _ in seeds]
+        envs = [make_vec_env(config.env, config.num_envs, config.max_episode_steps) for _ in seeds]
         self.info = describe(envs[0])
         if config.algo == "dqn" and not self.info.discrete:
             for e in envs:
@@ -92,8 +92,7 @@ class Trainer:
                 for e in envs:
                     e.close()
                 raise EnvError(f"env '{config.env}': {why}")
-        self.threshold = (config.solved_threshold if config.solved_threshold is not None
-                          else self.info.reward_threshold)
+        self.threshold = solved_threshold(config, self.info)
         streams = [SeedStreams(seed) for seed in seeds]
         policies = []
         for stream in streams:
@@ -118,7 +117,8 @@ class Trainer:
                      for stream, e in zip(streams, emits, strict=True)]
         self.collector = Collector(envs, self.info, self.device, [r.generator for r in self.runs],
                                    [s.env_reset_seed(e) for s, e in zip(streams, envs, strict=True)],
-                                   snapshot_sink=self._emit_snapshot, snapshot_hz=snapshot_hz)
+                                   snapshot_sink=self._emit_snapshot, snapshot_hz=snapshot_hz,
+                                   reward_scale=config.reward_scale)
         self.dqn: DqnLearner | None = None
         if config.algo == "dqn":
             self.dqn = DqnLearner(self.nets, config, self.info.obs_dim, [s.replay() for s in streams])

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from ..config import Config, ConfigError, load_preset, preset_names
 from ..rl import remote
 from ..rl.device import device_name
-from ..rl.envs import EnvError, EnvInfo, env_info
+from ..rl.envs import EnvError, EnvInfo, env_info, solved_threshold
 from ..rl.events import Pause
 from ..rl.race import variant_configs
 from ..rl.remote import RemoteTrainer
@@ -109,8 +109,7 @@ class PlaygroundApp(App[int]):
             if first:
                 self.exit(return_code=2, message=str(err))
             return
-        threshold = (config.solved_threshold if config.solved_threshold is not None
-                     else info.reward_threshold)
+        threshold = solved_threshold(config, info)
         self.push_screen(CompareScreen(config, title, resume=resume, autostart=self.autostart,
                                        threshold=threshold))
 

@@ -32,7 +32,7 @@ from textual.widgets import Static
 from ...config import Config, ConfigError
 from ...rl import checkpoint
 from ...rl.checkpoint import CheckpointError
-from ...rl.envs import DIALOGUE_ID, EnvInfo
+from ...rl.envs import DIALOGUE_ID, EnvInfo, solved_threshold
 from ...rl.events import (
     ChangeApplied,
     CheckpointSaved,
@@ -93,8 +93,7 @@ class TrainScreen(Screen):
                  remote: RemoteTrainer | None, out: Path | None = None) -> None:
         super().__init__()
         self.config, self.preset, self.info, self.device = config, preset, info, device
-        self.threshold = (config.solved_threshold if config.solved_threshold is not None
-                          else info.reward_threshold)
+        self.threshold = solved_threshold(config, info)
         self.remote, self.out = remote, out
         self.run = 0  # counts the runs this screen has shown: a stopped run's last words go
         self.state = RunState()
@@ -167,8 +166,7 @@ class TrainScreen(Screen):
         if config != self.config:  # a reset shows the same settings: no control to redraw
             self.params.show_config(config)
         self.config, self.preset, self.remote = config, preset, remote
-        self.threshold = (config.solved_threshold if config.solved_threshold is not None
-                          else self.info.reward_threshold)
+        self.threshold = solved_threshold(config, self.info)
         self.state, self._pending_save = RunState(), None
         self._shown_stats, self._shown_episodes = None, 0
         self.status_bar.preset = preset
