@@ -290,3 +290,43 @@ def test_ppo_with_the_kl_penalty_fine_tunes_the_dialogue_too():
     assert len(stats) == 20
     assert stats[-1]["true_reward_exact"] > stats[0]["true_reward_exact"] + 0.2
     assert 0 < stats[-1]["kl_exact"] < 2.0
+
+
+@pytest.mark.parametrize("baseline", ["mean", "value", "optimal"])
+def test_the_baseline_term_averages_to_zero_and_a_leaky_one_does_not(baseline):
+    """The lesson's E[grad log pi(a|s) b(s)] = 0, measured: each episode's baseline term
+    (its gradient with the baseline minus without), averaged over many batches, lies
+    within 3 standard errors of zero; a "baseline" that is the episode's own return
+    lies far from it."""
+    from pgtui.rl import diagnostics
+    from pgtui.rl.algorithms import episode_score_norms, reinforce_advantages
+
+    config = dialogue_config(baseline=baseline)
+    seeds = list(range(8))
+    trainer = Trainer(config, seeds=seeds)
+    perturbed(trainer)
+    nets = trainer.nets
+    terms, leaky = [], []
+    for _ in range(12):
+        batch = trainer.collector.episodes(nets, 32, seeds)
+        samples = pack(batch, episode_returns(batch, config), batch.episode_ids)
+        returns, ids = samples.targets
+        K = int(batch.num_episodes.max())
+        params = nets.select(seeds)
+        with torch.no_grad():
+            values = nets.values(samples.obs, params)
+        norms = episode_score_norms(nets, params, samples, ids, K)
+        term = -(returns - reinforce_advantages(returns, values, samples, ids, K, config, norms))
+        index, mask = diagnostics.episode_groups(ids, samples.mask, K)
+        seed = torch.arange(len(seeds)).view(-1, 1, 1)
+        for weights, out in ((term, terms), (-returns, leaky)):  # b = G: the term -G
+            w = torch.where(mask, weights[seed, index], 0.0)
+            grads = diagnostics.group_gradients(
+                nets, [p.detach().repeat_interleave(K, 0) for p in params],
+                samples.obs[seed, index].flatten(0, 1), samples.actions[seed, index].flatten(0, 1),
+                w.flatten(0, 1))
+            out.append(grads)  # every episode's term, (S x K, P)
+    for episodes, far in ((torch.cat(terms), False), (torch.cat(leaky), True)):
+        mean = episodes.mean(0)
+        se = math.sqrt(float(episodes.var(0).sum()) / len(episodes))
+        assert (float(mean.norm()) / se > 3) == far, float(mean.norm()) / se

@@ -13,6 +13,7 @@ submitted to the Trainer takes effect at the next update and never halfway throu
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -252,7 +253,12 @@ def reinforce_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, conf
             ref_returns = pack(batch, episode_returns(batch, reference)).targets[0]
             ref_adv = reinforce_advantages(ref_returns, parts["values"], samples, episode_ids,
                                            width, reference, norms_k)
-        noise = diagnostics.measure(nets, params, samples, parts["adv"], index, mask, ref_adv)
+        term = None
+        if config.baseline != "none":  # the baseline's own term: with it minus without
+            without = reinforce_advantages(returns, parts["values"], samples, episode_ids, width,
+                                           dataclasses.replace(config, baseline="none"))
+            term = parts["adv"] - without
+        noise = diagnostics.measure(nets, params, samples, parts["adv"], index, mask, ref_adv, term)
     norms = step(nets, optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
     stats = _stats(("policy_loss", "value_loss", "entropy", "loss", "grad_norm",
                     "critic_grad_norm", "explained_variance"),

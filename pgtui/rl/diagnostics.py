@@ -8,6 +8,11 @@ them, every update (or every ``diag_every`` updates):
   of one group's gradient estimate, summed over all policy parameters.
 - ``grad_snr``  = ||g_mean||^2 / (grad_var / K): squared length of the batch gradient
   over the variance of that mean. Near 1 the step is mostly noise; large is clean.
+- ``baseline_se`` (REINFORCE with a baseline) = ||h_mean|| / sqrt(tr Cov(h_k) / K), h_k
+  an episode's baseline term alone (its gradient with the baseline minus without):
+  how many standard errors the term's mean lies from zero, over all parameters at
+  once. Its expectation is zero, so this hovers near 1 (the noise of a mean of K);
+  a baseline that leaked the episode's own actions would grow it like sqrt(K).
 - ``grad_norm`` (computed by the algorithms) = the global L2 norm of the full loss
   gradient before clipping.
 
@@ -18,6 +23,8 @@ lessons are about.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -100,20 +107,22 @@ def random_groups(counts: torch.Tensor, generators: list[torch.Generator | None]
 
 
 def measure(nets: SeedNets, params: list[torch.Tensor], samples, weights: torch.Tensor,
-            index: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor | None = None
-            ) -> list[dict[str, float]]:
+            index: torch.Tensor, mask: torch.Tensor, reference: torch.Tensor | None = None,
+            baseline_term: torch.Tensor | None = None) -> list[dict[str, float]]:
     """Per seed, the gradient noise of the estimator -sum w log pi over its groups
     ``index``/``mask`` (S, K, W) of its packed steps (``samples``, ``weights`` (S, L)).
 
     With ``reference`` (other weights for the same steps) the same pass also measures
-    that estimator, as ``grad_var_ref``: the groups are simply listed twice.
+    that estimator, as ``grad_var_ref``; with ``baseline_term`` (the weights' difference
+    from no baseline's), how far the mean of that term lies from zero, as
+    ``baseline_se``. The groups are simply listed once per set of weights.
     """
     S, K, W = index.shape
     if K == 0 or W == 0:
         return [{} for _ in range(S)]
     seed = torch.arange(S, device=index.device).view(S, 1, 1)
     obs, actions = samples.obs[seed, index], samples.actions[seed, index]
-    sets = [weights] if reference is None else [weights, reference]
+    sets = [x for x in (weights, reference, baseline_term) if x is not None]
     w = torch.cat([torch.where(mask, x[seed, index], 0.0) for x in sets], 1)
     copies = len(sets)
     grads = group_gradients(
@@ -123,7 +132,11 @@ def measure(nets: SeedNets, params: list[torch.Tensor], samples, weights: torch.
     groups = mask.any(-1)
     stats = gradient_noise(grads[:, :K], groups)
     if reference is not None:
-        for s, ref in zip(stats, gradient_noise(grads[:, K:], groups), strict=True):
+        for s, ref in zip(stats, gradient_noise(grads[:, K:2 * K], groups), strict=True):
             if s and ref:
                 s["grad_var_ref"] = ref["grad_var"]
+    if baseline_term is not None:
+        for s, term in zip(stats, gradient_noise(grads[:, -K:], groups), strict=True):
+            if s and term and math.isfinite(term["grad_snr"]):
+                s["baseline_se"] = math.sqrt(term["grad_snr"])
     return stats

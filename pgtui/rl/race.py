@@ -36,6 +36,8 @@ class SeedProgress:
     fell_back: bool = False  # ... and it later fell below the threshold
     paired_var_sum: float = 0.0  # grad_var where the reference was measured on the same batch
     reference_var_sum: float = 0.0  # the reference estimator's grad_var on those batches
+    baseline_se_sum: float = 0.0  # over the updates that measured the baseline's term
+    baseline_se_updates: int = 0
     # the dialogue's exact figures at the latest update (``dialogue.rlhf.FIGURES``)
     figures: dict[str, float] = field(default_factory=dict)
 

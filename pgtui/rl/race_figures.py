@@ -36,6 +36,9 @@ class VariantSummary:
     # the dialogue's exact figures at the end, mean over seeds (``dialogue.rlhf.FIGURES``
     # and rm_accuracy); empty for other envs
     figures: dict = field(default_factory=dict)
+    # the baseline term's mean, in standard errors from zero, averaged over the updates
+    # and seeds that measured it (None: no baseline or no diagnostics)
+    baseline_se: float | None = None
 
     def as_json(self) -> dict:
         data = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
@@ -68,7 +71,9 @@ def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "", gradient
         grad_var=statistics.fmean(grad_vars) if grad_vars else None,
         grad_snr=statistics.fmean(grad_snrs) if grad_snrs else None,
         variance_ratio=paired_ratio(seeds), algo=algo, gradient=gradient,
-        figures=_mean_figures(seeds))
+        figures=_mean_figures(seeds),
+        baseline_se=(sum(s.baseline_se_sum for s in seeds) / n
+                     if (n := sum(s.baseline_se_updates for s in seeds)) else None))
 
 
 def _mean_figures(seeds: Sequence[SeedProgress]) -> dict[str, float]:

@@ -14,7 +14,8 @@ SHOWN = (
     ("entropy", "entropy", "ent"), ("approx_kl", "approx kl", "kl"),
     ("clipfrac", "clip frac", "clip"), ("explained_variance", "expl var", "ev"),
     ("grad_norm", "grad norm", "|g|"), ("grad_var", "grad var", "g var"),
-    ("grad_snr", "grad snr", "snr"), ("td_loss", "TD loss", "td"), ("q_mean", "mean Q", "Q"),
+    ("grad_snr", "grad snr", "snr"), ("baseline_se", "baseline term", "b term"),
+    ("td_loss", "TD loss", "td"), ("q_mean", "mean Q", "Q"),
     ("epsilon", "epsilon", "eps"), ("buffer_fill", "buffer", "buf"),
     ("target_updates", "target upd", "tgt"),
     # the RLHF dialogue, exact by enumeration
@@ -61,6 +62,8 @@ class DiagnosticsPane(Static):
         return table
 
     def _value(self, key: str) -> str:
+        if key == "baseline_se" and key in self.stats:  # its mean's distance from zero
+            return f"{self.stats[key]:.1f} se from 0"
         if key == "buffer_fill" and key in self.stats:
             return f"{self.stats[key]:.0%}"
         if key == "grad_norm" and "critic_grad_norm" in self.stats:  # clipped each on its own

@@ -136,6 +136,8 @@ class VariantColumn(Vertical):
                          + (f" (lowest {s.lowest_after:.0f})" if s.fell_back else "") + "\n")
         lines.append(f"grad var {meter(s.grad_var, *scale)} {_fmt(s.grad_var, '.2g')}\n")
         lines.append(f"grad snr {_fmt(s.grad_snr, '.2f')}\n")
+        if s.baseline_se is not None:  # E[grad log pi b] = 0: ~1 se is what zero looks like
+            lines.append(f"baseline term {s.baseline_se:.1f} se from 0\n")
         if reference is not None and reference.name != s.name:
             sentence = variance_ratio_text(s, reference)
             if sentence:
