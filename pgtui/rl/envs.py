@@ -1,5 +1,8 @@
 """Gymnasium envs by id, vectorized, plus the one-step bandit of the worked example.
 
+A Discrete observation (Gymnasium's toy-text grids) reaches the networks one-hot,
+through Gymnasium's own ``FlattenObservation`` wrapper.
+
 Gymnasium 1.x vector envs reset an env on the step *after* it terminated or truncated:
 that step's reward is 0 and its action is ignored. The rollouts mark such steps
 invalid (``valid = False``) so no transition ever straddles two episodes; in exchange
@@ -29,6 +32,9 @@ ACTION_NAMES = {
     "MountainCar-v0": ("left", "none", "right"),
     "Acrobot-v1": ("-1", "0", "+1"),
     "pgtui/Bandit-v0": ("a1", "a2"),
+    "pgtui/Chain-v0": ("left", "right"),
+    "FrozenLake-v1": ("left", "down", "right", "up"),
+    "CliffWalking-v1": ("up", "right", "down", "left"),
     DIALOGUE_ID: VOCAB,
 }
 
@@ -54,8 +60,16 @@ class BanditEnv(gym.Env):
         reward = self.means[int(action)] + self.noise * self.np_random.standard_normal()
         return np.zeros(1, dtype=np.float32), float(reward), True, False, {}
 
+    @property
+    def P(self) -> dict:
+        """Its model, as Gymnasium's toy-text envs publish theirs (the mean payoffs)."""
+        return {0: {a: [(1.0, 0, float(m), True)] for a, m in enumerate(self.means)}}
+
+    initial_state_distrib = np.ones(1)
+
 
 gym.register("pgtui/Bandit-v0", entry_point=BanditEnv, max_episode_steps=1)
+gym.register("pgtui/Chain-v0", entry_point="pgtui.rl.chain:ChainEnv", max_episode_steps=20)
 # every response is RESPONSE_LENGTH tokens: the env ends it, no time limit needed
 gym.register(DIALOGUE_ID, entry_point="pgtui.rl.dialogue.env:DialogueEnv",
              vector_entry_point="pgtui.rl.dialogue.env:DialogueVectorEnv")
@@ -117,6 +131,10 @@ def make_vec_env(env_id: str, num_envs: int, max_episode_steps: int = 0) -> gym.
     limit = {"max_episode_steps": max_episode_steps} if max_episode_steps > 0 else {}
     try:
         envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **limit)
+        if isinstance(envs.single_observation_space, spaces.Discrete):  # toy-text: one-hot
+            envs.close()
+            envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode,
+                                wrappers=[gym.wrappers.FlattenObservation], **limit)
     except Exception as err:  # any failure to build the env is the user's env id
         raise EnvError(f"cannot make env '{env_id}': {err}") from None
     describe(envs)  # refuse unsupported spaces before any training starts
@@ -129,7 +147,10 @@ def make_env(env_id: str, labeler_bias: float = 0.0, max_episode_steps: int = 0)
     kwargs = {"labeler_bias": labeler_bias} if registered_id(env_id) == DIALOGUE_ID else {}
     if max_episode_steps > 0:
         kwargs["max_episode_steps"] = max_episode_steps
-    return gym.make(env_id, **kwargs)
+    env = gym.make(env_id, **kwargs)
+    if isinstance(env.observation_space, spaces.Discrete):  # one-hot, as in training
+        env = gym.wrappers.FlattenObservation(env)
+    return env
 
 
 def env_info(env_id: str) -> EnvInfo:

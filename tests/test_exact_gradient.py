@@ -1,0 +1,78 @@
+"""The true policy gradient of tabular envs: against finite differences of the exact
+return, and as the mean of many REINFORCE estimates."""
+
+import math
+
+import pytest
+import torch
+
+from pgtui.config import Config
+from pgtui.rl.algorithms import episode_returns, pack, reinforce_loss
+from pgtui.rl.exact_gradient import expected_return, tabular_model, true_gradient
+from pgtui.rl.trainer import Trainer
+
+TABULAR = [("pgtui/Chain-v0", 0, "mlp"), ("FrozenLake-v1", 0, "mlp"), ("CliffWalking-v1", 25, "mlp"),
+           ("pgtui/Bandit-v0", 0, "tabular")]
+
+
+def trainer_for(env_id: str, steps: int, policy: str, seeds=(0,), **overrides) -> Trainer:
+    settings = dict(env=env_id, algo="reinforce", gamma=1.0, hidden_sizes=[16],
+                    max_episode_steps=steps, policy=policy, normalize_advantage=False,
+                    init_theta=[0.3, -0.2] if policy == "tabular" else [])
+    config = Config(**{**settings, **overrides})
+    return Trainer(config, seeds=list(seeds))
+
+
+@pytest.mark.parametrize(("env_id", "steps", "policy"), TABULAR)
+def test_the_true_gradient_is_the_exact_returns_derivative(env_id, steps, policy):
+    trainer = trainer_for(env_id, steps, policy)
+    model = tabular_model(env_id, steps)
+    nets, A = trainer.nets, len(trainer.nets.actor.shapes)
+    obs = torch.as_tensor(model.observations)
+    head = lambda x: nets.head(x.expand(1, *x.shape))  # noqa: E731
+    with torch.no_grad():  # a policy away from uniform, so the gradient has some size
+        nets.rows[:, :nets.actor_size] += 0.3 * torch.randn(nets.actor_size,
+                                                            generator=torch.Generator().manual_seed(1))
+    g = true_gradient(model, head, nets.params[:A], 1.0)[0].double()
+    u = torch.randn(nets.actor_size, generator=torch.Generator().manual_seed(2)).double()
+    eps = 1e-2
+
+    def J(shift: float) -> float:
+        with torch.no_grad():
+            nets.rows[0, :nets.actor_size] += (shift * u).float()
+            probs = head(obs).double().softmax(-1).expand(-1, len(model.start), -1)
+            value = float(expected_return(model, probs)[0])
+            nets.rows[0, :nets.actor_size] -= (shift * u).float()
+        return value
+
+    finite = (J(eps) - J(-eps)) / (2 * eps)
+    assert float(g @ u) == pytest.approx(finite, rel=2e-2, abs=1e-6)
+    assert abs(finite) > 1e-4  # a direction the return depends on
+
+
+@pytest.mark.parametrize("baseline", ["none", "mean", "value", "optimal"])
+def test_reinforce_estimates_average_to_the_true_gradient_on_the_chain(baseline):
+    seeds = list(range(8))
+    trainer = trainer_for("pgtui/Chain-v0", 0, "mlp", seeds, gamma=0.9, baseline=baseline,
+                          episodes_per_update=32, num_envs=8)
+    config, nets, A = trainer.config, trainer.nets, trainer.nets.actor_size
+    with torch.no_grad():  # every seed at seed 0's policy: their estimates pool
+        nets.rows[:] = nets.rows[0].clone()
+    model = tabular_model("pgtui/Chain-v0")
+    exact = true_gradient(model, lambda x: nets.head(x.expand(len(seeds), *x.shape)),
+                          nets.params[:len(nets.actor.shapes)], config.gamma)[0]
+    estimates = []
+    for _ in range(40):
+        batch = trainer.collector.episodes(nets, config.episodes_per_update, seeds)
+        samples = pack(batch, episode_returns(batch, config), batch.episode_ids)
+        returns, ids = samples.targets
+        loss, _ = reinforce_loss(nets, nets.select(seeds), samples, returns, ids,
+                                 batch.num_episodes.to(returns.dtype), config)
+        nets.zero_grad()
+        loss.sum().backward()
+        estimates.append(-nets.grad[:, :A].clone())
+    estimates = torch.cat(estimates)
+    noise = math.sqrt(float(estimates.var(0).sum()) / len(estimates))
+    error = float((estimates.mean(0) - exact).norm())
+    assert error < 2 * noise, (error, noise, float(exact.norm()))
+    assert float(exact.norm()) > 3 * noise
