@@ -155,6 +155,21 @@ def summary_table(summaries: list[VariantSummary]) -> Table:
     return table
 
 
+def true_gradient_lines(summaries: list[VariantSummary]) -> list[str]:
+    """Each estimator's mean cosine to the true gradient (tabular envs), beside the first
+    variant's estimator's on the same batches."""
+    lines = []
+    for s in summaries:
+        cosine, paired = s.averages.get("true_grad_cosine"), s.averages.get("true_grad_cosine_ref")
+        if cosine is None:
+            continue
+        line = f"{s.name}: cosine {cosine:.2f} to the true gradient"
+        if paired is not None and s.name != summaries[0].name:
+            line += f", {summaries[0].name}: {paired:.2f} (same batches)"
+        lines.append(line)
+    return lines
+
+
 DIALOGUE_COLUMNS = (("proxy reward", "proxy_reward", "+.2f"), ("true reward", "true_reward", ".3f"),
                     ("agrees when wrong", "agreement_when_wrong", ".3f"),
                     ("right when wrong", "accuracy_when_wrong", ".3f"), ("KL", "kl", ".3f"),
@@ -236,6 +251,8 @@ def run_compare(config: Config, options: CompareOptions) -> int:
     out = Console(force_terminal=None if sys.stdout.isatty() else False, width=100)
     out.print(summary_table(summaries))
     for line in variance_ratios(summaries):
+        out.print(line)
+    for line in true_gradient_lines(summaries):
         out.print(line)
     slopes = variance_slopes([(r.name, firsts[r.name], r.seeds) for r in results])
     for fit in slopes:

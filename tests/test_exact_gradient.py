@@ -76,3 +76,39 @@ def test_reinforce_estimates_average_to_the_true_gradient_on_the_chain(baseline)
     error = float((estimates.mean(0) - exact).norm())
     assert error < 2 * noise, (error, noise, float(exact.norm()))
     assert float(exact.norm()) > 3 * noise
+
+
+def test_a_run_reports_each_updates_cosine_to_the_true_gradient():
+    log = []
+    trainer = trainer_for("pgtui/Chain-v0", 0, "mlp", baseline="mean", episodes_per_update=32,
+                          num_envs=8)
+    trainer.runs[0].emit = log.append
+    trainer.run(max_updates=10)
+    stats = [e.stats for e in log if hasattr(e, "stats") and "true_grad_cosine" in e.stats]
+    assert len(stats) == 10
+    assert all(-1 <= s["true_grad_cosine"] <= 1 and s["true_grad_mse"] >= 0 for s in stats)
+    assert sum(s["true_grad_cosine"] for s in stats) / 10 > 0.5  # 32 episodes point the way
+
+
+def test_the_chain_race_compares_estimators_by_cosine_on_the_same_batches():
+    import json
+
+    from cli_helpers import run_pgtui
+
+    done = run_pgtui("compare", "--preset", "chain-estimators", "--max-steps", "1500", "--seeds", "2",
+                     "--json")
+    assert done.returncode == 0, done.stderr
+    variants = {v["name"]: v for v in json.loads(done.stdout.strip().splitlines()[-1])["variants"]}
+    assert set(variants) == {"none", "mean", "value", "optimal"}
+    for v in variants.values():
+        assert -1 <= v["true_grad_cosine"] <= 1 and -1 <= v["true_grad_cosine_ref"] <= 1
+    none = variants["none"]  # the reference: on its own batches, itself
+    assert none["true_grad_cosine_ref"] == pytest.approx(none["true_grad_cosine"])
+    assert "mean: cosine" in done.stdout and "none:" in done.stdout and "(same batches)" in done.stdout
+
+
+def test_toy_text_observations_reach_the_policy_one_hot():
+    trainer = Trainer(Config(env="FrozenLake-v1", algo="reinforce", num_envs=2, hidden_sizes=[8]))
+    assert trainer.info.obs_dim == 16
+    assert trainer.collector.obs.sum(-1).tolist() == [[1.0, 1.0]]  # one state each
+    assert trainer.collector.obs[0, 0, 0] == 1.0  # the start, state 0

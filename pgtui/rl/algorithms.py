@@ -224,11 +224,33 @@ def reinforce_loss(nets: SeedNets, params: list[torch.Tensor], samples: Samples,
     entropy_bonus = _masked_sum(entropy, samples.mask) / episodes
     loss = policy_loss - config.ent_coef * entropy_bonus + config.vf_coef * value_loss
     return loss, {"policy_loss": policy_loss, "value_loss": value_loss, "entropy": entropy_mean,
-                  "adv": adv.detach(), "values": values.detach()}
+                  "adv": adv.detach(), "values": values.detach(), "logp": logp}
+
+
+def _against_truth(nets: SeedNets, params: list[torch.Tensor], logp: torch.Tensor,
+                   mask: torch.Tensor, num_episodes: torch.Tensor,
+                   weights: dict[str, torch.Tensor | None], true_grad: torch.Tensor) -> Stats:
+    """Per seed, each estimate 1/K sum_k sum_t w_t grad log pi(a_t|s_t) (one per set of
+    ``weights``, named by suffix) against ``true_grad``: ``true_grad_cosine<suffix>`` and
+    ``true_grad_mse<suffix>`` (the mean over parameters of the squared error)."""
+    actor = params[:len(nets.actor.shapes)]
+    out: Stats = [{} for _ in range(true_grad.shape[0])]
+    for suffix, w in weights.items():
+        if w is None:
+            continue
+        objective = _masked_sum(logp * w.detach(), mask) / num_episodes.clamp(min=1)
+        grads = torch.autograd.grad(objective.sum(), actor, retain_graph=True)
+        estimate = torch.cat([g.reshape(g.shape[0], -1) for g in grads], 1)
+        cosine = torch.nn.functional.cosine_similarity(estimate, true_grad, dim=1)
+        mse = (estimate - true_grad).square().mean(1)
+        for o, c, m in zip(out, cosine.tolist(), mse.tolist(), strict=True):
+            o[f"true_grad_cosine{suffix}"], o[f"true_grad_mse{suffix}"] = c, m
+    return out
 
 
 def reinforce_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Config,
-                     diagnose: bool, reference: Config | None = None) -> Stats:
+                     diagnose: bool, reference: Config | None = None,
+                     true_grad: torch.Tensor | None = None) -> Stats:
     """One gradient step per seed on its K complete episodes.
 
     With ``reference`` (a config that differs in baseline, return mode or normalization)
@@ -245,20 +267,24 @@ def reinforce_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, conf
     loss, parts = reinforce_loss(nets, params, samples, returns, episode_ids, num_episodes, config,
                                  norms_k)
     noise: Stats = [{} for _ in batch.seeds]
+    width = int(num_episodes.max())
+    ref_adv = None
+    if reference is not None and (diagnose or true_grad is not None):
+        ref_returns = pack(batch, episode_returns(batch, reference)).targets[0]
+        ref_adv = reinforce_advantages(ref_returns, parts["values"], samples, episode_ids,
+                                       width, reference, norms_k)
     if diagnose:
-        width = int(num_episodes.max())
         index, mask = diagnostics.episode_groups(episode_ids, samples.mask, width)
-        ref_adv = None
-        if reference is not None:
-            ref_returns = pack(batch, episode_returns(batch, reference)).targets[0]
-            ref_adv = reinforce_advantages(ref_returns, parts["values"], samples, episode_ids,
-                                           width, reference, norms_k)
         term = None
         if config.baseline != "none":  # the baseline's own term: with it minus without
             without = reinforce_advantages(returns, parts["values"], samples, episode_ids, width,
                                            dataclasses.replace(config, baseline="none"))
             term = parts["adv"] - without
         noise = diagnostics.measure(nets, params, samples, parts["adv"], index, mask, ref_adv, term)
+    if true_grad is not None:  # the estimates against the true gradient, on this batch
+        noise = [{**n, **t} for n, t in zip(noise, _against_truth(
+            nets, params, parts["logp"], samples.mask, num_episodes,
+            {"": parts["adv"], "_ref": ref_adv}, true_grad), strict=True)]
     norms = step(nets, optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
     stats = _stats(("policy_loss", "value_loss", "entropy", "loss", "grad_norm",
                     "critic_grad_norm", "explained_variance"),

@@ -32,13 +32,16 @@ class TabularModel:
 
 def tabular_model(env_id: str, max_episode_steps: int = 0) -> TabularModel | None:
     """The model ``env_id`` publishes, or None if it publishes none (or has no horizon)."""
-    env = gym.make(registered_id(env_id))
+    try:
+        env = gym.make(registered_id(env_id))
+    except Exception:  # an env that cannot be built alone has no model to read here
+        return None
     try:
         u = env.unwrapped
         P = getattr(u, "P", None)
         start = getattr(u, "initial_state_distrib", None)
         horizon = max_episode_steps or (env.spec.max_episode_steps if env.spec else None)
-        if not isinstance(P, dict) or start is None or not horizon:
+        if not isinstance(P, dict) or start is None or not horizon or len(P) > 2000:
             return None
         S, A = len(P), len(P[0])
         transitions, rewards = np.zeros((S, A, S)), np.zeros((S, A))

@@ -14,6 +14,11 @@ from typing import Any
 
 from ..config import Config, folder_name
 
+#: update figures a race averages over each run: the baseline term's distance from zero
+#: in standard errors, and the estimate against the true gradient (tabular envs)
+AVERAGED = ("baseline_se", "true_grad_cosine", "true_grad_mse", "true_grad_cosine_ref",
+            "true_grad_mse_ref")
+
 
 @dataclass(frozen=True)
 class SeedProgress:
@@ -36,8 +41,8 @@ class SeedProgress:
     fell_back: bool = False  # ... and it later fell below the threshold
     paired_var_sum: float = 0.0  # grad_var where the reference was measured on the same batch
     reference_var_sum: float = 0.0  # the reference estimator's grad_var on those batches
-    baseline_se_sum: float = 0.0  # over the updates that measured the baseline's term
-    baseline_se_updates: int = 0
+    # per-update figures averaged over a run (``AVERAGED``): key -> (sum, updates)
+    sums: dict[str, tuple[float, int]] = field(default_factory=dict)
     # the dialogue's exact figures at the latest update (``dialogue.rlhf.FIGURES``)
     figures: dict[str, float] = field(default_factory=dict)
 

@@ -36,14 +36,23 @@ class VariantSummary:
     # the dialogue's exact figures at the end, mean over seeds (``dialogue.rlhf.FIGURES``
     # and rm_accuracy); empty for other envs
     figures: dict = field(default_factory=dict)
-    # the baseline term's mean, in standard errors from zero, averaged over the updates
-    # and seeds that measured it (None: no baseline or no diagnostics)
-    baseline_se: float | None = None
+    # ``race.AVERAGED`` figures: each over every update of every seed that reported it
+    averages: dict = field(default_factory=dict)
+
+    @property
+    def baseline_se(self) -> float | None:
+        """The baseline term's mean, in standard errors from zero."""
+        return self.averages.get("baseline_se")
+
+    @property
+    def true_grad_cosine(self) -> float | None:
+        return self.averages.get("true_grad_cosine")
 
     def as_json(self) -> dict:
         data = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                for k, v in asdict(self).items() if k not in ("algo", "gradient", "figures")}
-        return {**data, **self.figures}
+                for k, v in asdict(self).items()
+                if k not in ("algo", "gradient", "figures", "averages")}
+        return {**data, **self.figures, **self.averages}
 
 
 def _finite(values: Sequence[float]) -> list[float]:
@@ -72,8 +81,18 @@ def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "", gradient
         grad_snr=statistics.fmean(grad_snrs) if grad_snrs else None,
         variance_ratio=paired_ratio(seeds), algo=algo, gradient=gradient,
         figures=_mean_figures(seeds),
-        baseline_se=(sum(s.baseline_se_sum for s in seeds) / n
-                     if (n := sum(s.baseline_se_updates for s in seeds)) else None))
+        averages=_averages(seeds))
+
+
+def _averages(seeds: Sequence[SeedProgress]) -> dict[str, float]:
+    """Each ``race.AVERAGED`` figure over every update of every seed that reported it."""
+    out = {}
+    for key in dict.fromkeys(k for s in seeds for k in s.sums):
+        total = sum(s.sums[key][0] for s in seeds if key in s.sums)
+        count = sum(s.sums[key][1] for s in seeds if key in s.sums)
+        if count:
+            out[key] = total / count
+    return out
 
 
 def _mean_figures(seeds: Sequence[SeedProgress]) -> dict[str, float]:

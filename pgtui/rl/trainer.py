@@ -54,6 +54,7 @@ from .events import (
     UpdateFinished,
     drain,
 )
+from .exact_gradient import tabular_model, true_gradient
 from .networks import SeedNets
 from .optim import RowOptimizer
 from .policies import build_policy
@@ -130,6 +131,9 @@ class Trainer:
                            if config.eval_every > 0 else [])
         if self.rlhf is not None:
             self._use_labeler_bias(config.labeler_bias)
+        # tabular envs that publish their model: REINFORCE's estimates meet the true gradient
+        self.exact_model = (tabular_model(config.env, config.max_episode_steps)
+                            if config.algo == "reinforce" and self.info.discrete else None)
         self._collected_from = self.collector.env_steps.copy()  # DQN: steps before the rollout
         self.inbox: queue.SimpleQueue[Command] = inbox if inbox is not None else queue.SimpleQueue()
         # REINFORCE races: the reference variant's estimator settings, measured on the
@@ -291,8 +295,14 @@ class Trainer:
         if cfg.algo == "reinforce":
             reference = (dataclasses.replace(cfg, **self.reference_estimator)
                          if self.reference_estimator else None)
+            true_grad = None
+            if self.exact_model is not None:
+                params = self.nets.select(seeds)
+                true_grad = true_gradient(
+                    self.exact_model, lambda x: self.nets.head(x.expand(len(seeds), *x.shape), params),
+                    params[:len(self.nets.actor.shapes)], cfg.gamma)
             stats = reinforce_update(self.nets, self.optimizer, batch, cfg,
-                                     any(d is not None for d in diag), reference)
+                                     any(d is not None for d in diag), reference, true_grad)
         elif cfg.algo == "a2c":
             stats = a2c_update(self.nets, self.optimizer, batch, cfg, diag)
         elif cfg.algo == "dqn":

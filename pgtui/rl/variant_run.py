@@ -27,7 +27,7 @@ from .events import (
     Stopped,
     UpdateFinished,
 )
-from .race import GroupReport, SeedProgress
+from .race import AVERAGED, GroupReport, SeedProgress
 from .trainer import Trainer
 
 
@@ -49,7 +49,7 @@ class _SeedState:
         self.message = ""
         self.change: tuple[str, Any] | None = None
         self.figures: dict[str, float] = {}
-        self.baseline_se_sum, self.baseline_se_updates = 0.0, 0
+        self.sums: dict[str, tuple[float, int]] = {}
 
     def __call__(self, event: Event) -> None:
         if self.sink is not None:
@@ -58,10 +58,11 @@ class _SeedState:
             self.new_returns.extend(event.returns)
         elif isinstance(event, UpdateFinished):
             self._track_stability(event.stats.get("last100_mean", math.nan))
-            term = event.stats.get("baseline_se")
-            if term is not None and math.isfinite(term):
-                self.baseline_se_sum += term
-                self.baseline_se_updates += 1
+            for key in AVERAGED:
+                value = event.stats.get(key)
+                if value is not None and math.isfinite(value):
+                    total, count = self.sums.get(key, (0.0, 0))
+                    self.sums[key] = (total + value, count + 1)
             if "proxy_reward_exact" in event.stats:  # the dialogue's exact figures
                 self.figures = {k: event.stats[f"{k}_exact"] for k in FIGURES}
                 self.figures["rm_accuracy"] = event.stats["rm_accuracy"]
@@ -154,7 +155,7 @@ class VariantRun:
                 fell_back=state.lowest_after_reaching is not None and state.threshold is not None
                 and state.lowest_after_reaching < state.threshold, paired_var_sum=state.paired_var_sum,
                 reference_var_sum=state.reference_var_sum, figures=dict(state.figures),
-                baseline_se_sum=state.baseline_se_sum, baseline_se_updates=state.baseline_se_updates))
+                sums=dict(state.sums)))
             state.new_returns = []
         changes = {}  # every seed applied the same change: report it once
         for state in self.states:

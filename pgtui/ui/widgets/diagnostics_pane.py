@@ -15,6 +15,7 @@ SHOWN = (
     ("clipfrac", "clip frac", "clip"), ("explained_variance", "expl var", "ev"),
     ("grad_norm", "grad norm", "|g|"), ("grad_var", "grad var", "g var"),
     ("grad_snr", "grad snr", "snr"), ("baseline_se", "baseline term", "b term"),
+    ("true_grad_cosine", "cos true grad", "cos"), ("true_grad_mse", "MSE true grad", "mse"),
     ("td_loss", "TD loss", "td"), ("q_mean", "mean Q", "Q"),
     ("epsilon", "epsilon", "eps"), ("buffer_fill", "buffer", "buf"),
     ("target_updates", "target upd", "tgt"),
