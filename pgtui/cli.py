@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -71,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     presets = sub.add_parser("presets", help="list the shipped presets")
     presets.add_argument("--keys", action="store_true", help="list every config key instead")
 
+    sub.add_parser("lessons", help="the lessons' exercises and the preset that answers each")
     train = sub.add_parser("train", help="train without the screen")
     start = train.add_mutually_exclusive_group(required=True)
     start.add_argument("--preset", help="preset name or .toml path")
@@ -192,6 +194,14 @@ def _cmd_watch(args: argparse.Namespace) -> int:
                      realtime=not args.fast, as_json=args.json)
 
 
+def _cmd_lessons(args: argparse.Namespace) -> int:
+    from .lessons import LESSONS
+
+    for lesson in LESSONS:
+        print(f"{lesson.title}\n  pgtui --preset {lesson.preset}\n  {lesson.look_for}\n")
+    return 0
+
+
 def _cmd_app(args: argparse.Namespace) -> int:
     from .ui.app import PlaygroundApp
 
@@ -207,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         handler = {"presets": _cmd_presets, "train": _cmd_train, "compare": _cmd_compare,
-                   "watch": _cmd_watch}.get(args.command, _cmd_app)
+                   "watch": _cmd_watch, "lessons": _cmd_lessons}.get(args.command, _cmd_app)
         return handler(args)
     except UsageError as err:
         print(err, file=sys.stderr)
@@ -217,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader left (| head): say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

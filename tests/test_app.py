@@ -287,3 +287,20 @@ async def test_the_dialogue_shows_the_conversation_proxy_vs_true_reward_and_its_
         rows = {row.id.removeprefix("row-"): row.display
                 for row in app.screen.params.query(".param-row")}
         assert rows["kl_coef"] and rows["labeler_bias"]
+
+
+async def test_L_lists_the_lessons_and_opens_the_chosen_ones_preset():
+    from pgtui.ui.screens.compare import CompareScreen
+
+    app = PlaygroundApp(load_preset(PRESET), PRESET, autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("L")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoicePicker)
+        options = app.screen.query_one("OptionList")
+        assert options.option_count == 6
+        options.highlighted = 2  # variance-horizon: a race
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, CompareScreen))
+        assert app.screen.title_text == "variance-horizon"
+        assert list(app.screen.races)[:3] == ["none, 100", "none, 200", "none, 500"]

@@ -51,3 +51,14 @@ def test_presets_lists_every_preset_with_its_description():
     for name in preset_names():
         line = next(line for line in result.stdout.splitlines() if line.startswith(name))
         assert load_preset(name).description in line
+
+
+def test_lessons_lists_each_exercise_with_a_preset_that_loads():
+    from pgtui.config import load_preset
+    from pgtui.lessons import LESSONS
+
+    done = run_pgtui("lessons")
+    assert done.returncode == 0 and "Traceback" not in done.stderr
+    for lesson in LESSONS:
+        assert load_preset(lesson.preset).description
+        assert f"pgtui --preset {lesson.preset}" in done.stdout and lesson.title in done.stdout

@@ -17,6 +17,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from ..config import Config, ConfigError, load_preset, preset_names
+from ..lessons import LESSONS
 from ..rl import remote
 from ..rl.device import device_name
 from ..rl.envs import EnvError, EnvInfo, env_info, solved_threshold
@@ -46,6 +47,7 @@ class PlaygroundApp(App[int]):
         Binding("r", "reset", "reset"),
         Binding("p", "presets", "presets"),
         Binding("c", "compare", "compare"),
+        Binding("L", "lessons", "lessons", show=False),  # in the help and README; the footer is full
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit_app", "quit"),
     ]
@@ -59,7 +61,7 @@ class PlaygroundApp(App[int]):
         self.run_id = 0  # counts the runs started
         self._spare: RemoteTrainer | None = None  # started ahead: a new run begins at once
 
-    SINGLE_RUN_ACTIONS = frozenset({"reset", "presets", "compare"})
+    SINGLE_RUN_ACTIONS = frozenset({"reset", "presets", "compare", "lessons"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The single run's keys are off (and out of the footer) during a race."""
@@ -196,6 +198,24 @@ class PlaygroundApp(App[int]):
                 self.open_compare(load_preset(name), name)
 
         self.push_screen(ChoicePicker("Race a compare preset", choices), picked)
+
+    def action_lessons(self) -> None:
+        """Pick one of the lessons' exercises and open its preset."""
+        choices = [(lesson.preset, f"{lesson.title}  [dim]{lesson.look_for}[/]") for lesson in LESSONS]
+
+        def picked(name: str | None) -> None:
+            if not name:
+                return
+            config = load_preset(name)
+            if config.variants:
+                if self.train_screen is not None:
+                    self.train_screen.send(Pause())
+                self.open_compare(config, name)
+            else:
+                self.preset = name
+                self.start_run(config)
+
+        self.push_screen(ChoicePicker("The lessons' exercises", choices), picked)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

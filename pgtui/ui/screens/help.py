@@ -19,6 +19,7 @@ HELP = """\
 | `g` | plot screen: the whole learning curve with every change marked |
 | `w` | watch: play the current policy at real-time speed (again to stop) |
 | `c` | race a compare preset (the run pauses; `escape` comes back) |
+| `L` | the lessons' exercises: pick one and its preset opens |
 | `f` | fork: race two branches of this run that differ in one setting |
 | `ctrl+s` | save a checkpoint |
 | `?` | this help |

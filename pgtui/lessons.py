@@ -1,0 +1,40 @@
+"""The lessons' exercises, each answered by a preset: what to run and what to look for.
+
+Plain data, shared by `pgtui lessons` and the playground's `L` picker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Lesson:
+    title: str
+    preset: str
+    look_for: str  # two sentences
+
+
+LESSONS = (
+    Lesson("A baseline keeps the gradient's mean", "cartpole-reinforce-baseline",
+           "The diagnostics' `baseline term` is the baseline's own contribution to the "
+           "gradient, in standard errors from zero: it hovers near 1, what zero looks like "
+           "through noise. Meanwhile `grad var` is lower than without the baseline."),
+    Lesson("Estimates against the true gradient", "chain-estimators",
+           "On a chain whose true policy gradient is computed exactly, each update's "
+           "estimate is compared with it by cosine. The baselines point closer to it than "
+           "raw returns do on the same batches."),
+    Lesson("Variance grows with the horizon", "variance-horizon",
+           "CartPole capped at 100, 200 and 500 steps: `pgtui compare` fits grad var "
+           "against the cap on a log-log scale. It grows faster than T^2, with or without "
+           "a baseline."),
+    Lesson("Variance grows with the return's square", "variance-reward-scale",
+           "Rewards scaled x1, x10 and x100: the gradient scales with them, so its "
+           "variance scales with their square. The fitted slope is 2."),
+    Lesson("Every variance reduction, one gradient", "variance-techniques",
+           "Full return, reward-to-go and the mean, value and optimal baselines at gamma = 1 "
+           "all estimate the same gradient. The race's paired cuts show what each removes."),
+    Lesson("RLHF: biased feedback breeds sycophancy", "rlhf-sycophancy",
+           "A reward model of labelers who side with the user makes the policy agree with "
+           "wrong users. Fair labelers make it accurate; every figure is exact."),
+)
