@@ -59,3 +59,19 @@ def test_unknown_env_shows_labelled_bars():
     first, second = frame.splitlines()
     assert first.startswith("obs[0]") and "+0.50" in first
     assert "-2.00" in second and second.index("█") < second.index("│")
+
+
+def test_a_tabular_env_is_drawn_with_the_agent_and_the_policys_arrows():
+    from pgtui.rl.render import render
+
+    chain = render("pgtui/Chain-v0", [0, 0, 1, 0, 0, 0], 30, 4,
+                   policy=[[0.9, 0.1], [0.2, 0.8]] * 3).splitlines()
+    assert chain[0].split() == ["<", ".", "@", ".", ".", "G"]
+    assert chain[1].split() == ["←", "→", "←", "→", "←"]  # none on the goal
+    one_hot = [0.0] * 16
+    one_hot[6] = 1.0  # FrozenLake's row 1, column 2
+    lake = render("FrozenLake-v1", one_hot, 20, 9, policy=[[0.1, 0.7, 0.1, 0.1]] * 16).splitlines()
+    assert [line.split() for line in lake[0:8:2]] == [["S", ".", ".", "."], [".", "H", "@", "H"],
+                                                      [".", ".", ".", "H"], ["H", ".", ".", "G"]]
+    assert lake[1].split() == ["↓"] * 4 and lake[3].split() == ["↓", "↓"]  # not on holes
+    assert len(lake) == 9 and all(len(line) == 20 for line in lake)

@@ -44,6 +44,8 @@ class Snapshot:
     q_values: tuple[float, ...] | None = None  # DQN: Q(s, .); ``probs`` is then epsilon-greedy's
     # the RLHF dialogue: the final observation of env 0's last finished response
     last_final: tuple[float, ...] | None = None
+    # a tabular env: pi(.|s) (DQN: Q(s, .)) of every state, for the drawing's arrows
+    policy_table: tuple[tuple[float, ...], ...] | None = None
 
 
 @dataclass(frozen=True)

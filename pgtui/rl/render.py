@@ -7,6 +7,7 @@ characters.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Sequence
 
@@ -199,6 +200,55 @@ def dialogue(obs: Sequence[float], width: int, height: int,
     return _text(grid)
 
 
+# each action's arrow, by the env's action order
+ARROWS = {"pgtui/Chain-v0": "←→", "FrozenLake-v1": "←↓→↑", "CliffWalking-v1": "↑→↓←"}
+
+
+@functools.lru_cache(maxsize=8)
+def grid_layout(env_id: str) -> list[str] | None:
+    """A toy-text grid's cells as rows of letters (S start, G goal, H hole, C cliff,
+    . floor), read from Gymnasium's own env; None if ``env_id`` is no such grid."""
+    import gymnasium as gym
+
+    if env_id == "FrozenLake-v1":
+        desc = gym.make(env_id).unwrapped.desc
+        return ["".join(c.decode() for c in row).replace("F", ".") for row in desc]
+    if env_id == "CliffWalking-v1":
+        u = gym.make(env_id).unwrapped
+        rows = [["C" if u._cliff[r, c] else "." for c in range(u.shape[1])] for r in range(u.shape[0])]
+        rows[-1][0], rows[-1][-1] = "S", "G"
+        return ["".join(row) for row in rows]
+    return None
+
+
+def tabular(env_id: str, obs: Sequence[float], width: int, height: int,
+            policy: Sequence[Sequence[float]] | None = None) -> str:
+    """A chain or a toy-text grid: its cells, the agent (@) and, given pi(.|s) for every
+    state, the policy's preferred action in each cell as an arrow."""
+    state = max(range(len(obs)), key=lambda i: obs[i])
+    arrows = ARROWS.get(env_id, "")
+    layout = (grid_layout(env_id) if env_id != "pgtui/Chain-v0"
+              else ["<" + "." * (len(obs) - 2) + "G"])
+    if layout is None:
+        return observation_bars(obs, width, height)
+    cols = len(layout[0])
+    grid = _grid(width, height)
+    for r, row in enumerate(layout):
+        for c, cell in enumerate(row):
+            s = r * cols + c
+            mark = "@" if s == state else cell
+            arrow = " "
+            if policy is not None and s < len(policy) and cell in ".S<" and arrows:
+                best = max(range(len(policy[s])), key=lambda a: policy[s][a])
+                arrow = arrows[best] if best < len(arrows) else "?"
+            _write(grid, 4 * c, 2 * r, f" {mark} ")
+            _write(grid, 4 * c + 1, 2 * r + 1, arrow)
+    legend = "@ agent  G goal  " + ("H hole" if "H" in "".join(layout) else
+                                   "C cliff" if "C" in "".join(layout) else "< exit (0.1)")
+    _write(grid, 0, min(2 * len(layout), height - 1), legend[:width])
+    return _text(grid)
+
+
 RENDERERS: dict[str, Callable[[Sequence[float], int, int], str]] = {
     "pgtui/Dialogue-v0": dialogue,
     "CartPole-v1": cartpole,
@@ -211,10 +261,14 @@ RENDERERS: dict[str, Callable[[Sequence[float], int, int], str]] = {
 
 
 def render(env_id: str, obs: Sequence[float], width: int, height: int,
-           last: Sequence[float] | None = None) -> str:
+           last: Sequence[float] | None = None,
+           policy: Sequence[Sequence[float]] | None = None) -> str:
     """A frame for ``env_id``; envs without a drawing get their observation as bars.
-    ``last``: the dialogue's last finished response, drawn below the one being written."""
+    ``last``: the dialogue's last finished response, drawn below the one being written;
+    ``policy``: pi(.|s) of every state of a tabular env, drawn as arrows."""
     width, height = max(width, 1), max(height, 1)
+    if env_id in ARROWS:
+        return tabular(env_id, obs, width, height, policy)
     if last is not None and env_id == "pgtui/Dialogue-v0":
         return dialogue(obs, width, height, last)
     draw = RENDERERS.get(env_id)

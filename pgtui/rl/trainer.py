@@ -131,9 +131,11 @@ class Trainer:
                            if config.eval_every > 0 else [])
         if self.rlhf is not None:
             self._use_labeler_bias(config.labeler_bias)
-        # tabular envs that publish their model: REINFORCE's estimates meet the true gradient
-        self.exact_model = (tabular_model(config.env, config.max_episode_steps)
-                            if config.algo == "reinforce" and self.info.discrete else None)
+        # tabular envs that publish their model: drawn with the policy's arrows, and
+        # REINFORCE's estimates meet the true gradient
+        self.tabular = (tabular_model(config.env, config.max_episode_steps)
+                        if self.info.discrete else None)
+        self.exact_model = self.tabular if config.algo == "reinforce" else None
         self._collected_from = self.collector.env_steps.copy()  # DQN: steps before the rollout
         self.inbox: queue.SimpleQueue[Command] = inbox if inbox is not None else queue.SimpleQueue()
         # REINFORCE races: the reference variant's estimator settings, measured on the
@@ -501,17 +503,29 @@ class Trainer:
             head = self.nets.head(x.reshape(1, 1, -1).expand(self.nets.num_seeds, 1, -1))[0, 0]
         return tuple(head.tolist())
 
+    @torch.no_grad()
+    def _policy_table(self) -> tuple[tuple[float, ...], ...] | None:
+        """Seed 0's actor output over every state of a tabular env (softmaxed unless DQN)."""
+        if self.tabular is None or len(self.tabular.observations) < 2:
+            return None
+        x = torch.as_tensor(self.tabular.observations, device=self.device)
+        head = self.nets.head(x.expand(self.nets.num_seeds, *x.shape))[0]
+        table = head if self.dqn is not None else head.softmax(-1)
+        return tuple(map(tuple, table.tolist()))
+
     def _emit_snapshot(self, obs, head: torch.Tensor) -> None:
         summary = self.summary_of(obs, head)
         obs = tuple(map(float, obs))
         if self.dqn is not None:
             eps = epsilon(self.config, self.global_step)
             probs = tuple(behaviour_probs(head, eps).tolist())
-            event = Snapshot(self.global_step, obs, probs, None, None, max(summary), q_values=summary)
+            event = Snapshot(self.global_step, obs, probs, None, None, max(summary), q_values=summary,
+                             policy_table=self._policy_table())
         elif self.info.discrete:
             last = self.collector.last_final if self.rlhf is not None else None
             event = Snapshot(self.global_step, obs, summary, None, None, self.nets.value(0, obs),
-                             last_final=None if last is None else tuple(map(float, last)))
+                             last_final=None if last is None else tuple(map(float, last)),
+                             policy_table=self._policy_table())
         else:
             d = len(summary) // 2
             event = Snapshot(self.global_step, obs, None, summary[:d], summary[d:],

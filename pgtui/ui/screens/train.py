@@ -262,7 +262,7 @@ class TrainScreen(Screen):
             self.policy.value = snap.value
             self.policy.q_values = snap.q_values
             self.env_view.obs = snap.obs
-            self.env_view.last = snap.last_final
+            self.env_view.last, self.env_view.policy = snap.last_final, snap.policy_table
         if s.step_compare is not None:
             self.policy.compare = self._compare_text(s.step_compare)
         plot = self.app.screen

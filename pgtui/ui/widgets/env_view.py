@@ -18,6 +18,8 @@ class EnvView(Widget):
 
     obs: reactive[tuple[float, ...] | None] = reactive(None)
     """The observation of the state to draw (env 0, or the watched episode)."""
+    policy: reactive[tuple[tuple[float, ...], ...] | None] = reactive(None)
+    """A tabular env: pi(.|s) of every state, drawn as arrows."""
     last: reactive[tuple[float, ...] | None] = reactive(None)
     """The RLHF dialogue: the last finished response's final observation."""
 
@@ -29,4 +31,4 @@ class EnvView(Widget):
         if self.obs is None:
             return Text("waiting for the first state…", style="dim")
         width, height = self.content_size
-        return Text(render(self.env_id, self.obs, width, height, self.last))
+        return Text(render(self.env_id, self.obs, width, height, self.last, self.policy))
