@@ -25,7 +25,7 @@ import torch
 
 from pgtui.config import Config
 from pgtui.rl import diagnostics
-from pgtui.rl.algorithms import episode_returns, episode_score_norms, pack, reinforce_advantages
+from pgtui.rl.algorithms import episode_returns, episode_score_terms, pack, reinforce_advantages
 from pgtui.rl.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,13 +49,13 @@ def paired_variances(env: str, episodes: int, batches: int, return_mode: str, **
         returns, ids = samples.targets
         K = int(batch.num_episodes.max())
         params = nets.select(seeds)
-        norms = episode_score_norms(nets, params, samples, ids, K)
+        terms = lambda R: episode_score_terms(nets, params, samples, ids, K, R)  # noqa: B023, E731
         with torch.no_grad():
             values = nets.values(samples.obs, params)  # the critic as initialized
         index, mask = diagnostics.episode_groups(ids, samples.mask, K)
         for baseline in BASELINES:
             weights = reinforce_advantages(returns, values, samples, ids, K,
-                                           dataclasses.replace(config, baseline=baseline), norms)
+                                           dataclasses.replace(config, baseline=baseline), terms)
             for s in diagnostics.measure(nets, params, samples, weights, index, mask):
                 totals[baseline] += s["grad_var"]
     return totals

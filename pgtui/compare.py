@@ -254,6 +254,10 @@ def run_compare(config: Config, options: CompareOptions) -> int:
         out.print(line)
     for line in true_gradient_lines(summaries):
         out.print(line)
+    terms = [f"{s.name} {s.baseline_se:.1f}" for s in summaries if s.baseline_se is not None]
+    if terms:  # E[grad log pi b] = 0: about 1 standard error is what zero looks like
+        out.print("baseline term (with minus without, same batches), standard errors from zero: "
+                  + ", ".join(terms))
     slopes = variance_slopes([(r.name, firsts[r.name], r.seeds) for r in results])
     for fit in slopes:
         se = "" if fit["slope_se"] is None else f" ± {fit['slope_se']:.2f}"

@@ -299,7 +299,7 @@ def test_the_baseline_term_averages_to_zero_and_a_leaky_one_does_not(baseline):
     within 3 standard errors of zero; a "baseline" that is the episode's own return
     lies far from it."""
     from pgtui.rl import diagnostics
-    from pgtui.rl.algorithms import episode_score_norms, reinforce_advantages
+    from pgtui.rl.algorithms import episode_score_terms, reinforce_advantages
 
     config = dialogue_config(baseline=baseline)
     seeds = list(range(8))
@@ -315,8 +315,8 @@ def test_the_baseline_term_averages_to_zero_and_a_leaky_one_does_not(baseline):
         params = nets.select(seeds)
         with torch.no_grad():
             values = nets.values(samples.obs, params)
-        norms = episode_score_norms(nets, params, samples, ids, K)
-        term = -(returns - reinforce_advantages(returns, values, samples, ids, K, config, norms))
+        score = lambda R: episode_score_terms(nets, params, samples, ids, K, R)  # noqa: B023, E731
+        term = -(returns - reinforce_advantages(returns, values, samples, ids, K, config, score))
         index, mask = diagnostics.episode_groups(ids, samples.mask, K)
         seed = torch.arange(len(seeds)).view(-1, 1, 1)
         for weights, out in ((term, terms), (-returns, leaky)):  # b = G: the term -G
@@ -338,7 +338,7 @@ def test_the_optimal_baseline_has_at_most_the_mean_baselines_variance_on_the_sam
     import dataclasses
 
     from pgtui.rl import diagnostics
-    from pgtui.rl.algorithms import episode_score_norms, reinforce_advantages
+    from pgtui.rl.algorithms import episode_score_terms, reinforce_advantages
 
     config = dialogue_config(baseline="optimal", return_mode="full")
     seeds = list(range(4))
@@ -351,8 +351,8 @@ def test_the_optimal_baseline_has_at_most_the_mean_baselines_variance_on_the_sam
         returns, ids = samples.targets
         K = int(batch.num_episodes.max())
         params = nets.select(seeds)
-        norms = episode_score_norms(nets, params, samples, ids, K)
-        weights = [reinforce_advantages(returns, returns, samples, ids, K, c, norms)
+        terms = lambda R: episode_score_terms(nets, params, samples, ids, K, R)  # noqa: B023, E731
+        weights = [reinforce_advantages(returns, returns, samples, ids, K, c, terms)
                    for c in (config, dataclasses.replace(config, baseline="mean"))]
         index, mask = diagnostics.episode_groups(ids, samples.mask, K)
         for s in diagnostics.measure(nets, params, samples, weights[0], index, mask, weights[1]):

@@ -278,19 +278,18 @@ def test_leave_one_out_mean_keeps_to_episodes_that_began_in_the_same_state():
 
 
 def test_optimal_baseline_by_hand_leaves_each_episode_out():
-    # episodes 0, 1, 2 with ||grad log pi(tau)||^2 = 1, 2, 3 and returns G = 10, 20, 40,
-    # steps interleaved; reward-to-go: an episode's first step holds its G
-    returns = torch.tensor([[10.0, 20.0, 4.0, 40.0, 7.0]])
+    # three episodes, interleaved steps; |v|^2 = 1, 2, 3 and u . v = 10, 40, 120 (the
+    # whole return G = 10, 20, 40 on every step gives u . v = G |v|^2)
     ids = torch.tensor([[0, 1, 0, 2, 2]])
     mask = torch.ones_like(ids, dtype=torch.bool)
-    norms = torch.tensor([[1.0, 2.0, 3.0]])
-    b = optimal_baseline(returns, ids, mask, norms)
-    # 0: (2*20 + 3*40) / 5 = 32; 1: (1*10 + 3*40) / 4 = 32.5; 2: (1*10 + 2*20) / 3
+    terms = torch.tensor([[[10.0, 1.0], [40.0, 2.0], [120.0, 3.0]]])
+    b = optimal_baseline(ids, mask, terms)
+    # 0: (40 + 120) / 5 = 32; 1: (10 + 120) / 4 = 32.5; 2: (10 + 40) / 3
     assert b[0].tolist() == pytest.approx([32.0, 32.5, 32.0, 50 / 3, 50 / 3])
 
 
-def test_episode_score_norms_are_each_episodes_grad_log_pi_squared():
-    from pgtui.rl.algorithms import episode_score_norms
+def test_episode_score_terms_by_autograd_episode_by_episode():
+    from pgtui.rl.algorithms import episode_score_terms
     from pgtui.rl.trainer import Trainer
 
     config = Config(env="CartPole-v1", algo="reinforce", num_envs=4, episodes_per_update=6)
@@ -298,16 +297,20 @@ def test_episode_score_norms_are_each_episodes_grad_log_pi_squared():
     batch = trainer.collector.episodes(trainer.nets, 6, [0, 1])
     nets = trainer.nets
     samples = pack(batch, episode_returns(batch, config), batch.episode_ids)
-    _, ids = samples.targets
+    returns, ids = samples.targets
     K = int(batch.num_episodes.max())
-    norms = episode_score_norms(nets, nets.select([0, 1]), samples, ids, K)
+    terms = episode_score_terms(nets, nets.select([0, 1]), samples, ids, K, returns)
     A = len(nets.actor.shapes)
     for s in range(2):
         for k in range(int(batch.num_episodes[s])):
             steps = samples.mask[s] & (ids[s] == k)
-            copies = [p[s:s + 1].detach().clone().requires_grad_() for p in nets.params]
-            logp, _, _ = nets.evaluate(samples.obs[s:s + 1, steps], samples.actions[s:s + 1, steps],
-                                       copies, critic=False)
-            grads = torch.autograd.grad(logp.sum(), copies[:A])
-            expected = sum(float(g.square().sum()) for g in grads)
-            assert float(norms[s, k]) == pytest.approx(expected, rel=1e-4)
+            flat = []
+            for weights in (torch.ones(int(steps.sum())), returns[s, steps]):
+                copies = [p[s:s + 1].detach().clone().requires_grad_() for p in nets.params]
+                logp, _, _ = nets.evaluate(samples.obs[s:s + 1, steps],
+                                           samples.actions[s:s + 1, steps], copies, critic=False)
+                grads = torch.autograd.grad((logp[0] * weights).sum(), copies[:A])
+                flat.append(torch.cat([g.reshape(-1) for g in grads]))
+            v, u = flat
+            assert float(terms[s, k, 0]) == pytest.approx(float(u @ v), rel=1e-4)
+            assert float(terms[s, k, 1]) == pytest.approx(float(v @ v), rel=1e-4)

@@ -105,6 +105,9 @@ def test_the_chain_race_compares_estimators_by_cosine_on_the_same_batches():
     none = variants["none"]  # the reference: on its own batches, itself
     assert none["true_grad_cosine_ref"] == pytest.approx(none["true_grad_cosine"])
     assert "mean: cosine" in done.stdout and "none:" in done.stdout and "(same batches)" in done.stdout
+    assert "standard errors from zero: mean" in " ".join(done.stdout.split())
+    assert "baseline_se" not in variants["none"]  # no baseline, no term
+    assert 0 < variants["value"]["baseline_se"] < 3
 
 
 def test_toy_text_observations_reach_the_policy_one_hot():

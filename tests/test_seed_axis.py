@@ -72,7 +72,10 @@ def test_a_seed_trained_with_others_equals_the_seed_trained_alone(case, device):
         for a, b in zip(mine, theirs, strict=True):
             assert a.keys() == b.keys()
             for key in a:
-                assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-5, nan_ok=True), key
+                # the baseline term's mean is zero in expectation: its norm is a sum that
+                # cancels, and rounding that differs in the 5th digit shows in the 4th
+                rel = 1e-3 if key == "baseline_se" else 1e-4
+                assert a[key] == pytest.approx(b[key], rel=rel, abs=1e-5, nan_ok=True), key
         torch.testing.assert_close(together.nets.rows[s], trainer.nets.rows[0], rtol=1e-4, atol=1e-5)
         assert together.optimizer.steps[s] == trainer.optimizer.steps[0]
     if case == "ppo-target-kl":  # some seed did stop early, and not all at the same epoch

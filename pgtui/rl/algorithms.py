@@ -14,6 +14,7 @@ submitted to the Trainer takes effect at the next update and never halfway throu
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -135,50 +136,54 @@ def start_groups(obs: torch.Tensor, episode_ids: torch.Tensor, mask: torch.Tenso
                         for s in range(S)])
 
 
-def episode_score_norms(nets: SeedNets, params: list[torch.Tensor], samples: Samples,
-                        episode_ids: torch.Tensor, num_episodes: int) -> torch.Tensor:
-    """||grad log pi(tau_k)||^2 of each seed's episodes (S, K): the squared norm of the
-    sum over the episode's steps of grad log pi(a_t|s_t), in the actor's parameters
-    (0 for an episode a seed does not have)."""
+def episode_score_terms(nets: SeedNets, params: list[torch.Tensor], samples: Samples,
+                        episode_ids: torch.Tensor, num_episodes: int, returns: torch.Tensor
+                        ) -> torch.Tensor:
+    """Per episode of each seed (S, K, 2): (u . v, |v|^2), where v = sum_t grad log
+    pi(a_t|s_t) and u = sum_t R_t grad log pi(a_t|s_t) is the episode's gradient with
+    the returns R and no baseline, in the actor's parameters (zeros for an episode a
+    seed does not have). One backward pass, both weightings as groups."""
     index, mask = diagnostics.episode_groups(episode_ids, samples.mask, num_episodes)
     S, K, W = index.shape
     if K == 0 or W == 0:
-        return samples.mask.new_zeros((S, num_episodes), dtype=torch.float32)
+        return returns.new_zeros((S, num_episodes, 2))
     seed = torch.arange(S, device=index.device).view(S, 1, 1)
     obs, actions = samples.obs[seed, index], samples.actions[seed, index]
+    ones = mask.to(obs.dtype)
+    weighted = torch.where(mask, returns.detach()[seed, index], 0.0)
     grads = diagnostics.group_gradients(
-        nets, [p.detach().repeat_interleave(K, 0) for p in params], obs.flatten(0, 1),
-        actions.flatten(0, 1), mask.flatten(0, 1).to(obs.dtype))
-    return grads.view(S, K, -1).square().sum(-1)
+        nets, [p.detach().repeat_interleave(2 * K, 0) for p in params],
+        torch.cat([obs, obs], 1).flatten(0, 1), torch.cat([actions, actions], 1).flatten(0, 1),
+        torch.cat([ones, weighted], 1).flatten(0, 1)).view(S, 2 * K, -1)
+    v, u = grads[:, :K], grads[:, K:]
+    return torch.stack([(u * v).sum(-1), v.square().sum(-1)], -1)
 
 
-def optimal_baseline(returns: torch.Tensor, episode_ids: torch.Tensor, mask: torch.Tensor,
-                     score_norms: torch.Tensor) -> torch.Tensor:
-    """Per step (S, L): b* = E[||grad log pi(tau)||^2 G] / E[||grad log pi(tau)||^2], the
-    constant that minimizes the variance of the whole-episode estimator, estimated from
-    the seed's *other* episodes (so it stays independent of the step's own actions; G is
-    each episode's return from its first step)."""
-    S, K = score_norms.shape
+def optimal_baseline(episode_ids: torch.Tensor, mask: torch.Tensor, terms: torch.Tensor
+                     ) -> torch.Tensor:
+    """Per step (S, L): the constant b minimizing E|sum_t (R_t - b) grad log pi_t|^2, the
+    trace of the estimator's covariance: b* = E[u . v] / E[|v|^2] (``episode_score_terms``;
+    with the whole return on every step, E[|v|^2 G] / E[|v|^2]), estimated from the
+    seed's *other* episodes so that it stays independent of the step's own actions."""
     ids = torch.where(mask, episode_ids, 0)
-    steps = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
-    # each episode's first step holds its whole return (reward-to-go and full alike)
-    first = torch.full((S, K + 1), mask.shape[1] - 1, dtype=torch.long, device=mask.device)
-    first = first.scatter_reduce(1, torch.where(mask, episode_ids, K), steps, "amin")[:, :K]
-    G = returns.gather(1, first)
-    weighted, total = score_norms * G, score_norms
-    other = total.sum(1, keepdim=True) - total
-    b = torch.where(other > 0, (weighted.sum(1, keepdim=True) - weighted) / other.clamp(min=1e-30),
-                    0.0)
+    uv, vv = terms[..., 0], terms[..., 1]
+    other_uv, other_vv = uv.sum(1, keepdim=True) - uv, vv.sum(1, keepdim=True) - vv
+    b = torch.where(other_vv > 0, other_uv / other_vv.clamp(min=1e-30), 0.0)
     return b.gather(1, ids)
+
+
+ScoreTerms = Callable[[torch.Tensor], torch.Tensor]  # returns -> episode_score_terms of them
 
 
 def reinforce_advantages(returns: torch.Tensor, values: torch.Tensor, samples: Samples,
                          episode_ids: torch.Tensor, num_episodes: int, config: Config,
-                         score_norms: torch.Tensor | None = None) -> torch.Tensor:
+                         score_terms: ScoreTerms | None = None) -> torch.Tensor:
     """The weight of each step's grad log pi under the config's baseline (S, L);
-    ``score_norms`` (``episode_score_norms``) is what the optimal baseline needs."""
+    ``score_terms`` gives what the optimal baseline needs (``episode_score_terms``)."""
     if config.baseline == "optimal":
-        advantages = returns - optimal_baseline(returns, episode_ids, samples.mask, score_norms)
+        if score_terms is None:
+            raise ValueError("the optimal baseline needs the episodes' score terms")
+        advantages = returns - optimal_baseline(episode_ids, samples.mask, score_terms(returns))
     elif config.baseline == "value":
         advantages = returns - values
     elif config.baseline == "mean":
@@ -197,9 +202,16 @@ def episode_returns(batch: Batch, config: Config) -> torch.Tensor:
     return reward_to_go(batch.rewards, batch.dones, config.gamma)
 
 
+def _score_terms(nets: SeedNets, params: list[torch.Tensor], samples: Samples,
+                 episode_ids: torch.Tensor, num_episodes: int) -> ScoreTerms:
+    """``episode_score_terms`` of this batch for any returns, computed only if asked."""
+    return lambda returns: episode_score_terms(nets, params, samples, episode_ids, num_episodes,
+                                               returns)
+
+
 def reinforce_loss(nets: SeedNets, params: list[torch.Tensor], samples: Samples, returns: torch.Tensor,
                    episode_ids: torch.Tensor, num_episodes: torch.Tensor, config: Config,
-                   score_norms: torch.Tensor | None = None
+                   score_terms: ScoreTerms | None = None
                    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Per seed: 1/K sum_k sum_t [-A_t log pi(a_t|s_t) - ent_coef * H(pi(.|s_t))]
     + vf_coef * value loss.
@@ -212,10 +224,10 @@ def reinforce_loss(nets: SeedNets, params: list[torch.Tensor], samples: Samples,
     the steps by.
     """
     logp, entropy, values = nets.evaluate(samples.obs, samples.actions, params)
-    if config.baseline == "optimal" and score_norms is None:
-        score_norms = episode_score_norms(nets, params, samples, episode_ids, int(num_episodes.max()))
+    if score_terms is None:
+        score_terms = _score_terms(nets, params, samples, episode_ids, int(num_episodes.max()))
     adv = reinforce_advantages(returns, values.detach(), samples, episode_ids,
-                               int(num_episodes.max()), config, score_norms)
+                               int(num_episodes.max()), config, score_terms)
     mask = _every(samples)
     episodes = num_episodes.clamp(min=1)
     policy_loss = -_masked_sum(logp * adv, samples.mask) / episodes
@@ -261,18 +273,16 @@ def reinforce_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, conf
     samples = pack(batch, episode_returns(batch, config), batch.episode_ids)
     returns, episode_ids = samples.targets
     num_episodes = batch.num_episodes.to(returns.dtype)
-    optimal = "optimal" in (config.baseline, reference.baseline if reference else None)
-    norms_k = (episode_score_norms(nets, params, samples, episode_ids, int(num_episodes.max()))
-               if optimal else None)
+    terms = _score_terms(nets, params, samples, episode_ids, int(num_episodes.max()))
     loss, parts = reinforce_loss(nets, params, samples, returns, episode_ids, num_episodes, config,
-                                 norms_k)
+                                 terms)
     noise: Stats = [{} for _ in batch.seeds]
     width = int(num_episodes.max())
     ref_adv = None
     if reference is not None and (diagnose or true_grad is not None):
         ref_returns = pack(batch, episode_returns(batch, reference)).targets[0]
         ref_adv = reinforce_advantages(ref_returns, parts["values"], samples, episode_ids,
-                                       width, reference, norms_k)
+                                       width, reference, terms)
     if diagnose:
         index, mask = diagnostics.episode_groups(episode_ids, samples.mask, width)
         term = None
