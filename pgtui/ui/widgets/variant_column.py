@@ -138,8 +138,11 @@ class VariantColumn(Vertical):
         lines.append(f"grad snr {_fmt(s.grad_snr, '.2f')}\n")
         if s.baseline_se is not None:  # E[grad log pi b] = 0: ~1 se is what zero looks like
             lines.append(f"baseline term {s.baseline_se:.1f} se from 0\n")
-        if s.true_grad_cosine is not None:
-            lines.append(f"cosine to the true gradient {s.true_grad_cosine:.2f}\n")
+        if s.true_grad_cosine is not None:  # beside the first variant's, same batches
+            paired = s.averages.get("true_grad_cosine_ref")
+            beside = (f" ({reference.name} {paired:.2f})" if paired is not None
+                      and reference is not None and reference.name != s.name else "")
+            lines.append(f"cos to true grad {s.true_grad_cosine:.2f}{beside}\n")
         if reference is not None and reference.name != s.name:
             sentence = variance_ratio_text(s, reference)
             if sentence:
