@@ -56,8 +56,8 @@ class ConfigError(ValueError):
 
 def _f(default: Any, help: str, **rules: Any) -> Any:
     """A config field with its help text and validation rules in the metadata."""
-    if isinstance(default, list):
-        return field(default_factory=lambda: list(default), metadata={"help": help, **rules})
+    if isinstance(default, list | dict):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **rules})
     return field(default=default, metadata={"help": help, **rules})
 
 
@@ -67,6 +67,8 @@ class Config:
 
     description: str = _f("", "One line shown by `pgtui presets`.")
     env: str = _f("CartPole-v1", "Gymnasium env id (Discrete or Box action space).")
+    env_kwargs: dict = _f({}, "Keyword arguments for the env, a table (e.g. { is_slippery = "
+                          "false, map_name = \"8x8\" }).")
     algo: str = _f("ppo", "Algorithm.", choices=ALGOS)
     seed: int = _f(0, "Seed for the networks, the action sampling and the envs.", lo=0)
     device: str = _f("auto", "Torch device; auto picks cpu (small MLPs are fastest there).",
@@ -179,6 +181,8 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
     return str(value)
 
 
@@ -201,7 +205,7 @@ def check_value(key: str, value: Any, source: str) -> Any:
     if key not in FIELDS:
         raise ConfigError(f"{source}: unknown key '{key}' (see `pgtui presets --keys`)")
     meta = FIELDS[key].metadata
-    kind = {"float | None": float, "list": list}.get(FIELDS[key].type) or {
+    kind = {"float | None": float, "list": list, "dict": dict}.get(FIELDS[key].type) or {
         "str": str, "int": int, "float": float, "bool": bool}[FIELDS[key].type]
     where = f"{source}: {key}"
     if value is None and meta.get("optional"):
@@ -212,6 +216,8 @@ def check_value(key: str, value: Any, source: str) -> Any:
         raise ConfigError(f"{where}: expected {_type_name(kind)}, got {value!r}")
     if kind is list:
         return _check_list(key, value, meta, where)
+    if kind is dict:
+        return _check_kwargs(value, where)
     if kind is float and not math.isfinite(value):
         raise ConfigError(f"{where}: expected a finite number, got {value!r}")
     _check_range(value, meta, where)
@@ -256,6 +262,18 @@ def _check_list(key: str, value: list, meta: Mapping[str, Any], where: str) -> l
                               f"symbols read as '-'), got {names}")
         return variants
     return out
+
+
+def _check_kwargs(value: dict, where: str) -> dict:
+    """Keyword arguments: identifier keys; values TOML scalars or lists of them."""
+    scalar = (bool, int, float, str)
+    for k, v in value.items():
+        if not k.isidentifier():
+            raise ConfigError(f"{where}: keys must be Python identifiers, got {k!r}")
+        if not (isinstance(v, scalar) or (isinstance(v, list) and all(isinstance(x, scalar) for x in v))):
+            raise ConfigError(f"{where}: {k} must be a number, string, true/false or a list of "
+                              f"them, got {v!r}")
+    return dict(value)
 
 
 def folder_name(variant: str) -> str:

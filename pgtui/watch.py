@@ -19,7 +19,7 @@ def run_watch(path: Path, episodes: int, draw: bool, realtime: bool, as_json: bo
     """Play ``episodes`` episodes, actions sampled from the checkpoint's policy."""
     player = Player.from_file(path)
     env = make_env(player.config.env, player.config.labeler_bias,
-                   player.config.max_episode_steps)
+                   player.config.max_episode_steps, player.config.env_kwargs)
     period = 1.0 / env.metadata.get("render_fps", 30) if realtime else 0.0
     live = _live() if draw else None
     returns: list[float] = []

@@ -26,6 +26,9 @@ BAD_PRESETS = [
      "variants", "must differ"),
     ("a variant's unknown env", GOOD + '[[variants]]\nname = "x"\nenv = "Nope-v0"\n', "variants",
      "Nope-v0"),
+    ("env kwargs not a table", GOOD + "env_kwargs = 3\n", "env_kwargs", "a table"),
+    ("env kwargs nested", GOOD + "env_kwargs = { a = { b = 1 } }\n", "env_kwargs",
+     "a must be a number, string, true/false or a list"),
 ]
 
 
@@ -116,3 +119,16 @@ def test_ints_are_accepted_for_floats():
 def test_structural_consistency():
     with pytest.raises(ConfigError, match="num_minibatches"):
         from_mapping({"algo": "ppo", "num_envs": 2, "num_steps": 2, "num_minibatches": 8}, "x")
+
+
+def test_an_env_kwarg_the_env_does_not_take_is_refused_in_one_line(capsys):
+    check_error(capsys, ["train", "--preset", "cartpole-ppo", "--set", "env_kwargs={ bogus = 1 }",
+                         "--updates", "1"], "cannot make env 'CartPole-v1'", "bogus")
+
+
+def test_env_kwargs_round_trip_through_toml():
+    from pgtui.config import parse_toml
+
+    config = Config(env="FrozenLake-v1", env_kwargs={"is_slippery": False, "map_name": "8x8"})
+    again = from_mapping(parse_toml(config.to_toml(), "t"), "t")
+    assert again.env_kwargs == {"is_slippery": False, "map_name": "8x8"} and again == config

@@ -115,3 +115,14 @@ def test_toy_text_observations_reach_the_policy_one_hot():
     assert trainer.info.obs_dim == 16
     assert trainer.collector.obs.sum(-1).tolist() == [[1.0, 1.0]]  # one state each
     assert trainer.collector.obs[0, 0, 0] == 1.0  # the start, state 0
+
+
+def test_reinforce_learns_the_non_slippery_lake_and_its_kwargs_reach_the_env():
+    config = Config(env="FrozenLake-v1", env_kwargs={"is_slippery": False}, algo="reinforce",
+                    hidden_sizes=[32], lr=0.03, baseline="value", normalize_advantage=False,
+                    episodes_per_update=32, num_envs=16, gamma=0.99)
+    trainer = Trainer(config)
+    model = trainer.tabular  # read from the env built with the kwargs: every move is certain
+    assert set(model.transitions.flatten().round(6)) <= {0.0, 1.0}
+    trainer.run(max_updates=60)
+    assert trainer.last100_mean >= 0.95  # it reaches the goal (sampled actions, not greedy)

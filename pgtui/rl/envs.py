@@ -122,13 +122,16 @@ def env_exists(env_id: str) -> bool:
         return False
 
 
-def make_vec_env(env_id: str, num_envs: int, max_episode_steps: int = 0) -> gym.vector.VectorEnv:
+def make_vec_env(env_id: str, num_envs: int, max_episode_steps: int = 0,
+                 kwargs: dict | None = None) -> gym.vector.VectorEnv:
     """A vector env; CartPole uses Gymnasium's native numpy implementation.
-    ``max_episode_steps`` > 0 replaces the env's own time limit."""
+    ``max_episode_steps`` > 0 replaces the env's own time limit; ``kwargs`` go to the
+    env (a preset's ``env_kwargs``)."""
     _spec(env_id)
     env_id = registered_id(env_id)
     mode = "vector_entry_point" if env_id in _NATIVE_VECTOR else "sync"
     limit = {"max_episode_steps": max_episode_steps} if max_episode_steps > 0 else {}
+    limit.update(kwargs or {})
     try:
         envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **limit)
         if isinstance(envs.single_observation_space, spaces.Discrete):  # toy-text: one-hot
@@ -141,10 +144,12 @@ def make_vec_env(env_id: str, num_envs: int, max_episode_steps: int = 0) -> gym.
     return envs
 
 
-def make_env(env_id: str, labeler_bias: float = 0.0, max_episode_steps: int = 0) -> gym.Env:
+def make_env(env_id: str, labeler_bias: float = 0.0, max_episode_steps: int = 0,
+             env_kwargs: dict | None = None) -> gym.Env:
     """One env of ``env_id`` (watch mode); the dialogue scores with the reward model
     fitted at ``labeler_bias``; ``max_episode_steps`` > 0 replaces the time limit."""
     kwargs = {"labeler_bias": labeler_bias} if registered_id(env_id) == DIALOGUE_ID else {}
+    kwargs.update(env_kwargs or {})
     if max_episode_steps > 0:
         kwargs["max_episode_steps"] = max_episode_steps
     env = gym.make(env_id, **kwargs)
@@ -153,9 +158,9 @@ def make_env(env_id: str, labeler_bias: float = 0.0, max_episode_steps: int = 0)
     return env
 
 
-def env_info(env_id: str) -> EnvInfo:
+def env_info(env_id: str, kwargs: dict | None = None) -> EnvInfo:
     """Spaces and names of ``env_id``, from a throwaway one-env vector env."""
-    envs = make_vec_env(env_id, 1)
+    envs = make_vec_env(env_id, 1, kwargs=kwargs)
     try:
         return describe(envs)
     finally:

@@ -26,7 +26,8 @@ class Evaluator:
 
     def __init__(self, config: Config, streams: SeedStreams, info: EnvInfo) -> None:
         self.config, self.streams, self.info = config, streams, info
-        self.envs = make_vec_env(config.env, config.eval_episodes, config.max_episode_steps)
+        self.envs = make_vec_env(config.env, config.eval_episodes, config.max_episode_steps,
+                                 config.env_kwargs)
         self.done = 0  # evaluations so far
 
     def due(self, env_steps: int) -> bool:

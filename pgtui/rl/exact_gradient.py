@@ -30,10 +30,11 @@ class TabularModel:
     horizon: int  # steps before the time limit ends an episode
 
 
-def tabular_model(env_id: str, max_episode_steps: int = 0) -> TabularModel | None:
+def tabular_model(env_id: str, max_episode_steps: int = 0, kwargs: dict | None = None
+                  ) -> TabularModel | None:
     """The model ``env_id`` publishes, or None if it publishes none (or has no horizon)."""
     try:
-        env = gym.make(registered_id(env_id))
+        env = gym.make(registered_id(env_id), **(kwargs or {}))
     except Exception:  # an env that cannot be built alone has no model to read here
         return None
     try:

@@ -20,7 +20,7 @@ class Player:
 
     def __init__(self, payload: dict[str, Any]) -> None:
         self.config = from_mapping(payload["config"], "checkpoint config")
-        self.info = env_info(self.config.env)
+        self.info = env_info(self.config.env, self.config.env_kwargs)
         policy = build_policy(self.info, self.config.hidden_sizes, self.config.activation,
                               tabular=self.config.policy == "tabular",
                               init_theta=self.config.init_theta,

@@ -239,7 +239,7 @@ def _player_main(commands, frames, path: str) -> None:
     finally:
         Path(path).unlink(missing_ok=True)
     env = make_env(player.config.env, player.config.labeler_bias,
-                   player.config.max_episode_steps)
+                   player.config.max_episode_steps, player.config.env_kwargs)
     period = 1.0 / env.metadata.get("render_fps", 30)
     obs, _ = env.reset(seed=player.streams.watch_env(0))
     episode_return, episodes = 0.0, 0

@@ -79,7 +79,8 @@ class Trainer:
         self._last_autosave = time.monotonic()
         self.pause_on_diverge = pause_on_diverge  # the playground pauses; headless ends
         self.device = torch.device(device_name(config.device))
-        envs = [make_vec_env(config.env, config.num_envs, config.max_episode_steps) for _ in seeds]
+        envs = [make_vec_env(config.env, config.num_envs, config.max_episode_steps, config.env_kwargs)
+                for _ in seeds]
         self.info = describe(envs[0])
         if config.algo == "dqn" and not self.info.discrete:
             for e in envs:
@@ -133,7 +134,7 @@ class Trainer:
             self._use_labeler_bias(config.labeler_bias)
         # tabular envs that publish their model: drawn with the policy's arrows, and
         # REINFORCE's estimates meet the true gradient
-        self.tabular = (tabular_model(config.env, config.max_episode_steps)
+        self.tabular = (tabular_model(config.env, config.max_episode_steps, config.env_kwargs)
                         if self.info.discrete else None)
         self.exact_model = self.tabular if config.algo == "reinforce" else None
         self._collected_from = self.collector.env_steps.copy()  # DQN: steps before the rollout

@@ -11,6 +11,7 @@ imports torch.
 from __future__ import annotations
 
 import functools
+import json
 from pathlib import Path
 
 from textual.app import App
@@ -32,10 +33,14 @@ from .screens.train import TrainScreen
 from .state import RunState
 
 
-@functools.lru_cache(maxsize=16)
-def _env_info(env_id: str) -> EnvInfo:
+def _env_info(env_id: str, kwargs: dict | None = None) -> EnvInfo:
     """An env's spaces and names (making the env to read them costs a reset its time)."""
-    return env_info(env_id)
+    return _cached_env_info(env_id, json.dumps(kwargs or {}, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=16)
+def _cached_env_info(env_id: str, kwargs: str) -> EnvInfo:
+    return env_info(env_id, json.loads(kwargs))
 
 
 class PlaygroundApp(App[int]):
@@ -103,7 +108,7 @@ class PlaygroundApp(App[int]):
     def open_compare(self, config: Config, title: str, *, resume: dict | None = None,
                      first: bool = False) -> None:
         try:
-            info = env_info(config.env)
+            info = env_info(config.env, config.env_kwargs)
             device_name(config.device)
             variant_configs(config)  # every variant must be a valid config
         except (EnvError, ConfigError) as err:
@@ -119,7 +124,7 @@ class PlaygroundApp(App[int]):
         """Run ``config``: in the train screen on show if its panes fit (a reset), else in
         a new one; the run it replaces stops."""
         try:
-            info = _env_info(config.env)
+            info = _env_info(config.env, config.env_kwargs)
             device = device_name(config.device)
         except (EnvError, ConfigError) as err:
             self.notify(str(err), title="cannot start", severity="error")
