@@ -132,3 +132,14 @@ def test_env_kwargs_round_trip_through_toml():
     config = Config(env="FrozenLake-v1", env_kwargs={"is_slippery": False, "map_name": "8x8"})
     again = from_mapping(parse_toml(config.to_toml(), "t"), "t")
     assert again.env_kwargs == {"is_slippery": False, "map_name": "8x8"} and again == config
+
+
+def test_a_missing_box2d_names_pgtuis_extra(monkeypatch, capsys):
+    import gymnasium as gym
+
+    def missing(*args, **kwargs):
+        raise gym.error.DependencyNotInstalled('Box2D is not installed, run `pip install "gymnasium[box2d]"`')
+
+    monkeypatch.setattr(gym, "make_vec", missing)
+    check_error(capsys, ["train", "--preset", "cartpole-ppo", "--set", 'env="LunarLander-v3"',
+                         "--updates", "1"], "pip install 'pgtui[box2d]'", "LunarLander-v3")

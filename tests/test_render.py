@@ -75,3 +75,33 @@ def test_a_tabular_env_is_drawn_with_the_agent_and_the_policys_arrows():
                                                       [".", ".", ".", "H"], ["H", ".", ".", "G"]]
     assert lake[1].split() == ["↓"] * 4 and lake[3].split() == ["↓", "↓"]  # not on holes
     assert len(lake) == 9 and all(len(line) == 20 for line in lake)
+
+
+def test_lunar_lander_from_a_reset_state_and_a_landed_one():
+    pytest.importorskip("Box2D")
+    import gymnasium as gym
+
+    from pgtui.rl.render import lander_engines, render
+
+    obs, _ = gym.make("LunarLander-v3").reset(seed=0)
+    frame = render("LunarLander-v3", obs, 48, 14, engines=lander_engines(
+        "LunarLander-v3", (0.1, 0.1, 0.7, 0.1), None)).splitlines()
+    assert len(frame) == 14 and all(len(line) == 48 for line in frame)
+    top = next(i for i, line in enumerate(frame) if "█" in line)
+    assert top <= 2  # it starts at the top of the sky
+    assert "▼" in frame[top + 1] and "║" in frame[top + 2]  # the main engine fires
+    assert frame[12] == "▁" * 48 and frame[11].count("⚑") == 2
+    assert frame[13].startswith("x +0.01  y +1.40  tilt -0°  legs ··")
+    landed = render("LunarLander-v3", [0.0, 0.0, 0, 0, 0.0, 0, 1.0, 1.0], 48, 14).splitlines()
+    assert "█" in landed[11] and landed[12].count("●") == 2  # both feet on the pad
+    assert "legs ●●" in landed[13]
+
+
+def test_lander_engines_read_the_policys_likeliest_action():
+    from pgtui.rl.render import lander_engines
+
+    assert lander_engines("LunarLander-v3", (0.1, 0.6, 0.2, 0.1), None) == (0.0, -1.0)
+    assert lander_engines("LunarLander-v3", (0.1, 0.1, 0.2, 0.6), None) == (0.0, 1.0)
+    assert lander_engines("LunarLanderContinuous-v3", None, (0.8, -0.7)) == (0.8, -0.7)
+    assert lander_engines("LunarLanderContinuous-v3", None, (-0.3, 0.2)) == (0.0, 0.0)
+    assert lander_engines("CartPole-v1", (0.5, 0.5), None) is None

@@ -138,6 +138,11 @@ def make_vec_env(env_id: str, num_envs: int, max_episode_steps: int = 0,
             envs.close()
             envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode,
                                 wrappers=[gym.wrappers.FlattenObservation], **limit)
+    except gym.error.DependencyNotInstalled as err:
+        hint = ("; install it with: pip install 'pgtui[box2d]'" if "box2d" in str(err).lower()
+                else "")
+        raise EnvError(f"env '{env_id}' needs a package that is not installed{hint} "
+                       f"({' '.join(str(err).split())})") from None
     except Exception as err:  # any failure to build the env is the user's env id
         raise EnvError(f"cannot make env '{env_id}': {err}") from None
     describe(envs)  # refuse unsupported spaces before any training starts

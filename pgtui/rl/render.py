@@ -200,6 +200,71 @@ def dialogue(obs: Sequence[float], width: int, height: int,
     return _text(grid)
 
 
+LUNAR_PAD_X = 0.2  # the landing pad spans x in [-0.2, 0.2] (normalized), at y = 0
+LUNAR_TOP = 1.5  # normalized height the drawing shows above the pad
+
+
+def lander_engines(env_id: str, probs: Sequence[float] | None, mean: Sequence[float] | None
+                   ) -> tuple[float, float] | None:
+    """(main throttle 0..1, side -1 left .. +1 right) the policy fires most likely now:
+    LunarLander's discrete actions (0 none, 1 left engine, 2 main, 3 right engine), or its
+    continuous action's mean (main fires above 0, a side engine beyond 0.5)."""
+    if not env_id.startswith("LunarLander"):
+        return None
+    if probs is not None and len(probs) == 4:
+        best = max(range(4), key=lambda a: probs[a])
+        return {0: (0.0, 0.0), 1: (0.0, -1.0), 2: (1.0, 0.0), 3: (0.0, 1.0)}[best]
+    if mean is not None and len(mean) >= 2:
+        main = max(0.0, min(float(mean[0]), 1.0))
+        side = float(mean[1])
+        return main, (0.0 if abs(side) <= 0.5 else max(-1.0, min(side, 1.0)))
+    return None
+
+
+def lunar_lander(obs: Sequence[float], width: int, height: int,
+                 engines: tuple[float, float] | None = None) -> str:
+    """LunarLander: the ground and the pad's flags, the lander tilted, its legs (● on the
+    ground, · in the air) and the engines' flames. The terrain beyond the pad is not in
+    the observation, so the ground is drawn flat."""
+    x, y, _, _, angle, _, left, right = (list(obs) + [0.0] * 8)[:8]
+    grid = _grid(width, height)
+    ground = height - 2  # the pad's row; the status line below it
+    col = lambda nx: (nx + 1) / 2 * (width - 1)  # noqa: E731
+    row = lambda ny: ground - 1 - ny / LUNAR_TOP * (ground - 1)  # noqa: E731
+    _write(grid, 0, ground, "▁" * width)
+    for flag in (-LUNAR_PAD_X, LUNAR_PAD_X):
+        _put(grid, col(flag), ground - 1, "⚑")
+    bx, by = round(col(x)), round(row(y))  # whole cells: the body's three glyphs stay apart
+    cos_a, sin_a = math.cos(angle), math.sin(angle)
+
+    def at(dx: float, dy: float) -> tuple[float, float]:
+        """A point ``dx`` cells right, ``dy`` rows down of the body, tilted by the angle."""
+        px, py = dx, -dy * CELL_ASPECT  # upward, in cell widths
+        rx, ry = cos_a * px - sin_a * py, sin_a * px + cos_a * py
+        return bx + rx, by - ry / CELL_ASPECT
+
+    for side, contact in ((-1, left), (1, right)):
+        fx, fy = at(2.0 * side, 1.0)
+        _line(grid, *at(side, 0.5), fx, fy)
+        _put(grid, fx, fy, "●" if contact > 0.5 else "·")
+    if engines is not None:
+        main, lateral = engines
+        if main > 0:
+            _put(grid, *at(0, 1), "▼")
+            _put(grid, *at(0, 2), "║" if main > 0.5 else "¦")
+        if lateral < 0:  # the left engine fires: its jet leaves the left side
+            _put(grid, *at(-2, 0), "◀")
+        elif lateral > 0:
+            _put(grid, *at(2, 0), "▶")
+    _put(grid, bx - 1, by, "◖")
+    _put(grid, bx, by, "█")
+    _put(grid, bx + 1, by, "◗")
+    legs = "".join("●" if c > 0.5 else "·" for c in (left, right))
+    status = f"x {x:+.2f}  y {y:+.2f}  tilt {math.degrees(angle):+.0f}°  legs {legs}"
+    _write(grid, 0, ground + 1, status[:width])
+    return _text(grid)
+
+
 # each action's arrow, by the env's action order
 ARROWS = {"pgtui/Chain-v0": "←→", "FrozenLake-v1": "←↓→↑", "CliffWalking-v1": "↑→↓←"}
 
@@ -262,11 +327,15 @@ RENDERERS: dict[str, Callable[[Sequence[float], int, int], str]] = {
 
 def render(env_id: str, obs: Sequence[float], width: int, height: int,
            last: Sequence[float] | None = None,
-           policy: Sequence[Sequence[float]] | None = None) -> str:
+           policy: Sequence[Sequence[float]] | None = None,
+           engines: tuple[float, float] | None = None) -> str:
     """A frame for ``env_id``; envs without a drawing get their observation as bars.
     ``last``: the dialogue's last finished response, drawn below the one being written;
-    ``policy``: pi(.|s) of every state of a tabular env, drawn as arrows."""
+    ``policy``: pi(.|s) of every state of a tabular env, drawn as arrows; ``engines``:
+    LunarLander's firing engines (``lander_engines``)."""
     width, height = max(width, 1), max(height, 1)
+    if env_id.startswith("LunarLander"):
+        return lunar_lander(obs, width, height, engines)
     if env_id in ARROWS:
         return tabular(env_id, obs, width, height, policy)
     if last is not None and env_id == "pgtui/Dialogue-v0":

@@ -46,6 +46,7 @@ from ...rl.events import (
     StepOnce,
 )
 from ...rl.remote import RemotePlayer, RemoteTrainer
+from ...rl.render import lander_engines
 from ..forks import Fork, fork_choices
 from ..messages import TrainerEvents, WatchFrame
 from ..state import RunState
@@ -263,6 +264,7 @@ class TrainScreen(Screen):
             self.policy.q_values = snap.q_values
             self.env_view.obs = snap.obs
             self.env_view.last, self.env_view.policy = snap.last_final, snap.policy_table
+            self.env_view.engines = lander_engines(self.config.env, snap.probs, snap.mean)
         if s.step_compare is not None:
             self.policy.compare = self._compare_text(s.step_compare)
         plot = self.app.screen
@@ -442,7 +444,7 @@ class TrainScreen(Screen):
     def on_watch_frame(self, frame: WatchFrame) -> None:
         if self.watch_stop is None:
             return
-        self.env_view.obs, self.env_view.last = frame.obs, None
+        self.env_view.obs, self.env_view.last, self.env_view.engines = frame.obs, None, None
         self.policy.probs = frame.probs
         self.status_bar.status = "watching"
 

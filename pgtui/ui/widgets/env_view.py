@@ -20,6 +20,8 @@ class EnvView(Widget):
     """The observation of the state to draw (env 0, or the watched episode)."""
     policy: reactive[tuple[tuple[float, ...], ...] | None] = reactive(None)
     """A tabular env: pi(.|s) of every state, drawn as arrows."""
+    engines: reactive[tuple[float, float] | None] = reactive(None)
+    """LunarLander: the engines the policy fires most likely (``render.lander_engines``)."""
     last: reactive[tuple[float, ...] | None] = reactive(None)
     """The RLHF dialogue: the last finished response's final observation."""
 
@@ -31,4 +33,5 @@ class EnvView(Widget):
         if self.obs is None:
             return Text("waiting for the first state…", style="dim")
         width, height = self.content_size
-        return Text(render(self.env_id, self.obs, width, height, self.last, self.policy))
+        return Text(render(self.env_id, self.obs, width, height, self.last, self.policy,
+                           self.engines))
