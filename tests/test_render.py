@@ -105,3 +105,15 @@ def test_lander_engines_read_the_policys_likeliest_action():
     assert lander_engines("LunarLanderContinuous-v3", None, (0.8, -0.7)) == (0.8, -0.7)
     assert lander_engines("LunarLanderContinuous-v3", None, (-0.3, 0.2)) == (0.0, 0.0)
     assert lander_engines("CartPole-v1", (0.5, 0.5), None) is None
+
+
+def test_taxi_is_drawn_from_gymnasiums_own_text_render_with_its_colours_as_marks():
+    import numpy as np
+
+    from pgtui.rl.render import render
+
+    frame = render("Taxi-v4", np.eye(500)[123], 20, 8).splitlines()
+    # state 123: the taxi at row 1, column 1; the passenger at R; the destination B
+    assert [line.rstrip() for line in frame[:7]] == [
+        "+---------+", "|r: | : :G|", "| :@| : : |", "| : : : : |", "| | : | : |", "|Y| : |*: |",
+        "+---------+"]

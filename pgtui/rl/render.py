@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Sequence
 
 from .dialogue.task import claim, decode, words
@@ -286,6 +287,39 @@ def grid_layout(env_id: str) -> list[str] | None:
     return None
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+# what Gymnasium's toy-text renders mark with colour, as characters: the agent (a
+# highlighted cell: Taxi's taxi, empty or carrying), the passenger, the destination
+_MARKS = ((re.compile(r"\x1b\[4[23]m(.)\x1b\[0m"), lambda m: "@"),
+          (re.compile(r"\x1b\[34;1m(.)\x1b\[0m"), lambda m: m.group(1).lower()),
+          (re.compile(r"\x1b\[35m(.)\x1b\[0m"), lambda m: "*"))
+
+
+@functools.lru_cache(maxsize=4)
+def _ansi_env(env_id: str):
+    import gymnasium as gym
+
+    env = gym.make(env_id, render_mode="ansi")
+    env.reset(seed=0)
+    return env
+
+
+def ansi_frame(env_id: str, state: int) -> list[str] | None:
+    """Gymnasium's own text render of a toy-text env in ``state``, colours dropped; None
+    if the env has no such render."""
+    try:
+        env = _ansi_env(env_id)
+        env.unwrapped.s = state
+        text = env.render()
+    except Exception:  # no ansi mode, or no settable state: not a toy-text env
+        return None
+    if not isinstance(text, str):
+        return None
+    for pattern, mark in _MARKS:
+        text = pattern.sub(mark, text)
+    return ANSI_ESCAPE.sub("", text).rstrip("\n").splitlines()
+
+
 def tabular(env_id: str, obs: Sequence[float], width: int, height: int,
             policy: Sequence[Sequence[float]] | None = None) -> str:
     """A chain or a toy-text grid: its cells, the agent (@) and, given pi(.|s) for every
@@ -295,7 +329,13 @@ def tabular(env_id: str, obs: Sequence[float], width: int, height: int,
     layout = (grid_layout(env_id) if env_id != "pgtui/Chain-v0"
               else ["<" + "." * (len(obs) - 2) + "G"])
     if layout is None:
-        return observation_bars(obs, width, height)
+        lines = ansi_frame(env_id, state)
+        if lines is None:
+            return observation_bars(obs, width, height)
+        grid = _grid(width, height)
+        for r, line in enumerate(lines[:height]):
+            _write(grid, 0, r, line[:width])
+        return _text(grid)
     cols = len(layout[0])
     grid = _grid(width, height)
     for r, row in enumerate(layout):
@@ -336,7 +376,8 @@ def render(env_id: str, obs: Sequence[float], width: int, height: int,
     width, height = max(width, 1), max(height, 1)
     if env_id.startswith("LunarLander"):
         return lunar_lander(obs, width, height, engines)
-    if env_id in ARROWS:
+    if env_id in ARROWS or (len(obs) > 8 and sorted(obs)[-2:] == [0.0, 1.0]
+                            and ansi_frame(env_id, 0) is not None):  # one-hot: toy-text
         return tabular(env_id, obs, width, height, policy)
     if last is not None and env_id == "pgtui/Dialogue-v0":
         return dialogue(obs, width, height, last)
