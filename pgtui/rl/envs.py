@@ -35,6 +35,8 @@ ACTION_NAMES = {
     "pgtui/Chain-v0": ("left", "right"),
     "FrozenLake-v1": ("left", "down", "right", "up"),
     "CliffWalking-v1": ("up", "right", "down", "left"),
+    "Taxi-v4": ("south", "north", "east", "west", "pickup", "dropoff"),
+    "LunarLander-v3": ("none", "left", "main", "right"),
     DIALOGUE_ID: VOCAB,
 }
 
