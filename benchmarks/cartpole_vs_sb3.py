@@ -19,8 +19,8 @@ import json
 import statistics
 import subprocess
 import sys
-import time
-from collections import deque
+
+from sb3_until_solved import until_solved
 
 SOLVED_AT = 475.0
 STEP_CAP = 1_000_000
@@ -47,32 +47,11 @@ def sb3_model(algo: str, seed: int):
 
 def run_sb3(algo: str, seed: int) -> dict:
     import torch
-    from stable_baselines3.common.callbacks import BaseCallback
 
     torch.set_num_threads(1)
     model = sb3_model(algo, seed)
 
-    class UntilSolved(BaseCallback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.returns: deque[float] = deque(maxlen=100)
-            self.solved_step: int | None = None
-            self.solved_s: float | None = None
-            self.start = 0.0
-
-        def _on_training_start(self) -> None:
-            self.start = time.perf_counter()
-
-        def _on_step(self) -> bool:
-            for info in self.locals["infos"]:
-                if "episode" in info:
-                    self.returns.append(info["episode"]["r"])
-            if len(self.returns) == 100 and sum(self.returns) / 100 >= SOLVED_AT:
-                self.solved_step, self.solved_s = self.num_timesteps, time.perf_counter() - self.start
-                return False
-            return True
-
-    callback = UntilSolved()
+    callback = until_solved(SOLVED_AT)
     total = 100_000 if algo == "ppo" else 500_000  # rl-zoo's budgets (the lr schedules use them)
     model.learn(total_timesteps=min(total, STEP_CAP), callback=callback)
     return {"solved": callback.solved_s is not None, "seconds": callback.solved_s,

@@ -18,7 +18,8 @@ import json
 import subprocess
 import sys
 import time
-from collections import deque
+
+from sb3_until_solved import until_solved
 
 SOLVED_AT = 200.0
 STEP_CAP = 1_000_000
@@ -29,7 +30,6 @@ def run_sb3(seed: int) -> dict:
     4 epochs, gamma 0.999, lambda 0.98, entropy 0.01."""
     import torch
     from stable_baselines3 import PPO
-    from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
 
     torch.set_num_threads(1)
@@ -37,27 +37,7 @@ def run_sb3(seed: int) -> dict:
     model = PPO("MlpPolicy", envs, n_steps=1024, batch_size=64, gae_lambda=0.98, gamma=0.999,
                 n_epochs=4, ent_coef=0.01, seed=seed, device="cpu", verbose=0)
 
-    class UntilSolved(BaseCallback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.returns: deque[float] = deque(maxlen=100)
-            self.solved_step: int | None = None
-            self.solved_s: float | None = None
-            self.start = 0.0
-
-        def _on_training_start(self) -> None:
-            self.start = time.perf_counter()
-
-        def _on_step(self) -> bool:
-            for info in self.locals["infos"]:
-                if "episode" in info:
-                    self.returns.append(info["episode"]["r"])
-            if len(self.returns) == 100 and sum(self.returns) / 100 >= SOLVED_AT:
-                self.solved_step, self.solved_s = self.num_timesteps, time.perf_counter() - self.start
-                return False
-            return True
-
-    callback = UntilSolved()
+    callback = until_solved(SOLVED_AT)
     started = time.perf_counter()
     model.learn(total_timesteps=STEP_CAP, callback=callback)
     return {"solved": callback.solved_s is not None, "seconds": callback.solved_s,

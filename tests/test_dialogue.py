@@ -6,9 +6,10 @@ import math
 import numpy as np
 import pytest
 import torch
+from estimates import assert_unbiased, reinforce_estimates
 
 from pgtui.config import Config
-from pgtui.rl.algorithms import episode_returns, pack, reinforce_loss
+from pgtui.rl.algorithms import episode_returns, pack
 from pgtui.rl.dialogue.env import DialogueVectorEnv
 from pgtui.rl.dialogue.exact import policy_log_probs
 from pgtui.rl.dialogue.labelers import DECISIVENESS, FLATTERY, preference
@@ -236,22 +237,7 @@ def test_reinforce_estimates_average_to_the_exact_policy_gradient(baseline):
     logp = policy_log_probs(lambda x: nets.head(x.expand(len(seeds), *x.shape)), rl.contexts)
     ((logp.exp() * rl.scores).sum(-1) @ rl.prompt_p).sum().backward()
     exact = nets.grad[0, :A].clone()
-    estimates = []
-    for _ in range(25):
-        batch = trainer.collector.episodes(nets, config.episodes_per_update, seeds)
-        samples = pack(batch, episode_returns(batch, config), batch.episode_ids)
-        returns, ids = samples.targets
-        loss, _ = reinforce_loss(nets, nets.select(seeds), samples, returns, ids,
-                                 batch.num_episodes.to(returns.dtype), config)
-        nets.zero_grad()
-        loss.sum().backward()
-        estimates.append(-nets.grad[:, :A].clone())  # the loss is minimised: -grad J
-    estimates = torch.cat(estimates)
-    mean = estimates.mean(0)
-    noise = math.sqrt(float(estimates.var(0).sum()) / len(estimates))  # the mean's error
-    error = float((mean - exact).norm())
-    assert error < 2 * noise, (error, noise, float(exact.norm()))
-    assert float(exact.norm()) > 3 * noise  # the test can tell a wrong gradient
+    assert_unbiased(reinforce_estimates(trainer, 25), exact)
 
 
 def test_biased_feedback_makes_the_policy_sycophantic_and_fair_feedback_makes_it_accurate():

@@ -1,13 +1,12 @@
 """The true policy gradient of tabular envs: against finite differences of the exact
 return, and as the mean of many REINFORCE estimates."""
 
-import math
 
 import pytest
 import torch
+from estimates import assert_unbiased, reinforce_estimates
 
 from pgtui.config import Config
-from pgtui.rl.algorithms import episode_returns, pack, reinforce_loss
 from pgtui.rl.exact_gradient import expected_return, tabular_model, true_gradient
 from pgtui.rl.trainer import Trainer
 
@@ -55,27 +54,13 @@ def test_reinforce_estimates_average_to_the_true_gradient_on_the_chain(baseline)
     seeds = list(range(8))
     trainer = trainer_for("pgtui/Chain-v0", 0, "mlp", seeds, gamma=0.9, baseline=baseline,
                           episodes_per_update=32, num_envs=8)
-    config, nets, A = trainer.config, trainer.nets, trainer.nets.actor_size
+    config, nets = trainer.config, trainer.nets
     with torch.no_grad():  # every seed at seed 0's policy: their estimates pool
         nets.rows[:] = nets.rows[0].clone()
     model = tabular_model("pgtui/Chain-v0")
     exact = true_gradient(model, lambda x: nets.head(x.expand(len(seeds), *x.shape)),
                           nets.params[:len(nets.actor.shapes)], config.gamma)[0]
-    estimates = []
-    for _ in range(40):
-        batch = trainer.collector.episodes(nets, config.episodes_per_update, seeds)
-        samples = pack(batch, episode_returns(batch, config), batch.episode_ids)
-        returns, ids = samples.targets
-        loss, _ = reinforce_loss(nets, nets.select(seeds), samples, returns, ids,
-                                 batch.num_episodes.to(returns.dtype), config)
-        nets.zero_grad()
-        loss.sum().backward()
-        estimates.append(-nets.grad[:, :A].clone())
-    estimates = torch.cat(estimates)
-    noise = math.sqrt(float(estimates.var(0).sum()) / len(estimates))
-    error = float((estimates.mean(0) - exact).norm())
-    assert error < 2 * noise, (error, noise, float(exact.norm()))
-    assert float(exact.norm()) > 3 * noise
+    assert_unbiased(reinforce_estimates(trainer, 40), exact)
 
 
 def test_a_run_reports_each_updates_cosine_to_the_true_gradient():
