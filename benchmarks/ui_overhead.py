@@ -32,15 +32,18 @@ def headless_sps(config) -> float:
 async def app_figures(config, preset: str, presses: int) -> dict:
     app = PlaygroundApp(config, preset)
     redraws = 0
-    original = app.refresh_panes
-
-    def counted() -> None:
-        nonlocal redraws
-        redraws += 1
-        original()
-
-    app.refresh_panes = counted
     async with app.run_test(size=(80, 24)) as pilot:
+        while app.train_screen is None:
+            await asyncio.sleep(0.01)
+        screen = app.train_screen  # the panes are its: count its redraws
+        original = screen.refresh_panes
+
+        def counted() -> None:
+            nonlocal redraws
+            redraws += 1
+            original()
+
+        screen.refresh_panes = counted
         # The moment a frame goes out: App._display is where Textual hands each
         # composited update to the driver (private, but the only place that sees it).
         frames: list[tuple[float, object]] = []
