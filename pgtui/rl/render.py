@@ -12,6 +12,8 @@ import math
 import re
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 from .dialogue.task import claim, decode, words
 
 CARTPOLE_X_LIMIT = 2.4  # CartPole-v1 terminates beyond this cart position
@@ -297,22 +299,28 @@ _MARKS = ((re.compile(r"\x1b\[4[23]m(.)\x1b\[0m"), lambda m: "@"),
 
 @functools.lru_cache(maxsize=4)
 def _ansi_env(env_id: str):
+    """A toy-text env rendering text, whose state can be set; None for any other env.
+    Cached either way: the answer is asked at every frame."""
     import gymnasium as gym
 
-    env = gym.make(env_id, render_mode="ansi")
-    env.reset(seed=0)
-    return env
+    try:
+        env = gym.make(env_id, render_mode="ansi")
+        env.reset(seed=0)
+        if isinstance(env.unwrapped.s, int | np.integer) and isinstance(env.render(), str):
+            return env
+    except Exception:  # no ansi mode, or no settable state: not a toy-text env
+        pass
+    return None
 
 
 def ansi_frame(env_id: str, state: int) -> list[str] | None:
     """Gymnasium's own text render of a toy-text env in ``state``, colours dropped; None
     if the env has no such render."""
-    try:
-        env = _ansi_env(env_id)
-        env.unwrapped.s = state
-        text = env.render()
-    except Exception:  # no ansi mode, or no settable state: not a toy-text env
+    env = _ansi_env(env_id)
+    if env is None:
         return None
+    env.unwrapped.s = state
+    text = env.render()
     if not isinstance(text, str):
         return None
     for pattern, mark in _MARKS:
@@ -376,8 +384,8 @@ def render(env_id: str, obs: Sequence[float], width: int, height: int,
     width, height = max(width, 1), max(height, 1)
     if env_id.startswith("LunarLander"):
         return lunar_lander(obs, width, height, engines)
-    if env_id in ARROWS or (len(obs) > 8 and sorted(obs)[-2:] == [0.0, 1.0]
-                            and ansi_frame(env_id, 0) is not None):  # one-hot: toy-text
+    one_hot = len(obs) > 8 and max(obs) == 1.0 and sum(obs) == 1.0
+    if env_id in ARROWS or (one_hot and _ansi_env(env_id) is not None):  # toy-text
         return tabular(env_id, obs, width, height, policy)
     if last is not None and env_id == "pgtui/Dialogue-v0":
         return dialogue(obs, width, height, last)
