@@ -17,15 +17,15 @@ class Lesson:
 
 LESSONS = (
     Lesson("A baseline keeps the gradient's mean", "cartpole-reinforce-baseline",
-           "The diagnostics' `baseline term` is the baseline's own contribution to the "
+           "The diagnostics' 'baseline term' is the baseline's own contribution to the "
            "gradient, in standard errors from zero: it hovers near 1, what zero looks like "
-           "through noise. Meanwhile `grad var` is lower than without the baseline."),
+           "through noise. Meanwhile 'grad var' is lower than without the baseline."),
     Lesson("Estimates against the true gradient", "chain-estimators",
            "On a chain whose true policy gradient is computed exactly, each update's "
            "estimate is compared with it by cosine. The baselines point closer to it than "
            "raw returns do on the same batches."),
     Lesson("Variance grows with the horizon", "variance-horizon",
-           "CartPole capped at 100, 200 and 500 steps: `pgtui compare` fits grad var "
+           "CartPole capped at 100, 200 and 500 steps: pgtui compare fits grad var "
            "against the cap on a log-log scale. It grows faster than T^2, with or without "
            "a baseline."),
     Lesson("Variance grows with the return's square", "variance-reward-scale",
