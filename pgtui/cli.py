@@ -92,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "checkpoint this often while training; 0 = only at the end (30)")
     train.add_argument("--json", action="store_true",
                        help="print a JSON summary as the last stdout line")
+    train.add_argument("--tensorboard", type=Path, metavar="DIR",
+                       help="also write TensorBoard scalars (pip install 'pgtui[tensorboard]')")
     compare = sub.add_parser("compare", help="race every variant x seed of a compare preset")
     compare.add_argument("--preset", required=True, help="compare preset name or .toml path")
     compare.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -102,6 +104,35 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path, help="directory for each run's metrics and a summary")
     compare.add_argument("--json", action="store_true",
                          help="print a JSON summary as the last stdout line")
+    compare.add_argument("--tensorboard", type=Path, metavar="DIR",
+                         help="also write TensorBoard scalars, one run per variant x seed")
+    sweep = sub.add_parser("sweep", help="train every grid point x seed; a table and a "
+                           "sensitivity plot")
+    start = sweep.add_mutually_exclusive_group(required=True)
+    start.add_argument("--preset", help="preset name or .toml path (its [sweep] table is the grid "
+                       "unless --grid is given)")
+    start.add_argument("--resume", type=Path, metavar="DIR",
+                       help="run the trials the sweep in DIR has not finished")
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...",
+                       help="a swept key and its values (repeatable; replaces the preset's grid)")
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config key of every trial (repeatable)")
+    sweep.add_argument("--seeds", type=_positive_int, help="seeds per grid point (preset: seeds)")
+    sweep.add_argument("--max-steps", type=_positive_int, help="env steps per trial")
+    sweep.add_argument("--device", choices=("auto", "cpu", "cuda"), help="torch device")
+    sweep.add_argument("--engine", choices=("local", "ray"), default="local",
+                       help="local processes (default) or Ray Tune (pip install 'pgtui[ray]')")
+    sweep.add_argument("--address", help="ray: join this cluster (auto, ray://HOST:PORT); "
+                       "default: start a local Ray")
+    sweep.add_argument("--scheduler", choices=("asha",), help="ray: stop hopeless grid points "
+                       "early (ASHA on the last-100 mean)")
+    sweep.add_argument("--workers", type=_positive_int, help="local: grid points training at "
+                       "once (default: one per core)")
+    sweep.add_argument("--out", type=Path, help="directory for every trial's files and the summary")
+    sweep.add_argument("--tensorboard", type=Path, metavar="DIR",
+                       help="also write TensorBoard scalars, one run per trial")
+    sweep.add_argument("--json", action="store_true",
+                       help="print a JSON summary as the last stdout line")
     watch = sub.add_parser("watch", help="play a saved policy: drawn on a terminal, returns printed")
     watch.add_argument("checkpoint", type=Path, help="a .pt file written by ctrl+s or train --out")
     watch.add_argument("--episodes", type=_positive_int, default=3, help="episodes to play (3)")
@@ -165,7 +196,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if config.variants:
             print(f"pgtui train: {args.preset} is a compare preset; training its base config "
                   f"(`pgtui compare` races its {len(config.variants)} variants)", file=sys.stderr)
-    options = TrainOptions(preset=preset, max_updates=args.updates,
+    if args.tensorboard is not None:
+        from .tensorboard import require_tensorboard
+
+        require_tensorboard()
+    options = TrainOptions(preset=preset, max_updates=args.updates, tensorboard=args.tensorboard,
                            until_solved=args.until_solved, out=out, json=args.json,
                            checkpoint_every_s=args.checkpoint_every, resume=resume)
     return run_train(config, options)
@@ -184,7 +219,63 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         config = config.replace(variants=[{k: v for k, v in variant.items() if k not in forced}
                                           for variant in config.variants])
     device_name(config.device)  # a missing GPU is a usage error, before any process
-    return run_compare(config, CompareOptions(seeds=args.seeds, out=args.out, json=args.json))
+    if args.tensorboard is not None:
+        from .tensorboard import require_tensorboard
+
+        require_tensorboard()
+    return run_compare(config, CompareOptions(seeds=args.seeds, out=args.out, json=args.json,
+                                              tensorboard=args.tensorboard))
+
+
+def _sweep_config(args: argparse.Namespace):
+    """The sweep to run: a preset with the command line's changes, or the one in --resume."""
+    from .config import from_mapping, parse_toml
+    from .sweep.spec import parse_grid
+
+    if args.resume is None:
+        config = _config_from(args)
+        if args.grid:
+            config = config.replace(sweep=parse_grid(args.grid))
+        if args.seeds is not None:
+            config = config.replace(seeds=args.seeds)
+        return config, args.out
+    changes = [name for name, value in (("--grid", args.grid), ("--set", args.set),
+                                        ("--seeds", args.seeds), ("--max-steps", args.max_steps),
+                                        ("--device", args.device)) if value]
+    if changes or (args.out is not None and args.out.resolve() != args.resume.resolve()):
+        changes += ["--out"] if args.out is not None else []
+        raise UsageError(f"pgtui sweep: --resume runs the saved sweep as it was; "
+                         f"{', '.join(changes)} cannot change it")
+    path = args.resume / "config.toml"
+    if not path.is_file():
+        raise UsageError(f"pgtui sweep: {args.resume} holds no sweep (no config.toml)")
+    return from_mapping(parse_toml(path.read_text("utf-8"), str(path)), str(path)), args.resume
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .rl.device import device_name
+    from .sweep.run import SweepOptions, run_sweep
+
+    ray_only = [name for name, value in (("--address", args.address),
+                                         ("--scheduler", args.scheduler)) if value]
+    if ray_only and args.engine != "ray":
+        raise UsageError(f"pgtui sweep: {', '.join(ray_only)} needs --engine ray")
+    if args.workers is not None and args.engine == "ray":
+        raise UsageError("pgtui sweep: --workers is for the local engine (Ray places the trials)")
+    config, out = _sweep_config(args)
+    if args.engine == "ray":
+        from .sweep.ray_engine import require_ray
+
+        require_ray()
+    if args.tensorboard is not None:
+        from .tensorboard import require_tensorboard
+
+        require_tensorboard()
+    device_name(config.device)  # a missing GPU is a usage error, before any process
+    options = SweepOptions(engine=args.engine, address=args.address, scheduler=args.scheduler,
+                           out=out, json=args.json, tensorboard=args.tensorboard,
+                           workers=args.workers)
+    return run_sweep(config, options)
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:
@@ -217,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         handler = {"presets": _cmd_presets, "train": _cmd_train, "compare": _cmd_compare,
-                   "watch": _cmd_watch, "lessons": _cmd_lessons}.get(args.command, _cmd_app)
+                   "sweep": _cmd_sweep, "watch": _cmd_watch,
+                   "lessons": _cmd_lessons}.get(args.command, _cmd_app)
         return handler(args)
     except UsageError as err:
         print(err, file=sys.stderr)

@@ -41,6 +41,7 @@ class CompareOptions:
     seeds: int | None = None
     out: Path | None = None
     json: bool = False
+    tensorboard: Path | None = None  # also TensorBoard scalars, one run per variant x seed
 
 
 @dataclass
@@ -74,7 +75,8 @@ def run_races(config: Config, options: CompareOptions, on_report=None
     reference = reference_estimator(groups)
     threads = race_threads(len(groups))
     remotes = [RemoteGroup(name, configs, metrics_dir=options.out, reference=reference,
-                           threads=threads) for name, configs in groups]
+                           threads=threads, tensorboard=options.tensorboard)
+               for name, configs in groups]
     inbox: queue.SimpleQueue = queue.SimpleQueue()
 
     def pump(remote: RemoteGroup) -> None:

@@ -148,6 +148,8 @@ class Config:
     seeds: int = _f(1, "Compare presets: seeds per variant.", lo=1, hi=1000)
     variants: list = _f([], "Compare presets: [[variants]] tables (name + overrides).",
                         item=dict)
+    sweep: dict = _f({}, "Sweep presets: a [sweep] table, each swept key = [its values]; "
+                     "every grid point trains `seeds` seeds.")
 
     def replace(self, **changes: Any) -> Config:
         """A validated copy with ``changes`` applied."""
@@ -160,12 +162,15 @@ class Config:
         lines = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if value is None or f.name == "variants":
+            if value is None or f.name in ("variants", "sweep"):
                 continue
             lines.append(f"{f.name} = {_toml_value(value)}")
         for variant in self.variants:
             lines.append("\n[[variants]]")
             lines.extend(f"{k} = {_toml_value(v)}" for k, v in variant.items())
+        if self.sweep:
+            lines.append("\n[sweep]")
+            lines.extend(f"{k} = {_toml_value(v)}" for k, v in self.sweep.items())
         return "\n".join(lines) + "\n"
 
 
@@ -217,7 +222,7 @@ def check_value(key: str, value: Any, source: str) -> Any:
     if kind is list:
         return _check_list(key, value, meta, where)
     if kind is dict:
-        return _check_kwargs(value, where)
+        return _check_sweep(value, where) if key == "sweep" else _check_kwargs(value, where)
     if kind is float and not math.isfinite(value):
         raise ConfigError(f"{where}: expected a finite number, got {value!r}")
     _check_range(value, meta, where)
@@ -276,6 +281,25 @@ def _check_kwargs(value: dict, where: str) -> dict:
     return dict(value)
 
 
+#: keys a sweep cannot sweep: the seeds are its own axis, and a grid point is one config
+NOT_SWEPT = ("seed", "seeds", "variants", "sweep", "description")
+
+
+def _check_sweep(value: dict, where: str) -> dict:
+    """A [sweep] table: each key a config key, each value a non-empty list of its values."""
+    checked = {}
+    for key, values in value.items():
+        if key in NOT_SWEPT or key not in FIELDS:
+            why = "cannot be swept" if key in FIELDS else "is not a config key"
+            raise ConfigError(f"{where}: '{key}' {why} (see `pgtui presets --keys`)")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{where}: {key}: expected a non-empty list of values, got {values!r}")
+        checked[key] = [check_value(key, v, where) for v in values]
+        if len({_toml_value(v) for v in checked[key]}) != len(values):
+            raise ConfigError(f"{where}: {key}: a value is listed twice: {values!r}")
+    return checked
+
+
 def folder_name(variant: str) -> str:
     """A variant's name as a folder name: spaces and symbols become '-'."""
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in variant) or "variant"
@@ -287,7 +311,7 @@ def _check_variant(variant: dict, where: str, index: int) -> dict:
         raise ConfigError(f"{where}[{index}]: expected a 'name' string")
     checked = {"name": name}
     for k, v in variant.items():
-        if k in ("name", "variants", "seeds"):
+        if k in ("name", "variants", "seeds", "sweep"):
             if k != "name":
                 raise ConfigError(f"{where}[{index}]: '{k}' cannot be set in a variant")
             continue
@@ -308,6 +332,8 @@ def _check_consistency(config: Config, source: str) -> None:
 
     if not env_exists(config.env):
         raise ConfigError(f"{source}: env: unknown Gymnasium env id {config.env!r}")
+    if config.variants and config.sweep:
+        raise ConfigError(f"{source}: a preset has [[variants]] (a race) or [sweep], not both")
     if config.algo == "ppo":
         batch = config.num_envs * config.num_steps
         if config.num_minibatches > batch:

@@ -34,6 +34,7 @@ class TrainOptions:
     json: bool = False
     checkpoint_every_s: float = 30.0  # with --out: also save every so often while running
     resume: dict[str, Any] | None = None  # a checkpoint payload to continue from
+    tensorboard: Path | None = None  # also TensorBoard scalars in this folder
 
 
 class _Fanout:
@@ -133,6 +134,12 @@ def run_train(config: Config, options: TrainOptions) -> int:
             writer.write({"type": "resumed", "global_step": trainer.global_step,
                           "update": trainer.update, "episodes": trainer.episodes})
         fanout.sinks.insert(0, writer)
+    board = None
+    if options.tensorboard is not None:
+        from .tensorboard import TensorBoardSink
+
+        board = TensorBoardSink(options.tensorboard)
+        fanout.sinks.append(board)
     tabular = config.policy == "tabular"
     if tabular and not options.json:
         theta, probs = _tabular_state(trainer)
@@ -153,6 +160,8 @@ def run_train(config: Config, options: TrainOptions) -> int:
             if reason not in FAILED or trainer.update > 0:
                 trainer.save_checkpoint(autosave)
             writer.close()
+        if board is not None:
+            board.close()
     if tabular and not options.json and trainer.update == 1:
         print("\n".join(_worked_step_report(trainer, theta_before)))
     for message in fanout.errors:

@@ -107,6 +107,7 @@ class RunError:
     message: str
     fatal: bool = False
     diverged: bool = False  # non-finite loss or weights; the update was undone
+    died: bool = False  # the training process ended without a word (killed, crashed)
 
 
 @dataclass(frozen=True)

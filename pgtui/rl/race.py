@@ -74,7 +74,7 @@ def variant_configs(config: Config, seeds: int | None = None) -> list[tuple[str,
     out = []
     for variant in variants:
         overrides = {k: v for k, v in variant.items() if k != "name"}
-        base = config.replace(variants=[], seeds=1, **overrides)
+        base = config.replace(variants=[], sweep={}, seeds=1, **overrides)
         out.append((variant["name"], [base.replace(seed=base.seed + i) for i in range(count)]))
     return out
 

@@ -77,6 +77,13 @@ def _relay_commands(commands, submit: Callable[[Command], None]) -> threading.Ev
     return stop
 
 
+def _tee(sinks: list) -> Callable[[Event], None]:
+    def send(event: Event) -> None:
+        for sink in sinks:
+            sink(event)
+    return send
+
+
 def _one_line(err: Exception) -> str:
     return " ".join(str(err).split())
 
@@ -118,25 +125,44 @@ def _trainer_main(commands, batches) -> None:
         batches.put(None)  # the end of the stream
 
 
-def _group_main(commands, reports, variant: str, configs_data: list[dict],
-                metrics_dir: str | None, resume: list[dict | None] | None,
-                report_hz: float, reference: dict | None, threads: int) -> None:
-    from ..config import from_mapping
+def _seed_sinks(variant: str, configs: list, metrics_dir: str | None,
+                tensorboard: str | None) -> list[list]:
+    """Each seed's file writers: metrics.jsonl (with its config.toml) and TensorBoard's."""
     from ..metrics import MetricsWriter
     from .race import seed_dir
-    from .variant_run import VariantRun
 
-    _child_setup(threads)
-    writers = []
-    try:
-        configs = [from_mapping(c, f"variant {variant}") for c in configs_data]
-        for config in configs if metrics_dir else ():
+    sinks = []
+    for config in configs:
+        writers: list = []
+        if metrics_dir:
             folder = seed_dir(Path(metrics_dir), variant, config.seed)
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "config.toml").write_text(config.to_toml(), encoding="utf-8")
             writers.append(MetricsWriter(folder / "metrics.jsonl"))
+        if tensorboard:
+            from ..tensorboard import TensorBoardSink
+
+            writers.append(TensorBoardSink(seed_dir(Path(tensorboard), variant, config.seed)))
+        sinks.append(writers)
+    return sinks
+
+
+def _group_main(commands, reports, variant: str, configs_data: list[dict],
+                metrics_dir: str | None, resume: list[dict | None] | None,
+                report_hz: float, reference: dict | None, threads: int,
+                tensorboard: str | None) -> None:
+    from ..config import from_mapping
+    from .variant_run import VariantRun
+
+    _child_setup(threads)
+    writers: list = []
+    try:
+        configs = [from_mapping(c, f"variant {variant}") for c in configs_data]
+        per_seed = _seed_sinks(variant, configs, metrics_dir, tensorboard)
+        writers = [w for seed in per_seed for w in seed]
+        sinks = [_tee(seed) for seed in per_seed] if writers else None
         group = VariantRun(variant, configs, reports.put, report_hz=report_hz,
-                          sinks=writers or None, resume=resume, reference=reference)
+                          sinks=sinks, resume=resume, reference=reference)
     except Exception as err:  # a bad env, device or folder: report it, end cleanly
         reports.put(RunError(f"{variant}: cannot start: {_one_line(err)}", fatal=True))
         reports.put(None)
@@ -219,7 +245,7 @@ class RemoteTrainer(_Child):
     def batches(self, poll_s: float = 0.5) -> Iterator[tuple[Event, ...]]:
         """Event batches until the run ends; a dead child ends the stream with an error."""
         return self._stream(poll_s, lambda code: (
-            RunError(f"the training process died (exit code {code})", fatal=True),
+            RunError(f"the training process died (exit code {code})", fatal=True, died=True),
             Stopped("error", 0)))
 
 
@@ -282,12 +308,15 @@ class RemoteGroup(_Child):
 
     def __init__(self, variant: str, configs: list, *, metrics_dir: Path | None = None,
                  resume: list[dict | None] | None = None, report_hz: float = 5.0,
-                 reference: dict | None = None, threads: int = 1) -> None:
+                 reference: dict | None = None, threads: int = 1,
+                 tensorboard: str | Path | None = None) -> None:
         self.variant = variant
         super().__init__(_group_main, (variant, [dataclasses.asdict(c) for c in configs],
                                        str(metrics_dir) if metrics_dir else None, resume,
-                                       report_hz, reference, threads))
+                                       report_hz, reference, threads,
+                                       str(tensorboard) if tensorboard else None))
 
     def reports(self, poll_s: float = 0.5) -> Iterator:
         return self._stream(poll_s, lambda code: RunError(
-            f"{self.variant}: the training process died (exit code {code})", fatal=True))
+            f"{self.variant}: the training process died (exit code {code})", fatal=True,
+            died=True))
