@@ -264,7 +264,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError("pgtui sweep: --workers is for the local engine (Ray places the trials)")
     config, out = _sweep_config(args)
     if args.engine == "ray":
-        from .sweep.ray_engine import require_ray
+        from .sweep.run import require_ray
 
         require_ray()
     if args.tensorboard is not None:

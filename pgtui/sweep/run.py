@@ -3,6 +3,7 @@ grid point, a sensitivity plot, summary.json and summary.csv, a JSON line."""
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 import sys
 import threading
@@ -12,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..config import Config
+from ..config import Config, ConfigError
 from ..rl.race import SeedProgress
 from . import report
 from .events import PointFinished, PointRetried, PointStarted, SweepEvent
@@ -20,6 +21,12 @@ from .spec import Point, Sweep, build_sweep
 from .trials import TrialStore, _write_atomic
 
 ENGINES = ("local", "ray")
+
+
+def require_ray() -> None:
+    """A one-line error before anything runs when Ray Tune is not installed."""
+    if importlib.util.find_spec("ray") is None or importlib.util.find_spec("ray.tune") is None:
+        raise ConfigError("--engine ray needs Ray Tune: pip install 'pgtui[ray]'")
 
 
 @dataclass
