@@ -97,7 +97,7 @@ def run_sweep(config: Config, options: SweepOptions) -> int:
                 row = report.point_row(event.point, list(results[event.point].values()))
                 note = f" ({event.error})" if event.error else ""
                 progress.console.print(f"{event.point.name}: {_point_line(row)}{note}")
-        elif isinstance(event, PointRetried) and show:
+        elif isinstance(event, PointRetried):  # said even with --json: stderr is free
             progress.console.print(f"{event.point.name}: attempt {event.attempt} failed "
                                    f"({event.reason}); starting its trials again")
         elif isinstance(event, PointStarted):
