@@ -29,6 +29,7 @@ from .screens.choice import ChoicePicker
 from .screens.compare import CompareScreen
 from .screens.help import HelpScreen
 from .screens.presets import PresetPicker
+from .screens.sweep import PointCurvesScreen, SweepScreen
 from .screens.train import TrainScreen
 from .state import RunState
 
@@ -70,7 +71,8 @@ class PlaygroundApp(App[int]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The single run's keys are off (and out of the footer) during a race."""
-        return not (action in self.SINGLE_RUN_ACTIONS and isinstance(self.screen, CompareScreen))
+        return not (action in self.SINGLE_RUN_ACTIONS
+                    and isinstance(self.screen, CompareScreen | SweepScreen | PointCurvesScreen))
 
     # -- the run on screen --------------------------------------------------------------
 
@@ -102,6 +104,8 @@ class PlaygroundApp(App[int]):
     def on_mount(self) -> None:
         if self.initial.variants:  # a compare preset: the race is the session
             self.open_compare(self.initial, self.preset, first=True)
+        elif self.initial.sweep:  # a sweep preset: so is the sweep
+            self.open_sweep(self.initial, self.preset)
         else:
             self.start_run(self.initial, first=True)
 
@@ -119,6 +123,17 @@ class PlaygroundApp(App[int]):
         threshold = solved_threshold(config, info)
         self.push_screen(CompareScreen(config, title, resume=resume, autostart=self.autostart,
                                        threshold=threshold))
+
+    def open_sweep(self, config: Config, title: str) -> None:
+        try:
+            info = env_info(config.env, config.env_kwargs)
+            device_name(config.device)
+            screen = SweepScreen(config, title, out=self.out, autostart=self.autostart,
+                                 threshold=solved_threshold(config, info))
+        except (EnvError, ConfigError) as err:
+            self.exit(return_code=2, message=str(err))
+            return
+        self.push_screen(screen)
 
     def start_run(self, config: Config, first: bool = False) -> None:
         """Run ``config``: in the train screen on show if its panes fit (a reset), else in
@@ -231,7 +246,7 @@ class PlaygroundApp(App[int]):
         for screen in self.screen_stack:
             if isinstance(screen, TrainScreen):
                 screen.stop_run()
-            elif isinstance(screen, CompareScreen):
+            elif isinstance(screen, CompareScreen | SweepScreen):
                 screen.stop_all()
         await self.workers.wait_for_complete()  # the screens' relays end with their runs
         self.exit(return_code=0)

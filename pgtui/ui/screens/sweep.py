@@ -1,0 +1,231 @@
+"""A sweep in the playground: the grid's points in a table, the sensitivity plot filling
+in as they finish, and each point's learning curves on ``enter``.
+
+The local engine runs in a worker thread of this screen; the training itself runs in its
+processes, so the screen's event loop only draws.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
+from textual_plotext import PlotextPlot
+
+from ...config import Config
+from ...rl.race import SeedProgress
+from ...rl.race_figures import moving_average
+from ...sweep import report
+from ...sweep.events import PointFinished, PointProgress, PointRetried, PointStarted, SweepEvent
+from ...sweep.run import finished_trials
+from ...sweep.spec import Point, Sweep, build_sweep, show
+from ...sweep.trials import TrialStore
+from ..widgets.steady_footer import SteadyFooter
+
+CURVE_WINDOW = 20
+
+
+@dataclass
+class SweepItem(Message):
+    event: SweepEvent
+
+
+class PointState:
+    """What the screen knows of one grid point."""
+
+    def __init__(self, point: Point, seeds: list[int]) -> None:
+        self.point = point
+        self.state = "waiting"
+        self.curves: dict[int, list[float]] = {s: [] for s in seeds}  # episode returns per seed
+        self.latest: tuple[SeedProgress, ...] = ()
+        self.finished: dict[int, SeedProgress] = {}
+        self.note = ""
+
+
+class SweepScreen(Screen):
+    """``enter`` opens the selected point's curves; ``escape`` is refused (the sweep is
+    the session); ``q`` quits, stopping the running points."""
+
+    BINDINGS = [Binding("enter", "curves", "curves"), Binding("escape", "back", "back")]
+
+    def __init__(self, config: Config, title: str, *, out: Path | None = None,
+                 autostart: bool = True, threshold: float | None = None) -> None:
+        super().__init__()
+        self.sweep: Sweep = build_sweep(config)
+        self.title_text, self.autostart, self.threshold = title, autostart, threshold
+        self.store = TrialStore(out)
+        self.points = {p: PointState(p, self.sweep.seeds) for p in self.sweep.points}
+        for point, done in finished_trials(self.sweep, self.store).items():  # resumed
+            self.points[point].finished = dict(done)
+            if len(done) == len(self.sweep.seeds):
+                self.points[point].state = "done"
+        self.stop = threading.Event()
+
+    def compose(self) -> ComposeResult:
+        self.header = Static(id="sweep-header")
+        yield self.header
+        with Vertical(id="sweep-body"):
+            yield DataTable(id="sweep-table", cursor_type="row", zebra_stripes=True)
+            yield PlotextPlot(id="sweep-plot")
+        yield SteadyFooter()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key in self.sweep.keys:
+            table.add_column(key, key=key)
+        for column in ("state", "solved", "final mean ± std", "grad var"):
+            table.add_column(column, key=column)
+        for point in self.sweep.points:
+            table.add_row(*[show(v) for _, v in point.values], "waiting", "", "", "",
+                          key=point.folder)
+            self.refresh_point(self.points[point])
+        self.refresh_all()
+        table.focus()
+        if self.autostart:
+            self._run()
+
+    @work(thread=True, group="sweep", exit_on_error=False)
+    def _run(self) -> None:
+        from ...sweep.local import run_local
+
+        run_local(self.sweep, self.store, lambda e: self.post_message(SweepItem(e)), self.stop)
+
+    def stop_all(self) -> None:
+        self.stop.set()
+
+    def on_unmount(self) -> None:
+        self.stop_all()
+
+    # -- events -------------------------------------------------------------------------
+
+    def on_sweep_item(self, message: SweepItem) -> None:
+        event = message.event
+        state = self.points[event.point]
+        if isinstance(event, PointStarted):
+            state.state = "running"
+        elif isinstance(event, PointProgress):
+            for seed in event.report.seeds:
+                state.curves.setdefault(seed.seed, []).extend(seed.new_returns)
+            state.latest = event.report.seeds
+        elif isinstance(event, PointRetried):
+            state.note = f"attempt {event.attempt} failed; again"
+            for curve in state.curves.values():
+                curve.clear()
+        elif isinstance(event, PointFinished):
+            state.finished.update({s.seed: s for s in event.seeds})
+            state.state = "failed" if event.error else "done"
+            state.note = event.error or ""
+        self.refresh_point(state)
+        if isinstance(event, PointFinished):
+            self.refresh_all()
+
+    def rows(self) -> list[dict]:
+        return report.rows(self.sweep, {p: s.finished for p, s in self.points.items()})
+
+    def refresh_point(self, state: PointState) -> None:
+        table = self.query_one(DataTable)
+        seeds = list(state.finished.values()) or list(state.latest)
+        row = report.point_row(state.point, seeds) if seeds else None
+        progress = state.state
+        if state.state == "running" and state.latest:
+            done = sum(s.global_step for s in state.latest)
+            progress = f"running {min(done / (len(state.latest) * self.sweep.config.total_steps), 1):.0%}"
+        if state.note:
+            progress += f" ({state.note})"
+        final = "" if row is None or row["final_mean"] is None else \
+            f"{row['final_mean']:.1f} ± {row['final_std']:.1f}"
+        table.update_cell(state.point.folder, "state", progress)
+        table.update_cell(state.point.folder, "solved",
+                          "" if row is None else f"{row['solved']}/{len(seeds)}")
+        table.update_cell(state.point.folder, "final mean ± std", final)
+        table.update_cell(state.point.folder, "grad var",
+                          "" if row is None or row["grad_var"] is None else f"{row['grad_var']:.3g}")
+
+    def refresh_all(self) -> None:
+        done = sum(len(s.finished) for s in self.points.values())
+        self.header.update(f"[b]{self.title_text}[/b]  ·  sweep: {len(self.sweep.points)} grid "
+                           f"points x {self.sweep.config.seeds} seeds  ·  {done}/{self.sweep.trials} "
+                           "trials finished  ·  enter: a point's learning curves")
+        self.draw_plot()
+
+    def draw_plot(self) -> None:
+        plot = self.query_one("#sweep-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        rows = self.rows()
+        key = report.x_key(self.sweep)
+        values = self.sweep.config.sweep[key]
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        log = numeric and min(values) > 0 and max(values) / min(values) >= 10
+        position = _position(values, numeric, log)
+        for label, line in report.series(self.sweep, rows):
+            drawn = [(position(x), row["final_mean"]) for x, row in line if row["final_mean"] is not None]
+            if drawn:
+                plt.plot([x for x, _ in drawn], [y for _, y in drawn], label=label, marker="braille")
+        plt.xticks([position(v) for v in values], [show(v) for v in values])
+        plt.xlim(min(position(v) for v in values) - 0.1, max(position(v) for v in values) + 0.1)
+        if self.threshold is not None:
+            plt.hline(self.threshold, color="green")
+        plt.title("final return (last-100 mean), mean over seeds, against " + key
+                  + (" (log scale)" if log else ""))
+        plot.refresh()
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def selected_point(self) -> Point:
+        table = self.query_one(DataTable)
+        return self.sweep.points[table.cursor_row]
+
+    def action_curves(self) -> None:
+        state = self.points[self.selected_point()]
+        self.app.push_screen(PointCurvesScreen(state, self.threshold))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_curves()
+
+    def action_back(self) -> None:
+        self.notify("this sweep is the whole session: q quits")
+
+
+def _position(values: list, numeric: bool, log: bool):
+    import math
+
+    if not numeric:
+        return values.index
+    return math.log10 if log else float
+
+
+class PointCurvesScreen(Screen):
+    """One grid point's learning curves: each seed's 20-episode mean return."""
+
+    BINDINGS = [Binding("escape", "app.pop_screen", "back"), Binding("enter", "app.pop_screen", "back")]
+
+    def __init__(self, state: PointState, threshold: float | None) -> None:
+        super().__init__()
+        self.state, self.threshold = state, threshold
+
+    def compose(self) -> ComposeResult:
+        yield PlotextPlot(id="point-curves")
+        yield SteadyFooter()
+
+    def on_mount(self) -> None:
+        plot = self.query_one(PlotextPlot)
+        plt = plot.plt
+        plt.title(f"{self.state.point.name}: return, {CURVE_WINDOW}-episode mean, per seed")
+        plt.xlabel("episode")
+        for seed, returns in sorted(self.state.curves.items()):
+            if returns:
+                plt.plot(list(range(1, len(returns) + 1)), moving_average(returns, CURVE_WINDOW),
+                         label=f"seed {seed}", marker="braille")
+        if self.threshold is not None:
+            plt.hline(self.threshold, color="green")
+        plot.refresh()
