@@ -281,3 +281,13 @@ def test_ctrl_c_keeps_the_finished_trials_and_resume_runs_the_rest(tmp_path):
     assert done.returncode == 0, done.stderr
     assert [p["seeds"] for p in _json_line(done.stdout)["points"]] == [2, 2]
     assert math.isfinite(_json_line(done.stdout)["points"][1]["final_mean"])
+
+
+def test_the_plot_runs_along_the_key_with_most_values_and_puts_zero_a_decade_down():
+    config = load_preset("sweep-entropy").replace(
+        sweep={"lr": [7e-4, 2e-3], "ent_coef": [0.0, 0.001, 0.01, 0.1]})
+    key, position, log = report.axis(build_sweep(config))
+    assert key == "ent_coef" and log
+    assert [position(v) for v in (0.0, 0.001, 0.01, 0.1)] == pytest.approx([-4, -3, -2, -1])
+    key, position, log = report.axis(build_sweep(config.replace(sweep={"gamma": [0.9, 0.99]})))
+    assert (key, log, position(0.9)) == ("gamma", False, 0.9)

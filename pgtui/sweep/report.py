@@ -9,7 +9,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.table import Table
@@ -90,12 +90,32 @@ def table(sweep: Sweep, points: list[dict[str, Any]]) -> Table:
     return out
 
 
+def _numeric(values: list) -> bool:
+    return all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+
+
 def x_key(sweep: Sweep) -> str:
-    """The key the plot runs along: the first numeric swept key, else the first."""
-    for key, values in sweep.config.sweep.items():
-        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-            return key
-    return sweep.keys[0]
+    """The key the plot runs along: the numeric swept key with the most values (the first
+    on a tie), else the first key."""
+    numeric = [k for k, values in sweep.config.sweep.items() if _numeric(values)]
+    if not numeric:
+        return sweep.keys[0]
+    return max(numeric, key=lambda k: len(sweep.config.sweep[k]))
+
+
+def axis(sweep: Sweep) -> tuple[str, Callable[[Any], float], bool]:
+    """The plot's x key, where each of its values goes, and whether that is a log scale:
+    positive values spanning 10x or more go on a log scale, with a 0 a decade below the
+    smallest positive value (ent_coef = 0, 0.001, 0.01, 0.1)."""
+    key = x_key(sweep)
+    values = sweep.config.sweep[key]
+    if not _numeric(values):
+        return key, values.index, False
+    positive = [v for v in values if v > 0]
+    if min(values) < 0 or len(positive) < 2 or max(positive) / min(positive) < 10:
+        return key, float, False
+    floor = math.log10(min(positive)) - 1
+    return key, lambda v: math.log10(v) if v > 0 else floor, True
 
 
 def series(sweep: Sweep, points: list[dict[str, Any]]) -> list[tuple[str, list[tuple[Any, dict]]]]:
@@ -119,11 +139,8 @@ def sensitivity_plot(sweep: Sweep, points: list[dict[str, Any]], color: bool,
     lines mark mean ± std across seeds."""
     import plotext as plt
 
-    key = x_key(sweep)
+    key, position, log = axis(sweep)
     values = sweep.config.sweep[key]
-    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-    log = numeric and min(values) > 0 and max(values) / min(values) >= 10
-    position = (lambda v: math.log10(v)) if log else (lambda v: v) if numeric else values.index
     plt.clf()
     plt.plotsize(*size)
     plt.theme("pro" if color else "clear")

@@ -162,11 +162,8 @@ class SweepScreen(Screen):
         plt.clear_data()
         plt.clear_figure()
         rows = self.rows()
-        key = report.x_key(self.sweep)
+        key, position, log = report.axis(self.sweep)
         values = self.sweep.config.sweep[key]
-        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
-        log = numeric and min(values) > 0 and max(values) / min(values) >= 10
-        position = _position(values, numeric, log)
         for label, line in report.series(self.sweep, rows):
             drawn = [(position(x), row["final_mean"]) for x, row in line if row["final_mean"] is not None]
             if drawn:
@@ -194,14 +191,6 @@ class SweepScreen(Screen):
 
     def action_back(self) -> None:
         self.notify("this sweep is the whole session: q quits")
-
-
-def _position(values: list, numeric: bool, log: bool):
-    import math
-
-    if not numeric:
-        return values.index
-    return math.log10 if log else float
 
 
 class PointCurvesScreen(Screen):
