@@ -30,6 +30,10 @@ HELP = """\
 In a race: `←`/`→` choose a column; `space` pauses it, `a` all; `b` baseline,
 `t` reward-to-go/full, `e` entropy, `+`/`-` lr, for that column only.
 
+In a sweep (a preset with a `[sweep]` table): `↑`/`↓` choose a grid point, `enter`
+shows its seeds' learning curves, `escape` comes back; the table and the plot fill in
+as trials finish.
+
 Live settings (baseline, returns, normalize, entropy, lr, gamma, …) apply at the next
 update. Settings marked `*` (algo, env, num_envs, seed, hidden sizes) start a new run
 after you confirm.
