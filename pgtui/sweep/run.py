@@ -7,6 +7,7 @@ import importlib.util
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +42,7 @@ class SweepOptions:
 
 
 def run_engine(sweep: Sweep, store: TrialStore, options: SweepOptions,
-               emit: callable, stop: threading.Event) -> None:
+               emit: Callable[[SweepEvent], None], stop: threading.Event) -> None:
     tensorboard = str(options.tensorboard.resolve()) if options.tensorboard else None
     if options.engine == "ray":
         from .ray_engine import run_ray
