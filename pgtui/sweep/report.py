@@ -67,6 +67,13 @@ def _steps(value: float | None) -> str:
     return f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
 
 
+def return_format(points: list[dict[str, Any]]) -> str:
+    """One decimal for returns like CartPole's; three where every return is under 10
+    (FrozenLake's success rates)."""
+    finals = [abs(p["final_mean"]) for p in points if p["final_mean"] is not None]
+    return ".3f" if finals and max(finals) < 10 else ".1f"
+
+
 def table(sweep: Sweep, points: list[dict[str, Any]]) -> Table:
     out = Table(title=f"sweep: {len(sweep.points)} grid points x {sweep.config.seeds} seeds",
                 title_justify="left", caption_justify="left",
@@ -77,6 +84,7 @@ def table(sweep: Sweep, points: list[dict[str, Any]]) -> Table:
         out.add_column(key)
     for column in ("solved", "steps to solve", "seconds", "final mean ± std", "grad var"):
         out.add_column(column, justify="right")
+    spec = return_format(points)
     for row in points:
         solved = f"{row['solved']}/{row['seeds']}"
         if row["seeds"] < sweep.config.seeds:
@@ -85,7 +93,7 @@ def table(sweep: Sweep, points: list[dict[str, Any]]) -> Table:
             solved += f", {row['failed']} failed"
         out.add_row(*[show(row[k]) for k in sweep.keys], solved, _steps(row["median_solve_step"]),
                     _fmt(row["median_solve_seconds"], ".1f"),
-                    f"{_fmt(row['final_mean'], '.1f')} ± {_fmt(row['final_std'], '.1f')}",
+                    f"{_fmt(row['final_mean'], spec)} ± {_fmt(row['final_std'], spec)}",
                     _fmt(row["grad_var"], ".3g"))
     return out
 

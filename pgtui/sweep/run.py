@@ -67,7 +67,9 @@ def finished_trials(sweep: Sweep, store: TrialStore) -> dict[Point, dict[int, Se
 
 
 def _point_line(row: dict) -> str:
-    final = "—" if row["final_mean"] is None else f"{row['final_mean']:.1f} ± {row['final_std']:.1f}"
+    spec = report.return_format([row])
+    final = "—" if row["final_mean"] is None else \
+        f"{row['final_mean']:{spec}} ± {row['final_std']:{spec}}"
     return f"solved {row['solved']}/{row['seeds']}, final {final}"
 
 

@@ -140,8 +140,9 @@ class SweepScreen(Screen):
             progress = f"running {min(done / (len(state.latest) * self.sweep.config.total_steps), 1):.0%}"
         if state.note:
             progress += f" ({state.note})"
+        spec = report.return_format([row]) if row is not None else ".1f"
         final = "" if row is None or row["final_mean"] is None else \
-            f"{row['final_mean']:.1f} ± {row['final_std']:.1f}"
+            f"{row['final_mean']:{spec}} ± {row['final_std']:{spec}}"
         table.update_cell(state.point.folder, "state", progress)
         table.update_cell(state.point.folder, "solved",
                           "" if row is None else f"{row['solved']}/{len(seeds)}")
