@@ -1,6 +1,6 @@
 """The search behind cartpole-ppo's settings: `pgtui sweep` over PPO's knobs, 5 seeds a point.
 
-    python benchmarks/ppo_search.py                 # stage 1: rollout shape and epochs
+    python benchmarks/ppo_search.py                 # stage 1: envs, epochs, minibatches
     python benchmarks/ppo_search.py --stage 2       # stage 2: lr, gamma, lambda around the best
 
 Each point trains seeds 0-4 of `cartpole-ppo` with the point's settings for a fixed
@@ -18,8 +18,7 @@ import sys
 import tempfile
 
 STAGES = {
-    1: ["num_envs=8,16,32", "num_steps=16,32", "update_epochs=4,10",
-        "num_minibatches=1,2,4"],
+    1: ["num_envs=8,16,32", "update_epochs=4,10", "num_minibatches=1,2,4"],
     2: ["lr=1e-3,2e-3,3e-3", "gamma=0.98,0.99", "gae_lambda=0.8,0.95"],
 }
 

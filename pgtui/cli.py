@@ -196,6 +196,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if config.variants:
             print(f"pgtui train: {args.preset} is a compare preset; training its base config "
                   f"(`pgtui compare` races its {len(config.variants)} variants)", file=sys.stderr)
+        if config.sweep:
+            print(f"pgtui train: {args.preset} is a sweep preset; training its base config "
+                  "(`pgtui sweep` runs its grid)", file=sys.stderr)
     if args.tensorboard is not None:
         from .tensorboard import require_tensorboard
 
@@ -211,6 +214,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from .rl.device import device_name
 
     config = _config_from(args)
+    if config.sweep:
+        raise UsageError(f"pgtui compare: {args.preset} is a sweep preset; run it with "
+                         f"`pgtui sweep --preset {args.preset}`")
     # options on the command line win over the variants' own settings
     forced = {key for key, option in (("total_steps", "max_steps"), ("device", "device"))
               if getattr(args, option) is not None}

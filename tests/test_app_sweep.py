@@ -68,3 +68,25 @@ async def test_quitting_mid_sweep_stops_its_processes_and_keeps_finished_trials(
     assert app.return_code == 0
     assert not list(tmp_path.glob("*/running.json"))
     assert not list(tmp_path.glob("*/seed-*/result.json"))  # none had finished
+
+
+async def test_a_sweep_preset_picked_with_p_opens_over_the_paused_run_and_escape_returns(tmp_path):
+    from pgtui.ui.screens.train import TrainScreen
+
+    preset = tmp_path / "tiny-sweep.toml"
+    preset.write_text(tiny_sweep().replace(description="a tiny sweep").to_toml())
+    app = PlaygroundApp(load_preset("cartpole-reinforce-baseline"), "cartpole-reinforce-baseline")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: app.state.status == "running")
+        await pilot.press("p")
+        path = app.screen.query_one("#preset-path")
+        path.value = str(preset)
+        path.focus()
+        await pilot.press("enter")
+        await wait_for(lambda: isinstance(app.screen, SweepScreen))
+        await wait_for(lambda: app.state.status == "paused")
+        sweep = app.screen
+        await pilot.press("escape")
+        assert isinstance(app.screen, TrainScreen) and sweep.stop.is_set()
+        await pilot.press("q")
+    assert app.return_code == 0

@@ -124,14 +124,16 @@ class PlaygroundApp(App[int]):
         self.push_screen(CompareScreen(config, title, resume=resume, autostart=self.autostart,
                                        threshold=threshold))
 
-    def open_sweep(self, config: Config, title: str) -> None:
+    def open_sweep(self, config: Config, title: str, *, first: bool = True) -> None:
         try:
             info = env_info(config.env, config.env_kwargs)
             device_name(config.device)
             screen = SweepScreen(config, title, out=self.out, autostart=self.autostart,
                                  threshold=solved_threshold(config, info))
         except (EnvError, ConfigError) as err:
-            self.exit(return_code=2, message=str(err))
+            self.notify(str(err), title="cannot start", severity="error")
+            if first:
+                self.exit(return_code=2, message=str(err))
             return
         self.push_screen(screen)
 
@@ -194,6 +196,11 @@ class PlaygroundApp(App[int]):
                 config = load_preset(name)
             except ConfigError as err:
                 self.notify(str(err), title="preset not loaded", severity="error")
+                return
+            if config.sweep:  # the run pauses under the sweep; escape comes back
+                if self.train_screen is not None:
+                    self.train_screen.send(Pause())
+                self.open_sweep(config, name, first=False)
                 return
             self.preset = name
             self.start_run(config)

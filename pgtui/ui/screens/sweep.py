@@ -51,8 +51,9 @@ class PointState:
 
 
 class SweepScreen(Screen):
-    """``enter`` opens the selected point's curves; ``escape`` is refused (the sweep is
-    the session); ``q`` quits, stopping the running points."""
+    """``enter`` opens the selected point's curves; ``escape`` stops the sweep and goes
+    back to the run it was opened over (opened first, the sweep is the session: ``q``
+    quits, stopping the running points)."""
 
     BINDINGS = [Binding("enter", "curves", "curves"), Binding("escape", "back", "back")]
 
@@ -191,7 +192,11 @@ class SweepScreen(Screen):
         self.action_curves()
 
     def action_back(self) -> None:
-        self.notify("this sweep is the whole session: q quits")
+        if len(self.app.screen_stack) > 2:  # the single run's screen is underneath
+            self.stop_all()
+            self.app.pop_screen()
+        else:
+            self.notify("this sweep is the whole session: q quits")
 
 
 class PointCurvesScreen(Screen):
