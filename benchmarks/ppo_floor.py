@@ -31,17 +31,9 @@ import numpy as np
 import torch
 from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 from torch import nn
+from torch.nn import functional as F
 
 from pgtui.config import load_preset
-
-
-def mlp(sizes: list[int], out: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    last = 4
-    for width in sizes:
-        layers += [nn.Linear(last, width), nn.ReLU()]
-        last = width
-    return nn.Sequential(*layers, nn.Linear(last, out))
 
 
 def env_seconds(envs: int, vector_steps: int) -> float:
@@ -55,37 +47,54 @@ def env_seconds(envs: int, vector_steps: int) -> float:
 
 
 def forward_seconds(config, vector_steps: int) -> float:
-    actor, critic = mlp(config.hidden_sizes, 2), mlp(config.hidden_sizes, 1)
+    actor, critic = _layers(config.hidden_sizes, 2), _layers(config.hidden_sizes, 1)
     obs = torch.randn(config.num_envs, 4)
     rollouts = max(1, vector_steps // config.num_steps)
     start = time.perf_counter()
     with torch.no_grad():
         for _ in range(vector_steps):
-            torch.multinomial(torch.softmax(actor(obs), -1), 1)
+            torch.multinomial(torch.softmax(_forward(actor, obs), -1), 1)
         for _ in range(rollouts):
-            critic(torch.randn(config.num_envs * config.num_steps, 4))
+            _forward(critic, torch.randn(config.num_envs * config.num_steps, 4))
     return time.perf_counter() - start
 
 
+def _layers(sizes: list[int], out: int) -> list[torch.Tensor]:
+    """A ReLU MLP's weights and biases as plain leaf tensors."""
+    params, last = [], 4
+    for width in [*sizes, out]:
+        params += [(torch.randn(width, last) / last**0.5).requires_grad_(),
+                   torch.zeros(width, requires_grad=True)]
+        last = width
+    return params
+
+
+def _forward(params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    for i in range(0, len(params) - 2, 2):
+        x = torch.relu(F.linear(x, params[i], params[i + 1]))
+    return F.linear(x, params[-2], params[-1])
+
+
 def update_seconds(config, updates: int) -> float:
-    actor, critic = mlp(config.hidden_sizes, 2), mlp(config.hidden_sizes, 1)
-    optimizer = torch.optim.Adam([*actor.parameters(), *critic.parameters()], lr=config.lr)
+    """Every minibatch step as lean as plain torch allows: raw tensors through
+    ``F.linear``, one fused Adam, the two gradient-norm clips."""
+    actor, critic = _layers(config.hidden_sizes, 2), _layers(config.hidden_sizes, 1)
+    optimizer = torch.optim.Adam([*actor, *critic], lr=config.lr, fused=True)
     size = config.num_envs * config.num_steps // config.num_minibatches
-    obs, actions = torch.randn(size, 4), torch.randint(0, 2, (size,))
+    obs, actions = torch.randn(size, 4), torch.randint(0, 2, (size, 1))
     old_logp, adv, returns = torch.randn(size) - 1, torch.randn(size), torch.randn(size)
     start = time.perf_counter()
     for _ in range(updates * config.update_epochs * config.num_minibatches):
-        logp_all = torch.log_softmax(actor(obs), -1)
-        logp = logp_all.gather(1, actions[:, None]).squeeze(1)
+        logp = torch.log_softmax(_forward(actor, obs), -1).gather(1, actions).squeeze(1)
         ratio = (logp - old_logp).exp()
         clipped = ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
         policy = -torch.min(ratio * adv, clipped * adv).mean()
-        value = (critic(obs).squeeze(1) - returns).pow(2).mean()
+        value = (_forward(critic, obs).squeeze(1) - returns).pow(2).mean()
         loss = policy + config.vf_coef * value
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        nn.utils.clip_grad_norm_(actor.parameters(), config.max_grad_norm)
-        nn.utils.clip_grad_norm_(critic.parameters(), config.max_grad_norm)
+        nn.utils.clip_grad_norm_(actor, config.max_grad_norm, foreach=True)
+        nn.utils.clip_grad_norm_(critic, config.max_grad_norm, foreach=True)
         optimizer.step()
     return time.perf_counter() - start
 
