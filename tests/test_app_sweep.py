@@ -68,6 +68,11 @@ async def test_quitting_mid_sweep_stops_its_processes_and_keeps_finished_trials(
     assert app.return_code == 0
     assert not list(tmp_path.glob("*/running.json"))
     assert not list(tmp_path.glob("*/seed-*/result.json"))  # none had finished
+    # the folder is a sweep that `pgtui sweep --resume` can finish
+    from pgtui.config import from_mapping, parse_toml
+
+    saved = from_mapping(parse_toml((tmp_path / "config.toml").read_text(), "saved"), "saved")
+    assert saved == config
 
 
 async def test_a_sweep_preset_picked_with_p_opens_over_the_paused_run_and_escape_returns(tmp_path):

@@ -211,6 +211,14 @@ def test_a_bad_grid_is_one_line_before_any_trial(tmp_path, args, message):
     assert not out.exists()
 
 
+def test_an_out_folder_of_another_sweep_is_refused(local_sweep):
+    out, _ = local_sweep
+    done = run_pgtui("sweep", "--preset", "cartpole-ppo", "--grid", "lr=1e-3,3e-3", "--out", str(out))
+    assert done.returncode == 2
+    assert done.stderr == (f"pgtui: {out} holds another sweep (its config.toml differs); give "
+                           f"another --out, or `pgtui sweep --resume {out}` to finish that one\n")
+
+
 def test_a_sweep_needs_a_grid(tmp_path):
     done = run_pgtui("sweep", "--preset", "cartpole-ppo", "--out", str(tmp_path / "o"))
     assert done.returncode == 2 and "a sweep needs a grid" in done.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..config import Config, ConfigError
+from ..config import Config, ConfigError, from_mapping, parse_toml
 from ..rl.race import SeedProgress
 from . import report
 from .events import PointFinished, PointRetried, PointStarted, SweepEvent
@@ -66,6 +66,28 @@ def finished_trials(sweep: Sweep, store: TrialStore) -> dict[Point, dict[int, Se
     return results
 
 
+def prepare_out(out: Path | None, config: Config) -> None:
+    """The sweep's folder, with its config.toml (all ``--resume`` needs). A folder's
+    finished trials count only for the sweep that ran them: another sweep's is refused."""
+    if out is None:
+        return
+    saved = out / "config.toml"
+    if saved.is_file():
+        _check_same_sweep(saved, out, config)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_atomic(saved, config.to_toml())
+
+
+def _check_same_sweep(saved: Path, out: Path, config: Config) -> None:
+    try:
+        before = from_mapping(parse_toml(saved.read_text("utf-8"), str(saved)), str(saved))
+    except ConfigError:
+        before = None
+    if before != config:
+        raise ConfigError(f"{out} holds another sweep (its config.toml differs); give another "
+                          f"--out, or `pgtui sweep --resume {out}` to finish that one")
+
+
 def _point_line(row: dict) -> str:
     spec = report.return_format([row])
     final = "—" if row["final_mean"] is None else \
@@ -78,9 +100,7 @@ def run_sweep(config: Config, options: SweepOptions) -> int:
     sweep = build_sweep(config)  # a bad grid stops here, before any trial
     out = options.out
     store = TrialStore(out)
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        _write_atomic(out / "config.toml", config.to_toml())
+    prepare_out(out, config)
     results = finished_trials(sweep, store)
     done_before = sum(len(seeds) for seeds in results.values())
     err = Console(stderr=True)

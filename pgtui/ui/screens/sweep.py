@@ -25,7 +25,7 @@ from ...rl.race import SeedProgress
 from ...rl.race_figures import moving_average
 from ...sweep import report
 from ...sweep.events import PointFinished, PointProgress, PointRetried, PointStarted, SweepEvent
-from ...sweep.run import finished_trials
+from ...sweep.run import finished_trials, prepare_out
 from ...sweep.spec import Point, Sweep, build_sweep, show
 from ...sweep.trials import TrialStore
 from ..widgets.steady_footer import SteadyFooter
@@ -62,6 +62,7 @@ class SweepScreen(Screen):
         super().__init__()
         self.sweep: Sweep = build_sweep(config)
         self.title_text, self.autostart, self.threshold = title, autostart, threshold
+        prepare_out(out, config)  # `pgtui sweep --resume OUT` can finish it headless
         self.store = TrialStore(out)
         self.points = {p: PointState(p, self.sweep.seeds) for p in self.sweep.points}
         for point, done in finished_trials(self.sweep, self.store).items():  # resumed
