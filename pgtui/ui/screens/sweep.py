@@ -145,18 +145,17 @@ class SweepScreen(Screen):
         spec = report.return_format([row]) if row is not None else ".1f"
         final = "" if row is None or row["final_mean"] is None else \
             f"{row['final_mean']:{spec}} ± {row['final_std']:{spec}}"
-        table.update_cell(state.point.folder, "state", progress)
-        table.update_cell(state.point.folder, "solved",
-                          "" if row is None else f"{row['solved']}/{len(seeds)}")
-        table.update_cell(state.point.folder, "final mean ± std", final)
-        table.update_cell(state.point.folder, "grad var",
-                          "" if row is None or row["grad_var"] is None else f"{row['grad_var']:.3g}")
+        cells = {"state": progress, "solved": "" if row is None else f"{row['solved']}/{len(seeds)}",
+                 "final mean ± std": final,
+                 "grad var": "" if row is None or row["grad_var"] is None else f"{row['grad_var']:.3g}"}
+        for column, text in cells.items():  # a column widens to its longest text
+            table.update_cell(state.point.folder, column, text, update_width=True)
 
     def refresh_all(self) -> None:
         done = sum(len(s.finished) for s in self.points.values())
-        self.header.update(f"[b]{self.title_text}[/b]  ·  sweep: {len(self.sweep.points)} grid "
-                           f"points x {self.sweep.config.seeds} seeds  ·  {done}/{self.sweep.trials} "
-                           "trials finished  ·  enter: a point's learning curves")
+        self.header.update(f"[b]{self.title_text}[/b]  ·  {len(self.sweep.points)} points x "
+                           f"{self.sweep.config.seeds} seeds  ·  {done}/{self.sweep.trials} trials "
+                           "done  ·  enter: curves")
         self.draw_plot()
 
     def draw_plot(self) -> None:
