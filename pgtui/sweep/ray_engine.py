@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -168,3 +169,5 @@ def run_ray(sweep: Sweep, store: TrialStore, emit: Callable[[SweepEvent], None],
         tuner.fit()
     finally:
         _ACTIVE.clear()
+        if out is None:  # Tune's experiment state, kept only with --out
+            shutil.rmtree(storage, ignore_errors=True)
