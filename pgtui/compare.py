@@ -119,11 +119,11 @@ def run_races(config: Config, options: CompareOptions, on_report=None
     return list(results.values()), interrupted
 
 
-def _fmt(value: float | None, spec: str) -> str:
+def show_number(value: float | None, spec: str) -> str:
     return "—" if value is None or not math.isfinite(value) else format(value, spec)
 
 
-def _steps(value: float | None) -> str:
+def show_steps(value: float | None) -> str:
     """12,345 steps as "12.3k"."""
     if value is None or not math.isfinite(value):
         return "—"
@@ -147,10 +147,10 @@ def summary_table(summaries: list[VariantSummary]) -> Table:
         table.add_column(column, justify="left" if column == "variant" else "right")
     for s in summaries:
         fell = f"{s.fell_back}/{s.reached}" + (f" ({s.lowest_after:.0f})" if s.fell_back else "")
-        row = [s.name, f"{s.solved}/{s.seeds}", _steps(s.median_solve_steps),
-               _fmt(s.median_solve_seconds, ".1f"), fell if s.reached else "—",
-               f"{_fmt(s.final_mean, '.1f')} ± {_fmt(s.final_std, '.1f')}",
-               _fmt(s.grad_var, ".3g"), _fmt(s.grad_snr, ".3g")]
+        row = [s.name, f"{s.solved}/{s.seeds}", show_steps(s.median_solve_steps),
+               show_number(s.median_solve_seconds, ".1f"), fell if s.reached else "—",
+               f"{show_number(s.final_mean, '.1f')} ± {show_number(s.final_std, '.1f')}",
+               show_number(s.grad_var, ".3g"), show_number(s.grad_snr, ".3g")]
         if paired:
             row.append("—" if s.variance_ratio is None else f"{s.variance_ratio:.1f}x")
         table.add_row(*row)
@@ -190,7 +190,7 @@ def dialogue_table(summaries: list[VariantSummary]) -> Table:
     for title, _, _ in DIALOGUE_COLUMNS:
         table.add_column(title, justify="right")
     for s in summaries:
-        table.add_row(s.name, *[_fmt(s.figures.get(key), spec) for _, key, spec in DIALOGUE_COLUMNS])
+        table.add_row(s.name, *[show_number(s.figures.get(key), spec) for _, key, spec in DIALOGUE_COLUMNS])
     return table
 
 

@@ -77,7 +77,7 @@ def _relay_commands(commands, submit: Callable[[Command], None]) -> threading.Ev
     return stop
 
 
-def _tee(sinks: list) -> Callable[[Event], None]:
+def tee(sinks: list) -> Callable[[Event], None]:
     def send(event: Event) -> None:
         for sink in sinks:
             sink(event)
@@ -125,7 +125,7 @@ def _trainer_main(commands, batches) -> None:
         batches.put(None)  # the end of the stream
 
 
-def _seed_sinks(variant: str, configs: list, metrics_dir: str | None,
+def seed_sinks(variant: str, configs: list, metrics_dir: str | None,
                 tensorboard: str | None) -> list[list]:
     """Each seed's file writers: metrics.jsonl (with its config.toml) and TensorBoard's."""
     from ..metrics import MetricsWriter
@@ -158,9 +158,9 @@ def _group_main(commands, reports, variant: str, configs_data: list[dict],
     writers: list = []
     try:
         configs = [from_mapping(c, f"variant {variant}") for c in configs_data]
-        per_seed = _seed_sinks(variant, configs, metrics_dir, tensorboard)
+        per_seed = seed_sinks(variant, configs, metrics_dir, tensorboard)
         writers = [w for seed in per_seed for w in seed]
-        sinks = [_tee(seed) for seed in per_seed] if writers else None
+        sinks = [tee(seed) for seed in per_seed] if writers else None
         group = VariantRun(variant, configs, reports.put, report_hz=report_hz,
                           sinks=sinks, resume=resume, reference=reference)
     except Exception as err:  # a bad env, device or folder: report it, end cleanly

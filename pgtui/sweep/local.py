@@ -106,7 +106,7 @@ def _finish(sweep: Sweep, store: TrialStore, emit: Callable[[SweepEvent], None],
         return True
     if final is None:
         message = error.message if error is not None else "the training process ended early"
-        emit(PointFinished(attempt.point, tuple(_failed(s, message) for s in attempt.seeds),
+        emit(PointFinished(attempt.point, tuple(failed_progress(s, message) for s in attempt.seeds),
                            error=message))
         return False
     total = sweep.config.total_steps
@@ -117,7 +117,7 @@ def _finish(sweep: Sweep, store: TrialStore, emit: Callable[[SweepEvent], None],
     return False
 
 
-def _failed(seed: int, message: str) -> SeedProgress:
+def failed_progress(seed: int, message: str) -> SeedProgress:
     return SeedProgress(seed=seed, global_step=0, episodes=0, new_returns=(), last100_mean=float("nan"),
                         solved_episode=None, grad_var_sum=0.0, grad_snr_sum=0.0, diag_updates=0,
                         state="error", message=message)

@@ -31,7 +31,7 @@ from ray import tune
 from ..config import from_mapping
 from ..rl.race import GroupReport
 from .events import PointFinished, PointRetried, PointStarted, SweepEvent
-from .local import _failed
+from .local import failed_progress
 from .spec import Point, Sweep, build_sweep
 from .trials import TrialStore, is_done, progress_from_json, progress_to_json
 
@@ -44,7 +44,7 @@ def _trial(params: dict[str, Any], *, sweep_data: dict, out: str | None, tensorb
     """One grid point in a Ray worker: its seeds trained as one VariantRun."""
     import torch
 
-    from ..rl.remote import _seed_sinks, _tee
+    from ..rl.remote import seed_sinks, tee
     from ..rl.variant_run import VariantRun
 
     torch.set_num_threads(1)  # as the local engine: one thread per point, same numbers
@@ -55,7 +55,7 @@ def _trial(params: dict[str, Any], *, sweep_data: dict, out: str | None, tensorb
     store.clear(point, point_seeds)  # a retried trial starts over
     store.mark_running(point, os.getpid(), 0)
     configs = sweep.point_configs(point, point_seeds)
-    per_seed = _seed_sinks(point.name, configs, out, tensorboard)
+    per_seed = seed_sinks(point.name, configs, out, tensorboard)
     writers = [w for sinks in per_seed for w in sinks]
 
     def report(group: GroupReport) -> None:
@@ -70,7 +70,7 @@ def _trial(params: dict[str, Any], *, sweep_data: dict, out: str | None, tensorb
     try:
         # report_hz so high that every update reports
         run = VariantRun(point.name, configs, report, report_hz=1e9,
-                         sinks=[_tee(s) for s in per_seed] if writers else None)
+                         sinks=[tee(s) for s in per_seed] if writers else None)
         run.run()
     finally:
         for writer in writers:
@@ -130,7 +130,7 @@ class _Relay(tune.Callback):
         point = _point_of(_ACTIVE["sweep"], trial.config)
         message = f"its Ray trial failed {trial.num_failures} times"
         seeds = _ACTIVE["seeds"][point.folder]
-        _ACTIVE["emit"](PointFinished(point, tuple(_failed(s, message) for s in seeds),
+        _ACTIVE["emit"](PointFinished(point, tuple(failed_progress(s, message) for s in seeds),
                                       error=message))
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.table import Table
 
+from ..compare import MARKERS, PALETTE, show_number, show_steps
 from ..rl.race import SeedProgress
 from ..rl.race_figures import summarize
 from .spec import Point, Sweep, show
@@ -57,16 +58,6 @@ def to_csv(sweep: Sweep, points: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def _fmt(value: float | None, spec: str) -> str:
-    return "—" if value is None or not math.isfinite(value) else format(value, spec)
-
-
-def _steps(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
-
-
 def return_format(points: list[dict[str, Any]]) -> str:
     """One decimal for returns like CartPole's; three where every return is under 10
     (FrozenLake's success rates)."""
@@ -91,10 +82,10 @@ def table(sweep: Sweep, points: list[dict[str, Any]]) -> Table:
             solved += f" (of {sweep.config.seeds})"
         if row["failed"]:
             solved += f", {row['failed']} failed"
-        out.add_row(*[show(row[k]) for k in sweep.keys], solved, _steps(row["median_solve_step"]),
-                    _fmt(row["median_solve_seconds"], ".1f"),
-                    f"{_fmt(row['final_mean'], spec)} ± {_fmt(row['final_std'], spec)}",
-                    _fmt(row["grad_var"], ".3g"))
+        out.add_row(*[show(row[k]) for k in sweep.keys], solved, show_steps(row["median_solve_step"]),
+                    show_number(row["median_solve_seconds"], ".1f"),
+                    f"{show_number(row['final_mean'], spec)} ± {show_number(row['final_std'], spec)}",
+                    show_number(row["grad_var"], ".3g"))
     return out
 
 
@@ -135,10 +126,6 @@ def series(sweep: Sweep, points: list[dict[str, Any]]) -> list[tuple[str, list[t
         label = " ".join(f"{k}={show(row[k])}" for k in others) or "final mean"
         lines.setdefault(label, []).append((row[key], row))
     return list(lines.items())
-
-
-PALETTE = ("cyan", "orange", "green", "magenta", "yellow", "red")
-MARKERS = ("*", "+", "x", "o", "#", "@")
 
 
 def sensitivity_plot(sweep: Sweep, points: list[dict[str, Any]], color: bool,
