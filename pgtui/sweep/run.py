@@ -19,9 +19,7 @@ from ..rl.race import SeedProgress
 from . import report
 from .events import PointFinished, PointRetried, PointStarted, SweepEvent
 from .spec import Point, Sweep, build_sweep
-from .trials import TrialStore, _write_atomic
-
-ENGINES = ("local", "ray")
+from .trials import TrialStore, write_atomic
 
 
 def require_ray() -> None:
@@ -75,7 +73,7 @@ def prepare_out(out: Path | None, config: Config) -> None:
     if saved.is_file():
         _check_same_sweep(saved, out, config)
     out.mkdir(parents=True, exist_ok=True)
-    _write_atomic(saved, config.to_toml())
+    write_atomic(saved, config.to_toml())
 
 
 def _check_same_sweep(saved: Path, out: Path, config: Config) -> None:
@@ -135,8 +133,8 @@ def run_sweep(config: Config, options: SweepOptions) -> int:
         signal.signal(signal.SIGINT, previous)
     points = report.rows(sweep, results)
     if out is not None:
-        _write_atomic(out / "summary.json", report.json_line(points) + "\n")
-        _write_atomic(out / "summary.csv", report.to_csv(sweep, points))
+        write_atomic(out / "summary.json", report.json_line(points) + "\n")
+        write_atomic(out / "summary.csv", report.to_csv(sweep, points))
     console = Console(force_terminal=None if sys.stdout.isatty() else False, width=100)
     console.print(report.table(sweep, points))
     print(report.sensitivity_plot(sweep, points, color=sys.stdout.isatty()))

@@ -79,7 +79,7 @@ class TrialStore:
         if folder is None:
             return
         folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(folder / "result.json", json.dumps(progress_to_json(seed), indent=1) + "\n")
+        write_atomic(folder / "result.json", json.dumps(progress_to_json(seed), indent=1) + "\n")
 
     def clear(self, point: Point, seeds: list[int]) -> None:
         """Remove what an unfinished attempt at these trials left: they start over."""
@@ -93,14 +93,14 @@ class TrialStore:
             return
         folder = self.out / point.folder
         folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(folder / "running.json", json.dumps({"pid": pid, "attempt": attempt}) + "\n")
+        write_atomic(folder / "running.json", json.dumps({"pid": pid, "attempt": attempt}) + "\n")
 
     def clear_running(self, point: Point) -> None:
         if self.out is not None:
             (self.out / point.folder / "running.json").unlink(missing_ok=True)
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
