@@ -48,8 +48,12 @@ def race_threads(variants: int) -> int:
     matmuls gain from a second thread (8 seeds on 2 cores: about 20% off the update,
     benchmarks/batched_seeds.py); more were never measured. One seed's tiny matmuls only
     lose to threads, so a single run keeps one."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(2, (cores or 1) // max(variants, 1)))
+    return max(1, min(2, available_cores() // max(variants, 1)))
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _child_setup(threads: int = 1) -> None:

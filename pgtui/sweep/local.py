@@ -10,7 +10,6 @@ every trial that had finished.
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections import deque
@@ -18,14 +17,10 @@ from collections.abc import Callable
 
 from ..rl.events import RunError
 from ..rl.race import GroupReport, SeedProgress
-from ..rl.remote import RemoteGroup
+from ..rl.remote import RemoteGroup, available_cores
 from .events import PointFinished, PointProgress, PointRetried, PointStarted, SweepEvent
 from .spec import Point, Sweep
 from .trials import TrialStore, is_done
-
-
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class _Attempt:
@@ -42,7 +37,7 @@ def run_local(sweep: Sweep, store: TrialStore, emit: Callable[[SweepEvent], None
               tensorboard: str | None = None) -> None:
     """Train every trial ``store`` does not have yet; returns when all are done or stopped."""
     pending = deque((point, seeds, 1) for point, seeds in store.missing(sweep))
-    workers = max(1, min(workers or cores(), len(pending) or 1))
+    workers = max(1, min(workers or available_cores(), len(pending) or 1))
     inbox: queue.SimpleQueue = queue.SimpleQueue()
     running: dict[Point, _Attempt] = {}
     stopping = False

@@ -49,7 +49,7 @@ def _trial(params: dict[str, Any], *, sweep_data: dict, out: str | None, tensorb
 
     torch.set_num_threads(1)  # as the local engine: one thread per point, same numbers
     sweep = build_sweep(from_mapping(sweep_data, "sweep"))
-    point = Point(tuple((key, params["point"][key]) for key in sweep.keys))
+    point = _point_of(sweep, params)
     point_seeds = seeds[point.folder]
     store = TrialStore(Path(out) if out else None)
     store.clear(point, point_seeds)  # a retried trial starts over
