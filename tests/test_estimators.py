@@ -252,9 +252,9 @@ def test_ppo_reports_approx_kl_over_each_seeds_last_epoch():
     ones, none = torch.ones(4, dtype=torch.bool), torch.zeros(4, dtype=torch.bool)
     records = [
         (torch.zeros(2, 3), torch.stack([torch.zeros(4), x1 / 2]), torch.stack([ones, ones]),
-         torch.ones(2, 2), torch.tensor([True, True]), torch.tensor([0, 0])),
+         torch.ones(2, 2), torch.tensor([True, True]), 0),
         (torch.zeros(2, 3), torch.stack([x1, torch.zeros(4)]), torch.stack([ones, none]),
-         torch.ones(2, 2), torch.tensor([True, False]), torch.tensor([1, 1])),
+         torch.ones(2, 2), torch.tensor([True, False]), 1),
     ]
     samples = Samples(torch.ones(2, 4, dtype=torch.bool), torch.tensor([4, 4]), True,
                       torch.zeros(2, 4, 1), torch.zeros(2, 4), [])

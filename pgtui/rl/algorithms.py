@@ -364,7 +364,9 @@ def actor_critic_loss(logp: torch.Tensor, entropy: torch.Tensor, values: torch.T
         policy_loss = -mean(torch.min(ratio * adv, clipped * adv))
     value_loss = 0.5 * mean((values - returns).square())
     entropy_mean = mean(entropy)
-    loss = policy_loss - config.ent_coef * entropy_mean + config.vf_coef * value_loss
+    loss = policy_loss + config.vf_coef * value_loss
+    if config.ent_coef:  # without a bonus the backward pass skips the entropy's graph
+        loss = loss - config.ent_coef * entropy_mean
     return loss, log_ratio, torch.stack([policy_loss, value_loss, entropy_mean], 1)
 
 
@@ -438,19 +440,26 @@ def ppo_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
     noise = rollout_noise(nets, params, samples, config, diagnose)
     S, device = len(batch.seeds), samples.mask.device
     seed_index = torch.arange(S, device=device).unsqueeze(1)
-    data = [samples.obs, samples.actions, adv_all, returns, old_logp]
+    # one table of each sample's figures, so a minibatch is one gather (discrete actions
+    # ride along as floats: small integers, exact)
+    actions = samples.actions.unsqueeze(-1) if nets.discrete else samples.actions
+    columns = [samples.obs.shape[-1], actions.shape[-1], 1, 1, 1]
+    table = torch.cat([samples.obs, actions.to(samples.obs.dtype), adv_all.unsqueeze(-1),
+                       returns.unsqueeze(-1), old_logp.unsqueeze(-1)], -1)
     counts = samples.count.tolist()
     running = [n > 0 for n in counts]  # still in their epochs
     last = [minibatch_split(n, config.num_minibatches)[1] - 1 for n in counts]
     records = []  # per minibatch step: [policy, value, entropy] (S, 3), log-ratio, mask, norms,
-    # took, epoch
+    # took (S,), and the epoch as an int
     for epoch in range(config.update_epochs):
         index, mask, full = _minibatch_index(counts, config, running, generators, device)
         for j in range(index.shape[1]):
             mb_mask = mask[:, j]
             stepping = mb_mask.any(1)
             every = None if full[j] else mb_mask  # None: cheaper means
-            obs, actions, adv, ret, old = (x[seed_index, index[:, j]] for x in data)
+            obs, actions, adv, ret, old = table[seed_index, index[:, j]].split(columns, -1)
+            actions, adv, ret, old = (actions.squeeze(-1) if nets.discrete else actions,
+                                      adv.squeeze(-1), ret.squeeze(-1), old.squeeze(-1))
             if config.normalize_advantage:
                 adv = normalize(adv, every)
             # selected again: a subset is a copy, and the last step moved them
@@ -458,8 +467,7 @@ def ppo_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
             loss, log_ratio, parts = actor_critic_loss(logp, entropy, values, adv, ret, every,
                                                        config, old)
             norms = step(nets, optimizer, loss, batch.seeds, config.max_grad_norm, stepping)
-            records.append((parts.detach(), log_ratio.detach(), mb_mask, norms, stepping,
-                            torch.full_like(stepping, epoch, dtype=torch.long)))
+            records.append((parts.detach(), log_ratio.detach(), mb_mask, norms, stepping, epoch))
         if config.target_kl > 0:  # each seed's approx_kl on its epoch's last minibatch
             epoch = records[-index.shape[1]:]
             kl = torch.stack([approx_kl(epoch[j][1][s], epoch[j][2][s]) for s, j in enumerate(last)])
@@ -477,7 +485,9 @@ def _ppo_stats(records: list, running: list[bool], old_values: torch.Tensor,
     step, clipfrac over every sample, and approx_kl over the samples of its last epoch
     (the first epoch's first minibatch is 0 by construction, and the last epoch says
     how far the update went); nan for a seed that took no step."""
-    parts, log_ratio, mask, norms, took, epoch = (torch.stack(x) for x in zip(*records, strict=True))
+    *tensors, epochs = zip(*records, strict=True)
+    parts, log_ratio, mask, norms, took = (torch.stack(x) for x in tensors)
+    epoch = torch.tensor(epochs, device=took.device).unsqueeze(1)  # (steps, 1)
     steps = took.sum(0)
     losses = torch.where(took.unsqueeze(-1), parts, 0.0).sum(0) / steps.unsqueeze(-1)
     seen = mask.sum((0, 2))

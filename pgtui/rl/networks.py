@@ -67,13 +67,25 @@ class Layout:
         names = [n for n, _ in named]
         linear = tuple((i, "dot" if p.shape[0] == 1 else "thin" if p.shape[0] < p.shape[1] else "wide")
                        for i, (n, p) in enumerate(named) if n.endswith(".weight"))
-        weights = {i for i, _ in linear}
-        # biases, log-std, tabular outputs broadcast over the batch: (S, 1, ...)
-        views = tuple(tuple(p.shape) if i in weights else (1, *p.shape) for i, (_, p) in enumerate(named))
+        how = dict(linear)
+        # how each layer's parameters enter its product as they are, with no transpose op
+        # (each one costs a forward and a backward node, 10% of a minibatch step): a wide
+        # layer's weight as (in, out), a thin layer's bias as a column; other biases,
+        # log-std and tabular outputs broadcast over the batch as (1, ...)
+        views = tuple((-1, *p.shape) if how.get(i) == "wide" else tuple(p.shape) if i in how
+                      else (p.shape[0], 1) if how.get(i - 1) == "thin" else (1, *p.shape)
+                      for i, (_, p) in enumerate(named))
         return cls(tuple(f"{prefix}.{n}" for n in names), tuple(p.shape for _, p in named),
                    views, linear, any(isinstance(m, nn.ReLU) for m in module.modules()),
                    names.index("log_std") if "log_std" in names else None,
                    isinstance(module, (TabularSoftmaxActor, TabularCritic)))
+
+
+def _viewed(data: torch.Tensor, view: tuple[int, ...]) -> torch.Tensor:
+    """One parameter of S seeds, columns ``data`` (S, n) of the rows, as it computes: a
+    leading -1 marks a weight (out, in) seen transposed, as (in, out)."""
+    S = data.shape[0]
+    return data.view(S, *view[1:]).mT if view[0] == -1 else data.view(S, *view)
 
 
 class SeedNets:
@@ -91,19 +103,17 @@ class SeedNets:
             self.rows = torch.stack([torch.cat([p.reshape(-1) for p in policy.parameters()])
                                      for policy in policies]).to(device)
         self.grad = torch.zeros_like(self.rows)
-        S = len(policies)
         self.params: list[torch.Tensor] = []
         for data, grad, view in zip(self.rows.split(sizes, 1), self.grad.split(sizes, 1),
                                     self.actor.views + self.critic.views, strict=True):
-            leaf = data.view(S, *view).requires_grad_()
-            leaf.grad = grad.view(S, *view)  # autograd adds into it in place
+            leaf = _viewed(data, view).requires_grad_()
+            leaf.grad = _viewed(grad, view)  # autograd adds into it in place
             self.params.append(leaf)
 
     def views_of(self, rows: torch.Tensor) -> list[torch.Tensor]:
         """Parameters laid out as ``params`` over other rows of the same shape (DQN's
         target network): views, so updating ``rows`` in place updates them."""
-        S = rows.shape[0]
-        return [data.view(S, *view) for data, view in
+        return [_viewed(data, view) for data, view in
                 zip(rows.split(self._sizes, 1), self.actor.views + self.critic.views, strict=True)]
 
     @property
@@ -141,9 +151,9 @@ class SeedNets:
                 x = (x * weight).sum(-1, keepdim=True) + bias
             elif how == "thin":  # fewer outputs than inputs: W x^T, whose weight gradient
                 # autograd takes in the fast layout (1.5x on 8 seeds' backward)
-                x = torch.baddbmm(bias.mT, weight, x.mT).mT
-            else:
-                x = torch.baddbmm(bias, x, weight.mT)
+                x = torch.baddbmm(bias, weight, x.mT).mT
+            else:  # the weight is viewed as W^T (``Layout.of``)
+                x = torch.baddbmm(bias, x, weight)
             if k != last:
                 x = x.relu() if layout.relu else x.tanh()
         return x

@@ -37,6 +37,7 @@ class RowOptimizer:
         self.exp_avg = torch.zeros_like(rows)
         self.exp_avg_sq = torch.zeros_like(self.exp_avg)
         self.steps = torch.zeros(rows.shape[0], device=rows.device)
+        self._betas = torch.tensor(BETAS, device=rows.device)
 
     def set_lr(self, seed: int | slice, lr: float) -> None:
         """Seed ``seed``'s learning rate (a slice: several seeds')."""
@@ -73,7 +74,7 @@ class RowOptimizer:
             self.steps += stepping
             beta1, beta2 = BETAS
             # each row's bias corrections (S, 1); a row that never stepped counts one step
-            corrections = 1 - torch.tensor(BETAS, device=grad.device) ** self.steps.clamp(min=1).unsqueeze(1)
+            corrections = 1 - self._betas ** self.steps.clamp(min=1).unsqueeze(1)
             self.exp_avg.lerp_(grad, 1 - beta1)
             self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
             denom = self.exp_avg_sq.sqrt().div_(corrections[:, 1:].sqrt()).add_(self.eps)
