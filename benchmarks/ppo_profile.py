@@ -1,0 +1,68 @@
+"""Where a cartpole-ppo update's time goes: cProfile over updates of one seed.
+
+    python benchmarks/ppo_profile.py                 # 100 updates of cartpole-ppo, seed 0
+    python benchmarks/ppo_profile.py --updates 200 --preset cartpole-ppo
+
+Trains `--updates` updates (after 5 untimed ones) in one process, one torch thread,
+under cProfile, and prints the cumulative seconds of each part of an update: the rollout
+(acting, the env, the bookkeeping), the PPO update (the minibatch steps: forward, loss,
+backward, clip and Adam), and the rest. cProfile adds its own cost to every Python
+call, so the parts' shares matter more than their seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+
+import torch
+
+from pgtui.config import load_preset
+from pgtui.rl.trainer import Trainer
+
+# (label, file suffix, function name): cumulative time of each; parts nest as indented
+PARTS = [
+    ("update, all in", "trainer.py", "step"),
+    ("  rollout", "rollout.py", "steps"),
+    ("    acting (actor forward and sample)", "rollout.py", "_act"),
+    ("    env step and bookkeeping", "rollout.py", "_step"),
+    ("  PPO update", "algorithms.py", "ppo_update"),
+    ("    forward passes", "networks.py", "evaluate"),
+    ("    loss", "algorithms.py", "actor_critic_loss"),
+    ("    backward, clip and Adam", "algorithms.py", "step"),
+    ("      backward", "_tensor.py", "backward"),
+    ("      clip", "optim.py", "clip"),
+    ("      Adam", "optim.py", "step"),
+    ("    GAE and packing", "algorithms.py", "rollout_samples"),
+    ("    gradient diagnostics", "algorithms.py", "rollout_noise"),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--preset", default="cartpole-ppo")
+    parser.add_argument("--updates", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    config = load_preset(args.preset).replace(seed=args.seed, total_steps=10**9)
+    trainer = Trainer(config)
+    trainer.run(max_updates=5)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    trainer.run(max_updates=5 + args.updates)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats  # (file, line, name) -> (cc, nc, tt, ct, callers)
+    minibatch_steps = args.updates * config.update_epochs * config.num_minibatches
+    print(f"{args.preset}, {args.updates} updates ({minibatch_steps} minibatch steps), cProfile:")
+    print(f"{'part':<42} {'seconds':>8} {'calls':>7} {'ms a call':>10}")
+    for label, suffix, name in PARTS:
+        hits = [(v[1], v[3]) for (path, _, fn), v in stats.items()
+                if fn == name and path.endswith(suffix)]
+        calls, seconds = sum(c for c, _ in hits), sum(s for _, s in hits)
+        print(f"{label:<42} {seconds:8.2f} {calls:7d} {1e3 * seconds / max(calls, 1):10.2f}")
+
+
+if __name__ == "__main__":
+    main()
