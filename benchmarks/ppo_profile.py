@@ -2,12 +2,17 @@
 
     python benchmarks/ppo_profile.py                 # 100 updates of cartpole-ppo, seed 0
     python benchmarks/ppo_profile.py --updates 200 --preset cartpole-ppo
+    python benchmarks/ppo_profile.py --set lr=3e-3 --set num_minibatches=2   # other settings
 
 Trains `--updates` updates (after 5 untimed ones) in one process, one torch thread,
 under cProfile, and prints the cumulative seconds of each part of an update: the rollout
 (acting, the env, the bookkeeping), the PPO update (the minibatch steps: forward, loss,
 backward, clip and Adam), and the rest. cProfile adds its own cost to every Python
 call, so the parts' shares matter more than their seconds.
+
+Then, without the profiler, on the last rollout: the aten ops one `ppo_update` runs
+(`torch.profiler`, top-level ops) and its time, the best of 15 blocks of 10. To compare
+two checkouts, run the script from each in turn (`PYTHONPATH=<checkout>`), alternating.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import time
 
 import torch
 
-from pgtui.config import load_preset
+from pgtui.config import apply_assignments, load_preset
+from pgtui.rl import algorithms
 from pgtui.rl.trainer import Trainer
 
 # (label, file suffix, function name): cumulative time of each; parts nest as indented
@@ -44,9 +51,12 @@ def main() -> None:
     parser.add_argument("--preset", default="cartpole-ppo")
     parser.add_argument("--updates", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a setting (a TOML value)")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    config = load_preset(args.preset).replace(seed=args.seed, total_steps=10**9)
+    config = apply_assignments(load_preset(args.preset), args.set).replace(
+        seed=args.seed, total_steps=10**9)
     trainer = Trainer(config)
     trainer.run(max_updates=5)
     profiler = cProfile.Profile()
@@ -62,6 +72,31 @@ def main() -> None:
                 if fn == name and path.endswith(suffix)]
         calls, seconds = sum(c for c, _ in hits), sum(s for _, s in hits)
         print(f"{label:<42} {seconds:8.2f} {calls:7d} {1e3 * seconds / max(calls, 1):10.2f}")
+    ops, ms = update_cost(trainer)
+    print(f"one ppo_update on the last rollout: {ops} aten ops, {ms:.2f} ms (best of 15 x 10)")
+
+
+def update_cost(trainer: Trainer) -> tuple[int, float]:
+    """(top-level aten ops, milliseconds) of one ``ppo_update`` on the trainer's last
+    rollout; the updates move the weights, which does not change their cost."""
+    from torch.profiler import ProfilerActivity, profile
+
+    batch, generators = trainer.last_batch, [torch.Generator().manual_seed(0)]
+
+    def update() -> None:
+        algorithms.ppo_update(trainer.nets, trainer.optimizer, batch, trainer.config, [None],
+                              generators)
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        update()
+    ops = sum(1 for event in prof.events() if event.cpu_parent is None)
+    best = float("inf")
+    for _ in range(15):
+        start = time.perf_counter()
+        for _ in range(10):
+            update()
+        best = min(best, (time.perf_counter() - start) / 10)
+    return ops, 1e3 * best
 
 
 if __name__ == "__main__":
