@@ -26,13 +26,13 @@ def trainer_for(env_id: str, steps: int, policy: str, seeds=(0,), **overrides) -
 def test_the_true_gradient_is_the_exact_returns_derivative(env_id, steps, policy):
     trainer = trainer_for(env_id, steps, policy)
     model = tabular_model(env_id, steps)
-    nets, A = trainer.nets, len(trainer.nets.actor.shapes)
+    nets = trainer.nets
     obs = torch.as_tensor(model.observations)
     head = lambda x: nets.head(x.expand(1, *x.shape))  # noqa: E731
     with torch.no_grad():  # a policy away from uniform, so the gradient has some size
         nets.rows[:, :nets.actor_size] += 0.3 * torch.randn(nets.actor_size,
                                                             generator=torch.Generator().manual_seed(1))
-    g = true_gradient(model, head, nets.params[:A], 1.0)[0].double()
+    g = true_gradient(model, nets, nets.params, 1.0)[0].double()
     u = torch.randn(nets.actor_size, generator=torch.Generator().manual_seed(2)).double()
     eps = 1e-2
 
@@ -58,8 +58,7 @@ def test_reinforce_estimates_average_to_the_true_gradient_on_the_chain(baseline)
     with torch.no_grad():  # every seed at seed 0's policy: their estimates pool
         nets.rows[:] = nets.rows[0].clone()
     model = tabular_model("pgtui/Chain-v0")
-    exact = true_gradient(model, lambda x: nets.head(x.expand(len(seeds), *x.shape)),
-                          nets.params[:len(nets.actor.shapes)], config.gamma)[0]
+    exact = true_gradient(model, nets, nets.params, config.gamma)[0]
     assert_unbiased(reinforce_estimates(trainer, 40), exact)
 
 

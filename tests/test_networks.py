@@ -66,6 +66,21 @@ def test_the_batched_networks_and_their_gradients_equal_each_seeds_own(kind, dev
             torch.testing.assert_close(nets.state_dict(s)[name].cpu(), value)
 
 
+def test_gradients_in_the_parameters_layout_flatten_in_a_rows_order():
+    """A wide layer's weight computes as a view of W^T: ``as_rows`` puts its gradient
+    back in the row's (out, in) order, as the backward pass fills ``grad``."""
+    nets = SeedNets(policies(True, "relu"), torch.device("cpu"))
+    assert {how for _, how in nets.actor.linear + nets.critic.linear} == {"wide", "thin", "dot"}
+    logp, entropy, values = nets.evaluate(torch.randn(3, 7, 3), torch.randint(0, 2, (3, 7)))
+    loss = (logp * 2 + entropy + values).sum()
+    grads = torch.autograd.grad(loss, nets.params, retain_graph=True)
+    nets.zero_grad()
+    loss.backward()
+    torch.testing.assert_close(nets.as_rows(list(grads)), nets.grad)
+    actor = nets.as_rows(list(grads[:len(nets.actor.shapes)]))
+    torch.testing.assert_close(actor, nets.grad[:, :nets.actor_size])
+
+
 def test_log_prob_and_entropy_match_torch_distributions():
     torch.manual_seed(0)
     logits, actions = torch.randn(50, 3) * 3, torch.randint(0, 3, (50,))

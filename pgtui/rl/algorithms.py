@@ -252,7 +252,7 @@ def _against_truth(nets: SeedNets, params: list[torch.Tensor], logp: torch.Tenso
             continue
         objective = _masked_sum(logp * w.detach(), mask) / num_episodes.clamp(min=1)
         grads = torch.autograd.grad(objective.sum(), actor, retain_graph=True)
-        estimate = torch.cat([g.reshape(g.shape[0], -1) for g in grads], 1)
+        estimate = nets.as_rows(list(grads))
         cosine = torch.nn.functional.cosine_similarity(estimate, true_grad, dim=1)
         mse = (estimate - true_grad).square().mean(1)
         for o, c, m in zip(out, cosine.tolist(), mse.tolist(), strict=True):

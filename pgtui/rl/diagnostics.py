@@ -42,7 +42,7 @@ def group_gradients(nets: SeedNets, params: list[torch.Tensor], obs: torch.Tenso
         logp, _, _ = nets.evaluate(obs, actions, copies, critic=False)
         actor = copies[:len(nets.actor.shapes)]
         grads = torch.autograd.grad(-(logp * weights).sum(), actor)
-    return torch.cat([g.reshape(g.shape[0], -1) for g in grads], 1)
+    return nets.as_rows(list(grads))
 
 
 def gradient_noise(group_grads: torch.Tensor, groups: torch.Tensor | None = None

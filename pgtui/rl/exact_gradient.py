@@ -11,14 +11,17 @@ rewards] itself (``tests/test_exact_gradient.py`` checks it against finite diffe
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 from .envs import registered_id
+
+if TYPE_CHECKING:
+    from .networks import SeedNets
 
 
 @dataclass(frozen=True)
@@ -95,16 +98,17 @@ def expected_return(model: TabularModel, probs: torch.Tensor) -> torch.Tensor:
     return V @ start
 
 
-def true_gradient(model: TabularModel, head: Callable[[torch.Tensor], torch.Tensor],
-                  actor: list[torch.Tensor], gamma: float) -> torch.Tensor:
-    """The gradient REINFORCE estimates, in the actor's parameters ``actor`` (each
-    (N, ...)), flattened per seed (N, P); ``head`` maps observations (S, obs_dim) to
-    every seed's logits (N, S, A)."""
+def true_gradient(model: TabularModel, nets: SeedNets, params: list[torch.Tensor],
+                  gamma: float) -> torch.Tensor:
+    """The gradient REINFORCE estimates, in the actor's parameters of ``params`` (each
+    (N, ...), N seeds' as ``SeedNets.select`` gives them), flattened in a row's order
+    per seed (N, P_actor)."""
+    actor = params[:len(nets.actor.shapes)]
     with torch.enable_grad():
         obs = torch.as_tensor(model.observations, device=actor[0].device)
-        logits = head(obs)
+        logits = nets.head(obs.expand(actor[0].shape[0], *obs.shape), params)
         if logits.shape[1] == 1 and len(model.start) > 1:
             raise ValueError("one observation for several states")
         probs = logits.double().softmax(-1).expand(-1, len(model.start), -1)
         grads = torch.autograd.grad(surrogate(model, probs, gamma).sum(), actor)
-    return torch.cat([g.reshape(g.shape[0], -1) for g in grads], 1).to(actor[0].dtype)
+    return nets.as_rows(list(grads)).to(actor[0].dtype)

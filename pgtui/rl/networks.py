@@ -116,6 +116,13 @@ class SeedNets:
         return [_viewed(data, view) for data, view in
                 zip(rows.split(self._sizes, 1), self.actor.views + self.critic.views, strict=True)]
 
+    def as_rows(self, tensors: list[torch.Tensor]) -> torch.Tensor:
+        """Per-parameter tensors laid out as ``params`` (each (G, ...): their gradients,
+        say), the actor's first, flattened in a row's order (G, n)."""
+        views = self.actor.views + self.critic.views
+        return torch.cat([(t.mT if view[0] == -1 else t).reshape(t.shape[0], -1)
+                          for t, view in zip(tensors, views, strict=False)], 1)
+
     @property
     def num_seeds(self) -> int:
         return self.rows.shape[0]

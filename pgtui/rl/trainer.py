@@ -301,9 +301,7 @@ class Trainer:
             true_grad = None
             if self.exact_model is not None:
                 params = self.nets.select(seeds)
-                true_grad = true_gradient(
-                    self.exact_model, lambda x: self.nets.head(x.expand(len(seeds), *x.shape), params),
-                    params[:len(self.nets.actor.shapes)], cfg.gamma)
+                true_grad = true_gradient(self.exact_model, self.nets, params, cfg.gamma)
             stats = reinforce_update(self.nets, self.optimizer, batch, cfg,
                                      any(d is not None for d in diag), reference, true_grad)
         elif cfg.algo == "a2c":
