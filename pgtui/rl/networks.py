@@ -68,10 +68,10 @@ class Layout:
         linear = tuple((i, "dot" if p.shape[0] == 1 else "thin" if p.shape[0] < p.shape[1] else "wide")
                        for i, (n, p) in enumerate(named) if n.endswith(".weight"))
         how = dict(linear)
-        # how each layer's parameters enter its product as they are, with no transpose op
-        # (each one costs a forward and a backward node, 10% of a minibatch step): a wide
-        # layer's weight as (in, out), a thin layer's bias as a column; other biases,
-        # log-std and tabular outputs broadcast over the batch as (1, ...)
+        # each layer's parameters enter its product as they are, with no transpose op (each
+        # would cost an op forward and a node backward): a wide layer's weight as (in, out),
+        # a thin layer's bias as a column; other biases, log-std and tabular outputs
+        # broadcast over the batch as (1, ...)
         views = tuple((-1, *p.shape) if how.get(i) == "wide" else tuple(p.shape) if i in how
                       else (p.shape[0], 1) if how.get(i - 1) == "thin" else (1, *p.shape)
                       for i, (_, p) in enumerate(named))
