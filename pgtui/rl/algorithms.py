@@ -442,9 +442,9 @@ def ppo_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
     seed_index = torch.arange(S, device=device).unsqueeze(1)
     # one table of each sample's figures, so a minibatch is one gather (discrete actions
     # ride along as floats: small integers, exact)
-    actions = samples.actions.unsqueeze(-1) if nets.discrete else samples.actions
-    columns = [samples.obs.shape[-1], actions.shape[-1], 1, 1, 1]
-    table = torch.cat([samples.obs, actions.to(samples.obs.dtype), adv_all.unsqueeze(-1),
+    action_columns = samples.actions.unsqueeze(-1) if nets.discrete else samples.actions
+    columns = [samples.obs.shape[-1], action_columns.shape[-1], 1, 1, 1]
+    table = torch.cat([samples.obs, action_columns.to(samples.obs.dtype), adv_all.unsqueeze(-1),
                        returns.unsqueeze(-1), old_logp.unsqueeze(-1)], -1)
     counts = samples.count.tolist()
     running = [n > 0 for n in counts]  # still in their epochs
