@@ -22,9 +22,9 @@ import subprocess
 import sys
 import tempfile
 
-from pgtui.config import load_preset
+from pgtui.config import Config, apply_assignments, load_preset
 
-# stage: (seeds, fixed settings, grid); each stage fixes the one before it's choice
+# stage: (seeds, fixed settings, grid); each stage pins the previous stage's choice
 STAGES = {
     "1": (5, ["lr=3e-3", "num_steps=16"],
           ["num_envs=8,16,32", "update_epochs=4,10", "num_minibatches=1,2,4"]),
@@ -56,24 +56,24 @@ def main() -> None:
         if done.returncode != 0:
             sys.exit(done.stderr.strip())
     points = json.loads(done.stdout.strip().splitlines()[-1])["points"]
-    config = load_preset("cartpole-ppo")
-    settings = dict(a.split("=", 1) for a in fixed)
+    config = apply_assignments(load_preset("cartpole-ppo"), [*fixed, *args.set])  # unswept keys
     keys = [g.partition("=")[0] for g in grids]
     inf = float("inf")
     points.sort(key=lambda p: (p["solved"] < p["seeds"], p["median_solve_step"] or inf))
     print(" ".join(f"{k:>15}" for k in keys) + "  solved  median steps  grad steps  batched s  final")
     for p in points:
         steps = p["median_solve_step"]
-        grad = "—" if steps is None else f"{steps * _grad_steps_per_env_step(p, settings, config):.0f}"
+        grad = "—" if steps is None else f"{steps * _grad_steps_per_env_step(p, config):.0f}"
         secs = "—" if p["median_solve_seconds"] is None else f"{p['median_solve_seconds']:.2f}"
         print(" ".join(f"{p[k]!s:>15}" for k in keys)
               + f"  {p['solved']:>2}/{p['seeds']:<2}  {'—' if steps is None else f'{steps:.0f}':>12}"
               + f"  {grad:>10}  {secs:>9}  {p['final_mean']:.0f}")
 
 
-def _grad_steps_per_env_step(point: dict, fixed: dict[str, str], config) -> float:
+def _grad_steps_per_env_step(point: dict, config: Config) -> float:
+    """Minibatch steps per env step at a grid point (its swept keys, else ``config``'s)."""
     def knob(key: str) -> float:
-        return float(point.get(key, fixed.get(key, getattr(config, key))))
+        return float(point.get(key, getattr(config, key)))
     return (knob("update_epochs") * knob("num_minibatches")
             / (knob("num_envs") * knob("num_steps")))
 
