@@ -19,8 +19,8 @@ import time
 
 import torch
 
-from pgtui.config import load_preset
-from pgtui.rl.remote import race_threads
+from pgtui.presets import load_preset
+from pgtui.processes import race_threads
 from pgtui.rl.trainer import Trainer
 
 

@@ -24,8 +24,9 @@ import time
 
 import torch
 
-from pgtui.config import apply_assignments, load_preset
-from pgtui.rl import algorithms
+from pgtui.config import apply_assignments
+from pgtui.presets import load_preset
+from pgtui.rl.algos import actor_critic
 from pgtui.rl.trainer import Trainer
 
 # (label, file suffix, function name): cumulative time of each; parts nest as indented
@@ -34,15 +35,15 @@ PARTS = [
     ("  rollout", "rollout.py", "steps"),
     ("    acting (actor forward and sample)", "rollout.py", "_act"),
     ("    env step and bookkeeping", "rollout.py", "_step"),
-    ("  PPO update", "algorithms.py", "ppo_update"),
+    ("  PPO update", "actor_critic.py", "ppo_update"),
     ("    forward passes", "networks.py", "evaluate"),
-    ("    loss", "algorithms.py", "actor_critic_loss"),
-    ("    backward, clip and Adam", "algorithms.py", "step"),
+    ("    loss", "actor_critic.py", "actor_critic_loss"),
+    ("    backward, clip and Adam", "optim.py", "descend"),
     ("      backward", "_tensor.py", "backward"),
     ("      clip", "optim.py", "clip"),
     ("      Adam", "optim.py", "step"),
-    ("    GAE and packing", "algorithms.py", "rollout_samples"),
-    ("    gradient diagnostics", "algorithms.py", "rollout_noise"),
+    ("    GAE and packing", "actor_critic.py", "rollout_samples"),
+    ("    gradient diagnostics", "actor_critic.py", "rollout_noise"),
 ]
 
 
@@ -84,7 +85,7 @@ def update_cost(trainer: Trainer) -> tuple[int, float]:
     batch, generators = trainer.last_batch, [torch.Generator().manual_seed(0)]
 
     def update() -> None:
-        algorithms.ppo_update(trainer.nets, trainer.optimizer, batch, trainer.config, [None],
+        actor_critic.ppo_update(trainer.nets, trainer.optimizer, batch, trainer.config, [None],
                               generators)
 
     with profile(activities=[ProfilerActivity.CPU]) as prof:

@@ -28,8 +28,8 @@ PGTUI = [sys.executable, "-m", "pgtui"]
 
 def reference_figures() -> dict[str, float]:
     """The reference policy's exact figures (the start of every run)."""
-    from pgtui.rl.dialogue.models import reference_actor
-    from pgtui.rl.dialogue.rlhf import Rlhf
+    from pgtui.tasks.rlhf.hook import Rlhf
+    from pgtui.tasks.rlhf.models import reference_actor
 
     rlhf = Rlhf(torch.device("cpu"))
     actor = reference_actor()

@@ -18,7 +18,7 @@ import time
 import torch
 from textual import events
 
-from pgtui.config import load_preset
+from pgtui.presets import load_preset
 from pgtui.rl.trainer import Trainer
 from pgtui.ui.app import PlaygroundApp
 
@@ -26,7 +26,7 @@ from pgtui.ui.app import PlaygroundApp
 def headless_sps(config) -> float:
     trainer = Trainer(config)
     trainer.run()
-    return trainer.global_step / trainer.train_seconds
+    return trainer.global_step / trainer.runs[0].train_seconds
 
 
 async def app_figures(config, preset: str, presses: int) -> dict:

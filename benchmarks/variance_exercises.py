@@ -24,8 +24,9 @@ from pathlib import Path
 import torch
 
 from pgtui.config import Config
-from pgtui.rl import diagnostics
-from pgtui.rl.algorithms import episode_returns, episode_score_terms, pack, reinforce_advantages
+from pgtui.rl.algos import diagnostics
+from pgtui.rl.algos.reinforce import episode_returns, episode_score_terms, reinforce_advantages
+from pgtui.rl.algos.samples import pack
 from pgtui.rl.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent

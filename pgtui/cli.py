@@ -11,9 +11,10 @@ import os
 import sys
 from pathlib import Path
 
-from .config import FIELDS, ConfigError, apply_assignments, load_preset, preset_names
+from .config import FIELDS, ConfigError, apply_assignments
+from .presets import load_preset, preset_names
 from .rl.checkpoint import CheckpointError
-from .rl.envs import EnvError
+from .rl.envs.registry import EnvError
 
 USAGE_ERRORS = (ConfigError, EnvError, CheckpointError)
 DEFAULT_PRESET = "cartpole-reinforce-baseline"
@@ -185,7 +186,7 @@ def _resumed(args: argparse.Namespace):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .headless import TrainOptions, run_train
+    from .commands.train import TrainOptions, run_train
 
     resume, out, preset = None, args.out, args.preset
     if args.resume is not None:
@@ -210,7 +211,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import CompareOptions, run_compare
+    from .commands.compare import CompareOptions, run_compare
     from .rl.device import device_name
 
     config = _config_from(args)
@@ -285,7 +286,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:
-    from .watch import run_watch, should_draw
+    from .commands.watch import run_watch, should_draw
 
     return run_watch(args.checkpoint, args.episodes, draw=should_draw(args.no_render),
                      realtime=not args.fast, as_json=args.json)

@@ -14,7 +14,6 @@ import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 if sys.version_info >= (3, 11):
@@ -30,24 +29,8 @@ OPTIMIZERS = ("adam", "sgd")
 ACTIVATIONS = ("tanh", "relu")
 POLICIES = ("mlp", "tabular")
 
-#: Parameters the Trainer applies at the next update boundary without a restart.
-LIVE_PARAMS = (
-    "lr",
-    "gamma",
-    "gae_lambda",
-    "baseline",
-    "return_mode",
-    "normalize_advantage",
-    "ent_coef",
-    "clip_coef",
-    "vf_coef",
-    "max_grad_norm",
-    "exploration_final_eps",
-    "target_update_interval",
-    "double_q",
-    "kl_coef",
-    "labeler_bias",
-)
+ACTOR_CRITIC = ("a2c", "ppo")
+POLICY_GRADIENT = ("reinforce", *ACTOR_CRITIC)
 
 
 class ConfigError(ValueError):
@@ -55,7 +38,9 @@ class ConfigError(ValueError):
 
 
 def _f(default: Any, help: str, **rules: Any) -> Any:
-    """A config field with its help text and validation rules in the metadata."""
+    """A config field with its help text and validation rules in the metadata; ``live``:
+    a running trainer applies it at the next update; ``algos``: the algorithms that read
+    it (default: all); ``task``: the task that reads it (default: any run)."""
     if isinstance(default, list | dict):
         return field(default_factory=lambda: type(default)(default), metadata={"help": help, **rules})
     return field(default=default, metadata={"help": help, **rules})
@@ -73,63 +58,68 @@ class Config:
     seed: int = _f(0, "Seed for the networks, the action sampling and the envs.", lo=0)
     device: str = _f("auto", "Torch device; auto picks cpu (small MLPs are fastest there).",
                      choices=DEVICES)
-    lr: float = _f(2.5e-4, "Learning rate (live).", lo=0.0, lo_open=True, hi=10.0)
+    lr: float = _f(2.5e-4, "Learning rate (live).", lo=0.0, lo_open=True, hi=10.0, live=True)
     optimizer: str = _f("adam", "Optimizer.", choices=OPTIMIZERS)
     anneal_lr: bool = _f(False, "Decay lr linearly to 0 over total_steps.")
-    gamma: float = _f(0.99, "Discount factor (live).", lo=0.0, hi=1.0)
-    gae_lambda: float = _f(0.95, "GAE lambda for A2C and PPO (live).", lo=0.0, hi=1.0)
+    gamma: float = _f(0.99, "Discount factor (live).", lo=0.0, hi=1.0, live=True)
+    gae_lambda: float = _f(0.95, "GAE lambda for A2C and PPO (live).", lo=0.0, hi=1.0,
+                           live=True, algos=ACTOR_CRITIC)
     baseline: str = _f("value", "REINFORCE baseline: none, mean (leave-one-out batch mean "
                        "of returns), value (learned V(s)) or optimal (the variance-minimizing "
-                       "constant, leave-one-out) (live).", choices=BASELINES)
+                       "constant, leave-one-out) (live).", choices=BASELINES, live=True, algos=("reinforce",))
     return_mode: str = _f("reward_to_go", "REINFORCE weights: reward_to_go, or full "
                           "(the whole episode's return on every step) (live).",
-                          choices=RETURN_MODES)
-    normalize_advantage: bool = _f(True, "Standardize advantages in each batch (live).")
-    ent_coef: float = _f(0.0, "Entropy bonus coefficient (live).", lo=0.0, hi=10.0)
-    clip_coef: float = _f(0.2, "PPO clip range (live).", lo=0.0, lo_open=True, hi=10.0)
-    vf_coef: float = _f(0.5, "Value loss coefficient (live).", lo=0.0, hi=100.0)
+                          choices=RETURN_MODES, live=True, algos=("reinforce",))
+    normalize_advantage: bool = _f(True, "Standardize advantages in each batch (live).",
+                                   live=True, algos=POLICY_GRADIENT)
+    ent_coef: float = _f(0.0, "Entropy bonus coefficient (live).", lo=0.0, hi=10.0,
+                         live=True, algos=POLICY_GRADIENT)
+    clip_coef: float = _f(0.2, "PPO clip range (live).", lo=0.0, lo_open=True, hi=10.0,
+                          live=True, algos=("ppo",))
+    vf_coef: float = _f(0.5, "Value loss coefficient (live).", lo=0.0, hi=100.0,
+                        live=True, algos=POLICY_GRADIENT)
     critic_lr_scale: float = _f(1.0, "The critic's learning rate as a multiple of lr (a value "
                                 "baseline of raw returns must keep up with them).", lo=0.0,
                                 lo_open=True, hi=1000.0)
     max_grad_norm: float = _f(0.5, "Gradient-norm clip, the actor's and the critic's each on "
-                              "its own norm; 0 turns clipping off (live).", lo=0.0, hi=1e6)
+                              "its own norm; 0 turns clipping off (live).", lo=0.0, hi=1e6, live=True)
     target_kl: float = _f(0.0, "PPO: stop the epochs once approx_kl exceeds this; 0 = off.",
-                          lo=0.0, hi=10.0)
+                          lo=0.0, hi=10.0, algos=("ppo",))
     max_episode_steps: int = _f(0, "Cap on an episode's steps (Gymnasium's time limit); 0 = the "
                                 "env's own.", lo=0, hi=10**9)
     reward_scale: float = _f(1.0, "Every env reward is multiplied by this before it is learned "
                              "from (and in the returns shown).", lo=0.0, lo_open=True, hi=1e6)
     num_envs: int = _f(8, "Vectorized envs stepped together.", lo=1, hi=4096)
-    num_steps: int = _f(128, "A2C/PPO: steps per env per rollout.", lo=1, hi=100_000)
+    num_steps: int = _f(128, "A2C/PPO: steps per env per rollout.", lo=1, hi=100_000, algos=ACTOR_CRITIC)
     episodes_per_update: int = _f(8, "REINFORCE: complete episodes per update.", lo=1,
-                                  hi=100_000)
-    update_epochs: int = _f(4, "PPO: passes over each rollout.", lo=1, hi=1000)
-    num_minibatches: int = _f(4, "PPO: minibatches per epoch.", lo=1, hi=100_000)
+                                  hi=100_000, algos=("reinforce",))
+    update_epochs: int = _f(4, "PPO: passes over each rollout.", lo=1, hi=1000, algos=("ppo",))
+    num_minibatches: int = _f(4, "PPO: minibatches per epoch.", lo=1, hi=100_000, algos=("ppo",))
     buffer_size: int = _f(100_000, "DQN: transitions the replay buffer holds per seed.", lo=1,
-                          hi=10**8)
+                          hi=10**8, algos=("dqn",))
     learning_starts: int = _f(1000, "DQN: env steps of uniformly random actions before the "
-                              "first gradient step.", lo=0, hi=10**12)
-    batch_size: int = _f(64, "DQN: transitions per gradient step.", lo=1, hi=1_000_000)
+                              "first gradient step.", lo=0, hi=10**12, algos=("dqn",))
+    batch_size: int = _f(64, "DQN: transitions per gradient step.", lo=1, hi=1_000_000, algos=("dqn",))
     # defaults: at 8 envs, one gradient step per 4 env steps, as SB3's DQN takes
     train_freq: int = _f(1, "DQN: vector env steps between rounds of gradient steps.", lo=1,
-                         hi=1_000_000)
-    gradient_steps: int = _f(2, "DQN: gradient steps per round.", lo=1, hi=1_000_000)
+                         hi=1_000_000, algos=("dqn",))
+    gradient_steps: int = _f(2, "DQN: gradient steps per round.", lo=1, hi=1_000_000, algos=("dqn",))
     target_update_interval: int = _f(1000, "DQN: env steps between target-network updates "
-                                     "(live).", lo=1, hi=10**12)
+                                     "(live).", lo=1, hi=10**12, live=True, algos=("dqn",))
     tau: float = _f(1.0, "DQN: target update weight; 1 copies, below 1 is Polyak averaging.",
-                    lo=0.0, lo_open=True, hi=1.0)
-    exploration_initial_eps: float = _f(1.0, "DQN: epsilon at the start.", lo=0.0, hi=1.0)
+                    lo=0.0, lo_open=True, hi=1.0, algos=("dqn",))
+    exploration_initial_eps: float = _f(1.0, "DQN: epsilon at the start.", lo=0.0, hi=1.0, algos=("dqn",))
     exploration_final_eps: float = _f(0.05, "DQN: the epsilon the schedule heads to (live).",
-                                      lo=0.0, hi=1.0)
+                                      lo=0.0, hi=1.0, live=True, algos=("dqn",))
     exploration_fraction: float = _f(0.1, "DQN: share of total_steps over which epsilon "
-                                     "falls linearly.", lo=0.0, hi=1.0)
+                                     "falls linearly.", lo=0.0, hi=1.0, algos=("dqn",))
     double_q: bool = _f(False, "DQN: Double DQN targets (the online net picks the action, "
-                        "the target net values it) (live).")
+                        "the target net values it) (live).", live=True, algos=("dqn",))
     kl_coef: float = _f(0.0, "Dialogue (RLHF): per-token penalty on log pi - log pi_ref, "
-                        "the KL to the reference policy (live).", lo=0.0, hi=100.0)
+                        "the KL to the reference policy (live).", lo=0.0, hi=100.0, live=True, task="rlhf")
     labeler_bias: float = _f(0.0, "Dialogue (RLHF): chance a labeler prefers the response that "
                              "agrees with the user over the correct one; picks the reward "
-                             "model (live).", lo=0.0, hi=1.0)
+                             "model (live).", lo=0.0, hi=1.0, live=True, task="rlhf")
     eval_every: int = _f(0, "Greedy evaluation every k env steps; 0 = off.", lo=0, hi=10**12)
     eval_episodes: int = _f(10, "Episodes per greedy evaluation.", lo=1, hi=10_000)
     hidden_sizes: list = _f([64, 64], "Hidden layer widths of the actor and the critic.",
@@ -175,6 +165,14 @@ class Config:
 
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Config)}
+#: Parameters the Trainer applies at the next update boundary without a restart.
+LIVE_PARAMS = tuple(name for name, f in FIELDS.items() if f.metadata.get("live"))
+
+
+def used_by(key: str, algo: str, task: str | None) -> bool:
+    """Whether a run of ``algo`` on an env of ``task`` (None: a plain env) reads ``key``."""
+    meta = FIELDS[key].metadata
+    return algo in meta.get("algos", ALGOS) and meta.get("task") in (None, task)
 
 
 def _toml_value(value: Any) -> str:
@@ -230,6 +228,13 @@ def check_value(key: str, value: Any, source: str) -> Any:
         raise ConfigError(f"{where}: expected one of {', '.join(meta['choices'])}, "
                           f"got {value!r}")
     return value
+
+
+def check_live(key: str, value: Any) -> Any:
+    """A live change's value, checked; raises ConfigError for a key that needs a new run."""
+    if key not in LIVE_PARAMS:
+        raise ConfigError(f"{key} is not a live parameter; it needs a new run")
+    return check_value(key, value, "live change")
 
 
 def _check_range(value: Any, meta: Mapping[str, Any], where: str) -> None:
@@ -328,7 +333,7 @@ def from_mapping(data: Mapping[str, Any], source: str) -> Config:
 
 
 def _check_consistency(config: Config, source: str) -> None:
-    from .rl.envs import env_exists  # gymnasium is only needed once a config is complete
+    from .rl.envs.registry import env_exists  # gymnasium is only needed once a config is complete
 
     if not env_exists(config.env):
         raise ConfigError(f"{source}: env: unknown Gymnasium env id {config.env!r}")
@@ -350,39 +355,6 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{source}: invalid TOML: {err}") from None
-
-
-def presets_dir() -> Path:
-    """Shipped presets: inside the package when installed, else the repository's."""
-    packaged = Path(__file__).parent / "presets"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "presets"
-
-
-def preset_names() -> list[str]:
-    return sorted(p.stem for p in presets_dir().glob("*.toml"))
-
-
-def resolve_preset(name_or_path: str) -> Path:
-    """A shipped preset's name or a path to a TOML file."""
-    path = Path(name_or_path)
-    if path.suffix == ".toml" or path.parent != Path("."):
-        if not path.is_file():
-            raise ConfigError(f"{name_or_path}: no such preset file")
-        return path
-    shipped = presets_dir() / f"{name_or_path}.toml"
-    if not shipped.is_file():
-        raise ConfigError(f"unknown preset '{name_or_path}'; choose one of: "
-                          f"{', '.join(preset_names())}, or give a path to a .toml file")
-    return shipped
-
-
-def load_preset(name_or_path: str) -> Config:
-    path = resolve_preset(name_or_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read: {err}") from None
-    return from_mapping(parse_toml(text, str(path)), source=str(path))
 
 
 def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:

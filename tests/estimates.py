@@ -5,7 +5,8 @@ import math
 
 import torch
 
-from pgtui.rl.algorithms import episode_returns, pack, reinforce_loss
+from pgtui.rl.algos.reinforce import episode_returns, reinforce_loss
+from pgtui.rl.algos.samples import pack
 from pgtui.rl.trainer import Trainer
 
 

@@ -3,7 +3,7 @@
 import gymnasium as gym
 import numpy as np
 
-from pgtui.rl.streams import SeedStreams
+from pgtui.rl.seeding import SeedStreams
 
 FAIL_AFTER_STEPS = 300
 

@@ -10,9 +10,9 @@ from rich.console import Console
 from textual.widgets import Input, Select
 from waiting import wait_for
 
-from pgtui.config import load_preset
-from pgtui.rl.dialogue.task import END, GREAT, NO, YES, Prompt, encode, prompt_index
+from pgtui.presets import load_preset
 from pgtui.rl.events import ChangeApplied, EpisodesFinished, Snapshot, UpdateFinished
+from pgtui.tasks.rlhf.dialogue import END, GREAT, NO, YES, Prompt, encode, prompt_index
 from pgtui.ui.app import PlaygroundApp
 from pgtui.ui.messages import TrainerEvents, WatchFrame
 from pgtui.ui.screens.choice import ChoicePicker

@@ -4,8 +4,8 @@ import re
 
 from waiting import wait_for
 
-from pgtui.config import load_preset
-from pgtui.rl.race import GroupReport, SeedProgress
+from pgtui.presets import load_preset
+from pgtui.rl.race.spec import GroupReport, SeedProgress
 from pgtui.ui.app import PlaygroundApp
 from pgtui.ui.screens.compare import CompareScreen, GroupItem
 from pgtui.ui.widgets.variant_column import VariantColumn

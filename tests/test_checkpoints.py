@@ -4,7 +4,7 @@ import json
 import pickle
 
 import torch
-from cli_helpers import run_pgtui
+from cli_helpers import call_pgtui, run_pgtui
 
 
 def trained_checkpoint(tmp_path):
@@ -48,18 +48,18 @@ def test_a_checkpoint_carrying_a_pickle_payload_is_refused_and_never_run(tmp_pat
 
 
 def test_missing_or_mismatched_checkpoints_are_clear_errors(tmp_path):
-    missing = run_pgtui("watch", str(tmp_path / "nope.pt"))
+    missing = call_pgtui("watch", str(tmp_path / "nope.pt"))
     assert missing.returncode == 2 and "no such checkpoint file" in missing.stderr
 
     path = trained_checkpoint(tmp_path)
     payload = torch.load(path, weights_only=True)
     payload["config"]["hidden_sizes"] = [8]  # the weights no longer fit the network
     torch.save(payload, tmp_path / "mismatch.pt")
-    mismatch = run_pgtui("watch", str(tmp_path / "mismatch.pt"))
+    mismatch = call_pgtui("watch", str(tmp_path / "mismatch.pt"))
     assert mismatch.returncode == 2 and "does not fit" in mismatch.stderr
     assert "Traceback" not in mismatch.stderr
 
-    bad_episodes = run_pgtui("watch", str(path), "--episodes", "0")
+    bad_episodes = call_pgtui("watch", str(path), "--episodes", "0")
     assert bad_episodes.returncode == 2 and "positive integer" in bad_episodes.stderr
 
 

@@ -4,8 +4,8 @@ import json
 
 from cli_helpers import run_pgtui
 
-from pgtui.config import load_preset, preset_names
 from pgtui.metrics import WALL_CLOCK_FIELDS, read_metrics
+from pgtui.presets import load_preset, preset_names
 from pgtui.rl.checkpoint import load
 
 SUMMARY_KEYS = {"preset", "algo", "env", "seed", "global_step", "episodes", "wall_s", "sps",
@@ -54,8 +54,8 @@ def test_presets_lists_every_preset_with_its_description():
 
 
 def test_lessons_lists_each_exercise_with_a_preset_that_loads():
-    from pgtui.config import load_preset
     from pgtui.lessons import LESSONS
+    from pgtui.presets import load_preset
 
     done = run_pgtui("lessons")
     assert done.returncode == 0 and "Traceback" not in done.stderr

@@ -8,13 +8,13 @@ from dataclasses import replace
 
 import pytest
 import torch
-from cli_helpers import run_pgtui
+from cli_helpers import call_pgtui, run_pgtui
 
-from pgtui.config import load_preset, preset_names
 from pgtui.metrics import read_metrics
+from pgtui.presets import load_preset, preset_names
+from pgtui.processes import race_threads
 from pgtui.rl.events import Pause, Resume, SetParam, Stop
-from pgtui.rl.race import SeedProgress, expected_gradient, reference_estimator, variant_configs
-from pgtui.rl.race_figures import (
+from pgtui.rl.race.figures import (
     band,
     like_for_like,
     moving_average,
@@ -23,8 +23,8 @@ from pgtui.rl.race_figures import (
     variance_ratio_text,
     variance_ratios,
 )
-from pgtui.rl.remote import race_threads
-from pgtui.rl.variant_run import VariantRun
+from pgtui.rl.race.spec import SeedProgress, expected_gradient, reference_estimator, variant_configs
+from pgtui.rl.race.variant import VariantRun
 
 
 def seed(n, last100, solved, var_sum=0.0, snr_sum=0.0, diag=0, paired=0.0, ref=0.0):
@@ -191,13 +191,13 @@ def test_pgtui_compare_prints_a_table_a_plot_and_json_and_keeps_every_run(tmp_pa
 
 
 def test_pgtui_compare_refuses_bad_input_with_one_line():
-    unknown = run_pgtui("compare", "--preset", "no-such-preset")
-    bad_seeds = run_pgtui("compare", "--preset", "variance-baseline", "--seeds", "0")
+    unknown = call_pgtui("compare", "--preset", "no-such-preset")
+    bad_seeds = call_pgtui("compare", "--preset", "variance-baseline", "--seeds", "0")
     for result in (unknown, bad_seeds):
         assert result.returncode == 2
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     if not torch.cuda.is_available():
-        gpu = run_pgtui("compare", "--preset", "variance-baseline", "--device", "cuda")
+        gpu = call_pgtui("compare", "--preset", "variance-baseline", "--device", "cuda")
         assert gpu.returncode == 2 and "no CUDA GPU" in gpu.stderr
 
 
@@ -272,7 +272,7 @@ def test_branches_forked_from_a_solved_run_count_as_solved():
     config = load_preset("cartpole-a2c").replace(solved_threshold=5.0, num_envs=4)
     run = Trainer(config)
     run.run(until_solved=True, max_updates=500)
-    assert run.solved is not None
+    assert run.runs[0].solved is not None
     reports = []
     branches = variant_configs(config.replace(variants=[{"name": "A"}, {"name": "B", "lr": 1e-4}],
                                               seeds=1))
@@ -280,7 +280,7 @@ def test_branches_forked_from_a_solved_run_count_as_solved():
         group = VariantRun(name, configs, reports.append, resume=[run.state_dict()])
         assert group.trainer.global_step == run.global_step  # from the same state
         group.run(max_updates=run.update + 1)
-    assert [r.seeds[0].solved_episode for r in reports if r.final] == [run.solved.episode] * 2
+    assert [r.seeds[0].solved_episode for r in reports if r.final] == [run.runs[0].solved.episode] * 2
 
 
 def test_variances_of_different_algorithms_are_not_compared():
@@ -306,7 +306,7 @@ def test_stability_after_solving_by_hand():
     """A seed that reached the threshold and fell back, one that held, one that never
     reached it: fell back 1 of 2, the lowest last-100 mean after reaching 380."""
     from pgtui.rl.events import UpdateFinished
-    from pgtui.rl.variant_run import _SeedState
+    from pgtui.rl.race.variant import _SeedState
 
     states = [_SeedState(n, None, threshold=475.0) for n in range(3)]
     for state, means in zip(states, ([300, 480, 460, 380, 490], [200, 476, 500, 499], [100, 300]),

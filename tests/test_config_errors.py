@@ -4,7 +4,8 @@ import pytest
 from cli_helpers import run_pgtui
 
 from pgtui.cli import main
-from pgtui.config import Config, ConfigError, apply_assignments, from_mapping, load_preset
+from pgtui.config import Config, ConfigError, apply_assignments, from_mapping
+from pgtui.presets import load_preset
 
 GOOD = 'env = "CartPole-v1"\nalgo = "ppo"\n'
 

@@ -9,13 +9,11 @@ import torch
 from estimates import assert_unbiased, reinforce_estimates
 
 from pgtui.config import Config
-from pgtui.rl.algorithms import episode_returns, pack
-from pgtui.rl.dialogue.env import DialogueVectorEnv
-from pgtui.rl.dialogue.exact import policy_log_probs
-from pgtui.rl.dialogue.labelers import DECISIVENESS, FLATTERY, preference
-from pgtui.rl.dialogue.reward_model import bradley_terry_loss, ranking_accuracy
-from pgtui.rl.dialogue.rlhf import decode_batch, rm_ranking_accuracy
-from pgtui.rl.dialogue.task import (
+from pgtui.rl.algos.reinforce import episode_returns
+from pgtui.rl.algos.samples import pack
+from pgtui.rl.envs.registry import DIALOGUE_ID, EnvError
+from pgtui.rl.trainer import Trainer
+from pgtui.tasks.rlhf.dialogue import (
     AGREES,
     CORRECT,
     END,
@@ -33,8 +31,11 @@ from pgtui.rl.dialogue.task import (
     prompt_index,
     response_index,
 )
-from pgtui.rl.envs import DIALOGUE_ID, EnvError
-from pgtui.rl.trainer import Trainer
+from pgtui.tasks.rlhf.env import DialogueVectorEnv
+from pgtui.tasks.rlhf.exact import policy_log_probs
+from pgtui.tasks.rlhf.hook import decode_batch, rm_ranking_accuracy
+from pgtui.tasks.rlhf.labelers import DECISIVENESS, FLATTERY, preference
+from pgtui.tasks.rlhf.reward_model import bradley_terry_loss, ranking_accuracy
 
 
 def dialogue_config(**overrides) -> Config:
@@ -116,7 +117,7 @@ def test_exact_ranking_accuracy_matches_counting_every_pair():
     scores = rng.normal(size=(NUM_PROMPTS, NUM_RESPONSES))
     exact = rm_ranking_accuracy(torch.as_tensor(probs), torch.as_tensor(scores),
                                 torch.as_tensor(CORRECT)).numpy()
-    from pgtui.rl.dialogue.task import prompt_probs
+    from pgtui.tasks.rlhf.dialogue import prompt_probs
     for s in range(2):
         num = den = 0.0
         for x in range(NUM_PROMPTS):
@@ -130,7 +131,7 @@ def test_exact_ranking_accuracy_matches_counting_every_pair():
 
 
 def test_a_reward_model_of_unbiased_labelers_ranks_correctness_and_a_biased_one_does_not():
-    from pgtui.rl.dialogue.models import reference_probs, reward_model
+    from pgtui.tasks.rlhf.models import reference_probs, reward_model
 
     fair, biased = reward_model(0.0), reward_model(0.6)
     assert fair.held_out_accuracy > 0.95
@@ -181,7 +182,7 @@ def test_groups_of_envs_share_a_prompt_and_the_last_token_earns_the_score():
 
 
 def exact_figures(trainer: Trainer) -> dict[str, torch.Tensor]:
-    nets, rl = trainer.nets, trainer.rlhf
+    nets, rl = trainer.nets, trainer.task
     with torch.no_grad():
         return rl.exact(lambda x: nets.head(x.expand(nets.num_seeds, *x.shape)))
 
@@ -215,7 +216,7 @@ def test_the_kl_estimator_averages_to_the_exact_kl():
     samples, returns = [], []
     for _ in range(25):
         batch = trainer.collector.episodes(trainer.nets, 64, list(range(4)))
-        samples += [f["kl"] for f in trainer.rlhf.measure(trainer.nets, batch)]
+        samples += [f["kl"] for f in trainer.task.measure(trainer.nets, batch)]
         for i in range(4):  # each episode's shaped return: score - sum_t log(pi / pi_ref)
             returns += [r for r, *_ in trainer.collector.finished[i]]
             trainer.collector.finished[i] = []
@@ -231,7 +232,7 @@ def test_reinforce_estimates_average_to_the_exact_policy_gradient(baseline):
     seeds = list(range(8))
     trainer = Trainer(config, seeds=seeds)
     perturbed(trainer)
-    nets, rl, A = trainer.nets, trainer.rlhf, trainer.nets.actor_size
+    nets, rl, A = trainer.nets, trainer.task, trainer.nets.actor_size
     # the exact gradient of J = sum_x p(x) sum_y pi(y|x) r(x, y), by enumeration
     nets.zero_grad()
     logp = policy_log_probs(lambda x: nets.head(x.expand(len(seeds), *x.shape)), rl.contexts)
@@ -257,15 +258,15 @@ def test_biased_feedback_makes_the_policy_sycophantic_and_fair_feedback_makes_it
 
 
 def test_a_live_labeler_bias_switches_the_reward_model_everywhere_it_scores(tmp_path):
-    from pgtui.rl.dialogue.models import reward_model
+    from pgtui.tasks.rlhf.models import reward_model
 
     trainer = Trainer(dialogue_config(labeler_bias=0.0, eval_every=1000, eval_episodes=4))
     trainer.set_param("labeler_bias", 0.6)
     expected = reward_model(0.6).scores
     assert np.array_equal(trainer.collector.envs.envs[0].unwrapped.scores, expected)
-    assert np.array_equal(trainer.evaluators[0].envs.unwrapped.scores, expected)
-    assert np.allclose(trainer.rlhf.scores.numpy(), expected)
-    assert trainer.rlhf.fitted.held_out_accuracy == reward_model(0.6).held_out_accuracy
+    assert np.array_equal(trainer.runs[0].evaluator.envs.unwrapped.scores, expected)
+    assert np.allclose(trainer.task.scores.numpy(), expected)
+    assert trainer.task.fitted.held_out_accuracy == reward_model(0.6).held_out_accuracy
 
 
 def test_ppo_with_the_kl_penalty_fine_tunes_the_dialogue_too():
@@ -284,8 +285,8 @@ def test_the_baseline_term_averages_to_zero_and_a_leaky_one_does_not(baseline):
     (its gradient with the baseline minus without), averaged over many batches, lies
     within 3 standard errors of zero; a "baseline" that is the episode's own return
     lies far from it."""
-    from pgtui.rl import diagnostics
-    from pgtui.rl.algorithms import episode_score_terms, reinforce_advantages
+    from pgtui.rl.algos import diagnostics
+    from pgtui.rl.algos.reinforce import episode_score_terms, reinforce_advantages
 
     config = dialogue_config(baseline=baseline)
     seeds = list(range(8))
@@ -323,8 +324,8 @@ def test_the_optimal_baseline_has_at_most_the_mean_baselines_variance_on_the_sam
     variance-minimizing constant beats the mean, measured on the same batches."""
     import dataclasses
 
-    from pgtui.rl import diagnostics
-    from pgtui.rl.algorithms import episode_score_terms, reinforce_advantages
+    from pgtui.rl.algos import diagnostics
+    from pgtui.rl.algos.reinforce import episode_score_terms, reinforce_advantages
 
     config = dialogue_config(baseline="optimal", return_mode="full")
     seeds = list(range(4))

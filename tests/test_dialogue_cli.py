@@ -2,7 +2,7 @@
 
 import json
 
-from cli_helpers import run_pgtui
+from cli_helpers import call_pgtui, run_pgtui
 
 
 def test_compare_reports_proxy_true_agreement_and_kl_per_variant():
@@ -31,7 +31,7 @@ def test_train_writes_the_figures_sampled_and_exact(tmp_path):
 
 
 def test_a_network_that_is_not_the_references_is_refused_in_one_line():
-    done = run_pgtui("train", "--preset", "rlhf-dialogue", "--set", "hidden_sizes=[32]",
+    done = call_pgtui("train", "--preset", "rlhf-dialogue", "--set", "hidden_sizes=[32]",
                      "--updates", "1")
     assert done.returncode != 0
     assert "Traceback" not in done.stderr

@@ -7,11 +7,12 @@ import time
 import numpy as np
 import pytest
 import torch
-from cli_helpers import run_pgtui
+from cli_helpers import call_pgtui
 
-from pgtui.config import Config, load_preset
-from pgtui.rl.dqn import ReplayBuffer, behaviour_probs, epsilon, td_targets
-from pgtui.rl.envs import env_info
+from pgtui.config import Config
+from pgtui.presets import load_preset
+from pgtui.rl.algos.dqn import ReplayBuffer, behaviour_probs, epsilon, td_targets
+from pgtui.rl.envs.registry import env_info
 from pgtui.rl.events import Evaluated
 from pgtui.rl.networks import SeedNets
 from pgtui.rl.policies import build_policy
@@ -70,8 +71,8 @@ def test_the_buffer_keeps_only_real_transitions_and_each_ends_where_its_episode_
     for _ in range(40):
         batch = trainer.collector.steps(trainer.nets, 32, [0], values=False)
         batches.append(batch)
-        trainer.dqn.buffer.add(batch)
-    buffer = trainer.dqn.buffer
+        trainer.learner.buffer.add(batch)
+    buffer = trainer.learner.buffer
     n = int(buffer.size[0])
     assert n == sum(int(b.valid.sum()) for b in batches) < 40 * 32 * 4  # resets left out
     ended = buffer.terminated[0, :n] == 1
@@ -102,7 +103,7 @@ def test_the_ring_overwrites_the_oldest_and_samples_only_what_it_holds():
 def test_the_target_network_follows_every_interval_copy_or_polyak():
     config = load_preset("cartpole-dqn").replace(target_update_interval=100)
     trainer = Trainer(config)
-    dqn, nets = trainer.dqn, trainer.nets
+    dqn, nets = trainer.learner, trainer.nets
     with torch.no_grad():
         nets.rows.add_(1.0)
     dqn.update_target(nets, [0], np.array([150]), np.array([190]), config)  # no crossing
@@ -134,11 +135,11 @@ def test_a_resumed_dqn_run_goes_on_exactly(tmp_path):
     resumed.load_run_state(load(path))
     resumed.run(max_updates=30)
     assert torch.equal(resumed.nets.rows, straight.nets.rows)
-    assert torch.equal(resumed.dqn.target_rows, straight.dqn.target_rows)
+    assert torch.equal(resumed.learner.target_rows, straight.learner.target_rows)
 
 
 def test_dqn_refuses_a_box_action_space_with_one_line():
-    result = run_pgtui("train", "--preset", "cartpole-dqn", "--set", 'env="Pendulum-v1"')
+    result = call_pgtui("train", "--preset", "cartpole-dqn", "--set", 'env="Pendulum-v1"')
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Pendulum-v1" in lines[0] and "Discrete" in lines[0]

@@ -11,9 +11,10 @@ import torch
 from torch.nn.functional import cosine_similarity
 
 from pgtui.config import Config
-from pgtui.rl.algorithms import episode_returns, pack, reinforce_advantages
-from pgtui.rl.diagnostics import episode_groups, gradient_noise, group_gradients
-from pgtui.rl.envs import describe, make_vec_env
+from pgtui.rl.algos.diagnostics import episode_groups, gradient_noise, group_gradients
+from pgtui.rl.algos.reinforce import episode_returns, reinforce_advantages
+from pgtui.rl.algos.samples import pack
+from pgtui.rl.envs.registry import describe, make_vec_env
 from pgtui.rl.networks import SeedNets
 from pgtui.rl.policies import build_policy
 from pgtui.rl.rollout import Collector

@@ -9,19 +9,17 @@ import pytest
 import torch
 
 from pgtui.config import Config
-from pgtui.rl.algorithms import (
-    Samples,
-    _ppo_stats,
-    actor_critic_loss,
+from pgtui.rl.algos.actor_critic import _ppo_stats, actor_critic_loss, rollout_noise
+from pgtui.rl.algos.diagnostics import episode_groups, gradient_noise, group_gradients, measure, random_groups
+from pgtui.rl.algos.reinforce import (
     episode_returns,
     leave_one_out_mean,
     optimal_baseline,
-    pack,
     reinforce_loss,
-    rollout_noise,
     start_groups,
 )
-from pgtui.rl.diagnostics import episode_groups, gradient_noise, group_gradients, measure, random_groups
+from pgtui.rl.algos.returns import normalize
+from pgtui.rl.algos.samples import Samples, pack
 from pgtui.rl.networks import SeedNets
 from pgtui.rl.policies import (
     ActorCritic,
@@ -31,7 +29,6 @@ from pgtui.rl.policies import (
     TabularCritic,
     TabularSoftmaxActor,
 )
-from pgtui.rl.returns import normalize
 from pgtui.rl.rollout import Batch
 
 MU = torch.tensor([1.0, 2.0, 4.0])
@@ -290,7 +287,7 @@ def test_optimal_baseline_by_hand_leaves_each_episode_out():
 
 
 def test_episode_score_terms_by_autograd_episode_by_episode():
-    from pgtui.rl.algorithms import episode_score_terms
+    from pgtui.rl.algos.reinforce import episode_score_terms
     from pgtui.rl.trainer import Trainer
 
     config = Config(env="CartPole-v1", algo="reinforce", num_envs=4, episodes_per_update=6)

@@ -7,7 +7,7 @@ import torch
 from estimates import assert_unbiased, reinforce_estimates
 
 from pgtui.config import Config
-from pgtui.rl.exact_gradient import expected_return, tabular_model, true_gradient
+from pgtui.rl.algos.exact_gradient import expected_return, tabular_model, true_gradient
 from pgtui.rl.trainer import Trainer
 
 TABULAR = [("pgtui/Chain-v0", 0, "mlp"), ("FrozenLake-v1", 0, "mlp"), ("CliffWalking-v1", 25, "mlp"),
@@ -109,4 +109,4 @@ def test_reinforce_learns_the_non_slippery_lake_and_its_kwargs_reach_the_env():
     model = trainer.tabular  # read from the env built with the kwargs: every move is certain
     assert set(model.transitions.flatten().round(6)) <= {0.0, 1.0}
     trainer.run(max_updates=60)
-    assert trainer.last100_mean >= 0.95  # it reaches the goal (sampled actions, not greedy)
+    assert trainer.runs[0].last100_mean >= 0.95  # it reaches the goal (sampled actions, not greedy)

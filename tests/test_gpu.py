@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from pgtui.config import load_preset
+from pgtui.presets import load_preset
 from pgtui.rl.events import UpdateFinished
 from pgtui.rl.trainer import Trainer
 
@@ -44,8 +44,8 @@ def test_checkpoint_and_resume_on_cuda(tmp_path):
 
 
 def test_a_race_on_cuda():
-    from pgtui.rl.race import variant_configs
-    from pgtui.rl.variant_run import VariantRun
+    from pgtui.rl.race.spec import variant_configs
+    from pgtui.rl.race.variant import VariantRun
 
     config = load_preset("variance-baseline").replace(device="cuda", total_steps=3000)
     reports = []

@@ -5,9 +5,9 @@ import pytest
 import torch
 from devices import DEVICES
 
-from pgtui.config import load_preset
-from pgtui.rl.envs import make_vec_env
-from pgtui.rl.joint_envs import JointCartPole
+from pgtui.presets import load_preset
+from pgtui.rl.envs.joint import JointCartPole
+from pgtui.rl.envs.registry import make_vec_env
 from pgtui.rl.trainer import Trainer
 
 

@@ -4,8 +4,8 @@ import json
 
 from cli_helpers import run_pgtui
 
-from pgtui.config import load_preset
 from pgtui.metrics import read_metrics
+from pgtui.presets import load_preset
 from pgtui.rl.events import Evaluated, UpdateFinished
 from pgtui.rl.trainer import Trainer
 
@@ -28,7 +28,7 @@ def test_reinforce_with_value_baseline_learns(tmp_path):
 def test_ppo_solves_cartpole():
     trainer = Trainer(load_preset("cartpole-ppo").replace(seed=1, total_steps=250_000))
     assert trainer.run(until_solved=True) == "solved"
-    assert trainer.last100_mean >= 475
+    assert trainer.runs[0].last100_mean >= 475
 
 
 def test_the_entropy_bonus_keeps_a_reinforce_policy_wider():
@@ -55,4 +55,4 @@ def test_dqn_learns_cartpole():
     trainer.run(until_solved=True)
     evaluations = [e.mean_return for e in events if isinstance(e, Evaluated)]
     assert evaluations and max(evaluations) >= 300, evaluations
-    assert trainer.last100_mean > 3 * RANDOM_POLICY_RETURN
+    assert trainer.runs[0].last100_mean > 3 * RANDOM_POLICY_RETURN

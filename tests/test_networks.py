@@ -6,7 +6,7 @@ import torch
 from devices import DEVICES
 from torch.distributions import Categorical, Normal
 
-from pgtui.rl.envs import EnvInfo
+from pgtui.rl.envs.registry import EnvInfo
 from pgtui.rl.networks import SeedNets, log_prob_entropy
 from pgtui.rl.policies import ActorCritic, build_policy
 

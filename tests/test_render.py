@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from pgtui.rl.render import render
+from pgtui.ui.render import render
 
 
 def cells(frame, ch):
@@ -62,7 +62,7 @@ def test_unknown_env_shows_labelled_bars():
 
 
 def test_a_tabular_env_is_drawn_with_the_agent_and_the_policys_arrows():
-    from pgtui.rl.render import render
+    from pgtui.ui.render import render
 
     chain = render("pgtui/Chain-v0", [0, 0, 1, 0, 0, 0], 30, 4,
                    policy=[[0.9, 0.1], [0.2, 0.8]] * 3).splitlines()
@@ -81,7 +81,7 @@ def test_lunar_lander_from_a_reset_state_and_a_landed_one():
     pytest.importorskip("Box2D")
     import gymnasium as gym
 
-    from pgtui.rl.render import lander_engines, render
+    from pgtui.ui.render import lander_engines, render
 
     obs, _ = gym.make("LunarLander-v3").reset(seed=0)
     frame = render("LunarLander-v3", obs, 48, 14, engines=lander_engines(
@@ -98,7 +98,7 @@ def test_lunar_lander_from_a_reset_state_and_a_landed_one():
 
 
 def test_lander_engines_read_the_policys_likeliest_action():
-    from pgtui.rl.render import lander_engines
+    from pgtui.ui.render import lander_engines
 
     assert lander_engines("LunarLander-v3", (0.1, 0.6, 0.2, 0.1), None) == (0.0, -1.0)
     assert lander_engines("LunarLander-v3", (0.1, 0.1, 0.2, 0.6), None) == (0.0, 1.0)
@@ -110,7 +110,7 @@ def test_lander_engines_read_the_policys_likeliest_action():
 def test_taxi_is_drawn_from_gymnasiums_own_text_render_with_its_colours_as_marks():
     import numpy as np
 
-    from pgtui.rl.render import render
+    from pgtui.ui.render import render
 
     frame = render("Taxi-v4", np.eye(500)[123], 20, 8).splitlines()
     # state 123: the taxi at row 1, column 1; the passenger at R; the destination B

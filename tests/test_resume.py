@@ -8,12 +8,13 @@ import time
 import numpy as np
 import pytest
 import torch
-from cli_helpers import pgtui_command, run_pgtui
+from cli_helpers import call_pgtui, pgtui_command, run_pgtui
 
-from pgtui.config import load_preset
 from pgtui.metrics import WALL_CLOCK_FIELDS, read_metrics
-from pgtui.rl import checkpoint, env_state
-from pgtui.rl.envs import make_vec_env
+from pgtui.presets import load_preset
+from pgtui.rl import checkpoint
+from pgtui.rl.envs import state as env_state
+from pgtui.rl.envs.registry import make_vec_env
 from pgtui.rl.events import EpisodesFinished, UpdateFinished
 from pgtui.rl.trainer import Trainer
 
@@ -53,7 +54,7 @@ def test_a_resumed_run_matches_the_uninterrupted_one_bit_for_bit(tmp_path, prese
     assert [learning_record(e) for e in part_events] == [learning_record(e) for e in whole_events]
     assert torch.equal(whole.nets.rows, second.nets.rows)
     assert torch.equal(whole.optimizer.exp_avg_sq, second.optimizer.exp_avg_sq)
-    assert list(second.recent_returns) == list(whole.recent_returns)
+    assert list(second.runs[0].recent_returns) == list(whole.runs[0].recent_returns)
 
 
 @pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0"])
@@ -111,25 +112,25 @@ def test_train_resume_after_sigkill_continues_the_same_run(tmp_path):
 
 
 def test_resume_refuses_changes_and_unusable_checkpoints(tmp_path):
-    change = run_pgtui("train", "--resume", str(tmp_path), "--set", "lr=0.1")
+    change = call_pgtui("train", "--resume", str(tmp_path), "--set", "lr=0.1")
     assert change.returncode == 2 and "--set cannot change it" in change.stderr
 
-    missing = run_pgtui("train", "--resume", str(tmp_path))
+    missing = call_pgtui("train", "--resume", str(tmp_path))
     assert missing.returncode == 2 and "no such checkpoint file" in missing.stderr
 
-    both = run_pgtui("train", "--resume", str(tmp_path), "--preset", "cartpole-ppo")
+    both = call_pgtui("train", "--resume", str(tmp_path), "--preset", "cartpole-ppo")
     assert both.returncode == 2 and "not allowed with" in both.stderr
 
     trainer = Trainer(load_preset("cartpole-a2c"))
     weights_only = {k: v for k, v in trainer.state_dict().items() if k != "run"}
     checkpoint.save(tmp_path / "checkpoint.pt", weights_only)
-    old = run_pgtui("train", "--resume", str(tmp_path))
+    old = call_pgtui("train", "--resume", str(tmp_path))
     assert old.returncode == 2 and "cannot be resumed" in old.stderr
 
     payload = trainer.state_dict()
     payload["config"]["num_envs"] = 3  # the saved env state no longer fits
     checkpoint.save(tmp_path / "checkpoint.pt", payload)
-    mismatch = run_pgtui("train", "--resume", str(tmp_path))
+    mismatch = call_pgtui("train", "--resume", str(tmp_path))
     assert mismatch.returncode == 2 and "does not fit" in mismatch.stderr
     for result in (change, missing, both, old, mismatch):
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

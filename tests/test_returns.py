@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from pgtui.rl.returns import full_episode_returns, gae, normalize, reward_to_go
+from pgtui.rl.algos.returns import full_episode_returns, gae, normalize, reward_to_go
 
 T = torch.tensor
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from pgtui.rl.envs import describe
+from pgtui.rl.envs.registry import describe
 from pgtui.rl.networks import SeedNets
 from pgtui.rl.policies import build_policy
 from pgtui.rl.rollout import Batch, Collector

@@ -9,8 +9,8 @@ import pytest
 from cli_helpers import run_pgtui
 
 from pgtui.config import Config
-from pgtui.rl.race import SeedProgress, expected_gradient
-from pgtui.rl.race_figures import loglog_slope, variance_slopes
+from pgtui.rl.race.figures import loglog_slope, variance_slopes
+from pgtui.rl.race.spec import SeedProgress, expected_gradient
 from pgtui.rl.trainer import Trainer
 
 

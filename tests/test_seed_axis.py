@@ -10,11 +10,11 @@ import pytest
 import torch
 from devices import DEVICES
 
-from pgtui.config import load_preset
+from pgtui.presets import load_preset
 from pgtui.rl.events import UpdateFinished
-from pgtui.rl.race import variant_configs
+from pgtui.rl.race.spec import variant_configs
+from pgtui.rl.race.variant import VariantRun
 from pgtui.rl.trainer import Trainer
-from pgtui.rl.variant_run import VariantRun
 
 SEEDS = (0, 1, 2)
 UPDATES = 6

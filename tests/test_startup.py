@@ -15,7 +15,7 @@ def _run(code: str) -> str:
     return done.stdout.strip()
 
 
-@pytest.mark.parametrize("module", ["pgtui.cli", "pgtui.compare", "pgtui.ui.app"])
+@pytest.mark.parametrize("module", ["pgtui.cli", "pgtui.commands.compare", "pgtui.ui.app"])
 def test_the_front_ends_import_without_torch(module):
     assert _run(f"import sys, {module}; print('torch' in sys.modules)") == "False"
 
@@ -23,24 +23,30 @@ def test_the_front_ends_import_without_torch(module):
 def test_the_screen_process_stays_without_torch_while_a_run_trains_plays_and_races():
     out = _run("""
         import asyncio, sys
-        from pgtui.config import load_preset
+        from pgtui.presets import load_preset
         from pgtui.ui.app import PlaygroundApp
+        from pgtui.ui.messages import WatchFrame
+
+        async def until(predicate):
+            for _ in range(1200):
+                if predicate():
+                    return True
+                await asyncio.sleep(0.05)
+            return False
 
         async def main():
             app = PlaygroundApp(load_preset("cartpole-ppo"), "cartpole-ppo")
-            async with app.run_test(size=(100, 30)) as pilot:
-                for _ in range(300):
-                    await asyncio.sleep(0.1)
-                    if app.state.episodes > 0:
-                        break
+            frames = []
+            hook = lambda message: isinstance(message, WatchFrame) and frames.append(message)
+            async with app.run_test(size=(100, 30), message_hook=hook) as pilot:
+                trained = await until(lambda: app.state.episodes > 0)
                 await pilot.press("w")  # watch mode plays the policy: in a process of its own
-                await asyncio.sleep(4)
+                played = await until(lambda: len(frames) > 0)
                 await pilot.press("w")
                 app.open_compare(load_preset("entropy-exploration"), "entropy-exploration")
-                await asyncio.sleep(3)
-                trained = app.state.episodes > 0
+                raced = await until(lambda: any(race.seeds for race in app.screen.races.values()))
                 await pilot.press("q")
-            print(trained, "torch" in sys.modules)
+            print(trained and played and raced, "torch" in sys.modules)
 
         asyncio.run(main())
     """)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 
-from pgtui.config import load_preset
+from pgtui.presets import load_preset
+from pgtui.rl.envs.joint import hold_step
 from pgtui.rl.events import EpisodesFinished, Solved, UpdateFinished
-from pgtui.rl.joint_envs import hold_step
 from pgtui.rl.seed_run import SOLVE_WINDOW
 from pgtui.rl.trainer import Trainer
 
@@ -22,11 +22,11 @@ def test_reinforce_takes_no_step_it_does_not_learn_from_on_cartpole():
     trainer = Trainer(load_preset("cartpole-reinforce"), events.append)
     trainer.run(max_updates=20)
     lengths = _lengths(events)
-    assert trainer.learned_steps == sum(lengths)
+    assert trainer.learned_steps_of(0) == sum(lengths)
     # every step taken is an episode's step or the reset step that starts one
     assert sum(lengths) <= trainer.global_step <= sum(lengths) + len(lengths)
     last = [e for e in events if isinstance(e, UpdateFinished)][-1].stats
-    assert last["learned_steps"] == trainer.learned_steps and last["global_step"] == trainer.global_step
+    assert last["learned_steps"] == trainer.learned_steps_of(0) and last["global_step"] == trainer.global_step
 
 
 def test_envs_that_cannot_wait_are_stepped_and_counted_as_taken():
@@ -36,7 +36,7 @@ def test_envs_that_cannot_wait_are_stepped_and_counted_as_taken():
     trainer = Trainer(config, events.append)
     trainer.run(max_updates=2)
     lengths = _lengths(events)
-    assert trainer.learned_steps == sum(lengths)
+    assert trainer.learned_steps_of(0) == sum(lengths)
     batches = [e for e in events if isinstance(e, UpdateFinished)]
     assert trainer.global_step == 4 * max(lengths[:4]) + 4 * max(lengths[4:])  # all 4 envs, each step
     assert len(batches) == 2
@@ -48,7 +48,7 @@ def test_a2c_learns_from_every_step_but_the_resets():
     trainer.run(max_updates=30)
     cfg = trainer.config
     assert trainer.global_step == 30 * cfg.num_steps * cfg.num_envs
-    resets = trainer.global_step - trainer.learned_steps
+    resets = trainer.global_step - trainer.learned_steps_of(0)
     assert 0 < resets <= len(_lengths(events))  # one reset step per ended episode, at most
 
 

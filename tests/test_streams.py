@@ -3,8 +3,8 @@
 import numpy as np
 import torch
 
-from pgtui.config import load_preset
-from pgtui.rl.streams import SeedStreams
+from pgtui.presets import load_preset
+from pgtui.rl.seeding import SeedStreams
 from pgtui.rl.trainer import Trainer
 
 

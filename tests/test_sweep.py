@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import TESTS_DIR, pgtui_command, run_pgtui
+from cli_helpers import TESTS_DIR, call_pgtui, pgtui_command, run_pgtui
 
-from pgtui.config import ConfigError, load_preset
+from pgtui.config import ConfigError
 from pgtui.metrics import read_metrics
-from pgtui.rl.race import SeedProgress
+from pgtui.presets import load_preset
+from pgtui.rl.race.spec import SeedProgress
 from pgtui.sweep import report
 from pgtui.sweep.spec import Point, build_sweep, parse_grid
 
@@ -192,7 +193,7 @@ def test_resume_runs_only_the_missing_trials_and_finds_the_same(local_sweep, tmp
 
 def test_resume_refuses_to_change_the_sweep(local_sweep):
     out, _ = local_sweep
-    done = run_pgtui("sweep", "--resume", str(out), "--grid", "lr=1e-2,2e-2")
+    done = call_pgtui("sweep", "--resume", str(out), "--grid", "lr=1e-2,2e-2")
     assert done.returncode == 2
     assert done.stderr.strip() == ("pgtui sweep: --resume runs the saved sweep as it was; "
                                    "--grid cannot change it")
@@ -205,7 +206,7 @@ def test_resume_refuses_to_change_the_sweep(local_sweep):
 ])
 def test_a_bad_grid_is_one_line_before_any_trial(tmp_path, args, message):
     out = tmp_path / "out"
-    done = run_pgtui("sweep", "--preset", "cartpole-ppo", "--out", str(out), *args)
+    done = call_pgtui("sweep", "--preset", "cartpole-ppo", "--out", str(out), *args)
     assert done.returncode == 2
     assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
     assert not out.exists()
@@ -213,14 +214,14 @@ def test_a_bad_grid_is_one_line_before_any_trial(tmp_path, args, message):
 
 def test_an_out_folder_of_another_sweep_is_refused(local_sweep):
     out, _ = local_sweep
-    done = run_pgtui("sweep", "--preset", "cartpole-ppo", "--grid", "lr=1e-3,3e-3", "--out", str(out))
+    done = call_pgtui("sweep", "--preset", "cartpole-ppo", "--grid", "lr=1e-3,3e-3", "--out", str(out))
     assert done.returncode == 2
     assert done.stderr == (f"pgtui: {out} holds another sweep (its config.toml differs); give "
                            f"another --out, or `pgtui sweep --resume {out}` to finish that one\n")
 
 
 def test_a_sweep_needs_a_grid(tmp_path):
-    done = run_pgtui("sweep", "--preset", "cartpole-ppo", "--out", str(tmp_path / "o"))
+    done = call_pgtui("sweep", "--preset", "cartpole-ppo", "--out", str(tmp_path / "o"))
     assert done.returncode == 2 and "a sweep needs a grid" in done.stderr
 
 

@@ -4,7 +4,7 @@ import json
 import subprocess
 
 import pytest
-from cli_helpers import run_pgtui
+from cli_helpers import call_pgtui, run_pgtui
 from test_sweep import _json_line, _start_sweep, _without_clock, kill_a_running_trial, tiny_preset
 
 from pgtui.metrics import read_metrics
@@ -67,7 +67,7 @@ def test_asha_stops_hopeless_points_early_and_keeps_them_in_the_summary(cluster,
 
 
 def test_ray_only_options_need_the_ray_engine():
-    done = run_pgtui("sweep", "--preset", "sweep-lr", "--scheduler", "asha")
+    done = call_pgtui("sweep", "--preset", "sweep-lr", "--scheduler", "asha")
     assert done.returncode == 2
     assert done.stderr.strip() == "pgtui sweep: --scheduler needs --engine ray"
 

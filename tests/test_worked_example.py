@@ -1,12 +1,12 @@
-"""The lessons' one-step softmax example, through the real command line."""
+"""The lessons' one-step softmax example, through the command line's `main`."""
 
 import re
 
-from cli_helpers import run_pgtui
+from cli_helpers import call_pgtui
 
 
 def test_worked_example_prints_the_lesson_numbers():
-    result = run_pgtui("train", "--preset", "worked-example", "--updates", "1")
+    result = call_pgtui("train", "--preset", "worked-example", "--updates", "1")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "theta before = (0.000, 0.000)" in out

@@ -1,23 +1,13 @@
-"""The engine: trains policies and knows no screen (``tests/test_trainer.py`` enforces it).
+"""The engine: trains policies and knows no screen (``tests/test_layering.py`` enforces it).
 
-Where a toggle goes, from a key press to the optimizer:
+- ``trainer.py``: collect -> update for S seeds, the command inbox, the events;
+  ``seed_run.py`` one seed's progress, ``run_state.py`` what a checkpoint holds of it;
+- ``rollout.py`` (collecting), ``networks.py`` (every seed's weights as rows),
+  ``policies.py``, ``optim.py``, ``seeding.py``, ``evaluation.py``, ``events.py``,
+  ``checkpoint.py``, ``player.py``, ``device.py``, ``task.py`` (the task hook);
+- ``algos/``: one ``Learner`` per family (the algorithm interface) and what they share;
+- ``envs/``: env ids and vector envs, the joint CartPole, env state, the chain;
+- ``race/``: a race's variants x seeds, its figures, one variant's run.
 
-1. The screen (``pgtui/ui``) or a race (``variant_run.py``) submits a command
-   (``events.py``: ``SetParam("ent_coef", 0.1)``) to a ``Trainer``, usually in another
-   process (``remote.py``).
-2. ``trainer.py`` drains its inbox between updates and replaces its config; the next
-   rollout and update read the new value.
-3. ``rollout.py`` steps S seeds x N envs (``joint_envs.py`` steps them as one where
-   it can) with every seed's policy at once (``networks.py``) into a ``Batch``.
-4. ``algorithms.py`` turns the batch into returns and advantages (``returns.py``),
-   evaluates each algorithm's loss (written once, over the seed axis), measures the
-   gradient noise (``diagnostics.py``) and steps every seed's row (``optim.py``).
-5. The trainer emits events (``events.py``) per seed: episodes, update figures,
-   snapshots. The screen draws them; ``pgtui/metrics.py`` writes them to disk.
-
-Around it: ``policies.py`` (architectures and initial weights), ``envs.py`` (Gymnasium
-envs by id), ``seed_run.py``, ``env_state.py`` and ``checkpoint.py`` (one seed's
-progress, saved and resumed), ``player.py`` (watch mode), ``render.py`` (envs drawn in
-text), ``race.py`` and ``race_figures.py`` (a race's configs and figures, without torch),
-``device.py``.
+``docs/architecture.md`` maps every module and follows one key press to the optimizer.
 """

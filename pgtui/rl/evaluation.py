@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from ..config import Config
-from .envs import EnvInfo, make_vec_env
+from .envs.registry import EnvInfo, make_vec_env
 from .networks import SeedNets
-from .streams import SeedStreams, separate_envs
+from .seeding import SeedStreams, separate_envs
 
 MAX_EVAL_STEPS = 100_000  # vector steps, for an env that never ends
 

@@ -212,11 +212,15 @@ class SeedNets:
         return mine + (std if len(seeds) == head.shape[0] else std[seeds]) * noise, head
 
     @torch.no_grad()
-    def summary(self, seed: int, obs, head: torch.Tensor | None = None) -> tuple[float, ...]:
-        """pi(.|obs) for discrete actions, or (mean..., std...) for a Gaussian."""
-        if head is None:
-            x = torch.as_tensor(obs, dtype=torch.float32, device=self.rows.device)
-            head = self.head(x.reshape(1, 1, -1).expand(self.num_seeds, 1, -1))[seed, 0]
+    def head_at(self, seed: int, obs) -> torch.Tensor:
+        """Seed ``seed``'s actor output at one observation."""
+        x = torch.as_tensor(obs, dtype=torch.float32, device=self.rows.device)
+        return self.head(x.reshape(1, 1, -1).expand(self.num_seeds, 1, -1))[seed, 0]
+
+    @torch.no_grad()
+    def summary(self, seed: int, head: torch.Tensor) -> tuple[float, ...]:
+        """pi(.|s) of seed ``seed``'s output ``head`` at s for discrete actions, or
+        (mean..., std...) for a Gaussian."""
         if self.discrete:
             return tuple(head.softmax(-1).tolist())
         return tuple(torch.cat([head, self.std()[seed, 0]]).tolist())

@@ -10,7 +10,13 @@ import ``torch._dynamo``, 1.4 s of every start-up.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from .networks import SeedNets
 
 BETAS = (0.9, 0.999)
 
@@ -38,6 +44,16 @@ class RowOptimizer:
         self.exp_avg_sq = torch.zeros_like(self.exp_avg)
         self.steps = torch.zeros(rows.shape[0], device=rows.device)
         self._betas = torch.tensor(BETAS, device=rows.device)
+
+    @classmethod
+    def for_nets(cls, nets: SeedNets, config: Config) -> RowOptimizer:
+        """``config``'s optimizer over every seed's row at its lr; the critic's columns
+        at critic_lr_scale times it."""
+        device = nets.rows.device
+        scale = torch.cat([torch.ones(nets.actor_size),
+                           torch.full((nets.rows.shape[1] - nets.actor_size,), config.critic_lr_scale)])
+        lr = torch.full((nets.num_seeds,), config.lr, device=device)
+        return cls(nets.rows, nets.grad, config.optimizer, lr, scale.to(device), critic_from=nets.actor_size)
 
     def set_lr(self, seed: int | slice, lr: float) -> None:
         """Seed ``seed``'s learning rate (a slice: several seeds')."""
@@ -108,3 +124,22 @@ class RowOptimizer:
         self.steps[seed] = state["step"].to(self.steps.device)
         self.exp_avg[seed] = state["exp_avg"].to(self.rows.device)
         self.exp_avg_sq[seed] = state["exp_avg_sq"].to(self.rows.device)
+
+
+def descend(nets: SeedNets, optimizer: RowOptimizer, loss: torch.Tensor, seeds: list[int],
+            max_grad_norm: float, stepping: torch.Tensor) -> torch.Tensor:
+    """One optimizer step of the seeds ``seeds`` on their losses (S,); returns each one's
+    actor and critic gradient norms before clipping (S, 2). A seed whose norms are not
+    finite does not step (the trainer then reports the divergence); nor do those not
+    ``stepping``."""
+    nets.zero_grad()
+    loss.sum().backward()
+    norms = optimizer.clip(max_grad_norm)
+    if len(seeds) == len(norms):
+        moving = stepping & torch.isfinite(norms).all(1)
+    else:
+        norms = norms[seeds]
+        moving = torch.zeros(optimizer.rows.shape[0], dtype=torch.bool, device=loss.device)
+        moving[seeds] = stepping & torch.isfinite(norms).all(1)
+    optimizer.step(moving)
+    return norms

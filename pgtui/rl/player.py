@@ -5,14 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import torch
 
 from ..config import from_mapping
+from ..tasks import env_kwargs_of
 from . import checkpoint
-from .envs import env_info
+from .algos import LEARNERS
+from .envs.registry import env_info, make_env
 from .networks import SeedNets
-from .policies import build_policy
-from .streams import SeedStreams
+from .policies import policy_for
+from .seeding import SeedStreams
 
 
 class Player:
@@ -21,11 +24,8 @@ class Player:
     def __init__(self, payload: dict[str, Any]) -> None:
         self.config = from_mapping(payload["config"], "checkpoint config")
         self.info = env_info(self.config.env, self.config.env_kwargs)
-        policy = build_policy(self.info, self.config.hidden_sizes, self.config.activation,
-                              tabular=self.config.policy == "tabular",
-                              init_theta=self.config.init_theta,
-                              q_network=self.config.algo == "dqn")
-        self.nets = SeedNets([policy], torch.device("cpu"))
+        self.q_network = LEARNERS[self.config.algo].q_network  # it plays greedily by Q
+        self.nets = SeedNets([policy_for(self.config, self.info, self.q_network)], torch.device("cpu"))
         try:
             self.nets.load_state_dict(0, payload["policy"])
         except (ValueError, KeyError) as err:
@@ -33,26 +33,27 @@ class Player:
         self.streams = SeedStreams(self.config.seed)  # watched episodes: streams training never used
         self.generator = torch.Generator().manual_seed(self.streams.watch_sampler())
 
+    def make_env(self) -> gym.Env:
+        """One env as the run that saved the policy had it (its task's settings included)."""
+        return make_env(self.config.env, self.config.max_episode_steps, env_kwargs_of(self.config))
+
     @classmethod
     def from_file(cls, path: str | Path) -> Player:
         return cls(checkpoint.load(path))
 
     def action_probs(self, obs) -> tuple[float, ...]:
         """pi(.|obs), (mean..., std...) for a Gaussian; for DQN the greedy policy it plays."""
-        if self.config.algo == "dqn":
-            greedy = int(self._head(obs).argmax())
+        head = self.nets.head_at(0, obs)
+        if self.q_network:
+            greedy = int(head.argmax())
             return tuple(float(a == greedy) for a in range(self.info.act_dim))
-        return self.nets.summary(0, obs)
-
-    @torch.no_grad()
-    def _head(self, obs) -> torch.Tensor:
-        return self.nets.head(torch.as_tensor(obs, dtype=torch.float32).reshape(1, 1, -1))[0, 0]
+        return self.nets.summary(0, head)
 
     def act(self, obs):
         """One env action: sampled from the policy (a Box action clipped to its bounds), or
         DQN's greedy one."""
-        if self.config.algo == "dqn":
-            return int(self._head(obs).argmax())
+        if self.q_network:
+            return int(self.nets.head_at(0, obs).argmax())
         x = torch.as_tensor(obs, dtype=torch.float32).reshape(1, 1, -1)
         action, _ = self.nets.sample(x, [self.generator], [0])
         action = action[0, 0].numpy()

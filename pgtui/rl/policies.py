@@ -16,7 +16,8 @@ import math
 import torch
 from torch import nn
 
-from .envs import EnvInfo
+from ..config import Config
+from .envs.registry import EnvInfo
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -112,3 +113,22 @@ def build_policy(info: EnvInfo, hidden: list[int], activation: str, tabular: boo
     else:
         actor = GaussianActor(info.obs_dim, info.act_dim, hidden, activation)
     return ActorCritic(actor, Critic(info.obs_dim, hidden, activation))
+
+
+def policy_for(config: Config, info: EnvInfo, q_network: bool) -> ActorCritic:
+    """The architecture ``config`` asks for, on ``info``'s spaces (initialized from torch's
+    global generator: seed it first)."""
+    return build_policy(info, config.hidden_sizes, config.activation, tabular=config.policy == "tabular",
+                        init_theta=config.init_theta, q_network=q_network)
+
+
+def seeded_policies(config: Config, info: EnvInfo, init_seeds: list[int], q_network: bool
+                    ) -> list[ActorCritic]:
+    """One policy per seed, each initialized from its own seed (torch's global generator
+    is left as it was)."""
+    policies = []
+    for seed in init_seeds:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            policies.append(policy_for(config, info, q_network))
+    return policies

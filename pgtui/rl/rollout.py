@@ -22,8 +22,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from .envs import EnvInfo
-from .joint_envs import SeedEnvs
+from .envs.joint import SeedEnvs
+from .envs.registry import EnvInfo
 from .networks import SeedNets
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..rl.race import GroupReport, SeedProgress
+from ..rl.race.spec import GroupReport, SeedProgress
 from .spec import Point
 
 

@@ -15,9 +15,9 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
+from ..processes import RemoteGroup, available_cores
 from ..rl.events import RunError
-from ..rl.race import GroupReport, SeedProgress
-from ..rl.remote import RemoteGroup, available_cores
+from ..rl.race.spec import GroupReport, SeedProgress
 from .events import PointFinished, PointProgress, PointRetried, PointStarted, SweepEvent
 from .spec import Point, Sweep
 from .trials import TrialStore, is_done

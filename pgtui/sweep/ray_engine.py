@@ -29,7 +29,7 @@ import ray
 from ray import tune
 
 from ..config import from_mapping
-from ..rl.race import GroupReport
+from ..rl.race.spec import GroupReport
 from .events import PointFinished, PointRetried, PointStarted, SweepEvent
 from .local import failed_progress
 from .spec import Point, Sweep, build_sweep
@@ -44,8 +44,8 @@ def _trial(params: dict[str, Any], *, sweep_data: dict, out: str | None, tensorb
     """One grid point in a Ray worker: its seeds trained as one VariantRun."""
     import torch
 
-    from ..rl.remote import seed_sinks, tee
-    from ..rl.variant_run import VariantRun
+    from ..processes import seed_sinks, tee
+    from ..rl.race.variant import VariantRun
 
     torch.set_num_threads(1)  # as the local engine: one thread per point, same numbers
     sweep = build_sweep(from_mapping(sweep_data, "sweep"))

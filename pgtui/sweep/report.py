@@ -14,9 +14,9 @@ from typing import Any
 
 from rich.table import Table
 
-from ..compare import MARKERS, PALETTE, show_number, show_steps
-from ..rl.race import SeedProgress
-from ..rl.race_figures import summarize
+from ..commands.compare import MARKERS, PALETTE, show_number, show_steps
+from ..rl.race.figures import summarize
+from ..rl.race.spec import SeedProgress
 from .spec import Point, Sweep, show
 
 #: the figures of a point's row, after its swept keys (the --json and summary.json fields)

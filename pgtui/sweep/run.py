@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..config import Config, ConfigError, from_mapping, parse_toml
-from ..rl.race import SeedProgress
+from ..rl.race.spec import SeedProgress
 from . import report
 from .events import PointFinished, PointRetried, PointStarted, SweepEvent
 from .spec import Point, Sweep, build_sweep

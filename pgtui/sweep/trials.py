@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ..rl.race import SeedProgress, seed_dir
+from ..rl.race.spec import SeedProgress, seed_dir
 from .spec import Point, Sweep
 
 #: a trial that ended in one of these states has its result; "stopped" (ASHA) too

@@ -17,14 +17,15 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from ..config import Config, ConfigError, load_preset, preset_names
+from .. import processes
+from ..config import Config, ConfigError
 from ..lessons import LESSONS
-from ..rl import remote
+from ..presets import load_preset, preset_names
+from ..processes import RemoteTrainer
 from ..rl.device import device_name
-from ..rl.envs import EnvError, EnvInfo, env_info, solved_threshold
+from ..rl.envs.registry import EnvError, EnvInfo, env_info, solved_threshold
 from ..rl.events import Pause
-from ..rl.race import variant_configs
-from ..rl.remote import RemoteTrainer
+from ..rl.race.spec import variant_configs
 from .screens.choice import ChoicePicker
 from .screens.compare import CompareScreen
 from .screens.help import HelpScreen
@@ -61,7 +62,7 @@ class PlaygroundApp(App[int]):
     def __init__(self, config: Config, preset: str, *, out: Path | None = None,
                  autostart: bool = True) -> None:
         super().__init__()
-        remote.prepare()
+        processes.prepare()
         self.initial, self.preset, self.out = config, preset, out
         self.autostart = autostart
         self.run_id = 0  # counts the runs started

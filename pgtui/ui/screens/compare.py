@@ -16,10 +16,10 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from ...config import BASELINES, Config
+from ...processes import RemoteGroup, race_threads
 from ...rl.events import Pause, Resume, RunError, SetParam
-from ...rl.race import GroupReport, reference_estimator, variant_configs
-from ...rl.race_figures import band
-from ...rl.remote import RemoteGroup, race_threads
+from ...rl.race.figures import band
+from ...rl.race.spec import GroupReport, reference_estimator, variant_configs
 from ..widgets.params_pane import show_field
 from ..widgets.steady_footer import SteadyFooter
 from ..widgets.variant_column import Race, VariantColumn

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.screen import Screen
 from textual_plotext import PlotextPlot
 
-from ...rl.race_figures import moving_average
+from ...rl.race.figures import moving_average
 from ..widgets.steady_footer import SteadyFooter
 
 MOVING_WINDOW = 100

@@ -9,7 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from ...config import ConfigError, load_preset, preset_names
+from ...config import ConfigError
+from ...presets import load_preset, preset_names
 
 
 class PresetPicker(ModalScreen[str | None]):

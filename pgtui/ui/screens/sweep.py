@@ -21,8 +21,8 @@ from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
 from ...config import Config
-from ...rl.race import SeedProgress
-from ...rl.race_figures import moving_average
+from ...rl.race.figures import moving_average
+from ...rl.race.spec import SeedProgress
 from ...sweep import report
 from ...sweep.events import PointFinished, PointProgress, PointRetried, PointStarted, SweepEvent
 from ...sweep.run import finished_trials, prepare_out

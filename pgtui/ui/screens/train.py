@@ -30,9 +30,10 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from ...config import Config, ConfigError
+from ...processes import RemotePlayer, RemoteTrainer
 from ...rl import checkpoint
 from ...rl.checkpoint import CheckpointError
-from ...rl.envs import DIALOGUE_ID, EnvInfo, solved_threshold
+from ...rl.envs.registry import EnvInfo, solved_threshold
 from ...rl.events import (
     ChangeApplied,
     CheckpointSaved,
@@ -45,10 +46,10 @@ from ...rl.events import (
     StepCompared,
     StepOnce,
 )
-from ...rl.remote import RemotePlayer, RemoteTrainer
-from ...rl.render import lander_engines
+from ...tasks import task_of
 from ..forks import Fork, fork_choices
 from ..messages import TrainerEvents, WatchFrame
+from ..render import lander_engines
 from ..state import RunState
 from ..widgets.diagnostics_pane import DiagnosticsPane
 from ..widgets.env_view import EnvView
@@ -112,8 +113,12 @@ class TrainScreen(Screen):
         self.params = ParamsPane(self.config, id="params-pane")
         self.policy = PolicyPane(self.info.action_names, self.info.discrete, id="policy-pane")
         self.env_view = EnvView(self.config.env, id="env-pane")
-        self.dialogue = self.config.env == DIALOGUE_ID
-        self.returns = RewardsPane(id="returns-pane") if self.dialogue else ReturnsPane(id="returns-pane")
+        # a task may show its own progress (the dialogue: proxy vs true reward per update)
+        task = task_of(self.config.env)
+        self.rewards_progress = task is not None and task.progress == "proxy_and_true"
+        self.progress_title = task.progress_title if task is not None else "episode returns"
+        self.returns = (RewardsPane(id="returns-pane") if self.rewards_progress
+                        else ReturnsPane(id="returns-pane"))
         self.diagnostics = DiagnosticsPane(id="diagnostics-pane")
         # Everything that changes many times a second sits in the right column: Textual
         # repaints the bounding box of what changed, so the controls stay out of it.
@@ -132,11 +137,11 @@ class TrainScreen(Screen):
     def on_mount(self) -> None:
         titles = {"params": "hyperparameters", "policy": self._policy_title(),
                   "env": self.config.env,
-                  "returns": "proxy vs true reward" if self.dialogue else "episode returns",
+                  "returns": self.progress_title,
                   "diagnostics": "diagnostics"}
         for pane, title in titles.items():
             self.query_one(f"#{pane}-pane").border_title = title
-        if not self.dialogue:
+        if not self.rewards_progress:
             self.returns.threshold = self.threshold
         self._begin()
 
@@ -171,7 +176,7 @@ class TrainScreen(Screen):
         self.state, self._pending_save = RunState(), None
         self._shown_stats, self._shown_episodes = None, 0
         self.status_bar.preset = preset
-        if self.dialogue:
+        if self.rewards_progress:
             self.returns.proxy, self.returns.true = (), ()
         else:
             self.returns.threshold = self.threshold
@@ -250,12 +255,12 @@ class TrainScreen(Screen):
         self.status_bar.status = self._status_word()
         self.status_bar.global_step, self.status_bar.episodes = s.global_step, s.episodes
         self.status_bar.sps = s.sps
-        if not self.dialogue:
+        if not self.rewards_progress:
             self._refresh_returns(s)
         if s.stats is not self._shown_stats:  # a new update
             self._shown_stats = s.stats
             self.diagnostics.stats = s.stats
-            if self.dialogue:
+            if self.rewards_progress:
                 self.returns.proxy, self.returns.true = tuple(s.proxy), tuple(s.true)
         if s.snapshot is not None and self.watch_stop is None:
             snap = s.snapshot

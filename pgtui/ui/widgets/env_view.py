@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ...rl.render import render
+from ..render import render
 
 
 class EnvView(Widget):

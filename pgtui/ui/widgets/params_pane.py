@@ -13,8 +13,8 @@ from textual.message import Message
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select, Static, Switch
 
-from ...config import ALGOS, BASELINES, RETURN_MODES, Config, ConfigError, check_value
-from ...rl.envs import DIALOGUE_ID
+from ...config import ALGOS, BASELINES, FIELDS, RETURN_MODES, Config, ConfigError, check_value, used_by
+from ...tasks import task_of
 
 CLASSIC_ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1")
 LIVE_INPUTS = ("lr", "gamma", "gae_lambda", "ent_coef", "clip_coef", "vf_coef", "max_grad_norm",
@@ -25,18 +25,7 @@ LABELS = {"labeler_bias": "lab. bias", "exploration_final_eps": "final eps",
           "return_mode": "returns", "entropy": "entropy"}
 STRUCTURAL_INPUTS = ("num_envs", "seed", "hidden_sizes")
 DEFAULT_ENT_COEF = 0.01  # what the entropy switch turns on when ent_coef was 0
-# settings that do nothing under an algorithm: their rows are hidden while it runs
-_DQN_ONLY = ("exploration_final_eps", "target_update_interval", "double_q")
-NOT_USED_BY = {
-    "reinforce": ("gae_lambda", "clip_coef", *_DQN_ONLY),
-    "a2c": ("baseline", "return_mode", "clip_coef", *_DQN_ONLY),
-    "ppo": ("baseline", "return_mode", *_DQN_ONLY),
-    "dqn": ("baseline", "return_mode", "normalize_advantage", "entropy", "gae_lambda",
-            "ent_coef", "clip_coef", "vf_coef"),
-}
-
-
-DIALOGUE_ONLY = ("kl_coef", "labeler_bias")  # shown only for the RLHF dialogue
+ROW_KEYS = {"entropy": "ent_coef"}  # a row that sets another key than its id
 
 
 def parse_field(key: str, text: str) -> Any:
@@ -141,11 +130,12 @@ class ParamsPane(VerticalScroll):
         self._show_what_applies()
 
     def _show_what_applies(self) -> None:
-        unused = NOT_USED_BY.get(self.config.algo, ())
-        if self.config.env != DIALOGUE_ID:
-            unused = (*unused, *DIALOGUE_ONLY)
+        """Rows of settings the run does not read are hidden while it runs."""
+        task = task_of(self.config.env)
         for row in self.query(".param-row"):
-            row.display = row.id.removeprefix("row-") not in unused
+            key = row.id.removeprefix("row-")
+            key = ROW_KEYS.get(key, key)
+            row.display = key not in FIELDS or used_by(key, self.config.algo, task and task.name)
 
     def _row(self, label: str, widget) -> ComposeResult:
         restart = widget.id in ("algo", "env", *STRUCTURAL_INPUTS)

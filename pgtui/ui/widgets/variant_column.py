@@ -12,8 +12,8 @@ from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from ...config import Config
-from ...rl.race import SeedProgress, expected_gradient
-from ...rl.race_figures import VariantSummary, band, summarize, variance_ratio_text
+from ...rl.race.figures import VariantSummary, band, summarize, variance_ratio_text
+from ...rl.race.spec import SeedProgress, expected_gradient
 
 METER_WIDTH = 16
 

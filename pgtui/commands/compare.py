@@ -1,0 +1,275 @@
+"""`pgtui compare`: every variant x seed of a compare preset, a table, a plot, a JSON line.
+
+Each variant's seeds train in one process of their own (``RemoteGroup``), so the
+variants run side by side on the cores; within a variant the seeds are one Trainer's
+seed axis and train as one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import queue
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .. import tasks
+from ..config import Config
+from ..processes import RemoteGroup, race_threads
+from ..rl.events import RunError, Stop
+from ..rl.race.figures import (
+    VariantSummary,
+    band,
+    like_for_like,
+    summarize,
+    variance_ratios,
+    variance_slopes,
+)
+from ..rl.race.spec import GroupReport, SeedProgress, expected_gradient, reference_estimator, variant_configs
+
+PLOT_SIZE = (78, 18)
+
+
+@dataclass
+class CompareOptions:
+    seeds: int | None = None
+    out: Path | None = None
+    json: bool = False
+    tensorboard: Path | None = None  # also TensorBoard scalars, one run per variant x seed
+
+
+@dataclass
+class VariantResult:
+    name: str
+    seeds: list[SeedProgress]
+    curves: list[list[float]]  # each seed's episode returns, in order
+    error: str | None = None
+
+
+def run_races(config: Config, options: CompareOptions, on_report=None
+              ) -> tuple[list[VariantResult], bool]:
+    """Train every variant x seed; returns each variant's final seeds and return curves,
+    and whether ctrl+c cut the races short."""
+    groups = variant_configs(config, options.seeds)
+    results = {name: VariantResult(name, [], [[] for _ in configs]) for name, configs in groups}
+    tasks.prepare([configs[0] for _, configs in groups])
+    reference = reference_estimator(groups)
+    threads = race_threads(len(groups))
+    remotes = [RemoteGroup(name, configs, metrics_dir=options.out, reference=reference,
+                           threads=threads, tensorboard=options.tensorboard)
+               for name, configs in groups]
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+
+    def pump(remote: RemoteGroup) -> None:
+        for item in remote.reports():
+            inbox.put((remote.variant, item))
+        inbox.put((remote.variant, None))
+
+    for remote in remotes:
+        remote.start()
+        threading.Thread(target=pump, args=(remote,), daemon=True).start()
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    running, interrupted = len(remotes), False
+    try:
+        while running:
+            if stop.is_set():
+                for remote in remotes:
+                    remote.submit(Stop())
+                stop.clear()
+                interrupted = True
+            try:
+                name, item = inbox.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if item is None:
+                running -= 1
+            elif isinstance(item, RunError):
+                results[name].error = item.message
+            elif isinstance(item, GroupReport):
+                result = results[name]
+                for curve, seed in zip(result.curves, item.seeds, strict=True):
+                    curve.extend(seed.new_returns)
+                result.seeds = list(item.seeds)
+                if on_report is not None:
+                    on_report(results)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        for remote in remotes:
+            remote.join()
+    return list(results.values()), interrupted
+
+
+def show_number(value: float | None, spec: str) -> str:
+    return "—" if value is None or not math.isfinite(value) else format(value, spec)
+
+
+def show_steps(value: float | None) -> str:
+    """12,345 steps as "12.3k"."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
+
+
+def summary_table(summaries: list[VariantSummary]) -> Table:
+    if any(s.figures for s in summaries):
+        return dialogue_table(summaries)
+    table = Table(title="compare", title_justify="left", caption_justify="left",
+                  caption="steps to solve, seconds: medians over the seeds that solved (steps "
+                          "learned from, training time); fell back: seeds whose last-100 mean "
+                          "fell below the threshold after reaching it, of those that reached "
+                          "it (the lowest)")
+    paired = any(s.variance_ratio is not None for s in summaries)
+    columns = ["variant", "solved", "steps to solve", "seconds", "fell back", "final mean ± std",
+               "grad var", "grad snr"]
+    if paired:
+        columns.append(f"var cut vs {summaries[0].name}")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "variant" else "right")
+    for s in summaries:
+        fell = f"{s.fell_back}/{s.reached}" + (f" ({s.lowest_after:.0f})" if s.fell_back else "")
+        row = [s.name, f"{s.solved}/{s.seeds}", show_steps(s.median_solve_steps),
+               show_number(s.median_solve_seconds, ".1f"), fell if s.reached else "—",
+               f"{show_number(s.final_mean, '.1f')} ± {show_number(s.final_std, '.1f')}",
+               show_number(s.grad_var, ".3g"), show_number(s.grad_snr, ".3g")]
+        if paired:
+            row.append("—" if s.variance_ratio is None else f"{s.variance_ratio:.1f}x")
+        table.add_row(*row)
+    return table
+
+
+def true_gradient_lines(summaries: list[VariantSummary]) -> list[str]:
+    """Each estimator's mean cosine to the true gradient (tabular envs), beside the first
+    variant's estimator's on the same batches."""
+    lines = []
+    for s in summaries:
+        cosine, paired = s.averages.get("true_grad_cosine"), s.averages.get("true_grad_cosine_ref")
+        if cosine is None:
+            continue
+        line = f"{s.name}: cosine {cosine:.2f} to the true gradient"
+        if paired is not None and s.name != summaries[0].name:
+            line += f", {summaries[0].name}: {paired:.2f} (same batches)"
+        lines.append(line)
+    return lines
+
+
+DIALOGUE_COLUMNS = (("proxy reward", "proxy_reward", "+.2f"), ("true reward", "true_reward", ".3f"),
+                    ("agrees when wrong", "agreement_when_wrong", ".3f"),
+                    ("right when wrong", "accuracy_when_wrong", ".3f"), ("KL", "kl", ".3f"),
+                    ("RM accuracy", "rm_accuracy", ".3f"))
+
+
+def dialogue_table(summaries: list[VariantSummary]) -> Table:
+    """The RLHF dialogue's figures: exact at the end of training, mean over seeds."""
+    table = Table(title="compare", title_justify="left", caption_justify="left",
+                  caption="exact by enumeration at the end, mean over seeds. proxy reward: the "
+                          "reward model's score (0 = the reference policy's); true reward: "
+                          "accuracy; when wrong: on prompts where the user's belief is wrong; "
+                          "KL(pi || pi_ref) per response; RM accuracy: on pairs of the policy's "
+                          "own responses")
+    table.add_column("variant")
+    for title, _, _ in DIALOGUE_COLUMNS:
+        table.add_column(title, justify="right")
+    for s in summaries:
+        table.add_row(s.name, *[show_number(s.figures.get(key), spec) for _, key, spec in DIALOGUE_COLUMNS])
+    return table
+
+
+PALETTE = ("cyan", "orange", "green", "magenta", "yellow", "red")
+MARKERS = ("*", "+", "x", "o", "#", "@")
+
+
+def curves_plot(results: list[VariantResult], color: bool) -> str:
+    """Each variant's median return (20-episode average) over episodes, across seeds;
+    in color, dotted lines mark its 25th and 75th percentiles."""
+    import plotext as plt
+
+    plt.clf()
+    plt.plotsize(*PLOT_SIZE)
+    plt.theme("pro" if color else "clear")
+    for i, result in enumerate(results):
+        med, lo, hi = band(result.curves)
+        if not med:
+            continue
+        xs = list(range(1, len(med) + 1))
+        if color:
+            hue = PALETTE[i % len(PALETTE)]
+            plt.plot(xs, lo, marker="dot", color=hue)
+            plt.plot(xs, hi, marker="dot", color=hue)
+            plt.plot(xs, med, label=result.name, marker="braille", color=hue)
+        else:
+            plt.plot(xs, med, label=result.name, marker=MARKERS[i % len(MARKERS)])
+    band_note = "; dotted: 25th-75th percentile" if color else ""
+    plt.title(f"return, 20-episode mean: median across seeds{band_note}")
+    plt.xlabel("episode")
+    drawn = plt.build()
+    return drawn if color else plt.uncolorize(drawn)
+
+
+def run_compare(config: Config, options: CompareOptions) -> int:
+    """Run the races and print the table and the plot (and the JSON line); exit code."""
+    err = Console(stderr=True)
+    show_progress = sys.stderr.isatty() and not options.json
+    groups = variant_configs(config, options.seeds)
+    total = sum(c.total_steps for _, configs in groups for c in configs)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                        console=err, transient=True, disable=not show_progress)
+    task = progress.add_task("compare", total=total)
+
+    def on_report(results: dict[str, VariantResult]) -> None:
+        done = sum(s.global_step for r in results.values() for s in r.seeds)
+        progress.update(task, completed=min(done, total))
+
+    if options.out is not None:
+        options.out.mkdir(parents=True, exist_ok=True)
+        (options.out / "config.toml").write_text(config.to_toml(), encoding="utf-8")
+    with progress:
+        results, interrupted = run_races(config, options, on_report)
+    firsts = {name: configs[0] for name, configs in groups}
+    summaries = like_for_like([summarize(r.name, r.seeds, firsts[r.name].algo,
+                                         expected_gradient(firsts[r.name])) for r in results])
+    failed = [r for r in results if r.error]
+    for r in failed:
+        print(f"pgtui compare: {r.error}", file=sys.stderr)
+    out = Console(force_terminal=None if sys.stdout.isatty() else False, width=100)
+    out.print(summary_table(summaries))
+    for line in variance_ratios(summaries):
+        out.print(line)
+    for line in true_gradient_lines(summaries):
+        out.print(line)
+    terms = [f"{s.name} {s.baseline_se:.1f}" for s in summaries if s.baseline_se is not None]
+    if terms:  # E[grad log pi b] = 0: about 1 standard error is what zero looks like
+        out.print("baseline term (with minus without, same batches), standard errors from zero: "
+                  + ", ".join(terms))
+    slopes = variance_slopes([(r.name, firsts[r.name], r.seeds) for r in results])
+    for fit in slopes:
+        se = "" if fit["slope_se"] is None else f" ± {fit['slope_se']:.2f}"
+        out.print(f"grad var ∝ {fit['key']}^{fit['slope']:.2f}{se} over "
+                  f"{', '.join(fit['variants'])} ({fit['points']} seed runs, log-log least squares)")
+    for r in results:
+        bad = [f"seed {s.seed}: {s.state}" for s in r.seeds if s.state in ("diverged", "error")]
+        if bad:
+            out.print(f"{r.name}: " + ", ".join(bad))
+    print(curves_plot(results, color=sys.stdout.isatty()))
+    document = {"variants": [s.as_json() for s in summaries]}
+    for fit in slopes:  # each variant of a fitted series carries its series' slope
+        for variant in document["variants"]:
+            if variant["name"] in fit["variants"]:
+                variant.update(slope=fit["slope"], slope_se=fit["slope_se"], slope_key=fit["key"])
+    if slopes:
+        document["slopes"] = slopes
+    if options.out is not None:
+        (options.out / "summary.json").write_text(json.dumps(document, indent=2) + "\n",
+                                                  encoding="utf-8")
+    if options.json:
+        print(json.dumps(document))
+    if interrupted:
+        return 130
+    return 1 if failed or any(not r.seeds for r in results) else 0

@@ -1,0 +1,324 @@
+"""Training in a process of its own: both cores work and a crash cannot take the caller down.
+
+The parent sends commands through one queue and reads what the child reports from
+another. The child writes the metrics files itself, so nothing is lost to batching.
+Measured on the 2-core machine (benchmarks/ui_overhead.py): a Trainer in a thread of the
+Textual app ran at 0.38x its headless speed with 600 ms key latency, because the two
+share one GIL; in its own process it keeps its speed and the screen stays responsive.
+
+``RemoteTrainer`` runs one ``Trainer`` (the playground); ``RemoteGroup`` runs one
+variant's seeds as a ``VariantRun`` (races and ``pgtui compare``), with the torch threads
+``race_threads`` gives it; ``RemotePlayer`` plays a saved policy (watch mode).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing as mp
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .rl.events import Command, Event, EventBatcher, RunError, Stop, Stopped
+
+_CONTEXT = mp.get_context("spawn")  # no fork of a process that runs threads
+
+
+def prepare() -> None:
+    """Start multiprocessing's helper process now, while stderr is still a real file.
+
+    Call before a TUI takes over the terminal: the helper is started with the caller's
+    stderr descriptor, which a Textual app replaces with one that has none.
+    """
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+
+
+# -- in the child ---------------------------------------------------------------------------
+
+
+def race_threads(variants: int) -> int:
+    """Torch threads for each of a race's ``variants`` processes: the cores shared out,
+    at most 2. A variant's seeds update as one batched network whose (seeds, 256, 64)
+    matmuls gain from a second thread (8 seeds on 2 cores: about 20% off the update,
+    benchmarks/batched_seeds.py); more were never measured. One seed's tiny matmuls only
+    lose to threads, so a single run keeps one."""
+    return max(1, min(2, available_cores() // max(variants, 1)))
+
+
+def available_cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _child_setup(threads: int = 1) -> None:
+    import signal
+
+    import torch
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c reaches the parent, which stops us
+    torch.set_num_threads(threads)
+
+
+def _relay_commands(commands, submit: Callable[[Command], None]) -> threading.Event:
+    """Pass the parent's commands on from a thread; the returned event is set on Stop."""
+    stop = threading.Event()
+
+    def relay() -> None:
+        while not stop.is_set():
+            command = commands.get()
+            if command is None or isinstance(command, Stop):
+                stop.set()
+            else:
+                submit(command)
+
+    threading.Thread(target=relay, daemon=True).start()
+    return stop
+
+
+def tee(sinks: list) -> Callable[[Event], None]:
+    def send(event: Event) -> None:
+        for sink in sinks:
+            sink(event)
+    return send
+
+
+def _one_line(err: Exception) -> str:
+    return " ".join(str(err).split())
+
+
+def _trainer_main(commands, batches) -> None:
+    """Import the engine (torch: seconds), then wait for the run to train: a process
+    started ahead of time begins a run as soon as it is handed one."""
+    from .config import from_mapping
+    from .metrics import MetricsWriter
+    from .rl.trainer import Trainer
+
+    _child_setup()
+    start = commands.get()
+    if start is None or isinstance(start, Stop):  # a spare that was never needed
+        batches.put(None)
+        return
+    config_data, snapshot_hz, hz, metrics_path = start
+    batcher = EventBatcher(batches.put, hz)
+    writer = MetricsWriter(metrics_path) if metrics_path else None
+
+    def emit(event: Event) -> None:
+        if writer is not None:
+            writer(event)
+        batcher(event)
+
+    try:
+        trainer = Trainer(from_mapping(config_data, "run"), emit, snapshot_hz=snapshot_hz,
+                          pause_on_diverge=True)
+    except Exception as err:  # a bad env or device: report it, end cleanly
+        emit(RunError(f"cannot start: {_one_line(err)}", fatal=True))
+        emit(Stopped("error", 0))
+        batches.put(None)
+        return
+    try:
+        trainer.run(_relay_commands(commands, trainer.submit))
+    finally:
+        if writer is not None:
+            writer.close()
+        batches.put(None)  # the end of the stream
+
+
+def seed_sinks(variant: str, configs: list, metrics_dir: str | None,
+                tensorboard: str | None) -> list[list]:
+    """Each seed's file writers: metrics.jsonl (with its config.toml) and TensorBoard's."""
+    from .metrics import MetricsWriter
+    from .rl.race.spec import seed_dir
+
+    sinks = []
+    for config in configs:
+        writers: list = []
+        if metrics_dir:
+            folder = seed_dir(Path(metrics_dir), variant, config.seed)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "config.toml").write_text(config.to_toml(), encoding="utf-8")
+            writers.append(MetricsWriter(folder / "metrics.jsonl"))
+        if tensorboard:
+            from .tensorboard import TensorBoardSink
+
+            writers.append(TensorBoardSink(seed_dir(Path(tensorboard), variant, config.seed)))
+        sinks.append(writers)
+    return sinks
+
+
+def _group_main(commands, reports, variant: str, configs_data: list[dict],
+                metrics_dir: str | None, resume: list[dict | None] | None,
+                report_hz: float, reference: dict | None, threads: int,
+                tensorboard: str | None) -> None:
+    from .config import from_mapping
+    from .rl.race.variant import VariantRun
+
+    _child_setup(threads)
+    writers: list = []
+    try:
+        configs = [from_mapping(c, f"variant {variant}") for c in configs_data]
+        per_seed = seed_sinks(variant, configs, metrics_dir, tensorboard)
+        writers = [w for seed in per_seed for w in seed]
+        sinks = [tee(seed) for seed in per_seed] if writers else None
+        group = VariantRun(variant, configs, reports.put, report_hz=report_hz,
+                          sinks=sinks, resume=resume, reference=reference)
+    except Exception as err:  # a bad env, device or folder: report it, end cleanly
+        reports.put(RunError(f"{variant}: cannot start: {_one_line(err)}", fatal=True))
+        reports.put(None)
+        return
+    try:
+        group.run(_relay_commands(commands, group.submit))
+    finally:
+        for writer in writers:
+            writer.close()
+        reports.put(None)
+
+
+# -- in the parent --------------------------------------------------------------------------
+
+
+class _Child:
+    """A spawned process with a command queue in and a report queue out."""
+
+    def __init__(self, target: Callable, args: tuple) -> None:
+        self._commands = _CONTEXT.Queue()
+        self._out = _CONTEXT.Queue()
+        self._process = _CONTEXT.Process(target=target, daemon=True,
+                                         args=(self._commands, self._out, *args))
+
+    def start(self) -> None:
+        self._process.start()
+
+    @property
+    def pid(self) -> int | None:
+        """The training process's id (for benchmarks that watch its memory)."""
+        return self._process.pid
+
+    def submit(self, command: Command) -> None:
+        self._commands.put(command)
+
+    def stop(self) -> None:
+        """Ask the training to stop at its next update boundary."""
+        self._commands.put(Stop())
+
+    def _stream(self, poll_s: float, on_death: Callable[[int | None], Any]) -> Iterator:
+        """What the child reports until it ends; a dead child ends it with ``on_death``."""
+        while True:
+            try:
+                item = self._out.get(timeout=poll_s)
+            except queue.Empty:
+                if not self._process.is_alive():
+                    yield on_death(self._process.exitcode)
+                    return
+                continue
+            if item is None:
+                return
+            yield item
+
+    def kill(self) -> None:
+        """End the child now: for one that holds nothing to flush (a spare)."""
+        self._process.kill()
+        self._process.join(1.0)
+
+    def join(self, timeout: float = 10.0) -> None:
+        """Wait for the child to exit; kill it if it will not."""
+        self._process.join(timeout)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(1.0)
+
+
+class RemoteTrainer(_Child):
+    """A training process: ``start()`` it (it imports torch, then waits), hand it its run
+    with ``begin()``, talk with ``submit()``, listen with ``batches()``. Started ahead of
+    time, it begins a run at once (the playground keeps one spare)."""
+
+    def __init__(self) -> None:
+        super().__init__(_trainer_main, ())
+
+    def begin(self, config, *, snapshot_hz: float = 0.0, hz: float = 20.0,
+              metrics_path: Path | None = None) -> None:
+        self._commands.put((dataclasses.asdict(config), snapshot_hz, hz,
+                            str(metrics_path) if metrics_path else None))
+
+    def batches(self, poll_s: float = 0.5) -> Iterator[tuple[Event, ...]]:
+        """Event batches until the run ends; a dead child ends the stream with an error."""
+        return self._stream(poll_s, lambda code: (
+            RunError(f"the training process died (exit code {code})", fatal=True, died=True),
+            Stopped("error", 0)))
+
+
+def _player_main(commands, frames, path: str) -> None:
+    """Play the checkpoint at ``path`` in one env at the env's frame rate, one frame
+    (obs, pi summary, episode return, episodes) at a time, until told to stop."""
+    from .rl.player import Player
+
+    _child_setup()
+    try:
+        player = Player.from_file(path)
+    except Exception as err:  # a checkpoint or env that cannot be played
+        frames.put(RunError(_one_line(err), fatal=True))
+        frames.put(None)
+        return
+    finally:
+        Path(path).unlink(missing_ok=True)
+    env = player.make_env()
+    period = 1.0 / env.metadata.get("render_fps", 30)
+    obs, _ = env.reset(seed=player.streams.watch_env(0))
+    episode_return, episodes = 0.0, 0
+    try:
+        while True:
+            started = time.monotonic()
+            probs = player.action_probs(obs)
+            obs, reward, terminated, truncated, _ = env.step(player.act(obs))
+            episode_return += float(reward)
+            frames.put((tuple(map(float, obs)), probs, episode_return, episodes))
+            if terminated or truncated:
+                episodes += 1
+                episode_return = 0.0
+                obs, _ = env.reset()
+            try:  # the frame's wait, which a stop cuts short
+                commands.get(timeout=max(period - (time.monotonic() - started), 0.0))
+                break
+            except queue.Empty:
+                pass
+    finally:
+        env.close()
+        frames.put(None)
+
+
+class RemotePlayer(_Child):
+    """Watch mode in a process of its own: the screen's process never imports torch.
+    ``frames()`` yields (obs, pi summary, episode return, episodes), or a ``RunError``."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(_player_main, (path,))
+
+    def frames(self, poll_s: float = 0.1) -> Iterator:
+        return self._stream(poll_s, lambda code: RunError(
+            f"the watch process died (exit code {code})", fatal=True))
+
+
+class RemoteGroup(_Child):
+    """A ``VariantRun`` in its own process; ``reports()`` yields its ``GroupReport``s (and a
+    ``RunError`` if it could not start or died)."""
+
+    def __init__(self, variant: str, configs: list, *, metrics_dir: Path | None = None,
+                 resume: list[dict | None] | None = None, report_hz: float = 5.0,
+                 reference: dict | None = None, threads: int = 1,
+                 tensorboard: str | Path | None = None) -> None:
+        self.variant = variant
+        super().__init__(_group_main, (variant, [dataclasses.asdict(c) for c in configs],
+                                       str(metrics_dir) if metrics_dir else None, resume,
+                                       report_hz, reference, threads,
+                                       str(tensorboard) if tensorboard else None))
+
+    def reports(self, poll_s: float = 0.5) -> Iterator:
+        return self._stream(poll_s, lambda code: RunError(
+            f"{self.variant}: the training process died (exit code {code})", fatal=True,
+            died=True))

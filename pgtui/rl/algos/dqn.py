@@ -1,0 +1,268 @@
+"""DQN for S seeds at once: a replay buffer per seed, a target network, epsilon-greedy
+acting, and one loss written once and differentiated by autograd.
+
+The Q-network is the actor's MLP read as Q(s, .) (one output per action); the target
+network is a copy of the seeds' rows (``SeedNets.views_of``). The replay buffer keeps
+only valid transitions (``Batch.valid``): Gymnasium's autoreset step is never stored,
+so no transition pairs an episode's last observation with the next one's first, and a
+final step's next observation is the true final observation. The TD target bootstraps
+unless the episode terminated: a truncated episode (CartPole at 500) bootstraps.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from ...config import Config
+from ..events import Snapshot
+from ..networks import SeedNets
+from ..optim import RowOptimizer, descend
+from ..rollout import Acting, Batch
+from .interface import Learner, Parts
+from .samples import Stats
+
+
+def epsilon(config: Config, env_steps: int) -> float:
+    """The exploration rate after ``env_steps``: linear from exploration_initial_eps to
+    exploration_final_eps over exploration_fraction of total_steps, then flat."""
+    span = config.exploration_fraction * config.total_steps
+    progress = min(env_steps / span, 1.0) if span > 0 else 1.0
+    start, end = config.exploration_initial_eps, config.exploration_final_eps
+    return start + progress * (end - start)
+
+
+def behaviour_probs(q: torch.Tensor, eps: float) -> torch.Tensor:
+    """The epsilon-greedy policy's action probabilities from Q(s, .) (..., A)."""
+    greedy = torch.nn.functional.one_hot(q.argmax(-1), q.shape[-1]).to(q.dtype)
+    return (1 - eps) * greedy + eps / q.shape[-1]
+
+
+@torch.no_grad()
+def epsilon_greedy(nets: SeedNets, obs: torch.Tensor, generators: list[torch.Generator],
+                   seeds: list[int], eps: list[float]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(actions (len(seeds), N), Q (S, N, A)) for ``obs`` (S, N, obs_dim): each listed
+    seed explores with its own probability ``eps[s]`` and its own generator (one
+    uniform per env for the coin, one for the random action)."""
+    q = nets.head(obs)
+    mine = q if len(seeds) == q.shape[0] else q[seeds]
+    n, actions = obs.shape[1], mine.shape[-1]
+    draws = torch.stack([torch.rand(2, n, generator=generators[s], device=obs.device) for s in seeds])
+    explore = draws[:, 0] < torch.tensor([eps[s] for s in seeds], device=obs.device).unsqueeze(1)
+    random = (draws[:, 1] * actions).long().clamp_(max=actions - 1)
+    return torch.where(explore, random, mine.argmax(-1)), q
+
+
+class ReplayBuffer:
+    """Each seed's last ``capacity`` valid transitions, in preallocated numpy rings."""
+
+    def __init__(self, seeds: int, capacity: int, obs_dim: int) -> None:
+        self.capacity = capacity
+        self.obs = np.zeros((seeds, capacity, obs_dim), dtype=np.float32)
+        self.next_obs = np.zeros_like(self.obs)
+        self.actions = np.zeros((seeds, capacity), dtype=np.int64)
+        self.rewards = np.zeros((seeds, capacity), dtype=np.float32)
+        self.terminated = np.zeros((seeds, capacity), dtype=np.float32)
+        self.pos = np.zeros(seeds, dtype=np.int64)  # where the next transition goes
+        self.size = np.zeros(seeds, dtype=np.int64)
+
+    def add(self, batch: Batch) -> None:
+        """The valid transitions of a rollout (T, S', N), in (t, env) order."""
+        obs, next_obs = batch.obs.cpu().numpy(), batch.next_obs.cpu().numpy()
+        valid, actions = batch.valid.cpu().numpy(), batch.actions.cpu().numpy()
+        rewards, terminated = batch.rewards.cpu().numpy(), batch.terminated.cpu().numpy()
+        for i, s in enumerate(batch.seeds):
+            keep = valid[:, i]
+            n = int(keep.sum())
+            if n == 0:
+                continue
+            at = (self.pos[s] + np.arange(n)) % self.capacity
+            self.obs[s, at], self.next_obs[s, at] = obs[:, i][keep], next_obs[:, i][keep]
+            self.actions[s, at], self.rewards[s, at] = actions[:, i][keep], rewards[:, i][keep]
+            self.terminated[s, at] = terminated[:, i][keep]
+            self.pos[s] = (self.pos[s] + n) % self.capacity
+            self.size[s] = min(self.size[s] + n, self.capacity)
+
+    def sample(self, seeds: list[int], batch_size: int, generators: list[torch.Generator],
+               device: torch.device) -> tuple[torch.Tensor, ...]:
+        """``batch_size`` transitions of each seed, drawn uniformly with replacement by
+        its own generator: (obs, actions, rewards, next_obs, terminated), (S', B, ...)."""
+        index = np.stack([torch.randint(int(self.size[s]), (batch_size,), generator=generators[s]).numpy()
+                          for s in seeds])
+        rows = np.asarray(seeds)[:, None]
+        return tuple(torch.as_tensor(a[rows, index], device=device) for a in
+                     (self.obs, self.actions, self.rewards, self.next_obs, self.terminated))
+
+    def seed_state(self, s: int) -> dict[str, torch.Tensor]:
+        n = int(self.size[s])
+        # oldest first, so that a resumed ring continues in the same order
+        order = (np.arange(n) + (self.pos[s] if n == self.capacity else 0)) % self.capacity
+        return {key: torch.from_numpy(getattr(self, key)[s, order].copy())
+                for key in ("obs", "next_obs", "actions", "rewards", "terminated")}
+
+    def load_seed_state(self, s: int, state: dict[str, torch.Tensor]) -> None:
+        n = len(state["actions"])
+        if n > self.capacity or state["obs"].shape[1:] != self.obs.shape[2:]:
+            raise ValueError(f"a replay buffer of {n} transitions of shape "
+                             f"{tuple(state['obs'].shape[1:])} does not fit this run's")
+        for key in ("obs", "next_obs", "actions", "rewards", "terminated"):
+            getattr(self, key)[s, :n] = state[key].numpy()
+        self.size[s], self.pos[s] = n, n % self.capacity
+
+
+def td_targets(nets: SeedNets, params: list[torch.Tensor], target_params: list[torch.Tensor],
+               rewards: torch.Tensor, next_obs: torch.Tensor, terminated: torch.Tensor,
+               gamma: float, double: bool) -> torch.Tensor:
+    """r + gamma (1 - terminated) Q_target(s', a'), a' = argmax_a Q_target(s', a), or
+    with ``double`` argmax_a Q_online(s', a) (Double DQN); (S, B), no gradient."""
+    with torch.no_grad():
+        next_q = nets.head(next_obs, target_params)
+        if double:
+            best = nets.head(next_obs, params).argmax(-1, keepdim=True)
+            next_value = next_q.gather(-1, best).squeeze(-1)
+        else:
+            next_value = next_q.max(-1).values
+        return rewards + gamma * (1.0 - terminated) * next_value
+
+
+def dqn_loss(nets: SeedNets, params: list[torch.Tensor], target_params: list[torch.Tensor],
+             sample: tuple[torch.Tensor, ...], config: Config) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Huber loss of Q(s, a) against the TD target, mean Q(s, a)), each (S,)."""
+    obs, actions, rewards, next_obs, terminated = sample
+    q = nets.head(obs, params).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+    target = td_targets(nets, params, target_params, rewards, next_obs, terminated,
+                        config.gamma, config.double_q)
+    loss = torch.nn.functional.smooth_l1_loss(q, target, reduction="none").mean(-1)
+    return loss, q.detach().mean(-1)
+
+
+def dqn_update(nets: SeedNets, target_params: list[torch.Tensor], optimizer: RowOptimizer,
+               buffer: ReplayBuffer, config: Config, seeds: list[int],
+               generators: list[torch.Generator]) -> list[dict[str, float]]:
+    """``gradient_steps`` steps of each seed on batches from its own buffer; per seed the
+    mean TD loss, mean Q and gradient norm over them."""
+    totals = torch.zeros(len(seeds), 3, device=nets.rows.device)
+    stepping = torch.ones(len(seeds), dtype=torch.bool, device=nets.rows.device)
+    for _ in range(config.gradient_steps):
+        sample = buffer.sample(seeds, config.batch_size, generators, nets.rows.device)
+        # selected anew each step: a subset is a copy, and the last step moved them
+        loss, q_mean = dqn_loss(nets, nets.select(seeds), nets.select(seeds, target_params),
+                                sample, config)
+        norms = descend(nets, optimizer, loss, seeds, config.max_grad_norm, stepping)
+        totals += torch.stack([loss.detach(), q_mean, norms[:, 0]], 1)
+    means = (totals / config.gradient_steps).tolist()
+    return [{"td_loss": a, "q_mean": b, "grad_norm": c} for a, b, c in means]
+
+
+class Dqn(Learner):
+    """What a DQN run keeps beside the networks: the target network, the replay buffer
+    and its sampling generators, and each seed's count of target updates. It acts
+    epsilon-greedily (uniformly before learning_starts) and shows Q(s, .)."""
+
+    q_network = True
+    watched = ("td_loss", "grad_norm")
+
+    @classmethod
+    def check(cls, envs: gym.vector.VectorEnv) -> str | None:
+        if not isinstance(envs.single_action_space, gym.spaces.Discrete):
+            return (f"DQN needs a Discrete action space (one Q value per action); this one is "
+                    f"{envs.single_action_space}")
+        return None
+
+    def __init__(self, parts: Parts) -> None:
+        super().__init__(parts)
+        nets, config = parts.nets, parts.config()
+        self.target_rows = nets.rows.detach().clone()
+        self.target_params = nets.views_of(self.target_rows)
+        self.buffer = ReplayBuffer(nets.num_seeds, config.buffer_size, parts.collector.obs.shape[-1])
+        self.generators = [torch.Generator().manual_seed(s.replay()) for s in parts.streams]
+        self.target_updates = np.zeros(nets.num_seeds, dtype=np.int64)
+        self.collected_from = parts.collector.env_steps.copy()  # env steps before the rollout
+        parts.collector.acting = self._acting()
+
+    def _acting(self) -> Acting:
+        """The rollout's way to act: epsilon-greedy at each seed's current epsilon (the
+        live config's), and uniformly random before learning_starts."""
+        parts = self.parts
+        generators = [r.generator for r in parts.runs]
+
+        def act(obs: torch.Tensor, seeds: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+            config = parts.config()
+            eps = [1.0 if steps < config.learning_starts else epsilon(config, int(steps))
+                   for steps in parts.collector.env_steps]
+            return epsilon_greedy(parts.nets, obs, generators, seeds, eps)
+        return act
+
+    def collect(self, config: Config, seeds: list[int]) -> Batch | None:
+        self.collected_from = self.parts.collector.env_steps.copy()
+        return self.parts.collector.steps(self.parts.nets, config.train_freq, seeds, values=False)
+
+    @torch.no_grad()
+    def update_target(self, nets: SeedNets, seeds: list[int], before: np.ndarray, after: np.ndarray,
+                      config: Config) -> None:
+        """Each target_update_interval env steps crossed since ``before``: copy the online
+        weights into the target (tau = 1), or average them in (Polyak, once per crossing)."""
+        interval = config.target_update_interval
+        for s in seeds:
+            crossings = int(after[s] // interval - before[s] // interval)
+            if crossings > 0:
+                weight = 1.0 - (1.0 - config.tau) ** crossings
+                self.target_rows[s].lerp_(nets.rows[s].detach(), weight)
+                self.target_updates[s] += crossings
+
+    def update(self, batch: Batch, config: Config, diagnose: list[torch.Generator | None]) -> Stats:
+        """Store the rollout, update the targets, then (after learning_starts) take the
+        gradient steps; per seed its figures."""
+        seeds, after = batch.seeds, self.parts.collector.env_steps
+        self.buffer.add(batch)
+        self.update_target(self.parts.nets, seeds, self.collected_from, after, config)
+        learning = [s for s in seeds if after[s] >= config.learning_starts and self.buffer.size[s] > 0]
+        stats = dict(zip(learning, self._gradient_steps(config, learning) if learning else [],
+                         strict=True))
+        return [{**stats.get(s, {}), "epsilon": epsilon(config, int(after[s])),
+                 "buffer_fill": float(self.buffer.size[s] / self.buffer.capacity),
+                 "target_updates": float(self.target_updates[s])} for s in seeds]
+
+    def _gradient_steps(self, config: Config, seeds: list[int]) -> Stats:
+        return dqn_update(self.parts.nets, self.target_params, self.parts.optimizer, self.buffer,
+                          config, seeds, self.generators)
+
+    def step_alone(self, config: Config, seeds: list[int]) -> bool:
+        """Once it learns, the playground's single step is one gradient step on a batch
+        from the buffer, with no collection."""
+        env_steps = self.parts.collector.env_steps
+        if not all(self.buffer.size[i] > 0 and env_steps[i] >= config.learning_starts for i in seeds):
+            return False
+        self._gradient_steps(config.replace(gradient_steps=1), seeds)
+        return True
+
+    def summary(self, head: torch.Tensor) -> tuple[float, ...]:
+        return tuple(head.tolist())  # Q(s, .)
+
+    def table(self, head: torch.Tensor) -> torch.Tensor:
+        return head
+
+    def snapshot(self, step: int, obs: np.ndarray, head: torch.Tensor,
+                 last_final: np.ndarray | None) -> Snapshot:
+        q = self.summary(head)
+        probs = tuple(behaviour_probs(head, epsilon(self.parts.config(), step)).tolist())
+        return Snapshot(step, tuple(map(float, obs)), probs, None, None, max(q), q_values=q,
+                        policy_table=self.policy_table())
+
+    def seed_state(self, s: int) -> dict:
+        return {"dqn": {"target": self.target_rows[s].detach().cpu().clone(),
+                        "replay": self.buffer.seed_state(s),
+                        "generator": self.generators[s].get_state(),
+                        "target_updates": int(self.target_updates[s])}}
+
+    def load_seed_state(self, s: int, state: dict) -> None:
+        state = state["dqn"]
+        if state["target"].shape != self.target_rows[s].shape:
+            raise ValueError(f"the target network has {state['target'].numel()} weights, "
+                             f"this run {self.target_rows[s].numel()}")
+        with torch.no_grad():
+            self.target_rows[s] = state["target"].to(self.target_rows.device)
+        self.buffer.load_seed_state(s, state["replay"])
+        self.generators[s].set_state(state["generator"])
+        self.target_updates[s] = int(state["target_updates"])

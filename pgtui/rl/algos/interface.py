@@ -1,0 +1,112 @@
+"""What the trainer knows of an algorithm: one ``Learner`` per run, built from the run's
+shared parts, asked what to collect and how to update the seeds' rows from it.
+
+``Learner`` is written for a policy (an actor, perhaps a critic): the policy-gradient
+families override ``collect`` and ``update`` and keep the rest; a value-based family
+(DQN, whose network reads as Q(s, .)) also overrides how its output is shown. The live
+settings an algorithm reads are declared beside the config's fields
+(``config.live_keys``), so the screen knows them without importing torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from ...config import Config
+from ..events import Snapshot
+from ..networks import SeedNets
+from ..optim import RowOptimizer
+from ..rollout import Batch, Collector
+from ..seed_run import SeedRun
+from ..seeding import SeedStreams
+from .samples import Stats
+
+
+@dataclass
+class Parts:
+    """The run's pieces a learner is built from and works on."""
+
+    nets: SeedNets
+    optimizer: RowOptimizer
+    collector: Collector
+    runs: list[SeedRun]  # each seed's generators
+    streams: list[SeedStreams]
+    config: Callable[[], Config]  # the live config, as of now
+    tabular: Any = None  # the env's published model (``exact_gradient.TabularModel``), or None
+    reference: dict[str, Any] | None = None  # a race's reference estimator settings
+
+
+class Learner:
+    """One algorithm's side of a run; subclasses override what they do differently."""
+
+    #: the network's output is Q(s, .) (one value per action), not a policy
+    q_network: ClassVar[bool] = False
+    #: figures that must stay finite, or the update is undone as diverged
+    watched: ClassVar[tuple[str, ...]] = ("policy_loss", "value_loss", "grad_norm", "critic_grad_norm")
+
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
+
+    @classmethod
+    def check(cls, envs: gym.vector.VectorEnv) -> str | None:
+        """Why this algorithm cannot learn on ``envs``, or None."""
+        return None
+
+    def collect(self, config: Config, seeds: list[int]) -> Batch | None:
+        """One rollout of ``seeds`` (None: no seed finished one)."""
+        raise NotImplementedError
+
+    def update(self, batch: Batch, config: Config, diagnose: list[torch.Generator | None]) -> Stats:
+        """Step the batch's seeds' rows; per seed its figures. ``diagnose``: per seed the
+        generator of the gradient diagnostics, or None for none this update."""
+        raise NotImplementedError
+
+    def step_alone(self, config: Config, seeds: list[int]) -> bool:
+        """The playground's single step, where it needs no rollout; False: collect and
+        update as usual."""
+        return False
+
+    def summary(self, head: torch.Tensor) -> tuple[float, ...]:
+        """What the policy pane shows of seed 0's output at one observation: pi(.|s), or
+        a Gaussian's (mean..., std...)."""
+        return self.parts.nets.summary(0, head)
+
+    def table(self, head: torch.Tensor) -> torch.Tensor:
+        """Seed 0's output over a tabular env's states, as the drawing shows it."""
+        return head.softmax(-1)
+
+    @torch.no_grad()
+    def policy_table(self) -> tuple[tuple[float, ...], ...] | None:
+        """``table`` over every state of a tabular env (None for other envs)."""
+        tabular, nets = self.parts.tabular, self.parts.nets
+        if tabular is None or len(tabular.observations) < 2:
+            return None
+        x = torch.as_tensor(tabular.observations, device=nets.rows.device)
+        return tuple(map(tuple, self.table(nets.head(x.expand(nets.num_seeds, *x.shape))[0]).tolist()))
+
+    def snapshot(self, step: int, obs: np.ndarray, head: torch.Tensor,
+                 last_final: np.ndarray | None) -> Snapshot:
+        """The drawn state with the policy's view of it (``head``: seed 0's output there;
+        ``last_final``: the last finished episode's final observation, for a task that
+        shows it)."""
+        summary, point = self.summary(head), tuple(map(float, obs))
+        last_final = None if last_final is None else tuple(map(float, last_final))
+        value = self.parts.nets.value(0, obs)
+        if self.parts.nets.discrete:
+            return Snapshot(step, point, summary, None, None, value, last_final=last_final,
+                            policy_table=self.policy_table())
+        d = len(summary) // 2
+        return Snapshot(step, point, None, summary[:d], summary[d:], value)
+
+    def seed_state(self, i: int) -> dict[str, Any]:
+        """What a checkpoint of seed ``i`` keeps of this learner beyond the weights."""
+        return {}
+
+    def load_seed_state(self, i: int, state: dict[str, Any]) -> None:
+        """Put back what ``seed_state`` kept."""

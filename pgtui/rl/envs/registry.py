@@ -1,0 +1,189 @@
+"""Gymnasium envs by id, vectorized, plus the one-step bandit of the worked example.
+
+A Discrete observation (Gymnasium's toy-text grids) reaches the networks one-hot,
+through Gymnasium's own ``FlattenObservation`` wrapper.
+
+Gymnasium 1.x vector envs reset an env on the step *after* it terminated or truncated:
+that step's reward is 0 and its action is ignored. The rollouts mark such steps
+invalid (``valid = False``) so no transition ever straddles two episodes; in exchange
+the observation returned at a final step is the true final observation, which is what
+a critic needs to bootstrap a truncated episode.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+DIALOGUE_ID = "pgtui/Dialogue-v0"  # the RLHF capstone's dialogue (``pgtui/tasks/rlhf/``)
+# CartPole has a native numpy vector env, many times faster than stepping Python envs;
+# the dialogue's shares each prompt among a group of envs
+_NATIVE_VECTOR = frozenset({"CartPole-v1", "CartPole-v0", DIALOGUE_ID})
+
+ACTION_NAMES = {
+    "CartPole-v1": ("left", "right"),
+    "CartPole-v0": ("left", "right"),
+    "MountainCar-v0": ("left", "none", "right"),
+    "Acrobot-v1": ("-1", "0", "+1"),
+    "pgtui/Bandit-v0": ("a1", "a2"),
+    "pgtui/Chain-v0": ("left", "right"),
+    "FrozenLake-v1": ("left", "down", "right", "up"),
+    "CliffWalking-v1": ("up", "right", "down", "left"),
+    "Taxi-v4": ("south", "north", "east", "west", "pickup", "dropoff"),
+    "LunarLander-v3": ("none", "left", "main", "right"),
+}
+
+
+class EnvError(ValueError):
+    """An env id that does not exist or that pgtui cannot drive."""
+
+
+class BanditEnv(gym.Env):
+    """A one-step K-armed bandit: pulling arm a pays ``means[a]`` plus Gaussian noise."""
+
+    def __init__(self, means: tuple[float, ...] = (2.0, 0.0), noise: float = 0.0) -> None:
+        self.means = np.asarray(means, dtype=np.float64)
+        self.noise = float(noise)
+        self.action_space = spaces.Discrete(len(means))
+        self.observation_space = spaces.Box(0.0, 1.0, shape=(1,), dtype=np.float32)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        return np.zeros(1, dtype=np.float32), {}
+
+    def step(self, action):
+        reward = self.means[int(action)] + self.noise * self.np_random.standard_normal()
+        return np.zeros(1, dtype=np.float32), float(reward), True, False, {}
+
+    @property
+    def P(self) -> dict:
+        """Its model, as Gymnasium's toy-text envs publish theirs (the mean payoffs)."""
+        return {0: {a: [(1.0, 0, float(m), True)] for a, m in enumerate(self.means)}}
+
+    initial_state_distrib = np.ones(1)
+
+
+gym.register("pgtui/Bandit-v0", entry_point=BanditEnv, max_episode_steps=1)
+gym.register("pgtui/Chain-v0", entry_point="pgtui.rl.envs.chain:ChainEnv", max_episode_steps=20)
+# every response is RESPONSE_LENGTH tokens: the env ends it, no time limit needed
+gym.register(DIALOGUE_ID, entry_point="pgtui.tasks.rlhf.env:DialogueEnv",
+             vector_entry_point="pgtui.tasks.rlhf.env:DialogueVectorEnv")
+
+
+@dataclass(frozen=True)
+class EnvInfo:
+    env_id: str
+    obs_dim: int
+    discrete: bool
+    act_dim: int  # number of actions (discrete) or action dimensions (continuous)
+    action_low: np.ndarray | None
+    action_high: np.ndarray | None
+    reward_threshold: float | None
+    action_names: tuple[str, ...]
+
+
+def solved_threshold(config, info: EnvInfo) -> float | None:
+    """The mean return that counts as solved: the config's ``solved_threshold``, else the
+    env's ``reward_threshold`` in the config's reward scale (None: the env has none)."""
+    if config.solved_threshold is not None:
+        return config.solved_threshold
+    return None if info.reward_threshold is None else info.reward_threshold * config.reward_scale
+
+
+def registered_id(env_id: str) -> str:
+    """The registry id of ``env_id``; ``module:EnvId`` first imports the module that
+    registers it (how Gymnasium names envs from other packages)."""
+    module, sep, name = env_id.partition(":")
+    if not sep:
+        return env_id
+    try:
+        importlib.import_module(module)
+    except Exception as err:  # missing, or broken on import: either way not usable
+        raise EnvError(f"env '{env_id}': cannot import {module!r}: {err}") from None
+    return name
+
+
+def _spec(env_id: str) -> gym.envs.registration.EnvSpec:
+    try:
+        return gym.spec(registered_id(env_id))
+    except gym.error.Error as err:
+        raise EnvError(f"unknown env '{env_id}': {err}") from None
+
+
+def env_exists(env_id: str) -> bool:
+    try:
+        return registered_id(env_id) in gym.registry
+    except EnvError:
+        return False
+
+
+def make_vec_env(env_id: str, num_envs: int, max_episode_steps: int = 0,
+                 kwargs: dict | None = None) -> gym.vector.VectorEnv:
+    """A vector env; CartPole uses Gymnasium's native numpy implementation.
+    ``max_episode_steps`` > 0 replaces the env's own time limit; ``kwargs`` go to the
+    env (a preset's ``env_kwargs``)."""
+    _spec(env_id)
+    env_id = registered_id(env_id)
+    mode = "vector_entry_point" if env_id in _NATIVE_VECTOR else "sync"
+    limit = {"max_episode_steps": max_episode_steps} if max_episode_steps > 0 else {}
+    limit.update(kwargs or {})
+    try:
+        envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **limit)
+        if isinstance(envs.single_observation_space, spaces.Discrete):  # toy-text: one-hot
+            envs.close()
+            envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode,
+                                wrappers=[gym.wrappers.FlattenObservation], **limit)
+    except gym.error.DependencyNotInstalled as err:
+        hint = ("; install it with: pip install 'pgtui[box2d]'" if "box2d" in str(err).lower()
+                else "")
+        raise EnvError(f"env '{env_id}' needs a package that is not installed{hint} "
+                       f"({' '.join(str(err).split())})") from None
+    except Exception as err:  # any failure to build the env is the user's env id
+        raise EnvError(f"cannot make env '{env_id}': {err}") from None
+    describe(envs)  # refuse unsupported spaces before any training starts
+    return envs
+
+
+def make_env(env_id: str, max_episode_steps: int = 0, env_kwargs: dict | None = None) -> gym.Env:
+    """One env of ``env_id`` (watch mode); ``max_episode_steps`` > 0 replaces the time limit."""
+    kwargs = dict(env_kwargs or {})
+    if max_episode_steps > 0:
+        kwargs["max_episode_steps"] = max_episode_steps
+    env = gym.make(env_id, **kwargs)
+    if isinstance(env.observation_space, spaces.Discrete):  # one-hot, as in training
+        env = gym.wrappers.FlattenObservation(env)
+    return env
+
+
+def env_info(env_id: str, kwargs: dict | None = None) -> EnvInfo:
+    """Spaces and names of ``env_id``, from a throwaway one-env vector env."""
+    envs = make_vec_env(env_id, 1, kwargs=kwargs)
+    try:
+        return describe(envs)
+    finally:
+        envs.close()
+
+
+def describe(envs: gym.vector.VectorEnv) -> EnvInfo:
+    obs_space, act_space = envs.single_observation_space, envs.single_action_space
+    env_id = envs.spec.id if envs.spec is not None else "?"
+    if not isinstance(obs_space, spaces.Box) or len(obs_space.shape) != 1:
+        raise EnvError(f"env '{env_id}': observations must be a flat Box, got {obs_space}")
+    spec = _spec(env_id) if envs.spec is not None else None
+    threshold = spec.reward_threshold if spec is not None else None
+    if isinstance(act_space, spaces.Discrete):
+        n = int(act_space.n)
+        names = (envs.metadata.get("action_names") or ACTION_NAMES.get(env_id)
+                 or tuple(str(i) for i in range(n)))
+        return EnvInfo(env_id, obs_space.shape[0], True, n, None, None, threshold, names)
+    if isinstance(act_space, spaces.Box) and len(act_space.shape) == 1:
+        d = act_space.shape[0]
+        names = tuple(f"a{i}" for i in range(d))
+        return EnvInfo(env_id, obs_space.shape[0], False, d, act_space.low.astype(np.float32),
+                       act_space.high.astype(np.float32), threshold, names)
+    raise EnvError(f"env '{env_id}': action space must be Discrete or a flat Box, "
+                   f"got {act_space}")

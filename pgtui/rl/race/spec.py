@@ -1,0 +1,111 @@
+"""What a race is, without the training: its seeds' configs and what it reports.
+
+The screen and ``pgtui compare`` need these to set a race up and to draw it; the
+training itself (``variant_run.py``) runs in processes of their own, so this module imports
+no torch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ...config import Config, folder_name
+
+#: update figures a race averages over each run: the baseline term's distance from zero
+#: in standard errors, and the estimate against the true gradient (tabular envs)
+AVERAGED = ("baseline_se", "true_grad_cosine", "true_grad_mse", "true_grad_cosine_ref",
+            "true_grad_mse_ref")
+
+
+@dataclass(frozen=True)
+class SeedProgress:
+    seed: int
+    global_step: int
+    episodes: int
+    new_returns: tuple[float, ...]  # episodes finished since the previous report
+    last100_mean: float
+    solved_episode: int | None
+    grad_var_sum: float  # over the updates that measured it; mean = sum / diag_updates
+    grad_snr_sum: float
+    diag_updates: int
+    state: str  # running | paused | finished | diverged | error
+    message: str = ""
+    learned_steps: int = 0  # steps learned from (global_step: env steps taken)
+    solved_step: int | None = None  # steps learned from when it solved
+    solved_wall_s: float | None = None  # training seconds when it solved
+    # stability: the lowest last-100 mean after it first reached the threshold (None: never)
+    lowest_after_reaching: float | None = None
+    fell_back: bool = False  # ... and it later fell below the threshold
+    paired_var_sum: float = 0.0  # grad_var where the reference was measured on the same batch
+    reference_var_sum: float = 0.0  # the reference estimator's grad_var on those batches
+    # per-update figures averaged over a run (``AVERAGED``): key -> (sum, updates)
+    sums: dict[str, tuple[float, int]] = field(default_factory=dict)
+    # the dialogue's exact figures at the latest update (``dialogue.rlhf.FIGURES``)
+    figures: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def grad_var(self) -> float:
+        return self.grad_var_sum / self.diag_updates if self.diag_updates else math.nan
+
+    @property
+    def grad_snr(self) -> float:
+        return self.grad_snr_sum / self.diag_updates if self.diag_updates else math.nan
+
+
+@dataclass(frozen=True)
+class GroupReport:
+    variant: str
+    seeds: tuple[SeedProgress, ...]
+    final: bool = False
+    changes: tuple[tuple[str, Any], ...] = field(default=())  # live changes applied since last
+
+
+def variant_configs(config: Config, seeds: int | None = None) -> list[tuple[str, list[Config]]]:
+    """(name, one config per seed) for each variant of a compare config.
+
+    Seeds are ``config.seed``, ``config.seed + 1``, ...; a config without variants is
+    one variant named after its algo.
+    """
+    count = seeds if seeds is not None else config.seeds
+    variants = config.variants or [{"name": config.algo}]
+    out = []
+    for variant in variants:
+        overrides = {k: v for k, v in variant.items() if k != "name"}
+        base = config.replace(variants=[], sweep={}, seeds=1, **overrides)
+        out.append((variant["name"], [base.replace(seed=base.seed + i) for i in range(count)]))
+    return out
+
+
+ESTIMATOR_KEYS = ("baseline", "return_mode", "normalize_advantage")
+
+
+def expected_gradient(config: Config) -> tuple:
+    """What a variant's policy-gradient estimator estimates, in expectation: two
+    variants with equal tuples estimate the same gradient, and only then does a ratio
+    of their variances compare like for like. A baseline (value, or the mean over the
+    other episodes) leaves it unchanged; reward-to-go without the gamma^t factor
+    differs from the full return unless gamma = 1; normalized advantages rescale it; a
+    time limit or a reward scale changes the return it is the gradient of."""
+    # the objective itself: a capped episode or scaled rewards are another return
+    task = (config.env, config.max_episode_steps, config.reward_scale)
+    if config.algo != "reinforce":
+        return (config.algo, config.gamma, config.gae_lambda, config.normalize_advantage, *task)
+    return_mode = config.return_mode if config.gamma < 1 else "either"
+    return (config.algo, config.gamma, return_mode, config.normalize_advantage, *task)
+
+
+def reference_estimator(groups: list[tuple[str, list[Config]]]) -> dict[str, Any] | None:
+    """The first variant's REINFORCE estimator settings, when every variant is REINFORCE:
+    each variant then also measures it on its own batches, for paired variance ratios."""
+    if not groups or any(c.algo != "reinforce" for _, configs in groups for c in configs):
+        return None
+    first = groups[0][1][0]
+    return {key: getattr(first, key) for key in ESTIMATOR_KEYS}
+
+
+def seed_dir(out: Path, variant: str, seed: int) -> Path:
+    """Where a compare run keeps one seed's files: OUT/<variant>/seed-<n>/."""
+    return out / folder_name(variant) / f"seed-{seed}"

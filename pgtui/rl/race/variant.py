@@ -1,0 +1,167 @@
+"""One variant of a race: its seeds trained as one ``Trainer``, reported as one stream.
+
+A race is variants x seeds. Each variant's seeds are the seed axis of one Trainer, so
+they keep one pace and a pause or a live change reaches all of them at the same update
+boundary. A ``VariantRun`` turns the seeds' events into ``GroupReport``s (``race.py``)
+a few times a second: per seed, the returns since the last report and running figures
+(last-100 mean, when it solved, the mean gradient noise).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ...config import Config
+from ...tasks.rlhf.hook import FIGURES
+from ..events import (
+    ChangeApplied,
+    Command,
+    EpisodesFinished,
+    Event,
+    RunError,
+    Solved,
+    Stopped,
+    UpdateFinished,
+)
+from ..trainer import Trainer
+from .spec import AVERAGED, GroupReport, SeedProgress
+
+
+class _SeedState:
+    """What the report remembers of one seed between reports."""
+
+    def __init__(self, seed: int, sink: Callable[[Event], None] | None,
+                 threshold: float | None = None) -> None:
+        self.seed, self.sink, self.threshold = seed, sink, threshold
+        self.lowest_after_reaching: float | None = None
+        self.solved_wall_s: float | None = None
+        self.new_returns: list[float] = []
+        self.solved_episode: int | None = None
+        self.solved_step: int | None = None
+        self.grad_var_sum = self.grad_snr_sum = 0.0
+        self.diag_updates = 0
+        self.paired_var_sum = self.reference_var_sum = 0.0
+        self.state = "running"
+        self.message = ""
+        self.change: tuple[str, Any] | None = None
+        self.figures: dict[str, float] = {}
+        self.sums: dict[str, tuple[float, int]] = {}
+
+    def __call__(self, event: Event) -> None:
+        if self.sink is not None:
+            self.sink(event)
+        if isinstance(event, EpisodesFinished):
+            self.new_returns.extend(event.returns)
+        elif isinstance(event, UpdateFinished):
+            self._track_stability(event.stats.get("last100_mean", math.nan))
+            for key in AVERAGED:
+                value = event.stats.get(key)
+                if value is not None and math.isfinite(value):
+                    total, count = self.sums.get(key, (0.0, 0))
+                    self.sums[key] = (total + value, count + 1)
+            if "proxy_reward_exact" in event.stats:  # the dialogue's exact figures
+                self.figures = {k: event.stats[f"{k}_exact"] for k in FIGURES}
+                self.figures["rm_accuracy"] = event.stats["rm_accuracy"]
+            var, snr = event.stats.get("grad_var"), event.stats.get("grad_snr")
+            if var is not None and snr is not None and math.isfinite(var) and math.isfinite(snr):
+                self.grad_var_sum += var
+                self.grad_snr_sum += snr
+                self.diag_updates += 1
+                ref = event.stats.get("grad_var_ref")
+                if ref is not None and math.isfinite(ref):
+                    self.paired_var_sum += var
+                    self.reference_var_sum += ref
+        elif isinstance(event, Solved):
+            self.solved_episode, self.solved_step = event.episode, event.learned_step
+            self.solved_wall_s = event.wall_s
+        elif isinstance(event, RunError):
+            self.message = event.message
+            if event.fatal:
+                self.state = "diverged" if event.diverged else "error"
+        elif isinstance(event, ChangeApplied):
+            self.change = (event.key, event.new)
+        elif isinstance(event, Stopped) and self.state == "running":
+            self.state = "finished"
+
+    def _track_stability(self, mean: float) -> None:
+        """The lowest last-100 mean once it has reached the threshold (at update ends)."""
+        if self.threshold is None or not math.isfinite(mean):
+            return
+        if self.lowest_after_reaching is None:
+            if mean >= self.threshold:
+                self.lowest_after_reaching = mean
+        else:
+            self.lowest_after_reaching = min(self.lowest_after_reaching, mean)
+
+
+class VariantRun:
+    """Trains ``configs`` (one per seed, differing in the seed only) as one Trainer;
+    ``report`` receives ``GroupReport``s."""
+
+    def __init__(self, variant: str, configs: list[Config], report: Callable[[GroupReport], None],
+                 *, report_hz: float = 5.0, sinks: list[Callable[[Event], None]] | None = None,
+                 resume: list[dict | None] | None = None,
+                 reference: dict[str, Any] | None = None) -> None:
+        self.variant, self.report = variant, report
+        self.period = 1.0 / report_hz
+        self._next_report = 0.0
+        self.states = [_SeedState(c.seed, sinks[i] if sinks else None)
+                       for i, c in enumerate(configs)]
+        self.trainer = Trainer(configs[0], self.states, seeds=[c.seed for c in configs],
+                               reference=reference)
+        for state in self.states:
+            state.threshold = self.trainer.threshold
+        for i, payload in enumerate(resume or ()):
+            if payload is not None:
+                self.trainer.load_run_state(payload, i)
+                solved = self.trainer.runs[i].solved
+                if solved is not None:  # solved before the fork: no new event comes
+                    self.states[i].solved_episode = solved.episode
+                    self.states[i].solved_step = solved.learned_step
+                    self.states[i].solved_wall_s = solved.wall_s
+
+    def submit(self, command: Command) -> None:
+        self.trainer.submit(command)
+
+    def run(self, stop: threading.Event | None = None, max_updates: int | None = None) -> None:
+        """Until every seed has reached its total_steps (or ``max_updates``) or a stop."""
+        try:
+            self.trainer.run(stop, max_updates=max_updates, after_update=self._maybe_send)
+        finally:
+            self._send(final=True)
+
+    def _maybe_send(self) -> None:
+        if self.trainer.paused or time.monotonic() >= self._next_report:
+            self._next_report = time.monotonic() + self.period
+            self._send(final=False)
+
+    def _send(self, final: bool) -> None:
+        seeds, trainer = [], self.trainer
+        paused = trainer.paused and not final
+        for i, (run, state) in enumerate(zip(trainer.runs, self.states, strict=True)):
+            shown = "paused" if paused and state.state == "running" else state.state
+            seeds.append(SeedProgress(
+                seed=state.seed, global_step=trainer.seed_step(i), episodes=run.episodes,
+                new_returns=tuple(state.new_returns), last100_mean=run.last100_mean,
+                solved_episode=state.solved_episode, grad_var_sum=state.grad_var_sum,
+                grad_snr_sum=state.grad_snr_sum, diag_updates=state.diag_updates,
+                state=shown, message=state.message, learned_steps=trainer.learned_steps_of(i),
+                solved_step=state.solved_step, solved_wall_s=state.solved_wall_s,
+                lowest_after_reaching=state.lowest_after_reaching,
+                fell_back=state.lowest_after_reaching is not None and state.threshold is not None
+                and state.lowest_after_reaching < state.threshold, paired_var_sum=state.paired_var_sum,
+                reference_var_sum=state.reference_var_sum, figures=dict(state.figures),
+                sums=dict(state.sums)))
+            state.new_returns = []
+        changes = {}  # every seed applied the same change: report it once
+        for state in self.states:
+            if state.change is not None:
+                changes[state.change[0]] = state.change[1]
+                state.change = None
+        self.report(GroupReport(self.variant, tuple(seeds), final=final,
+                                changes=tuple(changes.items())))
+

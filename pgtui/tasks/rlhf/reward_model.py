@@ -1,0 +1,100 @@
+"""The reward model: a small network that scores a whole dialogue, trained with the
+Bradley-Terry loss on labelers' verdicts over pairs of reference-policy responses.
+
+Bradley-Terry: P(chosen beats rejected) = sigmoid(r(chosen) - r(rejected)); the loss is
+its negative log-likelihood, ``-log sigmoid(r_c - r_r)``, whose gradient with respect
+to r_c is ``-(1 - sigmoid(r_c - r_r))``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...rl.policies import mlp
+from .dialogue import CORRECT, NUM_PROMPTS, NUM_RESPONSES, OBS_DIM, final_observations, prompt_probs
+from .labelers import label
+
+PAIRS = 20_000  # training pairs
+HELD_OUT = 5_000  # pairs kept aside to measure it
+FIT_STEPS = 300
+
+
+class RewardModel(nn.Module):
+    def __init__(self, hidden: int = 64) -> None:
+        super().__init__()
+        self.net = mlp([OBS_DIM, hidden, 1], "tanh", out_gain=1.0)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.net(obs).squeeze(-1)
+
+
+def bradley_terry_loss(chosen: torch.Tensor, rejected: torch.Tensor) -> torch.Tensor:
+    """Mean of -log sigmoid(r_chosen - r_rejected) over the pairs."""
+    return -F.logsigmoid(chosen - rejected).mean()
+
+
+@dataclass(frozen=True)
+class FittedRewardModel:
+    labeler_bias: float
+    scores: np.ndarray  # r(prompt, response), (NUM_PROMPTS, NUM_RESPONSES), centred on pi_ref
+    held_out_accuracy: float  # on held-out pairs that differ in correctness: ranks the
+    # correct response higher
+
+
+def sample_pairs(rng: np.random.Generator, ref_probs: np.ndarray, size: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(prompts, first, second): two reference-policy responses to each drawn prompt."""
+    prompts = rng.choice(NUM_PROMPTS, size=size, p=prompt_probs())
+    cdf = ref_probs[prompts].cumsum(1)
+    draw = lambda: (cdf < rng.random((size, 1)) * cdf[:, -1:]).sum(1).clip(max=NUM_RESPONSES - 1)  # noqa: E731
+    return prompts, draw(), draw()
+
+
+def ranking_accuracy(scores: np.ndarray, prompts: np.ndarray, first: np.ndarray,
+                     second: np.ndarray) -> float:
+    """Of the pairs whose responses differ in correctness, the share where the correct
+    one scores higher."""
+    differ = CORRECT[prompts, first] != CORRECT[prompts, second]
+    p, a, b = prompts[differ], first[differ], second[differ]
+    correct_first = CORRECT[p, a]
+    gap = scores[p, a] - scores[p, b]
+    return float(np.mean(np.where(correct_first, gap > 0, gap < 0)))
+
+
+def fit_reward_model(ref_probs: np.ndarray, labeler_bias: float, seed: int = 0) -> FittedRewardModel:
+    """A reward model fitted to labelers of ``labeler_bias`` judging pairs drawn from
+    ``ref_probs`` (the reference policy's responses)."""
+    rng = np.random.default_rng(seed)
+    prompts, first, second = sample_pairs(rng, ref_probs, PAIRS + HELD_OUT)
+    first_wins = label(rng, prompts, first, second, labeler_bias)
+    chosen = np.where(first_wins, first, second)[:PAIRS]
+    rejected = np.where(first_wins, second, first)[:PAIRS]
+    # score each distinct dialogue once per step
+    table = final_observations()
+    keys, inverse = np.unique(np.concatenate([prompts[:PAIRS] * NUM_RESPONSES + chosen,
+                                              prompts[:PAIRS] * NUM_RESPONSES + rejected]),
+                              return_inverse=True)
+    obs = torch.as_tensor(table.reshape(-1, OBS_DIM)[keys])
+    chosen_at, rejected_at = torch.as_tensor(inverse).split(PAIRS)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = RewardModel()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(FIT_STEPS):
+        optimizer.zero_grad()
+        scores = model(obs)
+        bradley_terry_loss(scores[chosen_at], scores[rejected_at]).backward()
+        optimizer.step()
+    with torch.no_grad():
+        scores = model(torch.as_tensor(table)).double().numpy()
+    # Bradley-Terry fixes only differences within a prompt: centre each prompt's scores on
+    # the reference policy's mean, so pi_ref's expected proxy reward is 0
+    scores -= (ref_probs * scores).sum(1, keepdims=True) / ref_probs.sum(1, keepdims=True)
+    held = slice(PAIRS, None)
+    accuracy = ranking_accuracy(scores, prompts[held], first[held], second[held])
+    return FittedRewardModel(labeler_bias, scores, accuracy)
