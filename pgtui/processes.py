@@ -6,7 +6,7 @@ Measured on the 2-core machine (benchmarks/ui_overhead.py): a Trainer in a threa
 Textual app ran at 0.38x its headless speed with 600 ms key latency, because the two
 share one GIL; in its own process it keeps its speed and the screen stays responsive.
 
-``RemoteTrainer`` runs one ``Trainer`` (the playground); ``RemoteGroup`` runs one
+``RemoteTrainer`` runs one ``Trainer`` (the playground); ``RemoteVariant`` runs one
 variant's seeds as a ``VariantRun`` (races and ``pgtui compare``), with the torch threads
 ``race_threads`` gives it; ``RemotePlayer`` plays a saved policy (watch mode).
 """
@@ -151,7 +151,7 @@ def seed_sinks(variant: str, configs: list, metrics_dir: str | None,
     return sinks
 
 
-def _group_main(commands, reports, variant: str, configs_data: list[dict],
+def _variant_main(commands, reports, variant: str, configs_data: list[dict],
                 metrics_dir: str | None, resume: list[dict | None] | None,
                 report_hz: float, reference: dict | None, threads: int,
                 tensorboard: str | None) -> None:
@@ -165,14 +165,14 @@ def _group_main(commands, reports, variant: str, configs_data: list[dict],
         per_seed = seed_sinks(variant, configs, metrics_dir, tensorboard)
         writers = [w for seed in per_seed for w in seed]
         sinks = [tee(seed) for seed in per_seed] if writers else None
-        group = VariantRun(variant, configs, reports.put, report_hz=report_hz,
+        run = VariantRun(variant, configs, reports.put, report_hz=report_hz,
                           sinks=sinks, resume=resume, reference=reference)
     except Exception as err:  # a bad env, device or folder: report it, end cleanly
         reports.put(RunError(f"{variant}: cannot start: {_one_line(err)}", fatal=True))
         reports.put(None)
         return
     try:
-        group.run(_relay_commands(commands, group.submit))
+        run.run(_relay_commands(commands, run.submit))
     finally:
         for writer in writers:
             writer.close()
@@ -304,8 +304,21 @@ class RemotePlayer(_Child):
             f"the watch process died (exit code {code})", fatal=True))
 
 
-class RemoteGroup(_Child):
-    """A ``VariantRun`` in its own process; ``reports()`` yields its ``GroupReport``s (and a
+def relay(remote: RemoteVariant, inbox: queue.SimpleQueue, key: Any) -> threading.Thread:
+    """Pass ``remote``'s reports into ``inbox`` as (key, report) from a thread of its own,
+    then (key, None) once its process has ended."""
+    def pump() -> None:
+        for item in remote.reports():
+            inbox.put((key, item))
+        inbox.put((key, None))
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return thread
+
+
+class RemoteVariant(_Child):
+    """A ``VariantRun`` in its own process; ``reports()`` yields its ``VariantReport``s (and a
     ``RunError`` if it could not start or died)."""
 
     def __init__(self, variant: str, configs: list, *, metrics_dir: Path | None = None,
@@ -313,7 +326,7 @@ class RemoteGroup(_Child):
                  reference: dict | None = None, threads: int = 1,
                  tensorboard: str | Path | None = None) -> None:
         self.variant = variant
-        super().__init__(_group_main, (variant, [dataclasses.asdict(c) for c in configs],
+        super().__init__(_variant_main, (variant, [dataclasses.asdict(c) for c in configs],
                                        str(metrics_dir) if metrics_dir else None, resume,
                                        report_hz, reference, threads,
                                        str(tensorboard) if tensorboard else None))

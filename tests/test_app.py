@@ -14,9 +14,9 @@ from pgtui.presets import load_preset
 from pgtui.rl.events import ChangeApplied, EpisodesFinished, Snapshot, UpdateFinished
 from pgtui.tasks.rlhf.dialogue import END, GREAT, NO, YES, Prompt, encode, prompt_index
 from pgtui.ui.app import PlaygroundApp
+from pgtui.ui.forks import FORK_TITLE
 from pgtui.ui.messages import TrainerEvents, WatchFrame
 from pgtui.ui.screens.choice import ChoicePicker
-from pgtui.ui.screens.train import FORK_TITLE
 
 PRESET = "cartpole-reinforce-baseline"
 
@@ -187,7 +187,7 @@ async def test_watch_plays_in_a_process_of_its_own_and_reset_takes_the_warm_spar
         assert len(frames[-1].probs) == 2 and abs(sum(frames[-1].probs) - 1) < 1e-5
         assert app.screen.env_view.obs in {f.obs for f in frames}
         await pilot.press("w")  # again: back to training
-        await wait_for(lambda: app.screen.watch_stop is None and app.state.status == "running")
+        await wait_for(lambda: not app.screen.watching.active and app.state.status == "running")
 
         await wait_for(lambda: app._spare is not None)
         spare, old_run = app._spare, app.run_id
@@ -290,7 +290,7 @@ async def test_the_dialogue_shows_the_conversation_proxy_vs_true_reward_and_its_
 
 
 async def test_L_lists_the_lessons_and_opens_the_chosen_ones_preset():
-    from pgtui.ui.screens.compare import CompareScreen
+    from pgtui.ui.screens.race import RaceScreen
 
     app = PlaygroundApp(load_preset(PRESET), PRESET, autostart=False)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -301,6 +301,6 @@ async def test_L_lists_the_lessons_and_opens_the_chosen_ones_preset():
         assert options.option_count == 6
         options.highlighted = 2  # variance-horizon: a race
         await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, CompareScreen))
+        await wait_for(lambda: isinstance(app.screen, RaceScreen))
         assert app.screen.title_text == "variance-horizon"
-        assert list(app.screen.races)[:3] == ["none, 100", "none, 200", "none, 500"]
+        assert list(app.screen.variants)[:3] == ["none, 100", "none, 200", "none, 500"]

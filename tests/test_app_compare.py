@@ -5,13 +5,13 @@ import re
 from waiting import wait_for
 
 from pgtui.presets import load_preset
-from pgtui.rl.race.spec import GroupReport, SeedProgress
+from pgtui.rl.race.spec import SeedProgress, VariantReport
 from pgtui.ui.app import PlaygroundApp
-from pgtui.ui.screens.compare import CompareScreen, GroupItem
+from pgtui.ui.screens.race import RaceScreen, VariantItem
 from pgtui.ui.widgets.variant_column import VariantColumn
 
 
-def text_of(screen: CompareScreen) -> list[str]:
+def text_of(screen: RaceScreen) -> list[str]:
     return [str(column.figures.render()) for column in screen.query(VariantColumn)]
 
 
@@ -20,8 +20,8 @@ async def test_a_compare_preset_races_live_and_each_column_obeys_its_keys():
     app = PlaygroundApp(config, "variance-baseline")
     async with app.run_test(size=(120, 36)) as pilot:
         screen = app.screen
-        assert isinstance(screen, CompareScreen)
-        races = list(screen.races.values())
+        assert isinstance(screen, RaceScreen)
+        races = list(screen.variants.values())
         assert [r.name for r in races] == ["no baseline", "value baseline"]
         await wait_for(lambda: all(r.seeds and min(s.episodes for s in r.seeds) > 20
                                    and r.summary.grad_var for r in races))
@@ -46,7 +46,7 @@ async def test_a_compare_preset_races_live_and_each_column_obeys_its_keys():
         await pilot.press("left", "space")
         await wait_for(lambda: races[0].state == "running")
         await pilot.press("escape")
-        assert isinstance(app.screen, CompareScreen), "the race is the whole session"
+        assert isinstance(app.screen, RaceScreen), "the race is the whole session"
         await pilot.press("q")
     assert app.return_code == 0
 
@@ -62,7 +62,7 @@ async def test_key_c_opens_a_race_and_escape_returns_to_the_paused_run():
         assert {"variance-baseline", "variance-techniques", "entropy-exploration",
                 "reinforce-a2c-ppo"} <= set(names)
         await pilot.press("enter")  # the first compare preset
-        await wait_for(lambda: isinstance(app.screen, CompareScreen))
+        await wait_for(lambda: isinstance(app.screen, RaceScreen))
         await wait_for(lambda: app.state.status == "paused")  # the single run waits
         enabled = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
         assert "toggle_all" in enabled and "reset" not in enabled, "single-run keys are off"
@@ -82,9 +82,9 @@ async def test_fork_races_two_branches_from_the_same_weights():
         labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
         assert labels[0] == "baseline: value (as now) vs none"
         await pilot.press("enter")
-        await wait_for(lambda: isinstance(app.screen, CompareScreen))
+        await wait_for(lambda: isinstance(app.screen, RaceScreen))
         screen = app.screen
-        races = list(screen.races.values())
+        races = list(screen.variants.values())
         assert [r.name for r in races] == ["A: baseline value", "B: baseline none"]
         assert [r.config.baseline for r in races] == ["value", "none"]
         await wait_for(lambda: all(r.seeds for r in races))
@@ -109,10 +109,10 @@ async def test_columns_show_the_reports_they_are_given():
                                 grad_var_sum=var, grad_snr_sum=2.0, diag_updates=1,
                                 state="running", paired_var_sum=paired, reference_var_sum=ref)
 
-        screen.post_message(GroupItem("no baseline", GroupReport("no baseline", (
+        screen.post_message(VariantItem("no baseline", VariantReport("no baseline", (
             seed(0, (10.0, 30.0), None, 800.0, 800.0, 800.0),
             seed(1, (20.0, 40.0), None, 800.0, 800.0, 800.0)))))
-        screen.post_message(GroupItem("value baseline", GroupReport("value baseline", (
+        screen.post_message(VariantItem("value baseline", VariantReport("value baseline", (
             seed(0, (100.0, 300.0), 2, 200.0, 200.0, 840.0),
             seed(1, (500.0, 500.0), None, 200.0, 200.0, 840.0)))))
         await pilot.pause(0.3)
@@ -120,7 +120,7 @@ async def test_columns_show_the_reports_they_are_given():
         assert "last-100 25.0 ± 7.1" in none_text and "grad var" in none_text
         assert "solved 1/2, median 12.2k steps" in value_text
         assert "value baseline: 4.2x lower gradient variance than no baseline" in value_text
-        assert screen.races["value baseline"].curves == [[100.0, 300.0], [500.0, 500.0]]
+        assert screen.variants["value baseline"].curves == [[100.0, 300.0], [500.0, 500.0]]
         # one y range and one plot height for the race: the eye compares like with like
         screen.refresh_columns(plots=True)
         await pilot.pause(0.2)

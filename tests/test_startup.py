@@ -44,7 +44,7 @@ def test_the_screen_process_stays_without_torch_while_a_run_trains_plays_and_rac
                 played = await until(lambda: len(frames) > 0)
                 await pilot.press("w")
                 app.open_compare(load_preset("entropy-exploration"), "entropy-exploration")
-                raced = await until(lambda: any(race.seeds for race in app.screen.races.values()))
+                raced = await until(lambda: any(v.seeds for v in app.screen.variants.values()))
                 await pilot.press("q")
             print(trained and played and raced, "torch" in sys.modules)
 

@@ -1,6 +1,6 @@
 """`pgtui compare`: every variant x seed of a compare preset, a table, a plot, a JSON line.
 
-Each variant's seeds train in one process of their own (``RemoteGroup``), so the
+Each variant's seeds train in one process of their own (``RemoteVariant``), so the
 variants run side by side on the cores; within a variant the seeds are one Trainer's
 seed axis and train as one.
 """
@@ -22,7 +22,7 @@ from rich.table import Table
 
 from .. import tasks
 from ..config import Config
-from ..processes import RemoteGroup, race_threads
+from ..processes import RemoteVariant, race_threads, relay
 from ..rl.events import RunError, Stop
 from ..rl.race.figures import (
     VariantSummary,
@@ -32,7 +32,13 @@ from ..rl.race.figures import (
     variance_ratios,
     variance_slopes,
 )
-from ..rl.race.spec import GroupReport, SeedProgress, expected_gradient, reference_estimator, variant_configs
+from ..rl.race.spec import (
+    VariantProgress,
+    VariantReport,
+    expected_gradient,
+    reference_estimator,
+    variant_configs,
+)
 
 PLOT_SIZE = (78, 18)
 
@@ -45,36 +51,22 @@ class CompareOptions:
     tensorboard: Path | None = None  # also TensorBoard scalars, one run per variant x seed
 
 
-@dataclass
-class VariantResult:
-    name: str
-    seeds: list[SeedProgress]
-    curves: list[list[float]]  # each seed's episode returns, in order
-    error: str | None = None
-
-
 def run_races(config: Config, options: CompareOptions, on_report=None
-              ) -> tuple[list[VariantResult], bool]:
+              ) -> tuple[list[VariantProgress], bool]:
     """Train every variant x seed; returns each variant's final seeds and return curves,
     and whether ctrl+c cut the races short."""
-    groups = variant_configs(config, options.seeds)
-    results = {name: VariantResult(name, [], [[] for _ in configs]) for name, configs in groups}
-    tasks.prepare([configs[0] for _, configs in groups])
-    reference = reference_estimator(groups)
-    threads = race_threads(len(groups))
-    remotes = [RemoteGroup(name, configs, metrics_dir=options.out, reference=reference,
+    variants = variant_configs(config, options.seeds)
+    results = {name: VariantProgress(name, configs[0]) for name, configs in variants}
+    tasks.prepare([configs[0] for _, configs in variants])
+    reference = reference_estimator(variants)
+    threads = race_threads(len(variants))
+    remotes = [RemoteVariant(name, configs, metrics_dir=options.out, reference=reference,
                            threads=threads, tensorboard=options.tensorboard)
-               for name, configs in groups]
+               for name, configs in variants]
     inbox: queue.SimpleQueue = queue.SimpleQueue()
-
-    def pump(remote: RemoteGroup) -> None:
-        for item in remote.reports():
-            inbox.put((remote.variant, item))
-        inbox.put((remote.variant, None))
-
     for remote in remotes:
         remote.start()
-        threading.Thread(target=pump, args=(remote,), daemon=True).start()
+        relay(remote, inbox, remote.variant)
     stop = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     running, interrupted = len(remotes), False
@@ -93,11 +85,8 @@ def run_races(config: Config, options: CompareOptions, on_report=None
                 running -= 1
             elif isinstance(item, RunError):
                 results[name].error = item.message
-            elif isinstance(item, GroupReport):
-                result = results[name]
-                for curve, seed in zip(result.curves, item.seeds, strict=True):
-                    curve.extend(seed.new_returns)
-                result.seeds = list(item.seeds)
+            elif isinstance(item, VariantReport):
+                results[name].add(item.seeds)
                 if on_report is not None:
                     on_report(results)
     finally:
@@ -186,7 +175,7 @@ PALETTE = ("cyan", "orange", "green", "magenta", "yellow", "red")
 MARKERS = ("*", "+", "x", "o", "#", "@")
 
 
-def curves_plot(results: list[VariantResult], color: bool) -> str:
+def curves_plot(results: list[VariantProgress], color: bool) -> str:
     """Each variant's median return (20-episode average) over episodes, across seeds;
     in color, dotted lines mark its 25th and 75th percentiles."""
     import plotext as plt
@@ -217,13 +206,13 @@ def run_compare(config: Config, options: CompareOptions) -> int:
     """Run the races and print the table and the plot (and the JSON line); exit code."""
     err = Console(stderr=True)
     show_progress = sys.stderr.isatty() and not options.json
-    groups = variant_configs(config, options.seeds)
-    total = sum(c.total_steps for _, configs in groups for c in configs)
+    variants = variant_configs(config, options.seeds)
+    total = sum(c.total_steps for _, configs in variants for c in configs)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                         console=err, transient=True, disable=not show_progress)
     task = progress.add_task("compare", total=total)
 
-    def on_report(results: dict[str, VariantResult]) -> None:
+    def on_report(results: dict[str, VariantProgress]) -> None:
         done = sum(s.global_step for r in results.values() for s in r.seeds)
         progress.update(task, completed=min(done, total))
 
@@ -232,7 +221,7 @@ def run_compare(config: Config, options: CompareOptions) -> int:
         (options.out / "config.toml").write_text(config.to_toml(), encoding="utf-8")
     with progress:
         results, interrupted = run_races(config, options, on_report)
-    firsts = {name: configs[0] for name, configs in groups}
+    firsts = {name: configs[0] for name, configs in variants}
     summaries = like_for_like([summarize(r.name, r.seeds, firsts[r.name].algo,
                                          expected_gradient(firsts[r.name])) for r in results])
     failed = [r for r in results if r.error]

@@ -32,6 +32,11 @@ _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout contract")
 
 
+def categorical_log_prob(logits: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """log pi(a|s) of a softmax policy from its logits (..., A) and actions (...)."""
+    return logits.log_softmax(-1).gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+
+
 def log_prob_entropy(head: torch.Tensor, actions: torch.Tensor,
                      log_std: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """(log pi(a|s), entropy of pi(.|s)) from an actor's output: softmax logits when

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..rl.race.spec import GroupReport, SeedProgress
+from ..rl.race.spec import SeedProgress, VariantReport
 from .spec import Point
 
 
@@ -20,7 +20,7 @@ class PointProgress:
     """The local engine's running reports: each seed's figures and its new returns."""
 
     point: Point
-    report: GroupReport
+    report: VariantReport
 
 
 @dataclass(frozen=True)

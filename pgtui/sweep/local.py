@@ -1,7 +1,7 @@
 """The local engine: grid points trained in processes over this machine's cores.
 
 Each grid point's missing seeds train as one ``VariantRun`` in a process of its own
-(``RemoteGroup``), as many at once as there are cores, each with one torch thread: a
+(``RemoteVariant``), as many at once as there are cores, each with one torch thread: a
 point's seeds are batched on the seed axis, and the cores go to different points. A
 process that dies (killed, out of memory) has its trials started over, up to
 ``retries`` more times; a stop ends the running points at their next update and keeps
@@ -15,9 +15,9 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from ..processes import RemoteGroup, available_cores
+from ..processes import RemoteVariant, available_cores, relay
 from ..rl.events import RunError
-from ..rl.race.spec import GroupReport, SeedProgress
+from ..rl.race.spec import SeedProgress, VariantReport
 from .events import PointFinished, PointProgress, PointRetried, PointStarted, SweepEvent
 from .spec import Point, Sweep
 from .trials import TrialStore, is_done
@@ -26,9 +26,9 @@ from .trials import TrialStore, is_done
 class _Attempt:
     """One process training one grid point's seeds, and what it has said so far."""
 
-    def __init__(self, point: Point, seeds: list[int], attempt: int, remote: RemoteGroup) -> None:
+    def __init__(self, point: Point, seeds: list[int], attempt: int, remote: RemoteVariant) -> None:
         self.point, self.seeds, self.attempt, self.remote = point, seeds, attempt, remote
-        self.latest: GroupReport | None = None
+        self.latest: VariantReport | None = None
         self.error: RunError | None = None
 
 
@@ -42,21 +42,16 @@ def run_local(sweep: Sweep, store: TrialStore, emit: Callable[[SweepEvent], None
     running: dict[Point, _Attempt] = {}
     stopping = False
 
-    def pump(attempt: _Attempt) -> None:
-        for item in attempt.remote.reports():
-            inbox.put((attempt, item))
-        inbox.put((attempt, None))
-
     def start(point: Point, seeds: list[int], number: int) -> None:
         store.clear(point, seeds)  # an unfinished attempt's files: the trials start over
-        remote = RemoteGroup(point.name, sweep.point_configs(point, seeds), metrics_dir=store.out,
+        remote = RemoteVariant(point.name, sweep.point_configs(point, seeds), metrics_dir=store.out,
                              report_hz=2.0, threads=1, tensorboard=tensorboard)
         attempt = _Attempt(point, seeds, number, remote)
         remote.start()
         running[point] = attempt
         store.mark_running(point, remote.pid, number)
         emit(PointStarted(point, tuple(seeds), number))
-        threading.Thread(target=pump, args=(attempt,), daemon=True).start()
+        relay(remote, inbox, attempt)
 
     try:
         while pending or running:
@@ -71,7 +66,7 @@ def run_local(sweep: Sweep, store: TrialStore, emit: Callable[[SweepEvent], None
                 attempt, item = inbox.get(timeout=0.2)
             except queue.Empty:
                 continue
-            if isinstance(item, GroupReport):
+            if isinstance(item, VariantReport):
                 attempt.latest = item
                 emit(PointProgress(attempt.point, item))
             elif isinstance(item, RunError):

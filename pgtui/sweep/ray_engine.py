@@ -29,7 +29,7 @@ import ray
 from ray import tune
 
 from ..config import from_mapping
-from ..rl.race.spec import GroupReport
+from ..rl.race.spec import VariantReport
 from .events import PointFinished, PointRetried, PointStarted, SweepEvent
 from .local import failed_progress
 from .spec import Point, Sweep, build_sweep
@@ -58,14 +58,14 @@ def _trial(params: dict[str, Any], *, sweep_data: dict, out: str | None, tensorb
     per_seed = seed_sinks(point.name, configs, out, tensorboard)
     writers = [w for sinks in per_seed for w in sinks]
 
-    def report(group: GroupReport) -> None:
-        means = [s.last100_mean for s in group.seeds if math.isfinite(s.last100_mean)]
-        if not means and not group.final:
+    def report(latest: VariantReport) -> None:
+        means = [s.last100_mean for s in latest.seeds if math.isfinite(s.last100_mean)]
+        if not means and not latest.final:
             return  # no episode has ended yet: nothing for a scheduler to rank
         tune.report({"last100_mean": sum(means) / len(means) if means else -math.inf,
-                     "global_step": min(s.global_step for s in group.seeds),
-                     "final": group.final,
-                     "seeds_json": json.dumps([progress_to_json(s) for s in group.seeds])})
+                     "global_step": min(s.global_step for s in latest.seeds),
+                     "final": latest.final,
+                     "seeds_json": json.dumps([progress_to_json(s) for s in latest.seeds])})
 
     try:
         # report_hz so high that every update reports

@@ -22,9 +22,6 @@ from typing import Any
 from ..rl.race.spec import SeedProgress, seed_dir
 from .spec import Point, Sweep
 
-#: a trial that ended in one of these states has its result; "stopped" (ASHA) too
-TERMINAL = ("finished", "diverged", "error", "stopped")
-
 
 def progress_to_json(seed: SeedProgress) -> dict[str, Any]:
     data = dataclasses.asdict(seed)

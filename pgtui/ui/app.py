@@ -27,9 +27,9 @@ from ..rl.envs.registry import EnvError, EnvInfo, env_info, solved_threshold
 from ..rl.events import Pause
 from ..rl.race.spec import variant_configs
 from .screens.choice import ChoicePicker
-from .screens.compare import CompareScreen
 from .screens.help import HelpScreen
 from .screens.presets import PresetPicker
+from .screens.race import RaceScreen
 from .screens.sweep import PointCurvesScreen, SweepScreen
 from .screens.train import TrainScreen
 from .state import RunState
@@ -73,7 +73,7 @@ class PlaygroundApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The single run's keys are off (and out of the footer) during a race."""
         return not (action in self.SINGLE_RUN_ACTIONS
-                    and isinstance(self.screen, CompareScreen | SweepScreen | PointCurvesScreen))
+                    and isinstance(self.screen, RaceScreen | SweepScreen | PointCurvesScreen))
 
     # -- the run on screen --------------------------------------------------------------
 
@@ -117,12 +117,10 @@ class PlaygroundApp(App[int]):
             device_name(config.device)
             variant_configs(config)  # every variant must be a valid config
         except (EnvError, ConfigError) as err:
-            self.notify(str(err), title="cannot start", severity="error")
-            if first:
-                self.exit(return_code=2, message=str(err))
+            self._cannot_start(err, first)
             return
         threshold = solved_threshold(config, info)
-        self.push_screen(CompareScreen(config, title, resume=resume, autostart=self.autostart,
+        self.push_screen(RaceScreen(config, title, resume=resume, autostart=self.autostart,
                                        threshold=threshold))
 
     def open_sweep(self, config: Config, title: str, *, first: bool = True) -> None:
@@ -132,11 +130,15 @@ class PlaygroundApp(App[int]):
             screen = SweepScreen(config, title, out=self.out, autostart=self.autostart,
                                  threshold=solved_threshold(config, info))
         except (EnvError, ConfigError) as err:
-            self.notify(str(err), title="cannot start", severity="error")
-            if first:
-                self.exit(return_code=2, message=str(err))
+            self._cannot_start(err, first)
             return
         self.push_screen(screen)
+
+    def _cannot_start(self, err: Exception, first: bool) -> None:
+        """A run, race or sweep that cannot start: a notice, or exit 2 if it was the first."""
+        self.notify(str(err), title="cannot start", severity="error")
+        if first:
+            self.exit(return_code=2, message=str(err))
 
     def start_run(self, config: Config, first: bool = False) -> None:
         """Run ``config``: in the train screen on show if its panes fit (a reset), else in
@@ -145,9 +147,7 @@ class PlaygroundApp(App[int]):
             info = _env_info(config.env, config.env_kwargs)
             device = device_name(config.device)
         except (EnvError, ConfigError) as err:
-            self.notify(str(err), title="cannot start", severity="error")
-            if first:
-                self.exit(return_code=2, message=str(err))
+            self._cannot_start(err, first)
             return
         trainer = None
         if self.autostart:
@@ -254,7 +254,7 @@ class PlaygroundApp(App[int]):
         for screen in self.screen_stack:
             if isinstance(screen, TrainScreen):
                 screen.stop_run()
-            elif isinstance(screen, CompareScreen | SweepScreen):
+            elif isinstance(screen, RaceScreen | SweepScreen):
                 screen.stop_all()
         await self.workers.wait_for_complete()  # the screens' relays end with their runs
         self.exit(return_code=0)

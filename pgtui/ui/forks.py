@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..rl import checkpoint
+
+FORK_TITLE = "Fork the run here: race two branches from the same weights"
 
 
 @dataclass(frozen=True)
@@ -22,8 +26,8 @@ class Fork:
     def label(self) -> str:
         return f"{self.key}: {_show(self.a)} (as now) vs {_show(self.b)}"
 
-    def compare_config(self, config: Config) -> Config:
-        """A compare config of the two branches, one seed each."""
+    def race_config(self, config: Config) -> Config:
+        """A race of the two branches, one seed each."""
         variants = [{"name": f"A: {self.key} {_show(self.a)}", self.key: self.a},
                     {"name": f"B: {self.key} {_show(self.b)}", self.key: self.b}]
         return config.replace(variants=variants, seeds=1)
@@ -31,6 +35,14 @@ class Fork:
 
 def _show(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def take_checkpoint(path: str) -> dict[str, Any]:
+    """The run's state saved for a fork, read once: the temporary file goes either way."""
+    try:
+        return checkpoint.load(path)
+    finally:
+        Path(path).unlink(missing_ok=True)
 
 
 def fork_choices(config: Config) -> list[Fork]:

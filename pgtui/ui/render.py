@@ -16,8 +16,7 @@ import numpy as np
 
 from ..tasks.rlhf.dialogue import claim, decode, words
 
-CARTPOLE_X_LIMIT = 2.4  # CartPole-v1 terminates beyond this cart position
-CARTPOLE_ANGLE_LIMIT = 12 * 2 * math.pi / 360  # and beyond this pole angle
+CARTPOLE_X_LIMIT = 2.4  # CartPole-v1 terminates beyond this cart position (the track drawn)
 CELL_ASPECT = 2.0  # a cell's height in widths
 
 Grid = list[list[str]]

@@ -56,11 +56,39 @@ class SeedProgress:
 
 
 @dataclass(frozen=True)
-class GroupReport:
+class VariantReport:
     variant: str
     seeds: tuple[SeedProgress, ...]
     final: bool = False
     changes: tuple[tuple[str, Any], ...] = field(default=())  # live changes applied since last
+
+
+@dataclass
+class VariantProgress:
+    """What a front end knows of one variant of a race: its seeds' latest progress, each
+    seed's returns so far, and the error that ended it, if any."""
+
+    name: str
+    config: Config
+    seeds: tuple[SeedProgress, ...] = ()
+    curves: list[list[float]] = field(default_factory=list)  # each seed's episode returns
+    error: str = ""
+
+    def add(self, seeds: tuple[SeedProgress, ...]) -> None:
+        """A report's seeds: their new returns extend the curves."""
+        while len(self.curves) < len(seeds):
+            self.curves.append([])
+        for curve, seed in zip(self.curves, seeds, strict=False):
+            curve.extend(seed.new_returns)
+        self.seeds = seeds
+
+    @property
+    def state(self) -> str:
+        states = {s.state for s in self.seeds}
+        if not states:
+            return "starting"
+        return next((s for s in ("running", "paused", "error", "diverged") if s in states),
+                    "finished")
 
 
 def variant_configs(config: Config, seeds: int | None = None) -> list[tuple[str, list[Config]]]:
@@ -97,12 +125,12 @@ def expected_gradient(config: Config) -> tuple:
     return (config.algo, config.gamma, return_mode, config.normalize_advantage, *task)
 
 
-def reference_estimator(groups: list[tuple[str, list[Config]]]) -> dict[str, Any] | None:
+def reference_estimator(variants: list[tuple[str, list[Config]]]) -> dict[str, Any] | None:
     """The first variant's REINFORCE estimator settings, when every variant is REINFORCE:
     each variant then also measures it on its own batches, for paired variance ratios."""
-    if not groups or any(c.algo != "reinforce" for _, configs in groups for c in configs):
+    if not variants or any(c.algo != "reinforce" for _, configs in variants for c in configs):
         return None
-    first = groups[0][1][0]
+    first = variants[0][1][0]
     return {key: getattr(first, key) for key in ESTIMATOR_KEYS}
 
 

@@ -2,7 +2,7 @@
 
 A race is variants x seeds. Each variant's seeds are the seed axis of one Trainer, so
 they keep one pace and a pause or a live change reaches all of them at the same update
-boundary. A ``VariantRun`` turns the seeds' events into ``GroupReport``s (``race.py``)
+boundary. A ``VariantRun`` turns the seeds' events into ``VariantReport``s (``race.py``)
 a few times a second: per seed, the returns since the last report and running figures
 (last-100 mean, when it solved, the mean gradient noise).
 """
@@ -28,7 +28,7 @@ from ..events import (
     UpdateFinished,
 )
 from ..trainer import Trainer
-from .spec import AVERAGED, GroupReport, SeedProgress
+from .spec import AVERAGED, SeedProgress, VariantReport
 
 
 class _SeedState:
@@ -100,9 +100,9 @@ class _SeedState:
 
 class VariantRun:
     """Trains ``configs`` (one per seed, differing in the seed only) as one Trainer;
-    ``report`` receives ``GroupReport``s."""
+    ``report`` receives ``VariantReport``s."""
 
-    def __init__(self, variant: str, configs: list[Config], report: Callable[[GroupReport], None],
+    def __init__(self, variant: str, configs: list[Config], report: Callable[[VariantReport], None],
                  *, report_hz: float = 5.0, sinks: list[Callable[[Event], None]] | None = None,
                  resume: list[dict | None] | None = None,
                  reference: dict[str, Any] | None = None) -> None:
@@ -162,6 +162,6 @@ class VariantRun:
             if state.change is not None:
                 changes[state.change[0]] = state.change[1]
                 state.change = None
-        self.report(GroupReport(self.variant, tuple(seeds), final=final,
+        self.report(VariantReport(self.variant, tuple(seeds), final=final,
                                 changes=tuple(changes.items())))
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ...config import Config
-from ...rl.networks import SeedNets
+from ...rl.networks import SeedNets, categorical_log_prob
 from ...rl.rollout import Batch, Shaping
 from ...rl.task import TaskHook
 from .dialogue import (
@@ -134,10 +134,10 @@ class Rlhf(TaskHook):
             coef = kl_coef()
             if coef == 0.0:
                 return np.zeros(actions.shape, dtype=np.float32)
-            a = torch.as_tensor(actions, device=head.device).long().unsqueeze(-1)
-            logp = head.log_softmax(-1).gather(-1, a).squeeze(-1)
+            a = torch.as_tensor(actions, device=head.device)
+            logp = categorical_log_prob(head, a)
             with torch.no_grad():
-                ref = self.reference.net(obs).log_softmax(-1).gather(-1, a).squeeze(-1)
+                ref = categorical_log_prob(self.reference.net(obs), a)
             return (-coef * (logp - ref)).cpu().numpy().astype(np.float32)
         return shaping
 
@@ -176,8 +176,8 @@ class Rlhf(TaskHook):
         if len(obs) == 0:
             return {}
         head = nets.head(obs.unsqueeze(0), [p[i:i + 1] for p in params])[0]
-        logp = head.log_softmax(-1).gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
-        ref = self.reference.net(obs).log_softmax(-1).gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+        logp = categorical_log_prob(head, actions)
+        ref = categorical_log_prob(self.reference.net(obs), actions)
         prompts, tokens, position = decode_batch(obs.cpu().numpy())
         last = position == RESPONSE_LENGTH - 1
         figures = {"kl": float((logp - ref).mean()) * RESPONSE_LENGTH}

@@ -1,10 +1,8 @@
 """The main screen: one run, its training process, and the panes that show it.
 
-The screen owns its run as the compare screen owns its race: it hands the run to a
-training process, relays that process's event batches to itself, folds them into
-``RunState`` and assigns the panes' reactives (attributes down, messages up). Its keys
-act on the run; watch mode plays the run's policy in a process of its own. A new run
-is a new screen: the old one stops its process when it goes.
+The screen owns its run as the race screen owns its race: it hands the run to a training
+process, relays that process's event batches to itself, folds them into ``RunState`` and
+assigns the panes' reactives (attributes down, messages up); its keys act on the run.
 """
 
 from __future__ import annotations
@@ -12,10 +10,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-import threading
 import time
 from functools import partial
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +26,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from ...config import Config, ConfigError
-from ...processes import RemotePlayer, RemoteTrainer
-from ...rl import checkpoint
+from ...processes import RemoteTrainer
 from ...rl.checkpoint import CheckpointError
 from ...rl.envs.registry import EnvInfo, solved_threshold
 from ...rl.events import (
@@ -43,19 +38,18 @@ from ...rl.events import (
     SaveCheckpoint,
     SetParam,
     Solved,
-    StepCompared,
     StepOnce,
 )
 from ...tasks import task_of
-from ..forks import Fork, fork_choices
+from ..forks import FORK_TITLE, Fork, fork_choices, take_checkpoint
 from ..messages import TrainerEvents, WatchFrame
-from ..render import lander_engines
 from ..state import RunState
+from ..watching import Watching
 from ..widgets.diagnostics_pane import DiagnosticsPane
 from ..widgets.env_view import EnvView
 from ..widgets.params_pane import ParamsPane, show_field
 from ..widgets.policy_pane import PolicyPane
-from ..widgets.returns_pane import SPARK_POINTS, ReturnsPane, RewardsPane
+from ..widgets.returns_pane import ReturnsPane, RewardsPane
 from ..widgets.status_bar import StatusBar
 from ..widgets.steady_footer import SteadyFooter
 from .choice import ChoicePicker
@@ -68,8 +62,6 @@ SNAPSHOT_HZ = 20.0  # how often the trainer reports the drawn state
 SCREEN_HZ = 15.0  # most event batches a second that reach the screen
 PLOT_PERIOD = 1.0  # seconds between redraws of an open plot screen
 
-
-FORK_TITLE = "Fork the run here: race two branches from the same weights"
 
 class TrainScreen(Screen):
     """One run: rebuilt for every run, so the panes match its env and algorithm."""
@@ -99,11 +91,10 @@ class TrainScreen(Screen):
         self.remote, self.out = remote, out
         self.run = 0  # counts the runs this screen has shown: a stopped run's last words go
         self.state = RunState()
-        self.watch_stop: threading.Event | None = None
+        self.watching = Watching(self, self._watch_ended)
         self._pending_save: tuple[str, str, Any] | None = None  # (path, "watch"|"fork", fork)
         self._resume_after_watch = False
         self._shown_stats: dict | None = None
-        self._shown_episodes = 0
         self._last_plot = 0.0
 
     def compose(self) -> ComposeResult:
@@ -173,16 +164,14 @@ class TrainScreen(Screen):
             self.params.show_config(config)
         self.config, self.preset, self.remote = config, preset, remote
         self.threshold = solved_threshold(config, self.info)
-        self.state, self._pending_save = RunState(), None
-        self._shown_stats, self._shown_episodes = None, 0
+        self.state, self._pending_save, self._shown_stats = RunState(), None, None
         self.status_bar.preset = preset
         if self.rewards_progress:
             self.returns.proxy, self.returns.true = (), ()
         else:
             self.returns.threshold = self.threshold
-            self.returns.returns = ()
-        self.policy.compare, self.policy.value = "", None
-        self.policy.q_values = None
+            self.returns.returns, self.returns.shown_episodes = (), 0
+        self.policy.compare, self.policy.value, self.policy.q_values = "", None, None
         self.query_one("#policy-pane").border_title = self._policy_title()
         self.diagnostics.stats = {}
         self._begin()
@@ -193,8 +182,7 @@ class TrainScreen(Screen):
 
     def stop_run(self) -> None:
         """The run stops at its next update boundary and flushes its files."""
-        if self.watch_stop is not None:
-            self.watch_stop.set()
+        self.watching.stop()
         if self.remote is not None:
             self.remote.stop()
             self.remote = None
@@ -242,7 +230,8 @@ class TrainScreen(Screen):
                 path, purpose, fork = self._pending_save
                 self._pending_save = None
                 if purpose == "watch":
-                    self._start_watch(path)
+                    self.watching.start(path)
+                    self.refresh_panes()
                 else:
                     self._start_fork(path, fork)
             else:
@@ -256,53 +245,28 @@ class TrainScreen(Screen):
         self.status_bar.global_step, self.status_bar.episodes = s.global_step, s.episodes
         self.status_bar.sps = s.sps
         if not self.rewards_progress:
-            self._refresh_returns(s)
+            self.returns.show(s)
         if s.stats is not self._shown_stats:  # a new update
             self._shown_stats = s.stats
             self.diagnostics.stats = s.stats
             if self.rewards_progress:
                 self.returns.proxy, self.returns.true = tuple(s.proxy), tuple(s.true)
-        if s.snapshot is not None and self.watch_stop is None:
-            snap = s.snapshot
-            self.policy.probs = snap.probs if snap.probs is not None else snap.mean + snap.std
-            self.policy.value = snap.value
-            self.policy.q_values = snap.q_values
-            self.env_view.obs = snap.obs
-            self.env_view.last, self.env_view.policy = snap.last_final, snap.policy_table
-            self.env_view.engines = lander_engines(self.config.env, snap.probs, snap.mean)
+        if s.snapshot is not None and not self.watching.active:
+            self.policy.show(s.snapshot)
+            self.env_view.show(s.snapshot)
         if s.step_compare is not None:
-            self.policy.compare = self._compare_text(s.step_compare)
+            values = s.snapshot is not None and s.snapshot.q_values is not None
+            self.policy.compare = self.policy.step_text(s.step_compare, values)
         plot = self.app.screen
         if isinstance(plot, PlotScreen) and time.monotonic() - self._last_plot > PLOT_PERIOD:
             self._draw_plot(plot)
 
-    def _refresh_returns(self, s: RunState) -> None:
-        returns = self.returns
-        returns.best = None if s.episodes == 0 else s.best
-        returns.episodes = s.episodes
-        returns.mean100 = s.mean100
-        returns.solved_episode = s.solved.episode if s.solved else None
-        if s.episodes != self._shown_episodes:  # episodes only grow: a cheap "is it new"
-            self._shown_episodes = s.episodes
-            returns.returns = tuple(islice(s.returns, max(len(s.returns) - SPARK_POINTS, 0), None))
-
     def _status_word(self) -> str:
-        if self.watch_stop is not None:
+        if self.watching.active:
             return "watching"
         if self.state.status == "running" and self.state.solved is not None:
             return "solved"
         return self.state.status
-
-    def _compare_text(self, c: StepCompared) -> str:
-        if self.config.algo == "dqn":
-            parts = [f"Q {n} {b:.2f}→{a:.2f}"
-                     for n, b, a in zip(self.info.action_names, c.before, c.after, strict=False)]
-        elif self.info.discrete:
-            parts = [f"{n} {b:.3f}→{a:.3f}"
-                     for n, b, a in zip(self.info.action_names, c.before, c.after, strict=False)]
-        else:
-            parts = [f"{b:+.2f}→{a:+.2f}" for b, a in zip(c.before, c.after, strict=False)]
-        return f"after step {c.update}:\n" + "\n".join(parts)
 
     # -- what the user changes ----------------------------------------------------------
 
@@ -338,7 +302,7 @@ class TrainScreen(Screen):
         self.set_focus(None)
 
     def action_toggle_pause(self) -> None:
-        if self.watch_stop is not None:
+        if self.watching.active:
             self.action_watch()
         elif self.state.status == "paused":
             self.send(Resume())
@@ -346,7 +310,7 @@ class TrainScreen(Screen):
             self.send(Pause())
 
     def action_step(self) -> None:
-        if self.watch_stop is None:
+        if not self.watching.active:
             self.send(StepOnce())
 
     def action_plot(self) -> None:
@@ -391,20 +355,18 @@ class TrainScreen(Screen):
 
     def _start_fork(self, path: str, fork: Fork) -> None:
         try:
-            payload = checkpoint.load(path)
+            payload = take_checkpoint(path)
         except CheckpointError as err:
             self.notify(str(err), title="cannot fork", severity="error")
             return
-        finally:
-            Path(path).unlink(missing_ok=True)
         step = payload["meta"]["global_step"]
-        self.app.open_compare(fork.compare_config(self.config), f"fork at step {step:,}",
-                              resume=payload)
+        self.app.open_compare(fork.race_config(self.config), f"fork at step {step:,}", resume=payload)
 
     def action_watch(self) -> None:
-        """Pause training, save the policy, and play it in one env at real-time speed."""
-        if self.watch_stop is not None:
-            self.watch_stop.set()
+        """Pause training, save the policy, and play it in one env at real-time speed (again:
+        stop playing)."""
+        if self.watching.active:
+            self.watching.stop()
             return
         if self._pending_save is not None:
             return
@@ -414,40 +376,13 @@ class TrainScreen(Screen):
         self._resume_after_watch = self.state.status != "paused"
         self._save_for("watch")
 
-    def _start_watch(self, path: str) -> None:
-        self.watch_stop = threading.Event()
-        self.app.run_worker(partial(self._watch, path, self.watch_stop), thread=True,
-                            group="watch", exit_on_error=False)
+    def _watch_ended(self) -> None:
+        if self._resume_after_watch:
+            self.send(Resume())
         self.refresh_panes()
 
-    def _watch(self, path: str, stop: threading.Event) -> None:
-        """Play the saved policy in a process of its own (``RemotePlayer``: loading it
-        needs torch, which the screen's process never imports); pass its frames on."""
-        player = RemotePlayer(path)
-        player.start()
-        try:
-            for frame in player.frames():
-                if isinstance(frame, RunError):
-                    self.app.call_from_thread(self.notify, frame.message, title="cannot watch",
-                                              severity="error")
-                    break
-                if stop.is_set():
-                    break
-                self.post_message(WatchFrame(*frame))
-        finally:
-            player.stop()
-            player.join()
-            self.app.call_from_thread(self._watch_ended, stop)
-
-    def _watch_ended(self, stop: threading.Event) -> None:
-        if self.watch_stop is stop:
-            self.watch_stop = None
-            if self._resume_after_watch:
-                self.send(Resume())
-            self.refresh_panes()
-
     def on_watch_frame(self, frame: WatchFrame) -> None:
-        if self.watch_stop is None:
+        if not self.watching.active:
             return
         self.env_view.obs, self.env_view.last, self.env_view.engines = frame.obs, None, None
         self.policy.probs = frame.probs

@@ -6,7 +6,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ..render import render
+from ...rl.events import Snapshot
+from ..render import lander_engines, render
 
 
 class EnvView(Widget):
@@ -28,6 +29,11 @@ class EnvView(Widget):
     def __init__(self, env_id: str, **kwargs) -> None:
         super().__init__(**kwargs)
         self.env_id = env_id
+
+    def show(self, snapshot: Snapshot) -> None:
+        """The state a run's snapshot carries, with the policy's view of it."""
+        self.obs, self.last, self.policy = snapshot.obs, snapshot.last_final, snapshot.policy_table
+        self.engines = lander_engines(self.env_id, snapshot.probs, snapshot.mean)
 
     def render(self) -> Text:
         if self.obs is None:

@@ -13,12 +13,22 @@ from textual.message import Message
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input, Label, Select, Static, Switch
 
-from ...config import ALGOS, BASELINES, FIELDS, RETURN_MODES, Config, ConfigError, check_value, used_by
+from ...config import (
+    ALGOS,
+    BASELINES,
+    FIELDS,
+    LIVE_PARAMS,
+    RETURN_MODES,
+    Config,
+    ConfigError,
+    check_value,
+    used_by,
+)
 from ...tasks import task_of
 
 CLASSIC_ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1")
-LIVE_INPUTS = ("lr", "gamma", "gae_lambda", "ent_coef", "clip_coef", "vf_coef", "max_grad_norm",
-               "exploration_final_eps", "target_update_interval", "kl_coef", "labeler_bias")
+# live settings typed as numbers (the others are Selects and Switches)
+LIVE_INPUTS = tuple(key for key in LIVE_PARAMS if FIELDS[key].type in ("float", "int"))
 LABELS = {"labeler_bias": "lab. bias", "exploration_final_eps": "final eps",
           "target_update_interval": "target upd", "double_q": "double Q",
           "normalize_advantage": "normalize", "ent_coef": "ent_coef",

@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Label, ProgressBar
 
+from ...rl.events import Snapshot, StepCompared
 from .text_line import TextLine
 
 
@@ -47,6 +48,23 @@ class PolicyPane(Vertical):
                                       id=f"prob-{i}")
                     yield TextLine("", classes="policy--value", id=f"prob-label-{i}")
         yield TextLine(id="policy-extra")
+
+    def show(self, snapshot: Snapshot) -> None:
+        """pi(a|s) (or a Gaussian's mean and std), V(s) and Q(s, .) at a snapshot's state."""
+        self.probs = snapshot.probs if snapshot.probs is not None else snapshot.mean + snapshot.std
+        self.value, self.q_values = snapshot.value, snapshot.q_values
+
+    def step_text(self, c: StepCompared, values: bool) -> str:
+        """A single step's before -> after on one state: pi(a|s), a Gaussian's figures, or
+        with ``values`` Q(s, a)."""
+        names = self.action_names
+        if values:
+            parts = [f"Q {n} {b:.2f}→{a:.2f}" for n, b, a in zip(names, c.before, c.after, strict=False)]
+        elif self.discrete:
+            parts = [f"{n} {b:.3f}→{a:.3f}" for n, b, a in zip(names, c.before, c.after, strict=False)]
+        else:
+            parts = [f"{b:+.2f}→{a:+.2f}" for b, a in zip(c.before, c.after, strict=False)]
+        return f"after step {c.update}:\n" + "\n".join(parts)
 
     def on_mount(self) -> None:
         self.set_class(not self.discrete, "-continuous")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import islice
 
 from rich.color import blend_rgb
 from rich.style import Style
@@ -12,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Sparkline
 
+from ..state import RunState
 from .text_line import TextLine
 
 SPARK_POINTS = 240  # most returns the sparkline is given; it bins them to its width
@@ -97,6 +99,17 @@ class ReturnsPane(Vertical):
     """The env's solved threshold, if it has one."""
     solved_episode: reactive[int | None] = reactive(None)
     """Episode at which the run was solved."""
+
+    shown_episodes = 0  # the episodes in ``returns``
+
+    def show(self, state: RunState) -> None:
+        """A run's returns and figures; the curve is copied only when episodes were added."""
+        self.best = None if state.episodes == 0 else state.best
+        self.episodes, self.mean100 = state.episodes, state.mean100
+        self.solved_episode = state.solved.episode if state.solved else None
+        if state.episodes != self.shown_episodes:  # episodes only grow: a cheap "is it new"
+            self.shown_episodes = state.episodes
+            self.returns = tuple(islice(state.returns, max(len(state.returns) - SPARK_POINTS, 0), None))
 
     def compose(self) -> ComposeResult:
         spark = ReturnsSparkline([], id="spark")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,42 +11,21 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from ...config import Config
 from ...rl.race.figures import VariantSummary, band, summarize, variance_ratio_text
-from ...rl.race.spec import SeedProgress, expected_gradient
+from ...rl.race.spec import VariantProgress, expected_gradient
 
 METER_WIDTH = 16
 
 
 @dataclass
-class Race:
-    """What the screen knows of one variant."""
+class VariantOnScreen(VariantProgress):
+    """A variant as its column shows it: its progress and the last note under it."""
 
-    name: str
-    config: Config
-    seeds: tuple[SeedProgress, ...] = ()
-    curves: list[list[float]] = field(default_factory=list)
     feedback: str = ""
-    error: str = ""
-
-    def add(self, seeds: tuple[SeedProgress, ...]) -> None:
-        while len(self.curves) < len(seeds):
-            self.curves.append([])
-        for curve, seed in zip(self.curves, seeds, strict=False):
-            curve.extend(seed.new_returns)
-        self.seeds = seeds
 
     @property
     def summary(self) -> VariantSummary:
         return summarize(self.name, self.seeds, self.config.algo, expected_gradient(self.config))
-
-    @property
-    def state(self) -> str:
-        states = {s.state for s in self.seeds}
-        if not states:
-            return "starting"
-        return next((s for s in ("running", "paused", "error", "diverged") if s in states),
-                    "finished")
 
 
 def meter(value: float | None, low: float, high: float) -> str:
@@ -65,7 +44,7 @@ def _fmt(value: float | None, spec: str) -> str:
 class VariantColumn(Vertical):
     """Selected with left/right; the border shows which one the keys act on."""
 
-    def __init__(self, race: Race, **kwargs) -> None:
+    def __init__(self, race: VariantOnScreen, **kwargs) -> None:
         super().__init__(**kwargs)
         self.race = race
         self._figures: Text | None = None

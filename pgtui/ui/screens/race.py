@@ -16,27 +16,27 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from ...config import BASELINES, Config
-from ...processes import RemoteGroup, race_threads
+from ...processes import RemoteVariant, race_threads
 from ...rl.events import Pause, Resume, RunError, SetParam
 from ...rl.race.figures import band
-from ...rl.race.spec import GroupReport, reference_estimator, variant_configs
+from ...rl.race.spec import VariantReport, reference_estimator, variant_configs
 from ..widgets.params_pane import show_field
 from ..widgets.steady_footer import SteadyFooter
-from ..widgets.variant_column import Race, VariantColumn
+from ..widgets.variant_column import VariantColumn, VariantOnScreen
 
 PLOT_PERIOD = 1.0  # seconds between redraws of the curves
 ENT_STEPS = (0.0, 0.01, 0.1)
 
 
 @dataclass
-class GroupItem(Message):
+class VariantItem(Message):
     """A report (or an error) from one variant's process."""
 
     variant: str
-    item: GroupReport | RunError
+    item: VariantReport | RunError
 
 
-class CompareScreen(Screen):
+class RaceScreen(Screen):
     """Keys act on the selected column (left/right); ``a`` pauses or resumes them all."""
 
     BINDINGS = [
@@ -57,10 +57,10 @@ class CompareScreen(Screen):
                  autostart: bool = True, threshold: float | None = None) -> None:
         super().__init__()
         self.title_text, self.autostart, self.threshold = title, autostart, threshold
-        self.groups = variant_configs(config)
+        self.configs = variant_configs(config)
         self.resume = resume  # a fork: every branch starts from this checkpoint
-        self.races = {name: Race(name, configs[0]) for name, configs in self.groups}
-        self.remotes: dict[str, RemoteGroup] = {}
+        self.variants = {name: VariantOnScreen(name, configs[0]) for name, configs in self.configs}
+        self.remotes: dict[str, RemoteVariant] = {}
         self.selected = 0
         self._last_plot = 0.0
 
@@ -68,7 +68,7 @@ class CompareScreen(Screen):
         self.header = Static(id="compare-header")
         yield self.header
         with Horizontal(id="columns"):
-            for i, race in enumerate(self.races.values()):
+            for i, race in enumerate(self.variants.values()):
                 yield VariantColumn(race, id=f"variant-{i}", classes="variant")
         yield SteadyFooter()
 
@@ -77,10 +77,10 @@ class CompareScreen(Screen):
         self.refresh_columns(plots=True)
         if not self.autostart:
             return
-        reference = reference_estimator(self.groups)
-        threads = race_threads(len(self.groups))
-        for name, configs in self.groups:
-            remote = RemoteGroup(name, configs, reference=reference, threads=threads,
+        reference = reference_estimator(self.configs)
+        threads = race_threads(len(self.configs))
+        for name, configs in self.configs:
+            remote = RemoteVariant(name, configs, reference=reference, threads=threads,
                                  resume=[self.resume] * len(configs) if self.resume else None)
             remote.start()
             self.remotes[name] = remote
@@ -94,16 +94,16 @@ class CompareScreen(Screen):
     def on_unmount(self) -> None:
         self.stop_all()
 
-    @work(thread=True, group="compare", exit_on_error=False)
-    def _relay(self, remote: RemoteGroup) -> None:
+    @work(thread=True, group="race", exit_on_error=False)
+    def _relay(self, remote: RemoteVariant) -> None:
         for item in remote.reports():
-            self.post_message(GroupItem(remote.variant, item))
+            self.post_message(VariantItem(remote.variant, item))
         remote.join()
 
     # -- reports ------------------------------------------------------------------------
 
-    def on_group_item(self, message: GroupItem) -> None:
-        race = self.races[message.variant]
+    def on_variant_item(self, message: VariantItem) -> None:
+        race = self.variants[message.variant]
         item = message.item
         if isinstance(item, RunError):
             race.error = item.message
@@ -122,7 +122,7 @@ class CompareScreen(Screen):
         self.refresh_columns(plots)
 
     def refresh_columns(self, plots: bool = False) -> None:
-        summaries = [race.summary for race in self.races.values()]
+        summaries = [race.summary for race in self.variants.values()]
         measured = [s.grad_var for s in summaries if s.grad_var and math.isfinite(s.grad_var)]
         scale = (min(measured) / 3, max(measured)) if measured else (1.0, 10.0)
         columns = list(self.query(VariantColumn))
@@ -138,14 +138,14 @@ class CompareScreen(Screen):
             y_range = self.y_range()
             for column in columns:
                 column.draw_plot(self.threshold, y_range)
-        name = list(self.races)[self.selected]
+        name = list(self.variants)[self.selected]
         self.header.update(f"[b]{self.title_text}[/b]  ·  keys act on [b]{name}[/b] "
                            "(←/→ to choose)  ·  a: pause/resume all")
 
     def y_range(self) -> tuple[float, float] | None:
         """The returns' range over every column's band (and the threshold), padded a
         little: one y range for the whole race."""
-        values = [v for race in self.races.values() for curve in band(race.curves)[1:]
+        values = [v for race in self.variants.values() for curve in band(race.curves)[1:]
                   for v in curve]
         if self.threshold is not None and values:
             values.append(self.threshold)
@@ -161,16 +161,16 @@ class CompareScreen(Screen):
         for i, column in enumerate(self.query(VariantColumn)):
             column.set_class(i == self.selected, "-selected")
 
-    def _race(self) -> Race:
-        return list(self.races.values())[self.selected]
+    def _race(self) -> VariantOnScreen:
+        return list(self.variants.values())[self.selected]
 
-    def _send(self, race: Race, command) -> None:
+    def _send(self, race: VariantOnScreen, command) -> None:
         remote = self.remotes.get(race.name)
         if remote is not None:
             remote.submit(command)
 
     def action_select(self, step: int) -> None:
-        self.selected = (self.selected + step) % len(self.races)
+        self.selected = (self.selected + step) % len(self.variants)
         self._mark_selected()
         self.refresh_columns()
 
@@ -179,8 +179,8 @@ class CompareScreen(Screen):
         self._send(race, Resume() if race.state == "paused" else Pause())
 
     def action_toggle_all(self) -> None:
-        resume = all(r.state == "paused" for r in self.races.values())
-        for race in self.races.values():
+        resume = all(r.state == "paused" for r in self.variants.values())
+        for race in self.variants.values():
             self._send(race, Resume() if resume else Pause())
 
     def _set(self, key: str, value) -> None:
@@ -198,7 +198,7 @@ class CompareScreen(Screen):
         now = BASELINES.index(race.config.baseline)
         self._set("baseline", BASELINES[(now + 1) % len(BASELINES)])
 
-    def _refuse(self, race: Race, message: str) -> None:
+    def _refuse(self, race: VariantOnScreen, message: str) -> None:
         race.feedback = message
         self.refresh_columns()
 
