@@ -95,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print a JSON summary as the last stdout line")
     train.add_argument("--tensorboard", type=Path, metavar="DIR",
                        help="also write TensorBoard scalars (pip install 'pgtui[tensorboard]')")
-    compare = sub.add_parser("compare", help="race every variant x seed of a compare preset")
-    compare.add_argument("--preset", required=True, help="compare preset name or .toml path")
+    compare = sub.add_parser("compare", help="race every variant x seed of a race preset")
+    compare.add_argument("--preset", required=True, help="race preset name or .toml path")
     compare.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                          help="override a key of every variant (repeatable)")
     compare.add_argument("--seeds", type=_positive_int, help="seeds per variant (preset: seeds)")
@@ -195,7 +195,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     else:
         config = _config_from(args)
         if config.variants:
-            print(f"pgtui train: {args.preset} is a compare preset; training its base config "
+            print(f"pgtui train: {args.preset} is a race preset; training its base config "
                   f"(`pgtui compare` races its {len(config.variants)} variants)", file=sys.stderr)
         if config.sweep:
             print(f"pgtui train: {args.preset} is a sweep preset; training its base config "

@@ -135,8 +135,8 @@ class Config:
                                         optional=True)
     init_theta: list = _f([], "Tabular softmax only: initial logits (worked example).",
                           item=float, max_len=64)
-    seeds: int = _f(1, "Compare presets: seeds per variant.", lo=1, hi=1000)
-    variants: list = _f([], "Compare presets: [[variants]] tables (name + overrides).",
+    seeds: int = _f(1, "Race presets: seeds per variant.", lo=1, hi=1000)
+    variants: list = _f([], "Race presets: [[variants]] tables (name + overrides).",
                         item=dict)
     sweep: dict = _f({}, "Sweep presets: a [sweep] table, each swept key = [its values]; "
                      "every grid point trains `seeds` seeds.")

@@ -3,19 +3,22 @@
 import json
 import pickle
 
+import pytest
 import torch
 from cli_helpers import call_pgtui, run_pgtui
 
 
-def trained_checkpoint(tmp_path):
-    out = tmp_path / "run"
+@pytest.fixture(scope="module")
+def trained_checkpoint(tmp_path_factory):
+    """One short run's checkpoint, trained once by the real command for every test here."""
+    out = tmp_path_factory.mktemp("run")
     result = run_pgtui("train", "--preset", "cartpole-a2c", "--updates", "3", "--out", str(out))
     assert result.returncode == 0, result.stderr
     return out / "checkpoint.pt"
 
 
-def test_watch_plays_a_saved_policy_and_prints_its_returns(tmp_path):
-    path = trained_checkpoint(tmp_path)
+def test_watch_plays_a_saved_policy_and_prints_its_returns(trained_checkpoint):
+    path = trained_checkpoint
     result = run_pgtui("watch", str(path), "--episodes", "4", "--json")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
@@ -40,18 +43,18 @@ def test_a_checkpoint_carrying_a_pickle_payload_is_refused_and_never_run(tmp_pat
     path = tmp_path / "evil.pt"
     torch.save({"format": 1, "config": {}, "policy": _RunsCode(marker)}, path,
                pickle_protocol=pickle.HIGHEST_PROTOCOL)
-    result = run_pgtui("watch", str(path), "--episodes", "1")
+    result = call_pgtui("watch", str(path), "--episodes", "1")
     assert result.returncode == 2
     assert "refused" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stderr
     assert not marker.exists(), "the payload's code must not run"
 
 
-def test_missing_or_mismatched_checkpoints_are_clear_errors(tmp_path):
+def test_missing_or_mismatched_checkpoints_are_clear_errors(tmp_path, trained_checkpoint):
     missing = call_pgtui("watch", str(tmp_path / "nope.pt"))
     assert missing.returncode == 2 and "no such checkpoint file" in missing.stderr
 
-    path = trained_checkpoint(tmp_path)
+    path = trained_checkpoint
     payload = torch.load(path, weights_only=True)
     payload["config"]["hidden_sizes"] = [8]  # the weights no longer fit the network
     torch.save(payload, tmp_path / "mismatch.pt")

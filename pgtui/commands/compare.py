@@ -1,4 +1,4 @@
-"""`pgtui compare`: every variant x seed of a compare preset, a table, a plot, a JSON line.
+"""`pgtui compare`: every variant x seed of a race preset, a table, a plot, a JSON line.
 
 Each variant's seeds train in one process of their own (``RemoteVariant``), so the
 variants run side by side on the cores; within a variant the seeds are one Trainer's

@@ -4,7 +4,7 @@ The train screen owns its run (its training process, its events, its keys), as t
 compare screen owns its race. The app picks what runs: it builds a new train screen
 for every run (reset, a preset, a restart), opens races, and keeps one training process
 warm so that a new run's first frame comes at once. Training runs in processes of their
-own (see ``rl/remote.py`` for the measurement that decided it); this process never
+own (see ``processes.py`` for the measurement that decided it); this process never
 imports torch.
 """
 
@@ -103,7 +103,7 @@ class PlaygroundApp(App[int]):
     # -- runs ---------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        if self.initial.variants:  # a compare preset: the race is the session
+        if self.initial.variants:  # a race preset: the race is the session
             self.open_compare(self.initial, self.preset, first=True)
         elif self.initial.sweep:  # a sweep preset: so is the sweep
             self.open_sweep(self.initial, self.preset)
@@ -209,7 +209,7 @@ class PlaygroundApp(App[int]):
         self.push_screen(PresetPicker(), picked)
 
     def action_compare(self) -> None:
-        """Pick a compare preset and race its variants (the single run pauses)."""
+        """Pick a race preset and race its variants (the single run pauses)."""
         choices = []
         for name in preset_names():
             try:
@@ -225,7 +225,7 @@ class PlaygroundApp(App[int]):
                     self.train_screen.send(Pause())
                 self.open_compare(load_preset(name), name)
 
-        self.push_screen(ChoicePicker("Race a compare preset", choices), picked)
+        self.push_screen(ChoicePicker("Pick a race preset", choices), picked)
 
     def action_lessons(self) -> None:
         """Pick one of the lessons' exercises and open its preset."""

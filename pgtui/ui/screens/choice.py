@@ -1,4 +1,4 @@
-"""Pick one of a few labelled choices: compare presets, fork branches."""
+"""Pick one of a few labelled choices: race presets, fork branches."""
 
 from __future__ import annotations
 

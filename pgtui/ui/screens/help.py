@@ -18,7 +18,7 @@ HELP = """\
 | `p` | pick a preset (shipped, or a path to a .toml file) |
 | `g` | plot screen: the whole learning curve with every change marked |
 | `w` | watch: play the current policy at real-time speed (again to stop) |
-| `c` | race a compare preset (the run pauses; `escape` comes back) |
+| `c` | race a race preset (the run pauses; `escape` comes back) |
 | `L` | the lessons' exercises: pick one and its preset opens |
 | `f` | fork: race two branches of this run that differ in one setting |
 | `ctrl+s` | save a checkpoint |

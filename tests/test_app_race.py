@@ -1,4 +1,4 @@
-"""Races in the playground: a compare preset, key c, per-variant keys, and fork."""
+"""Races in the playground: a race preset, key c, per-variant keys, and fork."""
 
 import re
 
@@ -61,7 +61,7 @@ async def test_key_c_opens_a_race_and_escape_returns_to_the_paused_run():
                  for i in range(picker.query_one("#choice-list").option_count)]
         assert {"variance-baseline", "variance-techniques", "entropy-exploration",
                 "reinforce-a2c-ppo"} <= set(names)
-        await pilot.press("enter")  # the first compare preset
+        await pilot.press("enter")  # the first race preset
         await wait_for(lambda: isinstance(app.screen, RaceScreen))
         await wait_for(lambda: app.state.status == "paused")  # the single run waits
         enabled = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
