@@ -130,3 +130,13 @@ async def test_columns_show_the_reports_they_are_given():
                   re.sub(r"\x1b\[[0-9;]*m", "", c.plot.plt.build()).splitlines() if "┤" in line]
                  for c in columns]
         assert ticks[0] == ticks[1] and len(ticks[0]) > 2
+
+
+def test_a_fork_differs_only_in_a_setting_the_algorithm_reads():
+    from pgtui.ui.forks import fork_choices
+
+    keys = lambda preset: {f.key for f in fork_choices(load_preset(preset))}  # noqa: E731
+    assert keys("cartpole-reinforce") == {"baseline", "return_mode", "ent_coef",
+                                          "normalize_advantage", "lr"}
+    assert keys("cartpole-ppo") == {"ent_coef", "normalize_advantage", "lr"}
+    assert keys("cartpole-dqn") == {"lr"}  # it explores by epsilon: no entropy bonus to fork

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import Config
+from ..config import Config, used_by
 from ..rl import checkpoint
 
 FORK_TITLE = "Fork the run here: race two branches from the same weights"
@@ -47,14 +47,12 @@ def take_checkpoint(path: str) -> dict[str, Any]:
 
 def fork_choices(config: Config) -> list[Fork]:
     """The forks worth racing for this run's algorithm."""
-    forks = []
-    if config.algo == "reinforce":
-        forks += [Fork("baseline", config.baseline, b)
-                  for b in ("none", "mean", "value") if b != config.baseline]
-        other = "full" if config.return_mode == "reward_to_go" else "reward_to_go"
-        forks.append(Fork("return_mode", config.return_mode, other))
+    forks = [Fork("baseline", config.baseline, b) for b in ("none", "mean", "value")
+             if b != config.baseline]
+    other = "full" if config.return_mode == "reward_to_go" else "reward_to_go"
+    forks.append(Fork("return_mode", config.return_mode, other))
     forks.append(Fork("ent_coef", config.ent_coef, 0.01 if config.ent_coef == 0 else 0.0))
     forks.append(Fork("normalize_advantage", config.normalize_advantage,
                       not config.normalize_advantage))
     forks += [Fork("lr", config.lr, min(config.lr * 2, 10.0)), Fork("lr", config.lr, config.lr / 2)]
-    return forks
+    return [f for f in forks if used_by(f.key, config.algo, None)]  # what the algorithm reads

@@ -15,7 +15,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ...config import BASELINES, Config
+from ...config import BASELINES, Config, used_by
 from ...processes import RemoteVariant, race_threads
 from ...rl.events import Pause, Resume, RunError, SetParam
 from ...rl.race.figures import band
@@ -191,9 +191,8 @@ class RaceScreen(Screen):
 
     def action_baseline(self) -> None:
         race = self._race()
-        if race.config.algo != "reinforce":
-            race.feedback = "baseline applies to REINFORCE (A2C and PPO use the critic)"
-            self.refresh_columns()
+        if not used_by("baseline", race.config.algo, None):
+            self._refuse(race, f"{race.config.algo} has no baseline setting (REINFORCE has)")
             return
         now = BASELINES.index(race.config.baseline)
         self._set("baseline", BASELINES[(now + 1) % len(BASELINES)])
@@ -204,15 +203,15 @@ class RaceScreen(Screen):
 
     def action_return_mode(self) -> None:
         race = self._race()
-        if race.config.algo != "reinforce":
-            self._refuse(race, "reward-to-go vs full return applies to REINFORCE")
+        if not used_by("return_mode", race.config.algo, None):
+            self._refuse(race, f"{race.config.algo} has no return mode (REINFORCE has)")
             return
         self._set("return_mode", "full" if race.config.return_mode == "reward_to_go" else "reward_to_go")
 
     def action_entropy(self) -> None:
         race = self._race()
-        if race.config.algo == "dqn":
-            self._refuse(race, "DQN explores by epsilon, not by an entropy bonus")
+        if not used_by("ent_coef", race.config.algo, None):
+            self._refuse(race, f"{race.config.algo} has no entropy bonus (it explores otherwise)")
             return
         later = [v for v in ENT_STEPS if v > race.config.ent_coef]
         self._set("ent_coef", later[0] if later else ENT_STEPS[0])
