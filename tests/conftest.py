@@ -9,3 +9,14 @@ import tempfile  # noqa: E402
 # the dialogue's fitted models are cached on disk: one cache for the whole session (and
 # the `pgtui` processes it starts), never the user's
 os.environ.setdefault("PGTUI_CACHE_DIR", tempfile.mkdtemp(prefix="pgtui-cache-"))
+
+
+import pytest  # noqa: E402
+from sweep_helpers import train_local_sweep  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def local_sweep(tmp_path_factory):
+    """The tiny sweep on the local engine, for every test that reads it (the local sweep's
+    tests and the Ray engine's comparison, kept in one xdist group)."""
+    return train_local_sweep(tmp_path_factory.mktemp("sweep"))

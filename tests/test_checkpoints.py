@@ -7,6 +7,8 @@ import pytest
 import torch
 from cli_helpers import call_pgtui, run_pgtui
 
+pytestmark = pytest.mark.xdist_group("checkpoints")  # the file's run is trained once
+
 
 @pytest.fixture(scope="module")
 def trained_checkpoint(tmp_path_factory):

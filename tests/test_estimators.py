@@ -31,6 +31,8 @@ from pgtui.rl.policies import (
 )
 from pgtui.rl.rollout import Batch
 
+pytestmark = pytest.mark.xdist_group("estimators")  # the file's estimates are drawn once
+
 MU = torch.tensor([1.0, 2.0, 4.0])
 NOISE = 1.0
 THETA = [0.5, -0.3, 0.1]

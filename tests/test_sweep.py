@@ -2,15 +2,21 @@
 
 import json
 import math
-import os
 import signal
 import statistics
 import subprocess
-import time
-from pathlib import Path
 
 import pytest
-from cli_helpers import TESTS_DIR, call_pgtui, pgtui_command, run_pgtui
+from cli_helpers import call_pgtui, run_pgtui
+from sweep_helpers import (
+    has_update,
+    json_line,
+    kill_a_running_trial,
+    start_sweep,
+    tiny_preset,
+    wait_until,
+    without_clock,
+)
 
 from pgtui.config import ConfigError
 from pgtui.metrics import read_metrics
@@ -19,26 +25,7 @@ from pgtui.rl.race.spec import SeedProgress
 from pgtui.sweep import report
 from pgtui.sweep.spec import Point, build_sweep, parse_grid
 
-TINY = """
-description = "a tiny sweep for the tests"
-env = "CartPole-v1"
-algo = "ppo"
-num_envs = 4
-num_steps = 64
-num_minibatches = 2
-update_epochs = 2
-total_steps = {steps}
-seeds = 2
-[sweep]
-lr = [1e-3, 3e-3]
-"""
-
-
-def tiny_preset(tmp_path: Path, steps: int = 2048) -> Path:
-    path = tmp_path / "tiny.toml"
-    path.write_text(TINY.format(steps=steps), encoding="utf-8")
-    return path
-
+pytestmark = pytest.mark.xdist_group("sweep")  # the tiny sweep is trained once (conftest)
 
 def seed(seed: int, last100: float, solved_step: int | None = None, grad_var: float = 0.0,
          state: str = "finished") -> SeedProgress:
@@ -134,23 +121,6 @@ def test_the_plot_draws_one_line_per_other_setting_on_a_log_axis():
 # -- the local engine, through the real CLI ------------------------------------------------------
 
 
-def _json_line(stdout: str) -> dict:
-    return json.loads(stdout.strip().splitlines()[-1])
-
-
-def _without_clock(points: list[dict]) -> list[dict]:
-    return [{k: v for k, v in p.items() if k != "median_solve_seconds"} for p in points]
-
-
-@pytest.fixture(scope="module")
-def local_sweep(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("sweep")
-    out = tmp / "out"
-    done = run_pgtui("sweep", "--preset", str(tiny_preset(tmp)), "--out", str(out), "--json")
-    assert done.returncode == 0, done.stderr
-    return out, _json_line(done.stdout)
-
-
 def test_local_sweep_reports_every_point_from_its_trials_files(local_sweep):
     out, summary = local_sweep
     assert [p["lr"] for p in summary["points"]] == [1e-3, 3e-3]
@@ -185,8 +155,8 @@ def test_resume_runs_only_the_missing_trials_and_finds_the_same(local_sweep, tmp
     assert done.returncode == 0, done.stderr
     assert "resuming" not in done.stdout  # progress talk goes to stderr only
     # a seed trained alone rounds its batched gradient statistics a little differently
-    resumed = _without_clock(_json_line(done.stdout)["points"])
-    assert resumed == [pytest.approx(p, rel=1e-6) for p in _without_clock(summary["points"])]
+    resumed = without_clock(json_line(done.stdout)["points"])
+    assert resumed == [pytest.approx(p, rel=1e-6) for p in without_clock(summary["points"])]
     assert kept.stat().st_mtime_ns == before  # a finished trial is not run again
     assert (missing / "result.json").is_file()
 
@@ -225,48 +195,22 @@ def test_a_sweep_needs_a_grid(tmp_path):
     assert done.returncode == 2 and "a sweep needs a grid" in done.stderr
 
 
-def _start_sweep(*args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(TESTS_DIR)}
-    return subprocess.Popen([*pgtui_command(), "sweep", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
-
-
-def _wait_for(predicate, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
-def _has_update(metrics: Path) -> bool:
-    return metrics.is_file() and any(r["type"] == "update" for r in read_metrics(metrics))
-
-
-def kill_a_running_trial(out: Path, point: str) -> int:
-    """Wait until the point's process has trained an update, then SIGKILL it; its pid."""
-    running = out / point / "running.json"
-    _wait_for(lambda: running.is_file() and _has_update(out / point / "seed-0" / "metrics.jsonl"))
-    pid = json.loads(running.read_text())["pid"]
-    os.kill(pid, signal.SIGKILL)
-    return pid
-
-
 def test_a_killed_trial_process_is_retried_and_the_summary_is_complete(tmp_path):
-    steps = "40000"  # long enough to be killed mid-run
+    steps = "16000"  # long enough to be killed mid-run (60 updates after the first)
     clean = run_pgtui("sweep", "--preset", str(tiny_preset(tmp_path)), "--max-steps", steps,
                       "--grid", "lr=1e-3", "--json")
     assert clean.returncode == 0, clean.stderr
     out = tmp_path / "out"
-    sweep = _start_sweep("--preset", str(tiny_preset(tmp_path)), "--max-steps", steps,
+    sweep = start_sweep("--preset", str(tiny_preset(tmp_path)), "--max-steps", steps,
                          "--grid", "lr=1e-3", "--out", str(out), "--json")
     kill_a_running_trial(out, "lr-0.001")
     stdout, stderr = sweep.communicate(timeout=300)
     assert sweep.returncode == 0, stderr
     assert "lr=0.001: attempt 1 failed (lr=0.001: the training process died (exit code -9))" in stderr
-    points = _json_line(stdout)["points"]
+    points = json_line(stdout)["points"]
     assert points[0]["seeds"] == 2 and points[0]["failed"] == 0
     # the retried trials started over: the same figures as a run never killed
-    assert _without_clock(points) == _without_clock(_json_line(clean.stdout)["points"])
+    assert without_clock(points) == without_clock(json_line(clean.stdout)["points"])
     episodes = [r["episode"] for r in read_metrics(out / "lr-0.001" / "seed-0" / "metrics.jsonl")
                 if r["type"] == "episode"]
     assert episodes == list(range(1, len(episodes) + 1))  # one run's records, not two
@@ -274,11 +218,11 @@ def test_a_killed_trial_process_is_retried_and_the_summary_is_complete(tmp_path)
 
 def test_ctrl_c_keeps_the_finished_trials_and_resume_runs_the_rest(tmp_path):
     out = tmp_path / "out"
-    sweep = _start_sweep("--preset", str(tiny_preset(tmp_path, steps=20_000)), "--workers", "1",
+    sweep = start_sweep("--preset", str(tiny_preset(tmp_path, steps=20_000)), "--workers", "1",
                          "--out", str(out))
     first = out / "lr-0.001"
-    _wait_for(lambda: all((first / f"seed-{s}" / "result.json").is_file() for s in (0, 1))
-              and _has_update(out / "lr-0.003" / "seed-0" / "metrics.jsonl"))
+    wait_until(lambda: all((first / f"seed-{s}" / "result.json").is_file() for s in (0, 1))
+              and has_update(out / "lr-0.003" / "seed-0" / "metrics.jsonl"))
     sweep.send_signal(signal.SIGINT)
     _, stderr = sweep.communicate(timeout=60)
     assert sweep.returncode == 130
@@ -288,8 +232,8 @@ def test_ctrl_c_keeps_the_finished_trials_and_resume_runs_the_rest(tmp_path):
     assert not (out / "lr-0.003" / "seed-0" / "result.json").exists()
     done = run_pgtui("sweep", "--resume", str(out), "--json")
     assert done.returncode == 0, done.stderr
-    assert [p["seeds"] for p in _json_line(done.stdout)["points"]] == [2, 2]
-    assert math.isfinite(_json_line(done.stdout)["points"][1]["final_mean"])
+    assert [p["seeds"] for p in json_line(done.stdout)["points"]] == [2, 2]
+    assert math.isfinite(json_line(done.stdout)["points"][1]["final_mean"])
 
 
 def test_the_plot_runs_along_the_key_with_most_values_and_puts_zero_a_decade_down():

@@ -5,9 +5,11 @@ import subprocess
 
 import pytest
 from cli_helpers import call_pgtui, run_pgtui
-from test_sweep import _json_line, _start_sweep, _without_clock, kill_a_running_trial, tiny_preset
+from sweep_helpers import json_line, kill_a_running_trial, start_sweep, tiny_preset, without_clock
 
 from pgtui.metrics import read_metrics
+
+pytestmark = pytest.mark.xdist_group("sweep")  # one Ray cluster, and the local sweep it is held to
 
 ray = pytest.importorskip("ray", reason="Ray Tune is not installed (pip install 'pgtui[ray]')")
 pytest.importorskip("ray.tune", reason="Ray Tune is not installed (pip install 'pgtui[ray]')")
@@ -21,33 +23,33 @@ def cluster():
     ray.shutdown()
 
 
-def test_ray_runs_the_same_trials_and_finds_the_same_as_the_local_engine(cluster, tmp_path):
+def test_ray_runs_the_same_trials_and_finds_the_same_as_the_local_engine(cluster, local_sweep,
+                                                                         tmp_path):
     preset = str(tiny_preset(tmp_path))
-    local = run_pgtui("sweep", "--preset", preset, "--out", str(tmp_path / "local"), "--json")
-    assert local.returncode == 0, local.stderr
+    local_out, local_summary = local_sweep
     on_ray = run_pgtui("sweep", "--preset", preset, "--engine", "ray", "--address", "auto",
                        "--out", str(tmp_path / "ray"), "--json")
     assert on_ray.returncode == 0, on_ray.stderr
-    assert _without_clock(_json_line(on_ray.stdout)["points"]) == \
-        _without_clock(_json_line(local.stdout)["points"])
+    assert without_clock(json_line(on_ray.stdout)["points"]) == \
+        without_clock(local_summary["points"])
     for trial in ("lr-0.001/seed-0", "lr-0.003/seed-1"):  # the same files, the same runs
         def returns(root, trial=trial):
             return [r["episodic_return"] for r in read_metrics(root / trial / "metrics.jsonl")
                     if r["type"] == "episode"]
-        assert returns(tmp_path / "ray") == returns(tmp_path / "local")
+        assert returns(tmp_path / "ray") == returns(local_out)
     assert (tmp_path / "ray" / "ray" / "tune").is_dir()  # Tune's own experiment state
 
 
 def test_a_killed_ray_worker_is_retried_and_the_summary_is_complete(cluster, tmp_path):
     out = tmp_path / "out"
-    sweep = _start_sweep("--preset", str(tiny_preset(tmp_path)), "--max-steps", "40000",
+    sweep = start_sweep("--preset", str(tiny_preset(tmp_path)), "--max-steps", "16000",
                          "--grid", "lr=1e-3", "--engine", "ray", "--address", "auto",
                          "--out", str(out), "--json")
     kill_a_running_trial(out, "lr-0.001")
     stdout, stderr = sweep.communicate(timeout=300)
     assert sweep.returncode == 0, stderr
     assert "lr=0.001: attempt 1 failed (its Ray worker died)" in stderr
-    points = _json_line(stdout)["points"]
+    points = json_line(stdout)["points"]
     assert points[0]["seeds"] == 2 and points[0]["failed"] == 0
     assert all((out / "lr-0.001" / f"seed-{s}" / "result.json").is_file() for s in (0, 1))
 
@@ -63,7 +65,7 @@ def test_asha_stops_hopeless_points_early_and_keeps_them_in_the_summary(cluster,
     stopped = [r for r in results if r["state"] == "stopped"]
     assert stopped and all(r["global_step"] < 16_000 for r in stopped)
     assert any(r["state"] == "finished" and r["global_step"] >= 16_000 for r in results)
-    assert [p["seeds"] for p in _json_line(done.stdout)["points"]] == [1, 1, 1, 1]
+    assert [p["seeds"] for p in json_line(done.stdout)["points"]] == [1, 1, 1, 1]
 
 
 def test_ray_only_options_need_the_ray_engine():
