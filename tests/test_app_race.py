@@ -61,7 +61,8 @@ async def test_key_c_opens_a_race_and_escape_returns_to_the_paused_run():
                  for i in range(picker.query_one("#choice-list").option_count)]
         assert {"variance-baseline", "variance-techniques", "entropy-exploration",
                 "reinforce-a2c-ppo"} <= set(names)
-        await pilot.press("enter")  # the first race preset
+        picker.query_one("#choice-list").highlighted = names.index("variance-baseline")
+        await pilot.press("enter")
         await wait_for(lambda: isinstance(app.screen, RaceScreen))
         await wait_for(lambda: app.state.status == "paused")  # the single run waits
         enabled = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}

@@ -20,7 +20,7 @@ def test_compare_reports_proxy_true_agreement_and_kl_per_variant():
 
 
 def test_train_writes_the_figures_sampled_and_exact(tmp_path):
-    done = run_pgtui("train", "--preset", "rlhf-dialogue", "--updates", "3", "--out", str(tmp_path))
+    done = call_pgtui("train", "--preset", "rlhf-dialogue", "--updates", "3", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     updates = [r for r in records if r.get("type") == "update"]

@@ -6,7 +6,7 @@ import math
 import threading
 
 import torch
-from cli_helpers import run_pgtui
+from cli_helpers import call_pgtui
 
 from pgtui.presets import load_preset
 from pgtui.rl.checkpoint import load
@@ -61,8 +61,8 @@ def test_the_playground_trainer_pauses_instead_and_can_be_stopped():
 
 
 def test_headless_divergence_exits_1_with_one_line_and_loses_nothing(tmp_path):
-    result = run_pgtui("train", "--preset", "cartpole-a2c", *DIVERGING_SET, "--out",
-                       str(tmp_path), "--json")
+    result = call_pgtui("train", "--preset", "cartpole-a2c", *DIVERGING_SET, "--out",
+                        str(tmp_path), "--json")
     assert result.returncode == 1
     assert result.stderr.strip().count("\n") == 0 and "diverged" in result.stderr
     assert "Traceback" not in result.stderr
@@ -75,9 +75,9 @@ def test_headless_divergence_exits_1_with_one_line_and_loses_nothing(tmp_path):
 
 
 def test_an_env_that_raises_ends_the_headless_run_with_exit_1(tmp_path):
-    result = run_pgtui("train", "--preset", "cartpole-a2c", "--set",
-                       'env="raising_env:pgtui-test/Raising-v0"', "--set", "num_envs=2",
-                       "--out", str(tmp_path), "--json")
+    result = call_pgtui("train", "--preset", "cartpole-a2c", "--set",
+                        'env="raising_env:pgtui-test/Raising-v0"', "--set", "num_envs=2",
+                        "--out", str(tmp_path), "--json")
     assert result.returncode == 1
     assert "the simulator lost its state" in result.stderr
     assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr

@@ -3,7 +3,7 @@
 import subprocess
 
 import pytest
-from cli_helpers import pgtui_command, run_pgtui
+from cli_helpers import call_pgtui, pgtui_command, run_pgtui
 
 from pgtui.metrics import read_metrics
 
@@ -19,8 +19,8 @@ def scalars(folder):
 
 
 def test_train_writes_the_metrics_file_s_figures_as_scalars(tmp_path):
-    done = run_pgtui("train", "--preset", "cartpole-ppo", "--max-steps", "3000", "--out",
-                     str(tmp_path / "run"), "--tensorboard", str(tmp_path / "tb"))
+    done = call_pgtui("train", "--preset", "cartpole-ppo", "--max-steps", "3000", "--out",
+                      str(tmp_path / "run"), "--tensorboard", str(tmp_path / "tb"))
     assert done.returncode == 0, done.stderr
     board = scalars(tmp_path / "tb")
     records = read_metrics(tmp_path / "run" / "metrics.jsonl")
