@@ -8,7 +8,8 @@ import tempfile  # noqa: E402
 
 # the dialogue's fitted models are cached on disk: one cache for the whole session (and
 # the `pgtui` processes it starts), never the user's
-os.environ.setdefault("PGTUI_CACHE_DIR", tempfile.mkdtemp(prefix="pgtui-cache-"))
+if "PGTUI_CACHE_DIR" not in os.environ:  # xdist's workers inherit the first process's
+    os.environ["PGTUI_CACHE_DIR"] = tempfile.mkdtemp(prefix="pgtui-cache-")
 
 
 import pytest  # noqa: E402
