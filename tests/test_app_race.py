@@ -141,3 +141,17 @@ def test_a_fork_differs_only_in_a_setting_the_algorithm_reads():
                                           "normalize_advantage", "lr"}
     assert keys("cartpole-ppo") == {"ent_coef", "normalize_advantage", "lr"}
     assert keys("cartpole-dqn") == {"lr"}  # it explores by epsilon: no entropy bonus to fork
+
+
+async def test_a_column_refuses_a_setting_its_algorithm_does_not_read():
+    app = PlaygroundApp(load_preset("pg-vs-dqn"), "pg-vs-dqn", autostart=False)
+    async with app.run_test(size=(150, 40)) as pilot:
+        await wait_for(lambda: isinstance(app.screen, RaceScreen))
+        variants = list(app.screen.variants.values())
+        await pilot.press("right", "b")  # ppo: no baseline setting
+        assert variants[1].feedback == "ppo has no baseline setting"
+        await pilot.press("right", "e")  # dqn: no entropy bonus
+        assert variants[2].feedback == "dqn has no ent_coef setting"
+        await pilot.press("right", "b")  # back on REINFORCE: value -> optimal, sent
+        assert variants[0].feedback == "baseline → optimal at the next update"
+        await pilot.press("q")

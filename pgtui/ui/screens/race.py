@@ -184,36 +184,25 @@ class RaceScreen(Screen):
             self._send(race, Resume() if resume else Pause())
 
     def _set(self, key: str, value) -> None:
+        """A live change of the selected variant, or why its algorithm has no such setting."""
         race = self._race()
-        race.feedback = f"{key} → {show_field(key, value)} at the next update"
-        self._send(race, SetParam(key, value))
+        if used_by(key, race.config.algo, None):
+            race.feedback = f"{key} → {show_field(key, value)} at the next update"
+            self._send(race, SetParam(key, value))
+        else:
+            race.feedback = f"{race.config.algo} has no {key} setting"
         self.refresh_columns()
 
     def action_baseline(self) -> None:
-        race = self._race()
-        if not used_by("baseline", race.config.algo, None):
-            self._refuse(race, f"{race.config.algo} has no baseline setting (REINFORCE has)")
-            return
-        now = BASELINES.index(race.config.baseline)
+        now = BASELINES.index(self._race().config.baseline)
         self._set("baseline", BASELINES[(now + 1) % len(BASELINES)])
 
-    def _refuse(self, race: VariantOnScreen, message: str) -> None:
-        race.feedback = message
-        self.refresh_columns()
-
     def action_return_mode(self) -> None:
-        race = self._race()
-        if not used_by("return_mode", race.config.algo, None):
-            self._refuse(race, f"{race.config.algo} has no return mode (REINFORCE has)")
-            return
-        self._set("return_mode", "full" if race.config.return_mode == "reward_to_go" else "reward_to_go")
+        now = self._race().config.return_mode
+        self._set("return_mode", "full" if now == "reward_to_go" else "reward_to_go")
 
     def action_entropy(self) -> None:
-        race = self._race()
-        if not used_by("ent_coef", race.config.algo, None):
-            self._refuse(race, f"{race.config.algo} has no entropy bonus (it explores otherwise)")
-            return
-        later = [v for v in ENT_STEPS if v > race.config.ent_coef]
+        later = [v for v in ENT_STEPS if v > self._race().config.ent_coef]
         self._set("ent_coef", later[0] if later else ENT_STEPS[0])
 
     def action_lr(self, factor: float) -> None:
