@@ -53,7 +53,7 @@ class PlaygroundApp(App[int]):
     BINDINGS = [
         Binding("r", "reset", "reset"),
         Binding("p", "presets", "presets"),
-        Binding("c", "compare", "compare"),
+        Binding("c", "compare", "race"),
         Binding("L", "lessons", "lessons", show=False),  # in the help and README; the footer is full
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit_app", "quit"),
