@@ -47,6 +47,11 @@ class SeedRun:
     def last100_mean(self) -> float:
         return sum(self.recent_returns) / len(self.recent_returns) if self.recent_returns else math.nan
 
+    def close(self) -> None:
+        """Close what the seed holds of its own: its evaluation envs."""
+        if self.evaluator is not None:
+            self.evaluator.close()
+
     def fail(self, message: str) -> None:
         """The seed ends with an error (the run's other seeds go on)."""
         self.emit(RunError(message, fatal=True))

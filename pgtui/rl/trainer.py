@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ..config import Config, ConfigError, check_live
+from ..config import FIELDS, Config, ConfigError, check_live
 from ..tasks import task_of
 from . import checkpoint, events, run_state
 from .algos import LEARNERS
@@ -151,8 +151,7 @@ class Trainer:
                 run.emit(events.Stopped(why, self.seed_step(i)))
             self.collector.envs.close()
             for run in self.runs:
-                if run.evaluator is not None:
-                    run.evaluator.close()
+                run.close()
         return reasons[0]
 
     def _single_step(self, seeds: list[int]) -> None:
@@ -251,7 +250,8 @@ class Trainer:
         self.config = dataclasses.replace(self.config, **{key: value})
         if key == "lr":
             self.optimizer.set_lr(slice(None), value)
-        self.task.apply(self.config, self._all_envs())
+        if FIELDS[key].metadata.get("task"):  # a task's own setting
+            self.task.apply(self.config, self._all_envs())
         for i, run in enumerate(self.runs):
             run.emit(events.ChangeApplied(self.seed_step(i), run.update, key, old, value))
 
