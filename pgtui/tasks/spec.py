@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    name: str  # what config fields of its own say in ``task=`` (``config.live_keys``)
+    name: str  # what config fields of its own say in ``task=`` (``config.used_by``)
     env_id: str  # its registered Gymnasium id
     progress: str  # the progress pane: "returns" (episode returns), "proxy_and_true"
     progress_title: str

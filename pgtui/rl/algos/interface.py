@@ -5,7 +5,8 @@ shared parts, asked what to collect and how to update the seeds' rows from it.
 families override ``collect`` and ``update`` and keep the rest; a value-based family
 (DQN, whose network reads as Q(s, .)) also overrides how its output is shown. The live
 settings an algorithm reads are declared beside the config's fields
-(``config.live_keys``), so the screen knows them without importing torch.
+(``live=True``, ``algos=`` and ``task=``, read by ``config.used_by``), so the screen knows
+them without importing torch.
 """
 
 from __future__ import annotations
