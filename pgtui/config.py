@@ -21,7 +21,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-ALGOS = ("reinforce", "a2c", "ppo", "dqn")
+ALGOS = ("reinforce", "a2c", "ppo", "dqn", "sac")
 BASELINES = ("none", "mean", "value", "optimal")
 RETURN_MODES = ("reward_to_go", "full")
 DEVICES = ("auto", "cpu", "cuda")
@@ -31,6 +31,7 @@ POLICIES = ("mlp", "tabular")
 
 ACTOR_CRITIC = ("a2c", "ppo")
 POLICY_GRADIENT = ("reinforce", *ACTOR_CRITIC)
+OFF_POLICY = ("dqn", "sac")  # replay buffer learners
 
 
 class ConfigError(ValueError):
@@ -95,19 +96,28 @@ class Config:
                                   hi=100_000, algos=("reinforce",))
     update_epochs: int = _f(4, "PPO: passes over each rollout.", lo=1, hi=1000, algos=("ppo",))
     num_minibatches: int = _f(4, "PPO: minibatches per epoch.", lo=1, hi=100_000, algos=("ppo",))
-    buffer_size: int = _f(100_000, "DQN: transitions the replay buffer holds per seed.", lo=1,
-                          hi=10**8, algos=("dqn",))
-    learning_starts: int = _f(1000, "DQN: env steps of uniformly random actions before the "
-                              "first gradient step.", lo=0, hi=10**12, algos=("dqn",))
-    batch_size: int = _f(64, "DQN: transitions per gradient step.", lo=1, hi=1_000_000, algos=("dqn",))
+    buffer_size: int = _f(100_000, "DQN, SAC: transitions the replay buffer holds per seed.", lo=1,
+                          hi=10**8, algos=OFF_POLICY)
+    learning_starts: int = _f(1000, "DQN, SAC: env steps of uniformly random actions before the "
+                              "first gradient step.", lo=0, hi=10**12, algos=OFF_POLICY)
+    batch_size: int = _f(64, "DQN, SAC: transitions per gradient step.", lo=1, hi=1_000_000,
+                         algos=OFF_POLICY)
     # defaults: at 8 envs, one gradient step per 4 env steps, as SB3's DQN takes
-    train_freq: int = _f(1, "DQN: vector env steps between rounds of gradient steps.", lo=1,
-                         hi=1_000_000, algos=("dqn",))
-    gradient_steps: int = _f(2, "DQN: gradient steps per round.", lo=1, hi=1_000_000, algos=("dqn",))
+    train_freq: int = _f(1, "DQN, SAC: vector env steps between rounds of gradient steps.", lo=1,
+                         hi=1_000_000, algos=OFF_POLICY)
+    gradient_steps: int = _f(2, "DQN, SAC: gradient steps per round (live).", lo=1, hi=1_000_000,
+                             live=True, algos=OFF_POLICY)
     target_update_interval: int = _f(1000, "DQN: env steps between target-network updates "
                                      "(live).", lo=1, hi=10**12, live=True, algos=("dqn",))
-    tau: float = _f(1.0, "DQN: target update weight; 1 copies, below 1 is Polyak averaging.",
-                    lo=0.0, lo_open=True, hi=1.0, algos=("dqn",))
+    tau: float = _f(1.0, "DQN, SAC: target update weight; 1 copies, below 1 is Polyak averaging "
+                    "(SAC: after every gradient step; 0.005 is usual) (live).",
+                    lo=0.0, lo_open=True, hi=1.0, live=True, algos=OFF_POLICY)
+    alpha: float | str = _f("auto", "SAC: the entropy temperature: auto (learned toward "
+                            "target_entropy, from 1) or a fixed number (live).", lo=0.0,
+                            lo_open=True, hi=1000.0, auto=True, live=True, algos=("sac",))
+    target_entropy: float | None = _f(None, "SAC: the entropy an auto alpha aims at; default "
+                                      "-(action dimensions).", optional=True, lo=-1000.0,
+                                      hi=1000.0, algos=("sac",))
     exploration_initial_eps: float = _f(1.0, "DQN: epsilon at the start.", lo=0.0, hi=1.0, algos=("dqn",))
     exploration_final_eps: float = _f(0.05, "DQN: the epsilon the schedule heads to (live).",
                                       lo=0.0, hi=1.0, live=True, algos=("dqn",))
@@ -208,11 +218,15 @@ def check_value(key: str, value: Any, source: str) -> Any:
     if key not in FIELDS:
         raise ConfigError(f"{source}: unknown key '{key}' (see `pgtui presets --keys`)")
     meta = FIELDS[key].metadata
-    kind = {"float | None": float, "list": list, "dict": dict}.get(FIELDS[key].type) or {
-        "str": str, "int": int, "float": float, "bool": bool}[FIELDS[key].type]
+    kind = {"float | None": float, "float | str": float, "list": list, "dict": dict}.get(
+        FIELDS[key].type) or {"str": str, "int": int, "float": float, "bool": bool}[FIELDS[key].type]
     where = f"{source}: {key}"
     if value is None and meta.get("optional"):
         return None
+    if meta.get("auto") and isinstance(value, str):
+        if value != "auto":
+            raise ConfigError(f"{where}: expected auto or a number, got {value!r}")
+        return value
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):

@@ -22,6 +22,7 @@ NAMES = {
     "explained_variance": "losses/explained_variance", "td_loss": "losses/td_loss",
     "q_mean": "losses/q_values", "lr": "charts/learning_rate", "sps": "charts/SPS",
     "epsilon": "charts/epsilon", "last100_mean": "charts/last100_mean",
+    "q_loss": "losses/qf_loss", "actor_loss": "losses/actor_loss", "alpha": "losses/alpha",
 }
 #: bookkeeping, not measurements
 SKIPPED = frozenset({"global_step", "learned_steps", "update", "episodes", "wall_s"})

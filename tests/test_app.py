@@ -200,16 +200,23 @@ async def test_watch_plays_in_a_process_of_its_own_and_reset_takes_the_warm_spar
 
 
 DQN_ONLY = {"exploration_final_eps", "target_update_interval", "double_q"}
+OFF_POLICY = {"tau", "gradient_steps"}  # DQN's and SAC's
+SAC_ONLY = {"alpha"}
 DIALOGUE_ONLY = {"kl_coef", "labeler_bias"}
+POLICY_GRADIENT = {"normalize_advantage", "entropy", "ent_coef", "vf_coef"}
 
 
 @pytest.mark.parametrize(("preset", "hidden", "shown"), [
-    ("cartpole-ppo", {"baseline", "return_mode", *DQN_ONLY},
+    ("cartpole-ppo", {"baseline", "return_mode", *DQN_ONLY, *OFF_POLICY, *SAC_ONLY},
      {"clip_coef", "gae_lambda", "normalize_advantage"}),
-    ("cartpole-a2c", {"baseline", "return_mode", "clip_coef", *DQN_ONLY}, {"gae_lambda", "vf_coef"}),
-    ("cartpole-reinforce", {"gae_lambda", "clip_coef", *DQN_ONLY}, {"baseline", "return_mode", "entropy"}),
-    ("cartpole-dqn", {"baseline", "return_mode", "normalize_advantage", "entropy", "gae_lambda",
-                      "ent_coef", "clip_coef", "vf_coef"}, {"lr", "gamma", *DQN_ONLY}),
+    ("cartpole-a2c", {"baseline", "return_mode", "clip_coef", *DQN_ONLY, *OFF_POLICY, *SAC_ONLY},
+     {"gae_lambda", "vf_coef"}),
+    ("cartpole-reinforce", {"gae_lambda", "clip_coef", *DQN_ONLY, *OFF_POLICY, *SAC_ONLY},
+     {"baseline", "return_mode", "entropy"}),
+    ("cartpole-dqn", {"baseline", "return_mode", "gae_lambda", "clip_coef", *POLICY_GRADIENT, *SAC_ONLY},
+     {"lr", "gamma", *DQN_ONLY, *OFF_POLICY}),
+    ("pendulum-sac", {"baseline", "return_mode", "gae_lambda", "clip_coef", *POLICY_GRADIENT, *DQN_ONLY},
+     {"lr", "gamma", *OFF_POLICY, *SAC_ONLY}),
 ])
 async def test_the_settings_pane_shows_what_the_algorithm_uses(preset, hidden, shown):
     """A PPO run listed REINFORCE's baseline and returns, where they do nothing."""

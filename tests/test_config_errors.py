@@ -17,7 +17,7 @@ BAD_PRESETS = [
     ("nan", GOOD + "lr = nan\n", "lr", "finite"),
     ("infinity", GOOD + "ent_coef = inf\n", "ent_coef", "finite"),
     ("bool for int", GOOD + "num_envs = true\n", "num_envs", "integer"),
-    ("unknown algo", 'algo = "sac"\n', "algo", "reinforce, a2c, ppo, dqn"),
+    ("unknown algo", 'algo = "trpo"\n', "algo", "reinforce, a2c, ppo, dqn, sac"),
     ("unknown env", 'env = "NoSuchEnv-v9"\n', "env", "NoSuchEnv-v9"),
     ("invalid toml", "lr = = 3\n", "invalid TOML", "invalid TOML"),
     ("bad hidden sizes", GOOD + 'hidden_sizes = [64, "x"]\n', "hidden_sizes", "integer"),

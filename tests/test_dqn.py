@@ -11,7 +11,8 @@ from cli_helpers import call_pgtui
 
 from pgtui.config import Config
 from pgtui.presets import load_preset
-from pgtui.rl.algos.dqn import ReplayBuffer, behaviour_probs, epsilon, td_targets
+from pgtui.rl.algos.dqn import behaviour_probs, epsilon, td_targets
+from pgtui.rl.algos.replay import ReplayBuffer
 from pgtui.rl.envs.registry import env_info
 from pgtui.rl.events import Evaluated
 from pgtui.rl.networks import SeedNets
@@ -24,7 +25,7 @@ CARTPOLE_X, CARTPOLE_THETA = 2.4, 12 * 2 * np.pi / 360  # where an episode termi
 def linear_q(weight, bias):
     """A Q-network with no hidden layer: Q(s) = W s + b, for 2-d observations."""
     info = env_info("CartPole-v1")
-    policy = build_policy(info, [], "relu", tabular=False, q_network=True)
+    policy = build_policy(info, [], "relu", tabular=False, networks="q")
     nets = SeedNets([policy], torch.device("cpu"))
     state = nets.state_dict(0)
     state["actor.net.0.weight"] = torch.tensor(weight)
@@ -86,7 +87,7 @@ def test_the_buffer_keeps_only_real_transitions_and_each_ends_where_its_episode_
 
 
 def test_the_ring_overwrites_the_oldest_and_samples_only_what_it_holds():
-    buffer = ReplayBuffer(1, 5, 1)
+    buffer = ReplayBuffer(1, 5, 1, ())
     for start in (0, 3):
         obs = torch.arange(start, start + 3, dtype=torch.float32).view(3, 1, 1, 1)
         from pgtui.rl.rollout import Batch

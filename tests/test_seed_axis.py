@@ -57,6 +57,10 @@ CASES = {
     # its own replay draws, epsilon coins, target copies; Double DQN's targets
     "dqn": ("cartpole-dqn", {"learning_starts": 100, "train_freq": 8, "gradient_steps": 4,
                              "num_envs": 4, "double_q": True, "target_update_interval": 64}),
+    # its own replay draws and reparameterization noise, Polyak targets, a learned alpha;
+    # the first updates act uniformly, then sample the squashed Gaussian
+    "sac": ("pendulum-sac", {"learning_starts": 40, "train_freq": 16, "gradient_steps": 3,
+                             "num_envs": 2, "batch_size": 32}),
 }
 
 

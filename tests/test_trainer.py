@@ -23,13 +23,14 @@ from pgtui.rl.trainer import Trainer
 
 LOSSES = ("policy_loss", "value_loss", "entropy", "grad_norm")
 DQN_LOSSES = ("td_loss", "q_mean", "grad_norm")
+SAC_LOSSES = ("q_loss", "actor_loss", "entropy", "alpha", "grad_norm", "critic_grad_norm")
 
 
 @pytest.mark.parametrize("name", preset_names())
 def test_every_preset_loads_and_runs_with_finite_losses(name):
     config = load_preset(name)
     assert config.description, "every preset carries a one-line description"
-    if config.algo == "dqn":  # its gradient steps from the first update
+    if config.algo in ("dqn", "sac"):  # their gradient steps from the first update
         config = config.replace(learning_starts=0)
     events = []
     trainer = Trainer(config, events.append)
@@ -37,7 +38,7 @@ def test_every_preset_loads_and_runs_with_finite_losses(name):
     updates = [e for e in events if isinstance(e, UpdateFinished)]
     assert len(updates) == 2
     for u in updates:
-        for key in DQN_LOSSES if config.algo == "dqn" else LOSSES:
+        for key in {"dqn": DQN_LOSSES, "sac": SAC_LOSSES}.get(config.algo, LOSSES):
             assert math.isfinite(u.stats[key]), (key, u.stats)
 
 

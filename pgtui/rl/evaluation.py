@@ -5,10 +5,13 @@ carry its sampling noise, so a run can also measure its greedy policy every
 ``eval_every`` env steps: ``eval_episodes`` episodes, one per env of a vector env that
 training never steps, each evaluation from new starts (``SeedStreams.eval_env``). The
 greedy action is the argmax of the actor's output (Q values, or a softmax policy's
-logits), or a Gaussian policy's mean. Its time is not training time.
+logits), or a Gaussian policy's mean (SAC: its mean action), as the run's learner says
+(``Learner.greedy``). Its time is not training time.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -18,14 +21,17 @@ from .envs.registry import EnvInfo, make_vec_env
 from .networks import SeedNets
 from .seeding import SeedStreams, separate_envs
 
+# the greedy env actions for actor outputs (..., k) (``Learner.greedy``)
+Greedy = Callable[[torch.Tensor, EnvInfo], np.ndarray]
+
 MAX_EVAL_STEPS = 100_000  # vector steps, for an env that never ends
 
 
 class Evaluator:
     """One seed's evaluation envs and schedule."""
 
-    def __init__(self, config: Config, streams: SeedStreams, info: EnvInfo) -> None:
-        self.config, self.streams, self.info = config, streams, info
+    def __init__(self, config: Config, streams: SeedStreams, info: EnvInfo, greedy: Greedy) -> None:
+        self.config, self.streams, self.info, self.greedy = config, streams, info, greedy
         self.envs = make_vec_env(config.env, config.eval_episodes, config.max_episode_steps,
                                  config.env_kwargs)
         self.done = 0  # evaluations so far
@@ -45,10 +51,7 @@ class Evaluator:
         for _ in range(MAX_EVAL_STEPS):
             x = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=nets.rows.device)
             head = nets.head(x.unsqueeze(0), params)[0]
-            if self.info.discrete:
-                action = head.argmax(-1).cpu().numpy()
-            else:
-                action = head.cpu().numpy().clip(self.info.action_low, self.info.action_high)
+            action = self.greedy(head, self.info)
             obs, reward, terminated, truncated, _ = self.envs.step(action)
             returns += np.where(running, reward, 0.0)
             running &= ~(terminated | truncated)

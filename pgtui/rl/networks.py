@@ -65,11 +65,22 @@ class Layout:
     relu: bool  # hidden activation of an MLP, else tanh
     log_std: int | None  # a Gaussian actor's log-std
     tabular: bool  # one parameter that is the output itself (softmax logits, or V)
+    ensemble: int = 1  # k MLPs of one shape side by side (SAC's twin critics)
 
     @classmethod
     def of(cls, module: nn.Module, prefix: str) -> Layout:
         named = list(module.named_parameters())
         names = [n for n, _ in named]
+        k = getattr(module, "ensemble", 1)
+        if k > 1:  # every weight (k, out, in) seen as (k, in, out), but a last one of one
+            # output (a dot product, as for one critic); every bias (k, out) as (k, 1, out)
+            linear = tuple((i, "dot" if p.shape[1] == 1 else "wide")
+                           for i, (n, p) in enumerate(named) if n.endswith(".weight"))
+            views = tuple((-1, *p.shape) if p.dim() == 3 and p.shape[1] > 1 else tuple(p.shape)
+                          if p.dim() == 3 else (p.shape[0], 1, p.shape[1]) for _, p in named)
+            return cls(tuple(f"{prefix}.{n}" for n in names), tuple(p.shape for _, p in named),
+                       views, linear, any(isinstance(m, nn.ReLU) for m in module.modules()),
+                       None, False, k)
         linear = tuple((i, "dot" if p.shape[0] == 1 else "thin" if p.shape[0] < p.shape[1] else "wide")
                        for i, (n, p) in enumerate(named) if n.endswith(".weight"))
         how = dict(linear)
@@ -155,6 +166,9 @@ class SeedNets:
         if layout.tabular:  # the parameter is the output, whatever the observation
             out = params[0]
             return out.expand(out.shape[0], x.shape[1], *out.shape[2:])
+        if layout.ensemble > 1:  # (S, B, in) -> the k members' (S k, B, in)
+            params = [p.flatten(0, 1) for p in params]
+            x = x.unsqueeze(1).expand(-1, layout.ensemble, -1, -1).flatten(0, 1)
         last = layout.linear[-1][0]
         for k, how in layout.linear:
             weight, bias = params[k], params[k + 1]
@@ -177,6 +191,25 @@ class SeedNets:
     def std(self, params: list[torch.Tensor] | None = None) -> torch.Tensor:
         """A Gaussian actor's standard deviation (S, 1, d)."""
         return self._split(params)[0][self.actor.log_std].exp()
+
+    def q_values(self, obs: torch.Tensor, actions: torch.Tensor,
+                 critic: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """An ensemble critic's Q_j(s, a) (S, k, B) (SAC's twins: k = 2); ``critic``: the
+        critic's parameters alone (default every seed's)."""
+        critic = self._split(None)[1] if critic is None else critic
+        out = self._apply(self.critic, critic, torch.cat([obs, actions], -1))
+        return out.view(obs.shape[0], self.critic.ensemble, obs.shape[1])
+
+    def critic_params(self, params: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The critic's part of ``params`` laid out as ``params``."""
+        return self._split(params)[1]
+
+    def critic_views_of(self, rows: torch.Tensor) -> list[torch.Tensor]:
+        """The critic's parameters over rows (S, critic columns) holding only its columns
+        (SAC's target critics): views, so updating ``rows`` in place updates them."""
+        n = len(self.actor.shapes)
+        return [_viewed(data, view) for data, view in
+                zip(rows.split(self._sizes[n:], 1), self.critic.views, strict=True)]
 
     def values(self, obs: torch.Tensor, params: list[torch.Tensor] | None = None) -> torch.Tensor:
         """V(s) (S, B)."""

@@ -24,8 +24,8 @@ class Player:
     def __init__(self, payload: dict[str, Any]) -> None:
         self.config = from_mapping(payload["config"], "checkpoint config")
         self.info = env_info(self.config.env, self.config.env_kwargs)
-        self.q_network = LEARNERS[self.config.algo].q_network  # it plays greedily by Q
-        self.nets = SeedNets([policy_for(self.config, self.info, self.q_network)], torch.device("cpu"))
+        self.learner = LEARNERS[self.config.algo]
+        self.nets = SeedNets([policy_for(self.config, self.info, self.learner.networks)], torch.device("cpu"))
         try:
             self.nets.load_state_dict(0, payload["policy"])
         except (ValueError, KeyError) as err:
@@ -44,16 +44,17 @@ class Player:
     def action_probs(self, obs) -> tuple[float, ...]:
         """pi(.|obs), (mean..., std...) for a Gaussian; for DQN the greedy policy it plays."""
         head = self.nets.head_at(0, obs)
-        if self.q_network:
+        if self.learner.q_network:
             greedy = int(head.argmax())
             return tuple(float(a == greedy) for a in range(self.info.act_dim))
-        return self.nets.summary(0, head)
+        return self.learner.head_summary(self.nets, 0, head, self.info)
 
     def act(self, obs):
         """One env action: sampled from the policy (a Box action clipped to its bounds), or
-        DQN's greedy one."""
-        if self.q_network:
-            return int(self.nets.head_at(0, obs).argmax())
+        the greedy one of a learner that plays greedily (DQN's argmax, SAC's mean action)."""
+        if self.learner.plays_greedy:
+            action = self.learner.greedy(self.nets.head_at(0, obs), self.info)
+            return int(action) if self.info.discrete else action
         x = torch.as_tensor(obs, dtype=torch.float32).reshape(1, 1, -1)
         action, _ = self.nets.sample(x, [self.generator], [0])
         action = action[0, 0].numpy()

@@ -60,7 +60,7 @@ class Trainer:
         envs = [make_vec_env(config.env, config.num_envs, config.max_episode_steps, config.env_kwargs)
                 for _ in seeds]
         self.info = describe(envs[0])
-        why = self.task.check(config, not learner_class.q_network) or learner_class.check(envs[0])
+        why = learner_class.check(envs[0]) or self.task.check(config, not learner_class.q_network)
         if why is not None:
             for e in envs:
                 e.close()
@@ -68,12 +68,13 @@ class Trainer:
         self.threshold = solved_threshold(config, self.info)
         streams = [SeedStreams(seed) for seed in seeds]
         self.nets = SeedNets(seeded_policies(config, self.info, [s.init() for s in streams],
-                                             learner_class.q_network), self.device)
+                                             learner_class.networks), self.device)
         self.task.start(self.nets)
         self.optimizer = RowOptimizer.for_nets(self.nets, config)
         self.runs = [SeedRun(stream, e, torch.Generator(device=self.device).manual_seed(stream.sampler()),
                              torch.Generator().manual_seed(stream.shuffle()),
-                             Evaluator(config, stream, self.info) if config.eval_every > 0 else None)
+                             Evaluator(config, stream, self.info, learner_class.greedy)
+                             if config.eval_every > 0 else None)
                      for stream, e in zip(streams, emits, strict=True)]
         self.collector = Collector(envs, self.info, self.device, [r.generator for r in self.runs],
                                    [s.env_reset_seed(e) for s, e in zip(streams, envs, strict=True)],
@@ -187,8 +188,8 @@ class Trainer:
         # the diagnostics draw from generators of their own, seeded per update, so that
         # measuring (or diag_every) never changes the run itself
         diagnose = [torch.Generator().manual_seed(self.runs[i].streams.diagnostics(self.runs[i].update))
-                    if cfg.diag_every > 0 and self.runs[i].update % cfg.diag_every == 0 else None
-                    for i in seeds]
+                    if self.learner.diagnoses and cfg.diag_every > 0
+                    and self.runs[i].update % cfg.diag_every == 0 else None for i in seeds]
         figures = self.task.measure(self.nets, batch)  # of the policy that wrote the batch
         undo = self.optimizer.snapshot()
         stats = self.learner.update(batch, cfg, diagnose)

@@ -1,9 +1,11 @@
 """The algorithms, one module per family, each a ``Learner`` (``interface.py``):
 
 - ``reinforce.py``: REINFORCE and its baselines; ``actor_critic.py``: A2C and PPO;
-  ``dqn.py``: DQN (replay buffer, target network, epsilon-greedy);
-- what they share: ``samples.py`` (a batch packed per seed), ``returns.py`` (returns,
-  GAE, masked means), ``diagnostics.py`` (gradient noise) and ``exact_gradient.py``
+  ``dqn.py``: DQN (target network, epsilon-greedy); ``sac.py``: SAC (squashed
+  Gaussian, twin critics, a learned temperature);
+- what they share: ``replay.py`` (the off-policy learners' buffer), ``samples.py`` (a
+  batch packed per seed), ``returns.py`` (returns, GAE, masked means),
+  ``diagnostics.py`` (gradient noise) and ``exact_gradient.py``
   (the true policy gradient of a tabular env).
 
 Adding an algorithm: a module with its ``Learner``, a line in ``LEARNERS``, its name in
@@ -16,5 +18,7 @@ from .actor_critic import A2C, PPO
 from .dqn import Dqn
 from .interface import Learner
 from .reinforce import Reinforce
+from .sac import Sac
 
-LEARNERS: dict[str, type[Learner]] = {"reinforce": Reinforce, "a2c": A2C, "ppo": PPO, "dqn": Dqn}
+LEARNERS: dict[str, type[Learner]] = {"reinforce": Reinforce, "a2c": A2C, "ppo": PPO, "dqn": Dqn,
+                                     "sac": Sac}

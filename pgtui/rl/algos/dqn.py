@@ -21,6 +21,7 @@ from ..networks import SeedNets
 from ..optim import RowOptimizer, descend
 from ..rollout import Acting, Batch
 from .interface import Learner, Parts
+from .replay import ReplayBuffer
 from .samples import Stats
 
 
@@ -52,63 +53,6 @@ def epsilon_greedy(nets: SeedNets, obs: torch.Tensor, generators: list[torch.Gen
     explore = draws[:, 0] < torch.tensor([eps[s] for s in seeds], device=obs.device).unsqueeze(1)
     random = (draws[:, 1] * actions).long().clamp_(max=actions - 1)
     return torch.where(explore, random, mine.argmax(-1)), q
-
-
-class ReplayBuffer:
-    """Each seed's last ``capacity`` valid transitions, in preallocated numpy rings."""
-
-    def __init__(self, seeds: int, capacity: int, obs_dim: int) -> None:
-        self.capacity = capacity
-        self.obs = np.zeros((seeds, capacity, obs_dim), dtype=np.float32)
-        self.next_obs = np.zeros_like(self.obs)
-        self.actions = np.zeros((seeds, capacity), dtype=np.int64)
-        self.rewards = np.zeros((seeds, capacity), dtype=np.float32)
-        self.terminated = np.zeros((seeds, capacity), dtype=np.float32)
-        self.pos = np.zeros(seeds, dtype=np.int64)  # where the next transition goes
-        self.size = np.zeros(seeds, dtype=np.int64)
-
-    def add(self, batch: Batch) -> None:
-        """The valid transitions of a rollout (T, S', N), in (t, env) order."""
-        obs, next_obs = batch.obs.cpu().numpy(), batch.next_obs.cpu().numpy()
-        valid, actions = batch.valid.cpu().numpy(), batch.actions.cpu().numpy()
-        rewards, terminated = batch.rewards.cpu().numpy(), batch.terminated.cpu().numpy()
-        for i, s in enumerate(batch.seeds):
-            keep = valid[:, i]
-            n = int(keep.sum())
-            if n == 0:
-                continue
-            at = (self.pos[s] + np.arange(n)) % self.capacity
-            self.obs[s, at], self.next_obs[s, at] = obs[:, i][keep], next_obs[:, i][keep]
-            self.actions[s, at], self.rewards[s, at] = actions[:, i][keep], rewards[:, i][keep]
-            self.terminated[s, at] = terminated[:, i][keep]
-            self.pos[s] = (self.pos[s] + n) % self.capacity
-            self.size[s] = min(self.size[s] + n, self.capacity)
-
-    def sample(self, seeds: list[int], batch_size: int, generators: list[torch.Generator],
-               device: torch.device) -> tuple[torch.Tensor, ...]:
-        """``batch_size`` transitions of each seed, drawn uniformly with replacement by
-        its own generator: (obs, actions, rewards, next_obs, terminated), (S', B, ...)."""
-        index = np.stack([torch.randint(int(self.size[s]), (batch_size,), generator=generators[s]).numpy()
-                          for s in seeds])
-        rows = np.asarray(seeds)[:, None]
-        return tuple(torch.as_tensor(a[rows, index], device=device) for a in
-                     (self.obs, self.actions, self.rewards, self.next_obs, self.terminated))
-
-    def seed_state(self, s: int) -> dict[str, torch.Tensor]:
-        n = int(self.size[s])
-        # oldest first, so that a resumed ring continues in the same order
-        order = (np.arange(n) + (self.pos[s] if n == self.capacity else 0)) % self.capacity
-        return {key: torch.from_numpy(getattr(self, key)[s, order].copy())
-                for key in ("obs", "next_obs", "actions", "rewards", "terminated")}
-
-    def load_seed_state(self, s: int, state: dict[str, torch.Tensor]) -> None:
-        n = len(state["actions"])
-        if n > self.capacity or state["obs"].shape[1:] != self.obs.shape[2:]:
-            raise ValueError(f"a replay buffer of {n} transitions of shape "
-                             f"{tuple(state['obs'].shape[1:])} does not fit this run's")
-        for key in ("obs", "next_obs", "actions", "rewards", "terminated"):
-            getattr(self, key)[s, :n] = state[key].numpy()
-        self.size[s], self.pos[s] = n, n % self.capacity
 
 
 def td_targets(nets: SeedNets, params: list[torch.Tensor], target_params: list[torch.Tensor],
@@ -161,6 +105,9 @@ class Dqn(Learner):
     epsilon-greedily (uniformly before learning_starts) and shows Q(s, .)."""
 
     q_network = True
+    networks = "q"
+    plays_greedy = True
+    diagnoses = False
     watched = ("td_loss", "grad_norm")
 
     @classmethod
@@ -175,7 +122,7 @@ class Dqn(Learner):
         nets, config = parts.nets, parts.config()
         self.target_rows = nets.rows.detach().clone()
         self.target_params = nets.views_of(self.target_rows)
-        self.buffer = ReplayBuffer(nets.num_seeds, config.buffer_size, parts.collector.obs.shape[-1])
+        self.buffer = ReplayBuffer(nets.num_seeds, config.buffer_size, parts.collector.obs.shape[-1], ())
         self.generators = [torch.Generator().manual_seed(s.replay()) for s in parts.streams]
         self.target_updates = np.zeros(nets.num_seeds, dtype=np.int64)
         self.collected_from = parts.collector.env_steps.copy()  # env steps before the rollout

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from ...config import Config
+from ..envs.registry import EnvInfo
 from ..events import Snapshot
 from ..networks import SeedNets
 from ..optim import RowOptimizer
@@ -48,6 +49,12 @@ class Learner:
 
     #: the network's output is Q(s, .) (one value per action), not a policy
     q_network: ClassVar[bool] = False
+    #: the networks a run of it builds (``policies.NETWORKS``)
+    networks: ClassVar[str] = "actor_critic"
+    #: watch mode plays the greedy action (DQN's argmax, SAC's mean action), not a sample
+    plays_greedy: ClassVar[bool] = False
+    #: it measures gradient noise when the trainer hands it a ``diagnose`` generator
+    diagnoses: ClassVar[bool] = True
     #: figures that must stay finite, or the update is undone as diverged
     watched: ClassVar[tuple[str, ...]] = ("policy_loss", "value_loss", "grad_norm", "critic_grad_norm")
 
@@ -58,6 +65,14 @@ class Learner:
     def check(cls, envs: gym.vector.VectorEnv) -> str | None:
         """Why this algorithm cannot learn on ``envs``, or None."""
         return None
+
+    @staticmethod
+    def greedy(head: torch.Tensor, info: EnvInfo) -> np.ndarray:
+        """The env actions a greedy evaluation takes for actor outputs ``head`` (..., k):
+        the argmax of logits or Q values, or a Gaussian's mean within the bounds."""
+        if info.discrete:
+            return head.argmax(-1).cpu().numpy()
+        return head.cpu().numpy().clip(info.action_low, info.action_high)
 
     def collect(self, config: Config, seeds: list[int]) -> Batch | None:
         """One rollout of ``seeds`` (None: no seed finished one)."""
@@ -73,10 +88,15 @@ class Learner:
         update as usual."""
         return False
 
+    @staticmethod
+    def head_summary(nets: SeedNets, seed: int, head: torch.Tensor, info: EnvInfo) -> tuple[float, ...]:
+        """What the policy pane shows of seed ``seed``'s output ``head`` at one
+        observation: pi(.|s), or a Gaussian's (mean..., std...)."""
+        return nets.summary(seed, head)
+
     def summary(self, head: torch.Tensor) -> tuple[float, ...]:
-        """What the policy pane shows of seed 0's output at one observation: pi(.|s), or
-        a Gaussian's (mean..., std...)."""
-        return self.parts.nets.summary(0, head)
+        """``head_summary`` of seed 0's output at one observation."""
+        return self.head_summary(self.parts.nets, 0, head, self.parts.collector.info)
 
     def table(self, head: torch.Tensor) -> torch.Tensor:
         """Seed 0's output over a tabular env's states, as the drawing shows it."""

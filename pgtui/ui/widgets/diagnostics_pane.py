@@ -19,6 +19,8 @@ SHOWN = (
     ("td_loss", "TD loss", "td"), ("q_mean", "mean Q", "Q"),
     ("epsilon", "epsilon", "eps"), ("buffer_fill", "buffer", "buf"),
     ("target_updates", "target upd", "tgt"),
+    # SAC
+    ("q_loss", "Q loss", "qloss"), ("actor_loss", "actor loss", "aloss"), ("alpha", "alpha", "α"),
     # the RLHF dialogue, exact by enumeration
     ("kl_exact", "KL to ref", "KL"), ("agreement_when_wrong_exact", "agrees|wrong", "agree"),
     ("rm_accuracy", "RM accuracy", "rm acc"), ("sps", "steps/s", "sps"),
@@ -52,8 +54,8 @@ class DiagnosticsPane(Static):
         for _ in range(4):
             table.add_column(no_wrap=True, overflow="ellipsis")
         # before the first update, placeholders of what a policy gradient reports; DQN
-        # reports no policy loss nor gradient noise
-        always = () if "epsilon" in self.stats else ("policy_loss", "grad_var")
+        # and SAC report no policy loss nor gradient noise
+        always = () if "epsilon" in self.stats or "alpha" in self.stats else ("policy_loss", "grad_var")
         both = "critic_grad_norm" in self.stats  # the actor's and the critic's, each clipped
         cells = [(("|g| pi / V" if both and key == "grad_norm" else label) if full else short,
                   self._value(key)) for key, label, short in SHOWN

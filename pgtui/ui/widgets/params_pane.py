@@ -28,7 +28,7 @@ from ...tasks import task_of
 
 CLASSIC_ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1")
 # live settings typed as numbers (the others are Selects and Switches)
-LIVE_INPUTS = tuple(key for key in LIVE_PARAMS if FIELDS[key].type in ("float", "int"))
+LIVE_INPUTS = tuple(key for key in LIVE_PARAMS if FIELDS[key].type in ("float", "int", "float | str"))
 LABELS = {"labeler_bias": "lab. bias", "exploration_final_eps": "final eps",
           "target_update_interval": "target upd", "double_q": "double Q",
           "normalize_advantage": "normalize", "ent_coef": "ent_coef",
@@ -46,7 +46,9 @@ def parse_field(key: str, text: str) -> Any:
             value: Any = [int(part) for part in text.replace(",", " ").split()]
         except ValueError:
             raise ConfigError(f"{key}: expected widths like 64,64, got {text!r}") from None
-    elif key in ("num_envs", "seed", "target_update_interval"):
+    elif FIELDS[key].metadata.get("auto") and text == "auto":
+        value = text
+    elif FIELDS[key].type == "int":
         try:
             value = int(text)
         except ValueError:
@@ -55,7 +57,8 @@ def parse_field(key: str, text: str) -> Any:
         try:
             value = float(text)
         except ValueError:
-            raise ConfigError(f"{key}: expected a number, got {text!r}") from None
+            expected = "auto or a number" if FIELDS[key].metadata.get("auto") else "a number"
+            raise ConfigError(f"{key}: expected {expected}, got {text!r}") from None
     return check_value(key, value, "value")
 
 

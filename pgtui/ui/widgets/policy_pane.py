@@ -1,5 +1,6 @@
 """The policy on the state being drawn: pi(a|s) bars, or Gaussian mean and std, or
-DQN's Q(s, a) with the epsilon-greedy policy's probabilities as the bars."""
+DQN's Q(s, a) with the epsilon-greedy policy's probabilities as the bars, or SAC's mean
+action and spread with its twin critics at the mean action."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ class PolicyPane(Vertical):
     compare: reactive[str] = reactive("")
     """After a single step: pi(a|s) (DQN: Q(s, .)) before -> after, on one state."""
     q_values: reactive[tuple[float, ...] | None] = reactive(None)
-    """DQN: Q(s, a) per action; ``probs`` are then the epsilon-greedy policy's."""
+    """DQN: Q(s, a) per action; ``probs`` are then the epsilon-greedy policy's. SAC: Q1, Q2
+    at the mean action."""
 
     def __init__(self, action_names: tuple[str, ...], discrete: bool, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -97,7 +99,10 @@ class PolicyPane(Vertical):
             d = len(self.probs) // 2
             for name, mean, std in zip(self.action_names, self.probs[:d], self.probs[d:]):
                 text.append(f"{name} mean {mean:+.2f} std {std:.2f}\n")
-        if self.q_values is not None:
+        if self.q_values is not None and not self.discrete:  # SAC's twin critics
+            text.append("at the mean action:\n" + "  ".join(
+                f"Q{j + 1} {q:.2f}" for j, q in enumerate(self.q_values)))
+        elif self.q_values is not None:
             greedy = max(range(len(self.q_values)), key=self.q_values.__getitem__)
             for i, (name, q) in enumerate(zip(self.action_names, self.q_values, strict=False)):
                 text.append(f"{'▸' if i == greedy else ' '}Q {name[:6]} {q:.2f}\n",
