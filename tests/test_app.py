@@ -263,6 +263,41 @@ async def test_a_dqn_run_shows_q_values_epsilon_and_its_own_settings():
         assert not rows["baseline"] and not rows["entropy"] and not rows["clip_coef"]
 
 
+async def test_a_sac_run_shows_its_mean_action_twin_critics_temperature_and_settings():
+    """A real pendulum-sac run behind the screen: once it learns, the policy pane shows the
+    mean torque and its spread with Q1, Q2 at the mean action, and the diagnostics the
+    critics' loss, the actor's and alpha."""
+    app = PlaygroundApp(load_preset("pendulum-sac"), "pendulum-sac")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(lambda: "q_loss" in app.state.stats and app.state.snapshot is not None
+                       and app.state.snapshot.q_values is not None, timeout=60)
+        await pilot.pause(0.3)
+        policy = drawn_text(app.screen.policy.query_one("#policy-extra"))
+        assert re.search(r"a0 μ [+-]\d\.\d\d σ \d\.\d\d\n", policy), policy
+        assert re.search(r"Q1 -?\d+\.\d\d +Q2 -?\d+\.\d\d", policy) and "mean action" in policy
+        assert "ε-greedy" not in policy
+        diagnostics = drawn_text(app.screen.diagnostics)
+        for label in ("Q loss", "actor loss", "alpha", "entropy", "mean Q", "buffer"):
+            assert label in diagnostics, (label, diagnostics)
+        assert "policy loss" not in diagnostics and "grad var" not in diagnostics
+        rows = {row.id.removeprefix("row-"): row.display
+                for row in app.screen.params.query(".param-row")}
+        assert rows["alpha"] and rows["tau"] and rows["gradient_steps"]
+        assert not rows["entropy"] and not rows["double_q"] and not rows["clip_coef"]
+        # alpha takes auto or a number, live
+        field = app.screen.params.query_one("#alpha", Input)
+        field.focus()
+        field.value = "0.1"
+        await pilot.press("enter")
+        await wait_for(lambda: app.config.alpha == 0.1)
+        await wait_for(lambda: app.state.stats.get("alpha") == pytest.approx(0.1))
+        field.value = "hot"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "auto or a number" in str(app.screen.params.query_one("#param-feedback").render())
+        await pilot.press("escape", "q")
+
+
 async def test_the_dialogue_shows_the_conversation_proxy_vs_true_reward_and_its_settings():
     app = PlaygroundApp(load_preset("rlhf-dialogue"), "rlhf-dialogue", autostart=False)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -192,3 +192,44 @@ def test_sac_learns_pendulum_in_a_few_thousand_steps():
     assert len(returns) == 19
     assert np.mean(returns[:3]) < -1000
     assert np.median(returns[-5:]) > -300  # most of the last episodes swing up and balance
+
+
+def test_watch_plays_the_mean_action_of_a_saved_sac_policy(tmp_path):
+    from pgtui.rl.player import Player
+
+    trainer = Trainer(small())
+    trainer.run(max_updates=80)
+    player = Player.from_file(trainer.save_checkpoint(tmp_path / "sac.pt"))
+    obs = player.make_env().reset(seed=3)[0]
+    action = player.act(obs)
+    assert np.array_equal(action, player.act(obs)), "no draw: the mean action"
+    expected = Sac.greedy(trainer.nets.head_at(0, obs), trainer.info)
+    np.testing.assert_array_equal(action, expected)
+    mean, std = player.action_probs(obs)
+    assert mean == pytest.approx(float(expected[0]), abs=1e-6) and 0 < std < 2
+
+
+def test_a_single_step_of_sac_is_one_gradient_step_with_the_policy_before_and_after():
+    import threading
+    import time
+
+    from pgtui.rl.events import StepCompared, StepOnce, Stop
+
+    events = []
+    trainer = Trainer(small(), events.append)
+    trainer.run(max_updates=80)  # learning has started
+    step, rows = trainer.global_step, trainer.nets.rows.clone()
+    trainer.submit(StepOnce())
+    worker = threading.Thread(target=trainer.run)
+    worker.start()
+    deadline = time.monotonic() + 60
+    while not any(isinstance(e, StepCompared) for e in events) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    trainer.submit(Stop())  # it paused after the step
+    worker.join(timeout=60)
+    (compared,) = [e for e in events if isinstance(e, StepCompared)]
+    assert trainer.global_step == step, "no collection"
+    assert not torch.equal(trainer.nets.rows, rows), "one gradient step"
+    assert len(compared.before) == 2 and compared.before != compared.after  # mean, std
+    after = Sac.head_summary(trainer.nets, 0, trainer.nets.head_at(0, compared.obs), trainer.info)
+    assert list(compared.after) == pytest.approx(after)

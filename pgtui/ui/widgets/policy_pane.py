@@ -98,7 +98,7 @@ class PolicyPane(Vertical):
         if not self.discrete and self.probs:
             d = len(self.probs) // 2
             for name, mean, std in zip(self.action_names, self.probs[:d], self.probs[d:]):
-                text.append(f"{name} mean {mean:+.2f} std {std:.2f}\n")
+                text.append(f"{name[:6]} μ {mean:+.2f} σ {std:.2f}\n")  # fits the pane's 22
         if self.q_values is not None and not self.discrete:  # SAC's twin critics
             text.append("at the mean action:\n" + "  ".join(
                 f"Q{j + 1} {q:.2f}" for j, q in enumerate(self.q_values)))
