@@ -45,8 +45,12 @@ def test_variant_summary_by_hand():
     assert s.grad_var == 7.5  # per-seed means 5 and 10; seed 2 measured nothing
     assert s.grad_snr == 1.5
     assert s.variance_ratio == 5.0  # (40 + 60) / (10 + 10), pooled over the same batches
+    assert s.final_eval is None  # no seed evaluates
     one = summarize("w", [seed(0, math.nan, None)])
     assert (one.final_mean, one.final_std, one.grad_var, one.variance_ratio) == (None, None, None, None)
+    evaluated = summarize("e", [replace(seed(0, 1.0, None), last_eval=-150.0),
+                                replace(seed(1, 1.0, None), last_eval=-250.0), seed(2, 1.0, None)])
+    assert evaluated.final_eval == -200.0  # over the seeds that evaluated
     assert json.loads(json.dumps(one.as_json()))["final_mean"] is None
 
 

@@ -1,6 +1,7 @@
 """SAC: the squashed Gaussian's log-density, the twin-Q target by hand, the temperature's
 loss, the Polyak targets, live settings, resume, refusals, and a run that learns."""
 
+import json
 import math
 
 import numpy as np
@@ -233,3 +234,14 @@ def test_a_single_step_of_sac_is_one_gradient_step_with_the_policy_before_and_af
     assert len(compared.before) == 2 and compared.before != compared.after  # mean, std
     after = Sac.head_summary(trainer.nets, 0, trainer.nets.head_at(0, compared.obs), trainer.info)
     assert list(compared.after) == pytest.approx(after)
+
+
+def test_the_replay_race_reports_steps_to_solve_and_each_variants_final_greedy_evaluation():
+    result = call_pgtui("compare", "--preset", "replay-vs-on-policy", "--seeds", "1",
+                        "--max-steps", "3000", "--json")
+    assert result.returncode == 0, result.stderr
+    variants = {v["name"]: v for v in json.loads(result.stdout.strip().splitlines()[-1])["variants"]}
+    assert set(variants) == {"ppo", "sac"}
+    # 3,000 steps: SAC's greedy policy has begun to swing up; PPO's has not
+    assert variants["sac"]["final_eval"] > variants["ppo"]["final_eval"] + 300
+    assert "final eval" in result.stdout and "steps to solve" in result.stdout

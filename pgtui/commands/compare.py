@@ -114,10 +114,12 @@ def summary_table(summaries: list[VariantSummary]) -> Table:
                   caption="steps to solve, seconds: medians over the seeds that solved (steps "
                           "learned from, training time); fell back: seeds whose last-100 mean "
                           "fell below the threshold after reaching it, of those that reached "
-                          "it (the lowest)")
+                          "it (the lowest); final mean: of the last 100 training episodes; "
+                          "final eval: the last greedy evaluation's mean (mean over seeds)")
     paired = any(s.variance_ratio is not None for s in summaries)
+    evaluated = any(s.final_eval is not None for s in summaries)
     columns = ["variant", "solved", "steps to solve", "seconds", "fell back", "final mean ± std",
-               "grad var", "grad snr"]
+               *(["final eval"] if evaluated else []), "grad var", "grad snr"]
     if paired:
         columns.append(f"var cut vs {summaries[0].name}")
     for column in columns:
@@ -127,6 +129,7 @@ def summary_table(summaries: list[VariantSummary]) -> Table:
         row = [s.name, f"{s.solved}/{s.seeds}", show_steps(s.median_solve_steps),
                show_number(s.median_solve_seconds, ".1f"), fell if s.reached else "—",
                f"{show_number(s.final_mean, '.1f')} ± {show_number(s.final_std, '.1f')}",
+               *([show_number(s.final_eval, ".1f")] if evaluated else []),
                show_number(s.grad_var, ".3g"), show_number(s.grad_snr, ".3g")]
         if paired:
             row.append("—" if s.variance_ratio is None else f"{s.variance_ratio:.1f}x")

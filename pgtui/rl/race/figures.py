@@ -38,6 +38,8 @@ class VariantSummary:
     figures: dict = field(default_factory=dict)
     # ``race.AVERAGED`` figures: each over every update of every seed that reported it
     averages: dict = field(default_factory=dict)
+    # mean over seeds of each seed's latest greedy evaluation (None: it does not evaluate)
+    final_eval: float | None = None
 
     @property
     def baseline_se(self) -> float | None:
@@ -68,6 +70,7 @@ def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "", gradient
     finals = _finite([s.last100_mean for s in seeds])
     grad_vars = _finite([s.grad_var for s in seeds])
     grad_snrs = _finite([s.grad_snr for s in seeds])
+    evals = _finite([s.last_eval for s in seeds])
     return VariantSummary(
         name=name, seeds=len(seeds), solved=len(solve_episodes),
         median_solve_episode=statistics.median(solve_episodes) if solve_episodes else None,
@@ -81,7 +84,7 @@ def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "", gradient
         grad_snr=statistics.fmean(grad_snrs) if grad_snrs else None,
         variance_ratio=paired_ratio(seeds), algo=algo, gradient=gradient,
         figures=_mean_figures(seeds),
-        averages=_averages(seeds))
+        averages=_averages(seeds), final_eval=statistics.fmean(evals) if evals else None)
 
 
 def _averages(seeds: Sequence[SeedProgress]) -> dict[str, float]:

@@ -45,6 +45,7 @@ class SeedProgress:
     sums: dict[str, tuple[float, int]] = field(default_factory=dict)
     # the dialogue's exact figures at the latest update (``dialogue.rlhf.FIGURES``)
     figures: dict[str, float] = field(default_factory=dict)
+    last_eval: float | None = None  # the latest greedy evaluation's mean return (None: none yet)
 
     @property
     def grad_var(self) -> float:

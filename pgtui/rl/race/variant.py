@@ -21,6 +21,7 @@ from ..events import (
     ChangeApplied,
     Command,
     EpisodesFinished,
+    Evaluated,
     Event,
     RunError,
     Solved,
@@ -50,6 +51,7 @@ class _SeedState:
         self.change: tuple[str, Any] | None = None
         self.figures: dict[str, float] = {}
         self.sums: dict[str, tuple[float, int]] = {}
+        self.last_eval: float | None = None
 
     def __call__(self, event: Event) -> None:
         if self.sink is not None:
@@ -75,6 +77,8 @@ class _SeedState:
                 if ref is not None and math.isfinite(ref):
                     self.paired_var_sum += var
                     self.reference_var_sum += ref
+        elif isinstance(event, Evaluated):
+            self.last_eval = event.mean_return
         elif isinstance(event, Solved):
             self.solved_episode, self.solved_step = event.episode, event.learned_step
             self.solved_wall_s = event.wall_s
@@ -155,7 +159,7 @@ class VariantRun:
                 fell_back=state.lowest_after_reaching is not None and state.threshold is not None
                 and state.lowest_after_reaching < state.threshold, paired_var_sum=state.paired_var_sum,
                 reference_var_sum=state.reference_var_sum, figures=dict(state.figures),
-                sums=dict(state.sums)))
+                sums=dict(state.sums), last_eval=state.last_eval))
             state.new_returns = []
         changes = {}  # every seed applied the same change: report it once
         for state in self.states:
