@@ -230,7 +230,7 @@ def run_compare(config: Config, options: CompareOptions) -> int:
     failed = [r for r in results if r.error]
     for r in failed:
         print(f"pgtui compare: {r.error}", file=sys.stderr)
-    out = Console(force_terminal=None if sys.stdout.isatty() else False, width=100)
+    out = Console(force_terminal=None if sys.stdout.isatty() else False, width=120)
     out.print(summary_table(summaries))
     for line in variance_ratios(summaries):
         out.print(line)
