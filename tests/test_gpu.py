@@ -52,3 +52,14 @@ def test_a_race_on_cuda():
     for name, configs in variant_configs(config, seeds=2):
         VariantRun(name, configs, reports.append).run()
     assert all(s.episodes > 0 and s.state == "finished" for r in reports if r.final for s in r.seeds)
+
+
+def test_sac_trains_on_cuda_with_its_buffer_on_the_cpu():
+    events = []
+    config = load_preset("pendulum-sac").replace(device="cuda", learning_starts=32, train_freq=16,
+                                                 eval_every=64, eval_episodes=2)
+    trainer = Trainer(config, events.append)
+    assert trainer.learner.target_rows.is_cuda
+    trainer.run(max_updates=6)
+    stats = [e.stats for e in events if isinstance(e, UpdateFinished)]
+    assert len(stats) == 6 and all(math.isfinite(s["q_loss"]) for s in stats[2:])
