@@ -32,6 +32,8 @@ POLICIES = ("mlp", "tabular")
 ACTOR_CRITIC = ("a2c", "ppo")
 POLICY_GRADIENT = ("reinforce", *ACTOR_CRITIC)
 OFF_POLICY = ("dqn", "sac")  # replay buffer learners
+# an unset tau: DQN copies its target every interval; SAC averages after every step
+DEFAULT_TAU = {"dqn": 1.0, "sac": 0.005}
 
 
 class ConfigError(ValueError):
@@ -83,7 +85,8 @@ class Config:
                                 "baseline of raw returns must keep up with them).", lo=0.0,
                                 lo_open=True, hi=1000.0)
     max_grad_norm: float = _f(0.5, "Gradient-norm clip, the actor's and the critic's each on "
-                              "its own norm; 0 turns clipping off (live).", lo=0.0, hi=1e6, live=True)
+                              "its own norm; 0 turns clipping off; SAC does not clip (live).",
+                              lo=0.0, hi=1e6, live=True, algos=(*POLICY_GRADIENT, "dqn"))
     target_kl: float = _f(0.0, "PPO: stop the epochs once approx_kl exceeds this; 0 = off.",
                           lo=0.0, hi=10.0, algos=("ppo",))
     max_episode_steps: int = _f(0, "Cap on an episode's steps (Gymnasium's time limit); 0 = the "
@@ -105,13 +108,16 @@ class Config:
     # defaults: at 8 envs, one gradient step per 4 env steps, as SB3's DQN takes
     train_freq: int = _f(1, "DQN, SAC: vector env steps between rounds of gradient steps.", lo=1,
                          hi=1_000_000, algos=OFF_POLICY)
-    gradient_steps: int = _f(2, "DQN, SAC: gradient steps per round (live).", lo=1, hi=1_000_000,
-                             live=True, algos=OFF_POLICY)
+    gradient_steps: int | None = _f(None, "DQN, SAC: gradient steps per round; default the "
+                                    "algorithm's: DQN 2, SAC one per env step of the round "
+                                    "(num_envs x train_freq) (live).", optional=True, lo=1,
+                                    hi=1_000_000, live=True, algos=OFF_POLICY)
     target_update_interval: int = _f(1000, "DQN: env steps between target-network updates "
                                      "(live).", lo=1, hi=10**12, live=True, algos=("dqn",))
-    tau: float = _f(1.0, "DQN, SAC: target update weight; 1 copies, below 1 is Polyak averaging "
-                    "(SAC: after every gradient step; 0.005 is usual) (live).",
-                    lo=0.0, lo_open=True, hi=1.0, live=True, algos=OFF_POLICY)
+    tau: float | None = _f(None, "DQN, SAC: target update weight; 1 copies, below 1 is Polyak "
+                           "averaging; default the algorithm's: DQN 1 (a copy every "
+                           "target_update_interval), SAC 0.005 (after every gradient step) (live).",
+                           optional=True, lo=0.0, lo_open=True, hi=1.0, live=True, algos=OFF_POLICY)
     alpha: float | str = _f("auto", "SAC: the entropy temperature: auto (learned toward "
                             "target_entropy, from 1) or a fixed number (live).", lo=0.0,
                             lo_open=True, hi=1000.0, auto=True, live=True, algos=("sac",))
@@ -150,6 +156,17 @@ class Config:
                         item=dict)
     sweep: dict = _f({}, "Sweep presets: a [sweep] table, each swept key = [its values]; "
                      "every grid point trains `seeds` seeds.")
+
+    def effective(self, key: str) -> Any:
+        """``key`` as the run reads it: an unset tau or gradient_steps is the algorithm's own."""
+        value = getattr(self, key)
+        if value is not None:
+            return value
+        if key == "tau":
+            return DEFAULT_TAU.get(self.algo, 1.0)
+        if key == "gradient_steps":
+            return self.num_envs * self.train_freq if self.algo == "sac" else 2
+        return value
 
     def replace(self, **changes: Any) -> Config:
         """A validated copy with ``changes`` applied."""
@@ -218,7 +235,8 @@ def check_value(key: str, value: Any, source: str) -> Any:
     if key not in FIELDS:
         raise ConfigError(f"{source}: unknown key '{key}' (see `pgtui presets --keys`)")
     meta = FIELDS[key].metadata
-    kind = {"float | None": float, "float | str": float, "list": list, "dict": dict}.get(
+    kind = {"float | None": float, "int | None": int, "float | str": float, "list": list,
+            "dict": dict}.get(
         FIELDS[key].type) or {"str": str, "int": int, "float": float, "bool": bool}[FIELDS[key].type]
     where = f"{source}: {key}"
     if value is None and meta.get("optional"):

@@ -215,8 +215,8 @@ POLICY_GRADIENT = {"normalize_advantage", "entropy", "ent_coef", "vf_coef"}
      {"baseline", "return_mode", "entropy"}),
     ("cartpole-dqn", {"baseline", "return_mode", "gae_lambda", "clip_coef", *POLICY_GRADIENT, *SAC_ONLY},
      {"lr", "gamma", *DQN_ONLY, *OFF_POLICY}),
-    ("pendulum-sac", {"baseline", "return_mode", "gae_lambda", "clip_coef", *POLICY_GRADIENT, *DQN_ONLY},
-     {"lr", "gamma", *OFF_POLICY, *SAC_ONLY}),
+    ("pendulum-sac", {"baseline", "return_mode", "gae_lambda", "clip_coef", "max_grad_norm",
+                      *POLICY_GRADIENT, *DQN_ONLY}, {"lr", "gamma", *OFF_POLICY, *SAC_ONLY}),
 ])
 async def test_the_settings_pane_shows_what_the_algorithm_uses(preset, hidden, shown):
     """A PPO run listed REINFORCE's baseline and returns, where they do nothing."""

@@ -245,3 +245,18 @@ def test_the_replay_race_reports_steps_to_solve_and_each_variants_final_greedy_e
     # 3,000 steps: SAC's greedy policy has begun to swing up; PPO's has not
     assert variants["sac"]["final_eval"] > variants["ppo"]["final_eval"] + 300
     assert "final eval" in result.stdout and "steps to solve" in result.stdout
+
+
+def test_unset_tau_and_gradient_steps_are_the_algorithms_own():
+    """A preset that names only algo = "sac" averages its targets as SAC does and takes
+    one gradient step per env step; DQN's defaults stay a copy and 2 steps a round."""
+    from pgtui.config import Config
+
+    sac = Config(env="Pendulum-v1", algo="sac", num_envs=4, train_freq=2)
+    dqn = Config(algo="dqn")
+    assert (sac.effective("tau"), sac.effective("gradient_steps")) == (0.005, 8)
+    assert (dqn.effective("tau"), dqn.effective("gradient_steps")) == (1.0, 2)
+    assert sac.replace(tau=0.02, gradient_steps=3).effective("tau") == 0.02
+    trainer = Trainer(sac.replace(learning_starts=9, total_steps=10**6))
+    trainer.run(max_updates=2)  # 8 env steps, 8 more and learning: 8 Adam steps
+    assert trainer.optimizer.steps[0] == 8

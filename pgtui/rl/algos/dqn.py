@@ -88,14 +88,15 @@ def dqn_update(nets: SeedNets, target_params: list[torch.Tensor], optimizer: Row
     mean TD loss, mean Q and gradient norm over them."""
     totals = torch.zeros(len(seeds), 3, device=nets.rows.device)
     stepping = torch.ones(len(seeds), dtype=torch.bool, device=nets.rows.device)
-    for _ in range(config.gradient_steps):
+    steps = config.effective("gradient_steps")
+    for _ in range(steps):
         sample = buffer.sample(seeds, config.batch_size, generators, nets.rows.device)
         # selected anew each step: a subset is a copy, and the last step moved them
         loss, q_mean = dqn_loss(nets, nets.select(seeds), nets.select(seeds, target_params),
                                 sample, config)
         norms = descend(nets, optimizer, loss, seeds, config.max_grad_norm, stepping)
         totals += torch.stack([loss.detach(), q_mean, norms[:, 0]], 1)
-    means = (totals / config.gradient_steps).tolist()
+    means = (totals / steps).tolist()
     return [{"td_loss": a, "q_mean": b, "grad_norm": c} for a, b, c in means]
 
 
@@ -154,7 +155,7 @@ class Dqn(Learner):
         for s in seeds:
             crossings = int(after[s] // interval - before[s] // interval)
             if crossings > 0:
-                weight = 1.0 - (1.0 - config.tau) ** crossings
+                weight = 1.0 - (1.0 - config.effective("tau")) ** crossings
                 self.target_rows[s].lerp_(nets.rows[s].detach(), weight)
                 self.target_updates[s] += crossings
 

@@ -213,9 +213,10 @@ class Sac(Learner):
         learned = config.alpha == "auto"
         target_entropy = ((-float(self.act_dim) if config.target_entropy is None else config.target_entropy)
                           if learned else None)
+        tau, steps = config.effective("tau"), config.effective("gradient_steps")
         totals = torch.zeros(len(seeds), 6, device=device)
         stepping = torch.ones(len(seeds), dtype=torch.bool, device=device)
-        for _ in range(config.gradient_steps):
+        for _ in range(steps):
             if not learned:  # written in before each step (Adam's momentum would move it),
                 self._fix_alpha(seeds, float(config.alpha))  # and a switch to auto starts there
             sample = self.buffer.sample(seeds, config.batch_size, self.generators, device)
@@ -226,17 +227,17 @@ class Sac(Learner):
             target = nets.select(seeds, self.target_critic)
             loss, figures = sac_losses(nets, params, target, params[self.alpha_index], sample, noise,
                                        config.gamma, target_entropy)
-            norms = descend(nets, optimizer, loss, seeds, config.max_grad_norm, stepping)
+            norms = descend(nets, optimizer, loss, seeds, 0.0, stepping)  # no clipping, as SB3
             with torch.no_grad():
                 online = nets.rows[:, nets.actor_size:]
                 if every:
-                    self.target_rows.lerp_(online, config.tau)
+                    self.target_rows.lerp_(online, tau)
                 else:
-                    self.target_rows[seeds] = self.target_rows[seeds].lerp(online[seeds], config.tau)
+                    self.target_rows[seeds] = self.target_rows[seeds].lerp(online[seeds], tau)
             totals += torch.cat([figures, norms], 1)
         if not learned:
             self._fix_alpha(seeds, float(config.alpha))
-        means = (totals / config.gradient_steps).tolist()
+        means = (totals / steps).tolist()
         keys = ("q_loss", "actor_loss", "entropy", "q_mean", "grad_norm", "critic_grad_norm")
         return [dict(zip(keys, row, strict=True)) for row in means]
 

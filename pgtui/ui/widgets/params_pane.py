@@ -28,7 +28,8 @@ from ...tasks import task_of
 
 CLASSIC_ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1")
 # live settings typed as numbers (the others are Selects and Switches)
-LIVE_INPUTS = tuple(key for key in LIVE_PARAMS if FIELDS[key].type in ("float", "int", "float | str"))
+LIVE_INPUTS = tuple(key for key in LIVE_PARAMS
+                    if FIELDS[key].type in ("float", "int", "float | str", "float | None", "int | None"))
 LABELS = {"labeler_bias": "lab. bias", "exploration_final_eps": "final eps",
           "target_update_interval": "target upd", "double_q": "double Q",
           "normalize_advantage": "normalize", "ent_coef": "ent_coef",
@@ -48,7 +49,7 @@ def parse_field(key: str, text: str) -> Any:
             raise ConfigError(f"{key}: expected widths like 64,64, got {text!r}") from None
     elif FIELDS[key].metadata.get("auto") and text == "auto":
         value = text
-    elif FIELDS[key].type == "int":
+    elif FIELDS[key].type in ("int", "int | None"):
         try:
             value = int(text)
         except ValueError:
@@ -134,7 +135,7 @@ class ParamsPane(VerticalScroll):
         yield from self._row("double Q", Switch(c.double_q, id="double_q"))
 
         for key in LIVE_INPUTS + STRUCTURAL_INPUTS:
-            yield from self._row(LABELS.get(key, key), Input(show_field(key, getattr(c, key)), id=key,
+            yield from self._row(LABELS.get(key, key), Input(show_field(key, c.effective(key)), id=key,
                                             compact=True, validators=[FieldValidator(key)],
                                             validate_on=["changed", "submitted"]))
         yield Static("enter applies a value; * marks a restart", id="param-feedback")
@@ -196,7 +197,7 @@ class ParamsPane(VerticalScroll):
             value = parse_field(key, event.value)
         except ConfigError as err:
             self.feedback(f"refused {str(err).removeprefix('value: ')}; keeping "
-                          f"{show_field(key, getattr(self.config, key))}", error=True)
+                          f"{show_field(key, self.config.effective(key))}", error=True)
             return
         if value != getattr(self.config, key):
             self.post_message(self.Changed(self, key, value, live=key in LIVE_INPUTS))
@@ -230,4 +231,4 @@ class ParamsPane(VerticalScroll):
         for key in LIVE_INPUTS + STRUCTURAL_INPUTS:
             field = self.query_one(f"#{key}", Input)
             if not field.has_focus:
-                field.value = show_field(key, getattr(config, key))
+                field.value = show_field(key, config.effective(key))
