@@ -44,7 +44,16 @@ The policy pane shows Q(s, a) per action, the greedy one marked ▸; its bars ar
 epsilon-greedy policy's probabilities. The diagnostics show the TD loss, the mean
 Q(s, a) of the batch, epsilon, how full the replay buffer is and how many times the
 target network was updated. Its live settings: lr, gamma, max_grad_norm, the epsilon
-the schedule heads to, the target update interval, Double DQN.
+the schedule heads to, the target update interval, tau, gradient steps, Double DQN.
+
+## SAC
+
+The policy pane shows, per action dimension, the mean action μ (tanh of the Gaussian's
+mean, in the env's units: what evaluation and watch play) and the spread σ of the
+actions it draws, with the twin critics Q1, Q2 at the mean action. The diagnostics show
+the critics' loss, the actor's loss, alpha (the entropy temperature), the policy's
+entropy, the mean Q and how full the replay buffer is. `n` takes one gradient step.
+Live: lr, gamma, tau, alpha (`auto` learns it; a number fixes it), gradient steps.
 
 ## The RLHF dialogue
 
