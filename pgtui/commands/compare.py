@@ -107,6 +107,16 @@ def show_steps(value: float | None) -> str:
     return f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
 
 
+CHANGE_HEADERS = {"policy_kl": "policy KL", "greedy_flips": "greedy flips"}
+
+
+def exact_header(key: str) -> str:
+    """A tabular env's exact figure as a column: p(right), J exact, J greedy."""
+    if key.startswith("p_"):
+        return f"p({key[2:]})"
+    return {"objective": "J exact", "objective_greedy": "J greedy"}.get(key, key)
+
+
 def summary_table(summaries: list[VariantSummary]) -> Table:
     if any(s.figures for s in summaries):
         return dialogue_table(summaries)
@@ -115,11 +125,18 @@ def summary_table(summaries: list[VariantSummary]) -> Table:
                           "learned from, training time); fell back: seeds whose last-100 mean "
                           "fell below the threshold after reaching it, of those that reached "
                           "it (the lowest); final mean: of the last 100 training episodes; "
-                          "final eval: the last greedy evaluation's mean (mean over seeds)")
+                          "final eval: the last greedy evaluation's mean (mean over seeds); "
+                          "p(a), J exact: the acting policy's, exact, at the end (J greedy: "
+                          "its greedy policy's); policy KL: KL(before || after) of an update, "
+                          "mean over updates; greedy flips: the share of states whose greedy "
+                          "action an update changed")
     paired = any(s.variance_ratio is not None for s in summaries)
     evaluated = any(s.final_eval is not None for s in summaries)
+    exact = list(dict.fromkeys(k for s in summaries for k in s.exact))
+    changes = [k for k in ("policy_kl", "greedy_flips") if any(k in s.averages for s in summaries)]
     columns = ["variant", "solved", "steps to solve", "seconds", "fell back", "final mean ± std",
-               *(["final eval"] if evaluated else []), "grad var", "grad snr"]
+               *(["final eval"] if evaluated else []), *[exact_header(k) for k in exact],
+               "grad var", "grad snr", *[CHANGE_HEADERS[k] for k in changes]]
     if paired:
         columns.append(f"var cut vs {summaries[0].name}")
     for column in columns:
@@ -130,7 +147,9 @@ def summary_table(summaries: list[VariantSummary]) -> Table:
                show_number(s.median_solve_seconds, ".1f"), fell if s.reached else "—",
                f"{show_number(s.final_mean, '.1f')} ± {show_number(s.final_std, '.1f')}",
                *([show_number(s.final_eval, ".1f")] if evaluated else []),
-               show_number(s.grad_var, ".3g"), show_number(s.grad_snr, ".3g")]
+               *[show_number(s.exact.get(k), ".3f" if k.startswith("p_") else ".2f") for k in exact],
+               show_number(s.grad_var, ".3g"), show_number(s.grad_snr, ".3g"),
+               *[show_number(s.averages.get(k), ".3g") for k in changes]]
         if paired:
             row.append("—" if s.variance_ratio is None else f"{s.variance_ratio:.1f}x")
         table.add_row(*row)
@@ -230,8 +249,11 @@ def run_compare(config: Config, options: CompareOptions) -> int:
     failed = [r for r in results if r.error]
     for r in failed:
         print(f"pgtui compare: {r.error}", file=sys.stderr)
-    out = Console(force_terminal=None if sys.stdout.isatty() else False, width=120)
-    out.print(summary_table(summaries))
+    table = summary_table(summaries)
+    # as wide as the table's columns want, so that none is cut (100 at least, for the plot)
+    wanted = Console(width=400).measure(table).maximum
+    out = Console(force_terminal=None if sys.stdout.isatty() else False, width=min(max(wanted, 100), 200))
+    out.print(table)
     for line in variance_ratios(summaries):
         out.print(line)
     for line in true_gradient_lines(summaries):

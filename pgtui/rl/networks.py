@@ -164,8 +164,8 @@ class SeedNets:
     @staticmethod
     def _apply(layout: Layout, params: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         if layout.tabular:  # the parameter is the output, whatever the observation
-            out = params[0]
-            return out.expand(out.shape[0], x.shape[1], *out.shape[2:])
+            out = params[0]  # contiguous: a softmax over the stride-0 expansion took 100x longer
+            return out.expand(out.shape[0], x.shape[1], *out.shape[2:]).contiguous()
         if layout.ensemble > 1:  # (S, B, in) -> the k members' (S k, B, in)
             params = [p.flatten(0, 1) for p in params]
             x = x.unsqueeze(1).expand(-1, layout.ensemble, -1, -1).flatten(0, 1)

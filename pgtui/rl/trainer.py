@@ -193,8 +193,10 @@ class Trainer:
         figures = self.task.measure(self.nets, batch)  # of the policy that wrote the batch
         undo = self.optimizer.snapshot()
         stats = self.learner.update(batch, cfg, diagnose)
-        if figures is not None:
-            stats = [{**s, **f} for s, f in zip(stats, figures, strict=True)]
+        exact = self.learner.exact_figures(seeds)  # of the policy after the update
+        for extra in (figures, exact):
+            if extra is not None:
+                stats = [{**s, **f} for s, f in zip(stats, extra, strict=True)]
         finite = torch.isfinite(self.nets.rows).all(1).tolist()
         seconds = (time.perf_counter() - start) / len(seeds)  # the seeds share the time
         ok = [self._finish(i, s, seconds, finite[i], undo) for i, s in zip(seeds, stats, strict=True)]

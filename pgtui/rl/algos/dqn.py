@@ -20,6 +20,7 @@ from ..events import Snapshot
 from ..networks import SeedNets
 from ..optim import RowOptimizer, descend
 from ..rollout import Acting, Batch
+from .exact_gradient import exact_objective
 from .interface import Learner, Parts
 from .replay import ReplayBuffer
 from .samples import Stats
@@ -184,6 +185,29 @@ class Dqn(Learner):
             return False
         self._gradient_steps(config.replace(gradient_steps=1), seeds)
         return True
+
+    def acting_probs(self, heads: torch.Tensor, seeds: list[int]) -> np.ndarray:
+        """The epsilon-greedy policy of each seed at its current epsilon (1 before
+        learning_starts)."""
+        config, steps = self.parts.config(), self.parts.collector.env_steps
+        eps = [1.0 if steps[s] < config.learning_starts else epsilon(config, int(steps[s])) for s in seeds]
+        return np.stack([behaviour_probs(h.double(), e).cpu().numpy()
+                         for h, e in zip(heads, eps, strict=True)])
+
+    def exact_figures(self, seeds: list[int]) -> Stats | None:
+        """Beside its epsilon-greedy policy's, the objective of its greedy policy
+        (``objective_greedy``), the one evaluation and watch mode play."""
+        figures = super().exact_figures(seeds)
+        if figures is None:
+            return None
+        model, nets = self.parts.tabular, self.parts.nets
+        with torch.no_grad():
+            x = torch.as_tensor(model.observations, device=nets.rows.device)
+            q = nets.head(x.expand(len(seeds), *x.shape), nets.select(seeds))
+        greedy = torch.nn.functional.one_hot(q.argmax(-1), q.shape[-1]).double().cpu().numpy()
+        for row, j in zip(figures, exact_objective(model, greedy), strict=True):
+            row["objective_greedy"] = float(j)
+        return figures
 
     def summary(self, head: torch.Tensor) -> tuple[float, ...]:
         return tuple(head.tolist())  # Q(s, .)

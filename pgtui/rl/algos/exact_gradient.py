@@ -1,5 +1,6 @@
 """The true policy gradient of a tabular MDP whose model an env publishes (Gymnasium's
-toy-text ``P``, pgtui's chain and bandit), by dynamic programming over the horizon.
+toy-text ``P``, pgtui's chain, corridor and bandit), by dynamic programming over the
+horizon, and the exact objective of any policy there.
 
 What REINFORCE with reward-to-go estimates is E[sum_t grad log pi(a_t|s_t) Q_t(s_t, a_t)],
 Q_t the discounted return from step t on (its gamma^t factor left out, as the engine
@@ -55,7 +56,10 @@ def tabular_model(env_id: str, max_episode_steps: int = 0, kwargs: dict | None =
                     rewards[s, a] += prob * reward
                     if not terminated:
                         transitions[s, a, int(nxt)] += prob
-        if isinstance(env.observation_space, gym.spaces.Discrete):
+        published = getattr(u, "state_observations", None)  # states that look alike
+        if published is not None:
+            observations = np.asarray(published, dtype=np.float32)
+        elif isinstance(env.observation_space, gym.spaces.Discrete):
             observations = np.eye(S, dtype=np.float32)
         else:  # one state whose observation never changes (the bandit)
             observations = np.asarray(env.reset(seed=0)[0], dtype=np.float32).reshape(1, -1)
@@ -96,6 +100,18 @@ def expected_return(model: TabularModel, probs: torch.Tensor) -> torch.Tensor:
         V = (probs * (r + torch.einsum("sat,nt->nsa", P, V))).sum(-1)
     start = torch.as_tensor(model.start, dtype=probs.dtype, device=probs.device)
     return V @ start
+
+
+def exact_objective(model: TabularModel, probs: np.ndarray) -> np.ndarray:
+    """J = E[sum of rewards within the horizon] per policy (N,) for ``probs`` (N, S, A), in
+    float64 numpy: a figure to show, cheap enough for every update."""
+    probs = np.asarray(probs, dtype=np.float64)
+    moves = np.einsum("nsa,sat->nst", probs, model.transitions)
+    rewards = (probs * model.rewards).sum(-1)
+    values = np.zeros(rewards.shape)
+    for _ in range(model.horizon):
+        values = rewards + (moves @ values[..., None])[..., 0]
+    return values @ model.start
 
 
 def true_gradient(model: TabularModel, nets: SeedNets, params: list[torch.Tensor],

@@ -27,6 +27,7 @@ from ..optim import RowOptimizer
 from ..rollout import Batch, Collector
 from ..seed_run import SeedRun
 from ..seeding import SeedStreams
+from .exact_gradient import exact_objective
 from .samples import Stats
 
 
@@ -110,6 +111,30 @@ class Learner:
             return None
         x = torch.as_tensor(tabular.observations, device=nets.rows.device)
         return tuple(map(tuple, self.table(nets.head(x.expand(nets.num_seeds, *x.shape))[0]).tolist()))
+
+    def acting_probs(self, heads: torch.Tensor, seeds: list[int]) -> np.ndarray:
+        """The probabilities (N, S, A) the listed seeds act by, from their outputs (N, S, k)
+        over a tabular env's states."""
+        return heads.double().softmax(-1).cpu().numpy()
+
+    @torch.no_grad()
+    def exact_figures(self, seeds: list[int]) -> Stats | None:
+        """A tabular env's exact figures of the policy each of ``seeds`` acts by, or None
+        for another env: its objective J (the expected return within the step cap) and,
+        where several states look alike (one policy for all of them), pi of each action
+        but the first as ``p_<action name>``."""
+        model, nets = self.parts.tabular, self.parts.nets
+        if model is None:
+            return None
+        x = torch.as_tensor(model.observations, device=nets.rows.device)
+        heads = nets.head(x.expand(len(seeds), *x.shape), nets.select(seeds))
+        probs = self.acting_probs(heads, seeds)
+        figures = [{"objective": float(j)} for j in exact_objective(model, probs)]
+        if len(model.observations) > 1 and (model.observations == model.observations[0]).all():
+            names = self.parts.collector.info.action_names
+            for row, p in zip(figures, probs[:, 0], strict=True):
+                row.update({f"p_{name}": float(q) for name, q in zip(names[1:], p[1:], strict=True)})
+        return figures
 
     def snapshot(self, step: int, obs: np.ndarray, head: torch.Tensor,
                  last_final: np.ndarray | None) -> Snapshot:

@@ -247,8 +247,9 @@ class Reinforce(Learner):
     def update(self, batch: Batch, config: Config, diagnose: list[torch.Generator | None]) -> Stats:
         parts, true_grad = self.parts, None
         reference = dataclasses.replace(config, **parts.reference) if parts.reference else None
-        if parts.tabular is not None:
+        diagnosing = any(d is not None for d in diagnose)
+        if parts.tabular is not None and diagnosing:  # a diagnostic: every diag_every updates
             true_grad = true_gradient(parts.tabular, parts.nets, parts.nets.select(batch.seeds),
                                       config.gamma)
-        return reinforce_update(parts.nets, parts.optimizer, batch, config,
-                                any(d is not None for d in diagnose), reference, true_grad)
+        return reinforce_update(parts.nets, parts.optimizer, batch, config, diagnosing, reference,
+                                true_grad)

@@ -69,6 +69,9 @@ class BanditEnv(gym.Env):
 
 gym.register("pgtui/Bandit-v0", entry_point=BanditEnv, max_episode_steps=1)
 gym.register("pgtui/Chain-v0", entry_point="pgtui.rl.envs.chain:ChainEnv", max_episode_steps=20)
+# a deterministic policy loops forever there: the cap ends its episodes
+gym.register("pgtui/ShortCorridor-v0", entry_point="pgtui.rl.envs.corridor:ShortCorridorEnv",
+             max_episode_steps=200)
 # every response is RESPONSE_LENGTH tokens: the env ends it, no time limit needed
 gym.register(DIALOGUE_ID, entry_point="pgtui.tasks.rlhf.env:DialogueEnv",
              vector_entry_point="pgtui.tasks.rlhf.env:DialogueVectorEnv")

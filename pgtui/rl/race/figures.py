@@ -40,6 +40,8 @@ class VariantSummary:
     averages: dict = field(default_factory=dict)
     # mean over seeds of each seed's latest greedy evaluation (None: it does not evaluate)
     final_eval: float | None = None
+    # a tabular env's exact figures at the end (``spec.EXACT``, ``p_<action>``), mean over seeds
+    exact: dict = field(default_factory=dict)
 
     @property
     def baseline_se(self) -> float | None:
@@ -53,8 +55,8 @@ class VariantSummary:
     def as_json(self) -> dict:
         data = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                 for k, v in asdict(self).items()
-                if k not in ("algo", "gradient", "figures", "averages")}
-        return {**data, **self.figures, **self.averages}
+                if k not in ("algo", "gradient", "figures", "averages", "exact")}
+        return {**data, **self.figures, **self.averages, **self.exact}
 
 
 def _finite(values: Sequence[float]) -> list[float]:
@@ -84,7 +86,8 @@ def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "", gradient
         grad_snr=statistics.fmean(grad_snrs) if grad_snrs else None,
         variance_ratio=paired_ratio(seeds), algo=algo, gradient=gradient,
         figures=_mean_figures(seeds),
-        averages=_averages(seeds), final_eval=statistics.fmean(evals) if evals else None)
+        averages=_averages(seeds), final_eval=statistics.fmean(evals) if evals else None,
+        exact=_mean_exact(seeds))
 
 
 def _averages(seeds: Sequence[SeedProgress]) -> dict[str, float]:
@@ -96,6 +99,12 @@ def _averages(seeds: Sequence[SeedProgress]) -> dict[str, float]:
         if count:
             out[key] = total / count
     return out
+
+
+def _mean_exact(seeds: Sequence[SeedProgress]) -> dict[str, float]:
+    """Each exact figure's mean over the seeds that report it."""
+    keys = dict.fromkeys(k for s in seeds for k in s.exact)
+    return {k: statistics.fmean(s.exact[k] for s in seeds if k in s.exact) for k in keys}
 
 
 def _mean_figures(seeds: Sequence[SeedProgress]) -> dict[str, float]:

@@ -17,7 +17,14 @@ from ...config import Config, folder_name
 #: update figures a race averages over each run: the baseline term's distance from zero
 #: in standard errors, and the estimate against the true gradient (tabular envs)
 AVERAGED = ("baseline_se", "true_grad_cosine", "true_grad_mse", "true_grad_cosine_ref",
-            "true_grad_mse_ref")
+            "true_grad_mse_ref", "policy_kl", "greedy_flips")
+# a tabular env's exact figures at the latest update (``Learner.exact_figures``), and
+# the action probabilities of an env whose states all look alike (``p_<action>``)
+EXACT = ("objective", "objective_greedy")
+
+
+def is_exact(key: str) -> bool:
+    return key in EXACT or key.startswith("p_")
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class SeedProgress:
     # the dialogue's exact figures at the latest update (``dialogue.rlhf.FIGURES``)
     figures: dict[str, float] = field(default_factory=dict)
     last_eval: float | None = None  # the latest greedy evaluation's mean return (None: none yet)
+    exact: dict[str, float] = field(default_factory=dict)  # ``EXACT`` figures, latest update
 
     @property
     def grad_var(self) -> float:

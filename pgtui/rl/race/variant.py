@@ -29,7 +29,7 @@ from ..events import (
     UpdateFinished,
 )
 from ..trainer import Trainer
-from .spec import AVERAGED, SeedProgress, VariantReport
+from .spec import AVERAGED, SeedProgress, VariantReport, is_exact
 
 
 class _SeedState:
@@ -52,6 +52,7 @@ class _SeedState:
         self.figures: dict[str, float] = {}
         self.sums: dict[str, tuple[float, int]] = {}
         self.last_eval: float | None = None
+        self.exact: dict[str, float] = {}
 
     def __call__(self, event: Event) -> None:
         if self.sink is not None:
@@ -65,6 +66,7 @@ class _SeedState:
                 if value is not None and math.isfinite(value):
                     total, count = self.sums.get(key, (0.0, 0))
                     self.sums[key] = (total + value, count + 1)
+            self.exact.update({k: v for k, v in event.stats.items() if is_exact(k)})
             if "proxy_reward_exact" in event.stats:  # the dialogue's exact figures
                 self.figures = {k: event.stats[f"{k}_exact"] for k in FIGURES}
                 self.figures["rm_accuracy"] = event.stats["rm_accuracy"]
@@ -159,7 +161,7 @@ class VariantRun:
                 fell_back=state.lowest_after_reaching is not None and state.threshold is not None
                 and state.lowest_after_reaching < state.threshold, paired_var_sum=state.paired_var_sum,
                 reference_var_sum=state.reference_var_sum, figures=dict(state.figures),
-                sums=dict(state.sums), last_eval=state.last_eval))
+                sums=dict(state.sums), last_eval=state.last_eval, exact=dict(state.exact)))
             state.new_returns = []
         changes = {}  # every seed applied the same change: report it once
         for state in self.states:
