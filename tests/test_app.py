@@ -346,3 +346,15 @@ async def test_L_lists_the_lessons_and_opens_the_chosen_ones_preset():
         await wait_for(lambda: isinstance(app.screen, RaceScreen))
         assert app.screen.title_text == "variance-horizon"
         assert list(app.screen.variants)[:3] == ["none, 100", "none, 200", "none, 500"]
+
+
+async def test_the_corridor_is_drawn_with_the_agent_and_the_policy_on_j():
+    app = PlaygroundApp(load_preset("corridor-reinforce"), "corridor-reinforce", autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.screen.post_message(TrainerEvents(app.screen.run, (
+            Snapshot(640, (1.0,), (0.35, 0.65), None, None, -12.0, state=1),
+        )))
+        await pilot.pause(0.2)
+        env = drawn_text(app.screen.env_view)
+        assert "@⇄" in env and "G" in env and "J(p)" in env
+        assert "● p 0.650" in env and "★ p 0.586" in env

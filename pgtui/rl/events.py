@@ -46,6 +46,8 @@ class Snapshot:
     last_final: tuple[float, ...] | None = None
     # a tabular env: pi(.|s) (DQN: Q(s, .)) of every state, for the drawing's arrows
     policy_table: tuple[tuple[float, ...], ...] | None = None
+    # an env whose states look alike to the policy (the corridor): env 0's true state
+    state: int | None = None
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from .algos import LEARNERS
 from .algos.exact_gradient import tabular_model
 from .algos.interface import Parts
 from .device import device_name
-from .envs.registry import EnvError, describe, make_vec_env, solved_threshold
+from .envs.registry import EnvError, aliased_state, describe, make_vec_env, solved_threshold
 from .evaluation import Evaluator
 from .networks import SeedNets
 from .optim import RowOptimizer
@@ -191,10 +191,13 @@ class Trainer:
                     if self.learner.diagnoses and cfg.diag_every > 0
                     and self.runs[i].update % cfg.diag_every == 0 else None for i in seeds]
         figures = self.task.measure(self.nets, batch)  # of the policy that wrote the batch
+        states, kept = self._states_of(batch)
+        before = self.learner.policy_view(states, seeds)
         undo = self.optimizer.snapshot()
         stats = self.learner.update(batch, cfg, diagnose)
+        change = self.learner.policy_change(before, self.learner.policy_view(states, seeds), kept)
         exact = self.learner.exact_figures(seeds)  # of the policy after the update
-        for extra in (figures, exact):
+        for extra in (figures, change, exact):
             if extra is not None:
                 stats = [{**s, **f} for s, f in zip(stats, extra, strict=True)]
         finite = torch.isfinite(self.nets.rows).all(1).tolist()
@@ -204,6 +207,14 @@ class Trainer:
             self.runs[i].evaluate_if_due(self.nets, i, self.seed_step(i), self.learned_steps_of(i),
                                          self.threshold)
         return ok
+
+    @staticmethod
+    def _states_of(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch's observations per seed (S', T N, obs_dim) and which of them are real
+        steps (S', T N), for the policy change of its update."""
+        T, S, N = batch.valid.shape
+        obs = batch.obs.movedim(1, 0).reshape(S, T * N, -1)
+        return obs, batch.valid.movedim(1, 0).reshape(S, T * N).to(obs.dtype)
 
     def _finish(self, i: int, stats: dict[str, float], seconds: float, weights_finite: bool,
                 undo: tuple[torch.Tensor, ...]) -> bool:
@@ -299,4 +310,6 @@ class Trainer:
 
     def _emit_snapshot(self, obs, head: torch.Tensor) -> None:
         last = self.collector.last_final if self.task.shows_last_final else None
-        self.runs[0].emit(self.learner.snapshot(self.global_step, obs, head, last))
+        snapshot = self.learner.snapshot(self.global_step, obs, head, last)
+        state = aliased_state(self.collector.envs.envs[0])
+        self.runs[0].emit(snapshot if state is None else dataclasses.replace(snapshot, state=state))

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..rl.envs.corridor import BEST_P, RIGHT, STEP_CAP, SWITCHED, objective
+from ..rl.envs.registry import CORRIDOR_ID
 from ..tasks.rlhf.dialogue import claim, decode, words
 
 CARTPOLE_X_LIMIT = 2.4  # CartPole-v1 terminates beyond this cart position (the track drawn)
@@ -361,6 +363,41 @@ def tabular(env_id: str, obs: Sequence[float], width: int, height: int,
     return _text(grid)
 
 
+def corridor(state: int | None, p_right: float | None, width: int, height: int) -> str:
+    """The short corridor: its cells with the agent (@), the switched cell (⇄) and the
+    goal; below, the exact J(p) over p = pi(right), the policy's p on it (●) and the
+    best p (★)."""
+    grid = _grid(width, height)
+    cells = ["   ", " ⇄ ", "   ", " G "]
+    if state is not None and 0 <= state < len(cells):
+        cells[state] = " @ " if state != SWITCHED else "@⇄ "
+    _write(grid, 0, 0, ("┌" + "┬".join("───" for _ in cells) + "┐")[:width])
+    _write(grid, 0, 1, ("│" + "│".join(cells) + "│")[:width])
+    _write(grid, 0, 2, ("└" + "┴".join("───" for _ in cells) + "┘   ⇄ switched")[:width])
+    best = float(objective(BEST_P, STEP_CAP))
+    if p_right is not None:
+        mine = f"● p {p_right:.3f}  J {float(objective(p_right, STEP_CAP)):.2f}"
+        _write(grid, 0, height - 2, mine[:width])
+    _write(grid, 0, height - 1, f"★ p {BEST_P:.3f}  J {best:.2f} (best)"[:width])
+    rows = height - 5  # the curve's, between the corridor and the figures
+    if rows >= 3 and width >= 12:
+        floor = 3 * best  # J below three times the best is drawn at the bottom
+        ps = np.linspace(0.0, 1.0, width)
+        js = objective(ps, STEP_CAP)
+
+        def row(j: float) -> int:
+            return 3 + round((1 - (max(j, floor) - floor) / (best - floor)) * (rows - 1))
+
+        for x, j in enumerate(js):
+            _put(grid, x, row(j), "·")
+        _write(grid, 0, 3, "J(p)")
+        for mark, p in (("★", BEST_P), ("●", p_right)):
+            if p is not None:
+                x = round(p * (width - 1))
+                _put(grid, x, row(js[x]), mark)
+    return _text(grid)
+
+
 RENDERERS: dict[str, Callable[[Sequence[float], int, int], str]] = {
     "pgtui/Dialogue-v0": dialogue,
     "CartPole-v1": cartpole,
@@ -375,12 +412,17 @@ RENDERERS: dict[str, Callable[[Sequence[float], int, int], str]] = {
 def render(env_id: str, obs: Sequence[float], width: int, height: int,
            last: Sequence[float] | None = None,
            policy: Sequence[Sequence[float]] | None = None,
-           engines: tuple[float, float] | None = None) -> str:
+           engines: tuple[float, float] | None = None, state: int | None = None,
+           probs: Sequence[float] | None = None) -> str:
     """A frame for ``env_id``; envs without a drawing get their observation as bars.
     ``last``: the dialogue's last finished response, drawn below the one being written;
     ``policy``: pi(.|s) of every state of a tabular env, drawn as arrows; ``engines``:
-    LunarLander's firing engines (``lander_engines``)."""
+    LunarLander's firing engines (``lander_engines``); ``state``: the true state where
+    the observation does not tell it (the corridor), and ``probs`` the acting policy's
+    pi(.|s) there."""
     width, height = max(width, 1), max(height, 1)
+    if env_id == CORRIDOR_ID:
+        return corridor(state, probs[RIGHT] if probs else None, width, height)
     if env_id.startswith("LunarLander"):
         return lunar_lander(obs, width, height, engines)
     one_hot = len(obs) > 8 and max(obs) == 1.0 and sum(obs) == 1.0

@@ -21,7 +21,7 @@ from ..networks import SeedNets
 from ..optim import RowOptimizer, descend
 from ..rollout import Acting, Batch
 from .exact_gradient import exact_objective
-from .interface import Learner, Parts
+from .interface import Learner, Parts, categorical_kl, masked_mean
 from .replay import ReplayBuffer
 from .samples import Stats
 
@@ -185,6 +185,22 @@ class Dqn(Learner):
             return False
         self._gradient_steps(config.replace(gradient_steps=1), seeds)
         return True
+
+    @torch.no_grad()
+    def policy_view(self, obs: torch.Tensor, seeds: list[int]) -> torch.Tensor:
+        """Q(s, .): the epsilon-greedy policy and the greedy action both come from it."""
+        return self.parts.nets.head(obs, self.parts.nets.select(seeds))
+
+    def policy_change(self, before: torch.Tensor, after: torch.Tensor, mask: torch.Tensor) -> Stats:
+        """KL between the epsilon-greedy policies before and after (at today's epsilon),
+        and the share of states whose greedy action flipped."""
+        config = self.parts.config()
+        eps = epsilon(config, int(self.parts.collector.env_steps.max()))
+        log_p, log_q = (behaviour_probs(q.double(), eps).log() for q in (before, after))
+        flips = (before.argmax(-1) != after.argmax(-1)).to(before.dtype)
+        return [{"policy_kl": kl, "greedy_flips": flip} for kl, flip in
+                zip(masked_mean(categorical_kl(log_p, log_q), mask).tolist(),
+                    masked_mean(flips, mask).tolist(), strict=True)]
 
     def acting_probs(self, heads: torch.Tensor, seeds: list[int]) -> np.ndarray:
         """The epsilon-greedy policy of each seed at its current epsilon (1 before

@@ -31,6 +31,23 @@ from .exact_gradient import exact_objective
 from .samples import Stats
 
 
+def categorical_kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
+    """KL(p || q) of categorical distributions from their log-probabilities (..., A)."""
+    return (log_p.exp() * (log_p - log_q)).sum(-1)
+
+
+def gaussian_kl(mean_p: torch.Tensor, log_std_p: torch.Tensor, mean_q: torch.Tensor,
+                log_std_q: torch.Tensor) -> torch.Tensor:
+    """KL(p || q) of diagonal Gaussians, summed over the last dimension."""
+    var_p, var_q = (2 * log_std_p).exp(), (2 * log_std_q).exp()
+    return (log_std_q - log_std_p + (var_p + (mean_p - mean_q) ** 2) / (2 * var_q) - 0.5).sum(-1)
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Each row's mean over the entries ``mask`` keeps (S', B) -> (S',); 0 for none."""
+    return (x * mask).sum(-1) / mask.sum(-1).clamp(min=1)
+
+
 @dataclass
 class Parts:
     """The run's pieces a learner is built from and works on."""
@@ -111,6 +128,25 @@ class Learner:
             return None
         x = torch.as_tensor(tabular.observations, device=nets.rows.device)
         return tuple(map(tuple, self.table(nets.head(x.expand(nets.num_seeds, *x.shape))[0]).tolist()))
+
+    @torch.no_grad()
+    def policy_view(self, obs: torch.Tensor, seeds: list[int]) -> torch.Tensor:
+        """The policy of ``seeds`` at states ``obs`` (S', B, obs_dim), as ``policy_change``
+        compares it: log pi(.|s), or a Gaussian's (mean..., log-std...)."""
+        nets = self.parts.nets
+        params = nets.select(seeds)
+        heads = nets.head(obs, params)
+        if nets.discrete:
+            return heads.log_softmax(-1)
+        return torch.cat([heads, params[nets.actor.log_std].expand_as(heads)], -1)
+
+    def policy_change(self, before: torch.Tensor, after: torch.Tensor, mask: torch.Tensor) -> Stats:
+        """How far an update moved each seed's policy on its own states: the mean of
+        KL(pi_before || pi_after) over the states ``mask`` (S', B) keeps."""
+        before, after = before.double(), after.double()  # a small KL is a difference of near equals
+        kl = (categorical_kl(before, after) if self.parts.nets.discrete
+              else gaussian_kl(*before.chunk(2, -1), *after.chunk(2, -1)))
+        return [{"policy_kl": v} for v in masked_mean(kl, mask).tolist()]
 
     def acting_probs(self, heads: torch.Tensor, seeds: list[int]) -> np.ndarray:
         """The probabilities (N, S, A) the listed seeds act by, from their outputs (N, S, k)

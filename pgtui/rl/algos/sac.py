@@ -250,6 +250,13 @@ class Sac(Learner):
         self._gradient_steps(config.replace(gradient_steps=1), seeds)
         return True
 
+    @torch.no_grad()
+    def policy_view(self, obs: torch.Tensor, seeds: list[int]) -> torch.Tensor:
+        """The Gaussian before the squash, (mean..., log-std...): tanh is one to one, so
+        the KL of the actions is the KL of the Gaussians."""
+        mean, log_std = split_head(self.parts.nets.head(obs, self.parts.nets.select(seeds)))
+        return torch.cat([mean, log_std], -1)
+
     @staticmethod
     def greedy(head: torch.Tensor, info: EnvInfo) -> np.ndarray:
         """The mean action: tanh of the Gaussian's mean, scaled to the box."""

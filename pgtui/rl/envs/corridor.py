@@ -23,6 +23,7 @@ SWITCHED = 1  # the state where the actions are reversed
 # where each action leads from states 0, 1 and 2
 MOVES = {0: (0, 1), 1: (2, 0), 2: (1, GOAL)}
 BEST_P = 2 - np.sqrt(2)  # argmax of the objective without a step cap
+STEP_CAP = 200  # a deterministic policy loops forever: the registered time limit ends it
 
 
 def objective(p: float | np.ndarray, horizon: int = 0) -> float | np.ndarray:

@@ -19,7 +19,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-DIALOGUE_ID = "pgtui/Dialogue-v0"  # the RLHF capstone's dialogue (``pgtui/tasks/rlhf/``)
+from .corridor import STEP_CAP
+
+DIALOGUE_ID = "pgtui/Dialogue-v0"
+CORRIDOR_ID = "pgtui/ShortCorridor-v0"  # the RLHF capstone's dialogue (``pgtui/tasks/rlhf/``)
 # CartPole has a native numpy vector env, many times faster than stepping Python envs;
 # the dialogue's shares each prompt among a group of envs
 _NATIVE_VECTOR = frozenset({"CartPole-v1", "CartPole-v0", DIALOGUE_ID})
@@ -70,8 +73,8 @@ class BanditEnv(gym.Env):
 gym.register("pgtui/Bandit-v0", entry_point=BanditEnv, max_episode_steps=1)
 gym.register("pgtui/Chain-v0", entry_point="pgtui.rl.envs.chain:ChainEnv", max_episode_steps=20)
 # a deterministic policy loops forever there: the cap ends its episodes
-gym.register("pgtui/ShortCorridor-v0", entry_point="pgtui.rl.envs.corridor:ShortCorridorEnv",
-             max_episode_steps=200)
+gym.register(CORRIDOR_ID, entry_point="pgtui.rl.envs.corridor:ShortCorridorEnv",
+             max_episode_steps=STEP_CAP)
 # every response is RESPONSE_LENGTH tokens: the env ends it, no time limit needed
 gym.register(DIALOGUE_ID, entry_point="pgtui.tasks.rlhf.env:DialogueEnv",
              vector_entry_point="pgtui.tasks.rlhf.env:DialogueVectorEnv")
@@ -87,6 +90,14 @@ class EnvInfo:
     action_high: np.ndarray | None
     reward_threshold: float | None
     action_names: tuple[str, ...]
+
+
+def aliased_state(envs: gym.vector.VectorEnv) -> int | None:
+    """Env 0's true state where the env's observation does not tell it (an env marked
+    ``aliased``, the corridor), for the drawing; None for any other env."""
+    sub = getattr(envs, "envs", None)
+    u = sub[0].unwrapped if sub else None
+    return int(u.s) if u is not None and getattr(u, "aliased", False) else None
 
 
 def solved_threshold(config, info: EnvInfo) -> float | None:

@@ -25,6 +25,10 @@ class EnvView(Widget):
     """LunarLander: the engines the policy fires most likely (``render.lander_engines``)."""
     last: reactive[tuple[float, ...] | None] = reactive(None)
     """The RLHF dialogue: the last finished response's final observation."""
+    state: reactive[int | None] = reactive(None)
+    """The corridor: env 0's true state (its observation does not tell it)."""
+    probs: reactive[tuple[float, ...] | None] = reactive(None)
+    """The corridor: the acting policy's pi(.|s), the same in every state."""
 
     def __init__(self, env_id: str, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -33,6 +37,7 @@ class EnvView(Widget):
     def show(self, snapshot: Snapshot) -> None:
         """The state a run's snapshot carries, with the policy's view of it."""
         self.obs, self.last, self.policy = snapshot.obs, snapshot.last_final, snapshot.policy_table
+        self.state, self.probs = snapshot.state, snapshot.probs
         self.engines = lander_engines(self.env_id, snapshot.probs, snapshot.mean)
 
     def render(self) -> Text:
@@ -40,4 +45,4 @@ class EnvView(Widget):
             return Text("waiting for the first state…", style="dim")
         width, height = self.content_size
         return Text(render(self.env_id, self.obs, width, height, self.last, self.policy,
-                           self.engines))
+                           self.engines, self.state, self.probs))

@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from ...rl.envs.corridor import BEST_P, STEP_CAP, objective
+from ...rl.envs.registry import CORRIDOR_ID
 from ...rl.race.figures import VariantSummary, band, summarize, variance_ratio_text
 from ...rl.race.spec import VariantProgress, expected_gradient
 
@@ -73,6 +75,8 @@ class VariantColumn(Vertical):
             self._dialogue_lines(lines, s.figures)
         else:
             self._solve_lines(lines, s, reference, scale, threshold)
+        if s.exact:
+            self._exact_lines(lines, s.exact, race.config.env)
         knobs = race.config
         if knobs.algo == "dqn":
             lines.append(f"dqn · lr {knobs.lr:g} · final eps {knobs.exploration_final_eps:g}",
@@ -102,6 +106,20 @@ class VariantColumn(Vertical):
                      f"{_fmt(get('rm_accuracy'), '.3f')}\n")
 
     @staticmethod
+    def _exact_lines(lines: Text, exact: dict[str, float], env_id: str) -> None:
+        """A tabular env's exact figures at the end, mean over the seeds: the acting
+        policy's p(a) and J (DQN: its epsilon-greedy policy's, and its greedy one's J)."""
+        probs = [f"p({k[2:]}) {v:.3f}" for k, v in exact.items() if k.startswith("p_")]
+        greedy = exact.get("objective_greedy")
+        j = f"J {'ε-greedy ' if greedy is not None else ''}{_fmt(exact.get('objective'), '.2f')}"
+        lines.append(" · ".join([*probs, j]) + "\n")
+        if greedy is not None:
+            lines.append(f"J greedy {greedy:.2f}\n")
+        if env_id == CORRIDOR_ID:
+            lines.append(f"best: p(right) {BEST_P:.3f} · J {float(objective(BEST_P, STEP_CAP)):.2f}\n",
+                         style="dim")
+
+    @staticmethod
     def _solve_lines(lines: Text, s: VariantSummary, reference: VariantSummary | None,
                      scale: tuple[float, float], threshold: float | None) -> None:
         solved = f"solved {s.solved}/{s.seeds}"
@@ -115,6 +133,10 @@ class VariantColumn(Vertical):
                          + (f" (lowest {s.lowest_after:.0f})" if s.fell_back else "") + "\n")
         lines.append(f"grad var {meter(s.grad_var, *scale)} {_fmt(s.grad_var, '.2g')}\n")
         lines.append(f"grad snr {_fmt(s.grad_snr, '.2f')}\n")
+        if "policy_kl" in s.averages:  # how far an update moves the policy, on average
+            flips = s.averages.get("greedy_flips")
+            lines.append(f"policy KL {s.averages['policy_kl']:.2g}"
+                         + (f" · greedy flips {flips:.1%}" if flips is not None else "") + "\n")
         if s.baseline_se is not None:  # E[grad log pi b] = 0: ~1 se is what zero looks like
             lines.append(f"baseline term {s.baseline_se:.1f} se from 0\n")
         if s.true_grad_cosine is not None:  # beside the first variant's, same batches
