@@ -16,6 +16,20 @@ class Lesson:
 
 
 LESSONS = (
+    Lesson("Why a policy: sometimes the best one is random", "stochastic-optimum",
+           "In the short corridor every state looks the same and one of them swaps the "
+           "actions, so any fixed choice loops forever; REINFORCE settles at p(right) = "
+           "0.59, the exact optimum. DQN's greedy policy picks one action (J greedy -200, "
+           "the step cap) and its epsilon-greedy one is only as good as epsilon makes it."),
+    Lesson("Why a policy: continuous actions", "discretized-vs-continuous",
+           "DQN refuses Pendulum (`pgtui train --preset cartpole-dqn --set "
+           "env=Pendulum-v1`): its argmax needs a list of actions. Here it gets 3 or 9 "
+           "torque levels; SAC's Gaussian takes any torque and needs no list."),
+    Lesson("Why a policy: small steps in parameters, small steps in behaviour",
+           "pg-vs-dqn",
+           "The 'policy KL' column is how far one update moves the policy, on the update's "
+           "own states. PPO's stays small by construction; DQN's argmax jumps, and its "
+           "'greedy flips' count the states whose action an update switched."),
     Lesson("A baseline keeps the gradient's mean", "cartpole-reinforce-baseline",
            "The diagnostics' 'baseline term' is the baseline's own contribution to the "
            "gradient, in standard errors from zero: it hovers near 1, what zero looks like "

@@ -340,8 +340,10 @@ async def test_L_lists_the_lessons_and_opens_the_chosen_ones_preset():
         await pilot.pause()
         assert isinstance(app.screen, ChoicePicker)
         options = app.screen.query_one("OptionList")
-        assert options.option_count == 6
-        options.highlighted = 2  # variance-horizon: a race
+        from pgtui.lessons import LESSONS
+
+        assert options.option_count == len(LESSONS)
+        options.highlighted = [lesson.preset for lesson in LESSONS].index("variance-horizon")  # a race
         await pilot.press("enter")
         await wait_for(lambda: isinstance(app.screen, RaceScreen))
         assert app.screen.title_text == "variance-horizon"

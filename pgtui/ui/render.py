@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ..rl.envs.corridor import BEST_P, RIGHT, STEP_CAP, SWITCHED, objective
-from ..rl.envs.registry import CORRIDOR_ID
+from ..rl.envs.registry import CORRIDOR_ID, DISCRETE_PENDULUM_ID
 from ..tasks.rlhf.dialogue import claim, decode, words
 
 CARTPOLE_X_LIMIT = 2.4  # CartPole-v1 terminates beyond this cart position (the track drawn)
@@ -406,6 +406,7 @@ RENDERERS: dict[str, Callable[[Sequence[float], int, int], str]] = {
     "MountainCar-v0": mountain_car,
     "MountainCarContinuous-v0": mountain_car,
     "Pendulum-v1": pendulum,
+    DISCRETE_PENDULUM_ID: pendulum,
 }
 
 

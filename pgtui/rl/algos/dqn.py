@@ -115,8 +115,9 @@ class Dqn(Learner):
     @classmethod
     def check(cls, envs: gym.vector.VectorEnv) -> str | None:
         if not isinstance(envs.single_action_space, gym.spaces.Discrete):
-            return (f"DQN needs a Discrete action space (one Q value per action); this one is "
-                    f"{envs.single_action_space}")
+            return (f"DQN needs a Discrete action space: it acts by the argmax over one Q value "
+                    f"per action, and {envs.single_action_space} has infinitely many actions (a "
+                    f"policy gradient learns it; pgtui/PendulumDiscrete-v0 is Pendulum with k torques)")
         return None
 
     def __init__(self, parts: Parts) -> None:

@@ -21,8 +21,9 @@ from gymnasium import spaces
 
 from .corridor import STEP_CAP
 
-DIALOGUE_ID = "pgtui/Dialogue-v0"
-CORRIDOR_ID = "pgtui/ShortCorridor-v0"  # the RLHF capstone's dialogue (``pgtui/tasks/rlhf/``)
+DIALOGUE_ID = "pgtui/Dialogue-v0"  # the RLHF capstone's dialogue (``pgtui/tasks/rlhf/``)
+CORRIDOR_ID = "pgtui/ShortCorridor-v0"  # a stochastic optimum (``corridor.py``)
+DISCRETE_PENDULUM_ID = "pgtui/PendulumDiscrete-v0"  # Pendulum-v1 with k torque levels
 # CartPole has a native numpy vector env, many times faster than stepping Python envs;
 # the dialogue's shares each prompt among a group of envs
 _NATIVE_VECTOR = frozenset({"CartPole-v1", "CartPole-v0", DIALOGUE_ID})
@@ -72,6 +73,8 @@ class BanditEnv(gym.Env):
 
 gym.register("pgtui/Bandit-v0", entry_point=BanditEnv, max_episode_steps=1)
 gym.register("pgtui/Chain-v0", entry_point="pgtui.rl.envs.chain:ChainEnv", max_episode_steps=20)
+gym.register(DISCRETE_PENDULUM_ID, entry_point="pgtui.rl.envs.discretized:discrete_pendulum",
+             max_episode_steps=200)
 # a deterministic policy loops forever there: the cap ends its episodes
 gym.register(CORRIDOR_ID, entry_point="pgtui.rl.envs.corridor:ShortCorridorEnv",
              max_episode_steps=STEP_CAP)
