@@ -134,9 +134,10 @@ def summary_table(summaries: list[VariantSummary]) -> Table:
     evaluated = any(s.final_eval is not None for s in summaries)
     exact = list(dict.fromkeys(k for s in summaries for k in s.exact))
     changes = [k for k in ("policy_kl", "greedy_flips") if any(k in s.averages for s in summaries)]
+    noise = any(s.grad_var is not None for s in summaries)  # DQN and SAC measure none
     columns = ["variant", "solved", "steps to solve", "seconds", "fell back", "final mean ± std",
                *(["final eval"] if evaluated else []), *[exact_header(k) for k in exact],
-               "grad var", "grad snr", *[CHANGE_HEADERS[k] for k in changes]]
+               *(["grad var", "grad snr"] if noise else []), *[CHANGE_HEADERS[k] for k in changes]]
     if paired:
         columns.append(f"var cut vs {summaries[0].name}")
     for column in columns:
@@ -148,7 +149,7 @@ def summary_table(summaries: list[VariantSummary]) -> Table:
                f"{show_number(s.final_mean, '.1f')} ± {show_number(s.final_std, '.1f')}",
                *([show_number(s.final_eval, ".1f")] if evaluated else []),
                *[show_number(s.exact.get(k), ".3f" if k.startswith("p_") else ".2f") for k in exact],
-               show_number(s.grad_var, ".3g"), show_number(s.grad_snr, ".3g"),
+               *([show_number(s.grad_var, ".3g"), show_number(s.grad_snr, ".3g")] if noise else []),
                *[show_number(s.averages.get(k), ".3g") for k in changes]]
         if paired:
             row.append("—" if s.variance_ratio is None else f"{s.variance_ratio:.1f}x")
