@@ -277,7 +277,7 @@ async def test_a_sac_run_shows_its_mean_action_twin_critics_temperature_and_sett
         assert re.search(r"Q1 -?\d+\.\d\d +Q2 -?\d+\.\d\d", policy) and "mean action" in policy
         assert "ε-greedy" not in policy
         diagnostics = drawn_text(app.screen.diagnostics)
-        for label in ("Q loss", "actor loss", "alpha", "entropy", "mean Q", "buffer"):
+        for label in ("Q loss", "actor loss", "alpha", "entropy", "mean Q", "buffer", "policy KL"):
             assert label in diagnostics, (label, diagnostics)
         assert "policy loss" not in diagnostics and "grad var" not in diagnostics
         rows = {row.id.removeprefix("row-"): row.display

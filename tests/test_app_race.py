@@ -155,3 +155,21 @@ async def test_a_column_refuses_a_setting_its_algorithm_does_not_read():
         await pilot.press("right", "b")  # back on REINFORCE: value -> optimal, sent
         assert variants[0].feedback == "baseline → optimal at the next update"
         await pilot.press("q")
+
+
+async def test_the_stochastic_optimum_race_shows_each_policys_p_and_exact_j_beside_the_best():
+    config = load_preset("stochastic-optimum").replace(seeds=1, total_steps=10**8, eval_every=0)
+    app = PlaygroundApp(config, "stochastic-optimum")
+    async with app.run_test(size=(150, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RaceScreen)
+        races = list(screen.variants.values())
+        await wait_for(lambda: all(r.summary.exact.get("objective") is not None
+                                   and "policy_kl" in r.summary.averages for r in races))
+        await pilot.pause(0.3)
+        reinforce, _, dqn = text_of(screen)
+        assert re.search(r"p\(right\) 0\.\d{3} · J -\d+\.\d\d", reinforce), reinforce
+        assert "best: p(right) 0.586 · J -11.66" in reinforce and "policy KL" in reinforce
+        assert re.search(r"J ε-greedy -\d+\.\d\d", dqn) and "J greedy" in dqn, dqn
+        assert "greedy flips" in dqn
+        await pilot.press("q")
