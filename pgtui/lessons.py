@@ -20,7 +20,9 @@ LESSONS = (
            "In the short corridor every state looks the same and one of them swaps the "
            "actions, so any fixed choice loops forever; REINFORCE settles at p(right) = "
            "0.59, the exact optimum. DQN's greedy policy picks one action (J greedy -200, "
-           "the step cap) and its epsilon-greedy one is only as good as epsilon makes it."),
+           "the step cap) and its epsilon-greedy one is only as good as epsilon makes it. "
+           "(Rock-paper-scissors is left out: against a fixed opponent its best reply is "
+           "deterministic, and against an adapting one plain policy gradient cycles.)"),
     Lesson("Why a policy: continuous actions", "discretized-vs-continuous",
            "DQN refuses Pendulum (`pgtui train --preset cartpole-dqn --set "
            "env=Pendulum-v1`): its argmax needs a list of actions. Here it gets 3 or 9 "
