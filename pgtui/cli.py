@@ -301,9 +301,12 @@ def _cmd_lessons(args: argparse.Namespace) -> int:
 
 
 def _cmd_app(args: argparse.Namespace) -> int:
+    from .rl.envs.registry import check_installed
     from .ui.app import PlaygroundApp
 
     config = apply_assignments(load_preset(args.preset), args.set)
+    for env_id in dict.fromkeys([config.env, *(v.get("env", config.env) for v in config.variants)]):
+        check_installed(env_id)  # before the screen opens: a missing extra is one line
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
     app = PlaygroundApp(config, preset=args.preset, out=args.out)

@@ -365,10 +365,10 @@ def from_mapping(data: Mapping[str, Any], source: str) -> Config:
 
 
 def _check_consistency(config: Config, source: str) -> None:
-    from .rl.envs.registry import env_exists  # gymnasium is only needed once a config is complete
+    from .rl.envs.registry import env_exists, why_unknown  # gymnasium: only for a whole config
 
     if not env_exists(config.env):
-        raise ConfigError(f"{source}: env: unknown Gymnasium env id {config.env!r}")
+        raise ConfigError(f"{source}: env: {why_unknown(config.env)}")
     if config.variants and config.sweep:
         raise ConfigError(f"{source}: a preset has [[variants]] (a race) or [sweep], not both")
     if config.algo == "ppo":

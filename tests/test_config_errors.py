@@ -1,7 +1,7 @@
 """Bad input ends with exit code 2 and a short message naming the place, never a traceback."""
 
 import pytest
-from cli_helpers import run_pgtui
+from cli_helpers import call_pgtui, run_pgtui
 
 from pgtui.cli import main
 from pgtui.config import Config, ConfigError, apply_assignments, from_mapping
@@ -144,3 +144,44 @@ def test_a_missing_box2d_names_pgtuis_extra(monkeypatch, capsys):
     monkeypatch.setattr(gym, "make_vec", missing)
     check_error(capsys, ["train", "--preset", "cartpole-ppo", "--set", 'env="LunarLander-v3"',
                          "--updates", "1"], "pip install 'pgtui[box2d]'", "LunarLander-v3")
+
+
+def _without_box2d(monkeypatch):
+    """Gymnasium as it is without Box2D: importing a box2d env's module raises its hint."""
+    import gymnasium as gym
+    from gymnasium.envs import registration
+
+    real = registration.load_env_creator
+
+    def load(entry_point):
+        if "box2d" in entry_point:
+            raise gym.error.DependencyNotInstalled(
+                "Box2D is not installed, you can install it by run `pip install swig` followed "
+                'by `pip install "gymnasium[box2d]"`')
+        return real(entry_point)
+
+    monkeypatch.setattr(registration, "load_env_creator", load)
+
+
+@pytest.mark.parametrize("preset", ["lunarlander-ppo", "lunarlander-entropy"])
+def test_the_playground_checks_a_missing_extra_before_it_opens(monkeypatch, capsys, preset):
+    from pgtui.ui.app import PlaygroundApp
+
+    _without_box2d(monkeypatch)
+    monkeypatch.setattr(PlaygroundApp, "run", lambda self: pytest.fail("the app opened"))
+    err = check_error(capsys, ["--preset", preset], "pip install 'pgtui[box2d]'", "LunarLander-v3")
+    assert len(err.strip().splitlines()) == 1 and "swig" not in err
+
+
+@pytest.mark.parametrize(("env", "says"), [
+    ("Taxi-v3", "Taxi-v3 is retired; use Taxi-v4"),
+    ("LunarLander-v2", "LunarLander-v2 is retired; use LunarLander-v3"),
+    ("CartPole-v2", "CartPole-v2 does not exist; the newest version is CartPole-v1"),
+    ("Cartpole-v1", "unknown Gymnasium env id 'Cartpole-v1'; did you mean CartPole-v1"),
+    ("FrozenLak-v1", "did you mean FrozenLake-v1"),
+])
+def test_a_retired_or_misspelt_env_id_says_what_to_use(env, says):
+    result = call_pgtui("train", "--preset", "cartpole-ppo", "--set", f"env={env}")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], lines

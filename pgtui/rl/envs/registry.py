@@ -131,6 +131,50 @@ def _spec(env_id: str) -> gym.envs.registration.EnvSpec:
         raise EnvError(f"unknown env '{env_id}': {err}") from None
 
 
+def _missing(env_id: str, err: Exception) -> str:
+    """One line for an env whose package is missing: Box2D names pgtui's own extra (and
+    not Gymnasium's hint to install swig, which the extra's wheel does not need)."""
+    if "box2d" in str(err).lower():
+        return f"env '{env_id}' needs Box2D, which is not installed: pip install 'pgtui[box2d]'"
+    return f"env '{env_id}' needs a package that is not installed ({' '.join(str(err).split())})"
+
+
+def check_installed(env_id: str) -> None:
+    """Raise EnvError (one line) if ``env_id``'s module needs a package that is missing:
+    importing the env's module is enough to tell, without building the env."""
+    from gymnasium.envs.registration import load_env_creator
+
+    entry = _spec(env_id).entry_point
+    if isinstance(entry, str):
+        try:
+            load_env_creator(entry)
+        except gym.error.DependencyNotInstalled as err:
+            raise EnvError(_missing(env_id, err)) from None
+
+
+def why_unknown(env_id: str) -> str:
+    """Why ``env_id`` names no env, in a few words: a retired version with its successor
+    ("Taxi-v3 is retired; use Taxi-v4"), or the closest registered ids to a typo."""
+    import difflib
+
+    from gymnasium.envs.registration import find_highest_version, parse_env_id
+
+    try:
+        namespace, name, version = parse_env_id(registered_id(env_id))
+    except (gym.error.Error, EnvError):
+        namespace, name, version = None, None, None
+    if name is not None:
+        newest = find_highest_version(namespace, name)
+        if newest is not None and version is not None and newest != version:
+            latest = f"{namespace}/" * bool(namespace) + f"{name}-v{newest}"
+            if newest > version:
+                return f"{env_id} is retired; use {latest}"
+            return f"{env_id} does not exist; the newest version is {latest}"
+    close = difflib.get_close_matches(env_id, list(gym.registry), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    return f"unknown Gymnasium env id {env_id!r}{hint}"
+
+
 def env_exists(env_id: str) -> bool:
     try:
         return registered_id(env_id) in gym.registry
@@ -155,10 +199,7 @@ def make_vec_env(env_id: str, num_envs: int, max_episode_steps: int = 0,
             envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode,
                                 wrappers=[gym.wrappers.FlattenObservation], **limit)
     except gym.error.DependencyNotInstalled as err:
-        hint = ("; install it with: pip install 'pgtui[box2d]'" if "box2d" in str(err).lower()
-                else "")
-        raise EnvError(f"env '{env_id}' needs a package that is not installed{hint} "
-                       f"({' '.join(str(err).split())})") from None
+        raise EnvError(_missing(env_id, err)) from None
     except Exception as err:  # any failure to build the env is the user's env id
         raise EnvError(f"cannot make env '{env_id}': {err}") from None
     describe(envs)  # refuse unsupported spaces before any training starts
