@@ -363,6 +363,23 @@ def tabular(env_id: str, obs: Sequence[float], width: int, height: int,
     return _text(grid)
 
 
+def blackjack(obs: Sequence[float], width: int, height: int) -> str:
+    """Blackjack's hand from its flattened observation: the player's sum (one-hot of 32),
+    the dealer's showing card (of 11; 1 is an ace) and whether the player holds a usable ace
+    (of 2)."""
+    grid = _grid(width, height)
+    if len(obs) != 45:
+        return observation_bars(obs, width, height)
+    total, dealer, ace = (int(np.argmax(obs[a:b])) for a, b in ((0, 32), (32, 43), (43, 45)))
+    card = {1: "A", 10: "10 (or a face)"}.get(dealer, str(dealer))
+    lines = [f"your hand   {total}" + ("  (an ace counts 11)" if ace else ""),
+             f"dealer shows {card}", "",
+             "stick: the dealer draws to 17", "hit: one more card; over 21 loses"]
+    for row, line in enumerate(lines[:height]):
+        _write(grid, 0, row, line[:width])
+    return _text(grid)
+
+
 def corridor(state: int | None, p_right: float | None, width: int, height: int) -> str:
     """The short corridor: its cells with the agent (@), the switched cell (⇄) and the
     goal; below, the exact J(p) over p = pi(right), the policy's p on it (●) and the
@@ -407,6 +424,7 @@ RENDERERS: dict[str, Callable[[Sequence[float], int, int], str]] = {
     "MountainCarContinuous-v0": mountain_car,
     "Pendulum-v1": pendulum,
     DISCRETE_PENDULUM_ID: pendulum,
+    "Blackjack-v1": blackjack,
 }
 
 

@@ -39,6 +39,7 @@ ACTION_NAMES = {
     "CliffWalking-v1": ("up", "right", "down", "left"),
     "Taxi-v4": ("south", "north", "east", "west", "pickup", "dropoff"),
     "LunarLander-v3": ("none", "left", "main", "right"),
+    "Blackjack-v1": ("stick", "hit"),
 }
 
 
@@ -194,7 +195,7 @@ def make_vec_env(env_id: str, num_envs: int, max_episode_steps: int = 0,
     limit.update(kwargs or {})
     try:
         envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **limit)
-        if isinstance(envs.single_observation_space, spaces.Discrete):  # toy-text: one-hot
+        if flattenable(envs.single_observation_space):  # toy-text, Blackjack: one-hot
             envs.close()
             envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode,
                                 wrappers=[gym.wrappers.FlattenObservation], **limit)
@@ -212,9 +213,22 @@ def make_env(env_id: str, max_episode_steps: int = 0, env_kwargs: dict | None = 
     if max_episode_steps > 0:
         kwargs["max_episode_steps"] = max_episode_steps
     env = gym.make(env_id, **kwargs)
-    if isinstance(env.observation_space, spaces.Discrete):  # one-hot, as in training
+    if flattenable(env.observation_space):  # one-hot, as in training
         env = gym.wrappers.FlattenObservation(env)
     return env
+
+
+def flattenable(space: gym.Space) -> bool:
+    """Whether observations of ``space`` reach the networks through Gymnasium's
+    ``FlattenObservation``: a Discrete (one-hot), or a Tuple or Dict of Discretes and
+    flat Boxes (Blackjack's hand). A flat Box needs nothing; an image or a sequence
+    cannot be flattened into a fixed vector that means anything to an MLP."""
+    if isinstance(space, spaces.Discrete | spaces.MultiDiscrete | spaces.MultiBinary):
+        return True
+    if isinstance(space, spaces.Tuple | spaces.Dict):
+        members = space.spaces.values() if isinstance(space, spaces.Dict) else space.spaces
+        return all(flattenable(m) or (isinstance(m, spaces.Box) and len(m.shape) <= 1) for m in members)
+    return False
 
 
 def env_info(env_id: str, kwargs: dict | None = None) -> EnvInfo:
@@ -230,7 +244,8 @@ def describe(envs: gym.vector.VectorEnv) -> EnvInfo:
     obs_space, act_space = envs.single_observation_space, envs.single_action_space
     env_id = envs.spec.id if envs.spec is not None else "?"
     if not isinstance(obs_space, spaces.Box) or len(obs_space.shape) != 1:
-        raise EnvError(f"env '{env_id}': observations must be a flat Box, got {obs_space}")
+        raise EnvError(f"env '{env_id}': observations must be a flat Box, or Discretes and flat "
+                       f"Boxes (alone, or in a Tuple or Dict) to flatten into one, got {obs_space}")
     spec = _spec(env_id) if envs.spec is not None else None
     threshold = spec.reward_threshold if spec is not None else None
     if isinstance(act_space, spaces.Discrete):
