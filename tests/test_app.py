@@ -360,3 +360,43 @@ async def test_the_corridor_is_drawn_with_the_agent_and_the_policy_on_j():
         env = drawn_text(app.screen.env_view)
         assert "@⇄" in env and "G" in env and "J(p)" in env
         assert "● p 0.650" in env and "★ p 0.586" in env
+
+
+async def test_a_run_solved_by_greedy_evaluation_says_so_and_shows_its_evaluations():
+    """cartpole-dqn read "mean100 48.3 ... ✓ SOLVED (ep 515)": the solve came from a
+    greedy evaluation the pane never showed."""
+    from pgtui.rl.events import Evaluated, Solved
+
+    app = PlaygroundApp(load_preset("cartpole-dqn"), "cartpole-dqn", autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.screen.post_message(TrainerEvents(app.screen.run, (
+            EpisodesFinished(8000, (20.0,) * 200, (20,) * 200),
+            Evaluated(8192, 150.0, (150.0,) * 10),
+            EpisodesFinished(18000, (60.0,) * 300, (60,) * 300),
+            Evaluated(18432, 481.5, (481.5,) * 10),
+            Solved(18432, 500, 30.0, 481.5, by="eval"),
+            EpisodesFinished(20000, (13.0,) * 20, (13,) * 20),
+        )))
+        await pilot.pause(0.2)
+        figures = drawn_text(app.screen.returns.query_one("#returns-figures"))
+        assert "greedy eval 481.5 at 18.4k steps" in figures
+        assert "SOLVED by greedy eval at 18.4k steps" in figures and "(ep 500)" not in figures
+        await pilot.press("g")
+        await wait_for(lambda: type(app.screen).__name__ == "PlotScreen")
+        await pilot.pause()
+        drawn = app.screen.query_one("#curve").render().plain
+        assert "greedy eval" in drawn and "●" in drawn
+
+
+async def test_a_run_solved_by_its_training_mean_says_that():
+    from pgtui.rl.events import Solved
+
+    app = PlaygroundApp(load_preset(PRESET), PRESET, autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.screen.post_message(TrainerEvents(app.screen.run, (
+            EpisodesFinished(60000, (480.0,) * 120, (480,) * 120),
+            Solved(60000, 115, 12.0, 476.0),
+        )))
+        await pilot.pause(0.2)
+        figures = drawn_text(app.screen.returns.query_one("#returns-figures"))
+        assert "SOLVED by the last-100 mean (ep 115)" in figures and "greedy eval" not in figures

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ..rl.events import (
     ChangeApplied,
     EpisodesFinished,
+    Evaluated,
     Event,
     RunError,
     Snapshot,
@@ -39,6 +40,8 @@ class RunState:
     step_compare: StepCompared | None = None
     marks: deque = field(default_factory=lambda: deque(maxlen=MARK_CAPACITY))  # (episode, text)
     solved: Solved | None = None
+    # greedy evaluations (``eval_every``): (episodes finished by then, env step, mean return)
+    evaluations: deque = field(default_factory=lambda: deque(maxlen=SERIES_CAPACITY))
     error: str | None = None
     # the RLHF dialogue's exact proxy (reward model) and true (accuracy) reward per update
     proxy: deque = field(default_factory=lambda: deque(maxlen=SERIES_CAPACITY))
@@ -73,6 +76,8 @@ class RunState:
             self.step_compare = event
         elif isinstance(event, ChangeApplied):
             self.marks.append((self.episodes, f"{event.key}: {event.old} -> {event.new}"))
+        elif isinstance(event, Evaluated):
+            self.evaluations.append((self.episodes, event.global_step, event.mean_return))
         elif isinstance(event, Solved):
             self.solved = event
             self.marks.append((event.episode, "solved"))

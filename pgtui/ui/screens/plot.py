@@ -1,4 +1,5 @@
-"""The whole learning curve: returns, their moving average, and every change marked."""
+"""The whole learning curve: returns, their moving average, the greedy evaluations, and
+every change marked."""
 
 from __future__ import annotations
 
@@ -28,7 +29,9 @@ class PlotScreen(Screen):
         yield SteadyFooter()
 
     def show(self, returns: Sequence[float], marks: Sequence[tuple[int, str]],
-             threshold: float | None) -> None:
+             threshold: float | None, evaluations: Sequence[tuple[int, int, float]] = ()) -> None:
+        """``evaluations``: greedy evaluations as (episodes by then, env step, mean return),
+        drawn at their episode beside the training curve."""
         plot = self.query_one(PlotextPlot)
         plt = plot.plt
         plt.clear_data()
@@ -41,8 +44,12 @@ class PlotScreen(Screen):
             plt.scatter(xs, list(returns), marker="dot", color="gray", label="return")
             plt.plot(xs, moving_average(returns, MOVING_WINDOW), color="cyan",
                      label=f"mean of {MOVING_WINDOW}")
-            low = min(returns)
-            high = max([*returns, *([threshold] if threshold is not None else [])])
+            means = [mean for _, _, mean in evaluations]
+            if evaluations:
+                plt.plot([max(e, 1) for e, _, _ in evaluations], means, marker="●", color="magenta",
+                         label="greedy eval")
+            low = min([*returns, *means])
+            high = max([*returns, *means, *([threshold] if threshold is not None else [])])
             pad = 0.15 * (high - low) or 1.0
             plt.ylim(low, high + pad)  # headroom above the data for the change labels
             if threshold is not None:

@@ -320,7 +320,8 @@ class TrainScreen(Screen):
 
     def _draw_plot(self, screen: PlotScreen) -> None:
         self._last_plot = time.monotonic()
-        screen.show(list(self.state.returns), list(self.state.marks), self.threshold)
+        screen.show(list(self.state.returns), list(self.state.marks), self.threshold,
+                    list(self.state.evaluations))
 
     def action_save(self) -> None:
         folder = self.out or Path("checkpoints")

@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Sparkline
 
+from ...rl.events import Solved
 from ..state import RunState
 from .text_line import TextLine
 
@@ -78,6 +79,18 @@ class ReturnsSparkline(Sparkline):
         return text
 
 
+def steps_text(step: int) -> str:
+    """18,432 env steps as "18.4k steps"."""
+    return f"{step / 1000:.1f}k steps" if step >= 1000 else f"{step} steps"
+
+
+def solved_text(solved: Solved) -> str:
+    """What solved a run, in a few words."""
+    if solved.by == "eval":
+        return f"by greedy eval at {steps_text(solved.global_step)}"
+    return f"by the last-100 mean (ep {solved.episode:,})"
+
+
 class ReturnsPane(Vertical):
     """Sparkline plus last return, last-100 mean, best, episodes and the solved mark."""
 
@@ -99,6 +112,10 @@ class ReturnsPane(Vertical):
     """The env's solved threshold, if it has one."""
     solved_episode: reactive[int | None] = reactive(None)
     """Episode at which the run was solved."""
+    solved_how: reactive[str] = reactive("")
+    """What solved it: the last-100 mean, or a greedy evaluation (at which step)."""
+    evaluation: reactive[tuple[int, float] | None] = reactive(None)
+    """The latest greedy evaluation: (env step, mean return); None when the run has none."""
 
     shown_episodes = 0  # the episodes in ``returns``
 
@@ -107,6 +124,8 @@ class ReturnsPane(Vertical):
         self.best = None if state.episodes == 0 else state.best
         self.episodes, self.mean100 = state.episodes, state.mean100
         self.solved_episode = state.solved.episode if state.solved else None
+        self.solved_how = "" if state.solved is None else solved_text(state.solved)
+        self.evaluation = state.evaluations[-1][1:] if state.evaluations else None
         if state.episodes != self.shown_episodes:  # episodes only grow: a cheap "is it new"
             self.shown_episodes = state.episodes
             self.returns = tuple(islice(state.returns, max(len(state.returns) - SPARK_POINTS, 0), None))
@@ -128,6 +147,9 @@ class ReturnsPane(Vertical):
     def watch_solved_episode(self) -> None:
         self._refresh_figures()
 
+    def watch_evaluation(self) -> None:
+        self._refresh_figures()
+
     def watch_threshold(self, threshold: float | None) -> None:
         if self.is_mounted:
             self.query_one(ReturnsSparkline).goal = threshold
@@ -140,10 +162,19 @@ class ReturnsPane(Vertical):
         last = self.returns[-1] if self.returns else None
         text = Text(f"last {fmt(last)} · mean100 {fmt(self.mean100)} · best {fmt(self.best)}"
                     f" · {self.episodes:,} ep")
+        # a second line: the greedy policy beside the noisy training returns, and what
+        # solved the run (a greedy evaluation can solve it while mean100 is far below)
+        second = Text()
+        if self.evaluation is not None:
+            step, mean = self.evaluation
+            second.append(f"greedy eval {mean:.1f} at {steps_text(step)}  ", "bold")
         if self.solved_episode is not None:
-            text.append(f"  ✓ SOLVED (ep {self.solved_episode:,})", "bold cyan")
+            second.append(f"✓ SOLVED {self.solved_how}", "bold cyan")
         elif self.threshold is not None:
-            text.append(f"  goal {self.threshold:g}", "dim")
+            second.append(f"goal {self.threshold:g}", "dim")
+        if second:
+            text.append("\n")
+            text.append_text(second)
         self.query_one("#returns-figures", TextLine).text = text
 
 
