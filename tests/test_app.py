@@ -400,3 +400,24 @@ async def test_a_run_solved_by_its_training_mean_says_that():
         await pilot.pause(0.2)
         figures = drawn_text(app.screen.returns.query_one("#returns-figures"))
         assert "SOLVED by the last-100 mean (ep 115)" in figures and "greedy eval" not in figures
+
+
+async def test_the_rlhf_rewards_rows_each_show_their_own_movement():
+    """True reward falling from 0.624 to 0.500 drew full-height bars from start to end on
+    an axis from 0 to 1."""
+    app = PlaygroundApp(load_preset("rlhf-dialogue"), "rlhf-dialogue", autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        n = 40
+        stats = [{"proxy_reward_exact": 1.2 * u / (n - 1), "true_reward_exact": 0.624 - 0.124 * u / (n - 1),
+                  "kl_exact": 0.0, "agreement_when_wrong_exact": 0.3, "rm_accuracy": 0.6,
+                  "policy_loss": 0.0, "sps": 1.0} for u in range(n)]
+        app.screen.post_message(TrainerEvents(app.screen.run, tuple(
+            UpdateFinished(u + 1, 256 * (u + 1), s) for u, s in enumerate(stats))))
+        await pilot.pause(0.3)
+        for spark_id, falls in (("#true-spark", True), ("#proxy-spark", False)):
+            top, bottom = app.screen.returns.query_one(spark_id).render().plain.splitlines()
+            start, end = (top[0], top[-1]) if falls else (top[-1], top[0])
+            assert start in "▅▆▇█" and end == " ", (spark_id, top)  # high, then down to the floor
+            assert (bottom[-1] if falls else bottom[0]) in "▁▂▃", (spark_id, bottom)
+        figures = drawn_text(app.screen.returns.query_one("#rewards-figures"))
+        assert "true 0.500 (from 0.624)" in figures and "own axis" in figures

@@ -33,6 +33,14 @@ def scale(values: Sequence[float], goal: float | None) -> tuple[float, float]:
     return low, high
 
 
+def own_axis(values: Sequence[float]) -> tuple[float, float]:
+    """An axis that shows a series' own movement: its range, padded by a tenth on each
+    side (a flat series gets a small band around its value)."""
+    low, high = min(values), max(values)
+    pad = 0.1 * (high - low) or 0.05 * max(abs(high), 1e-3)
+    return low - pad, high + pad
+
+
 def bar_rows(values: Sequence[float], width: int, height: int, low: float, high: float
              ) -> tuple[list[str], list[float]]:
     """Rows of block characters (top row first) of ``values`` binned to ``width``
@@ -58,6 +66,8 @@ class ReturnsSparkline(Sparkline):
     every episode as an empty floor."""
 
     goal: reactive[float | None] = reactive(None)
+    axis: reactive[tuple[float, float] | None] = reactive(None)
+    """An axis of its own (low, high) in place of ``scale``'s (the RLHF rewards)."""
 
     def render(self) -> RenderResult:
         data = list(self.data or [])
@@ -69,7 +79,7 @@ class ReturnsSparkline(Sparkline):
         high_color = (base + self.get_component_styles("sparkline--max-color").color).rich_color
         low_rgb, high_rgb = low_color.get_truecolor(), high_color.get_truecolor()
         text = Text(no_wrap=True, overflow="crop")
-        rows, fractions = bar_rows(data, width, height, *scale(data, self.goal))
+        rows, fractions = bar_rows(data, width, height, *(self.axis or scale(data, self.goal)))
         for i, line in enumerate(rows):
             if i:
                 text.append("\n")
@@ -187,7 +197,7 @@ class RewardsPane(Vertical):
     RewardsPane Horizontal { height: 2; }
     RewardsPane .rewards--label { width: 6; }
     RewardsPane Sparkline { height: 2; width: 1fr; }
-    RewardsPane > .returns--figures { height: 1; }
+    RewardsPane > .returns--figures { height: 2; }
     """
 
     proxy: reactive[tuple[float, ...]] = reactive(tuple)
@@ -201,19 +211,22 @@ class RewardsPane(Vertical):
             yield ReturnsSparkline([], id="proxy-spark")
         with Horizontal():
             yield TextLine(Text("true", "bold"), classes="rewards--label")
-            true = ReturnsSparkline([], id="true-spark")
-            true.goal = 1.0  # accuracy's axis runs to 1
-            yield true
+            yield ReturnsSparkline([], id="true-spark")
         yield TextLine(id="rewards-figures", classes="returns--figures")
 
     def watch_proxy(self, proxy: tuple[float, ...]) -> None:
-        if self.is_mounted:
-            self.query_one("#proxy-spark", ReturnsSparkline).data = list(proxy[-SPARK_POINTS:])
-        self._refresh_figures()
+        self._draw("#proxy-spark", proxy)
 
     def watch_true(self, true: tuple[float, ...]) -> None:
+        self._draw("#true-spark", true)
+
+    def _draw(self, spark_id: str, values: tuple[float, ...]) -> None:
+        """Each row on its own axis: accuracy falling from 0.62 to 0.50 on an axis from 0
+        to 1 read as a solid block."""
         if self.is_mounted:
-            self.query_one("#true-spark", ReturnsSparkline).data = list(true[-SPARK_POINTS:])
+            spark = self.query_one(spark_id, ReturnsSparkline)
+            spark.axis = own_axis(values) if values else None
+            spark.data = list(values[-SPARK_POINTS:])
         self._refresh_figures()
 
     def _refresh_figures(self) -> None:
@@ -222,6 +235,9 @@ class RewardsPane(Vertical):
         if not (self.proxy and self.true):  # the screen sets one, then the other
             text = Text("exact per update, by enumeration; waiting for the first", "dim")
         else:
+            (p_low, p_high), (t_low, t_high) = own_axis(self.proxy), own_axis(self.true)
             text = Text(f"proxy {self.proxy[-1]:+.2f} (from {self.proxy[0]:+.2f}) · "
                         f"true {self.true[-1]:.3f} (from {self.true[0]:.3f})")
+            text.append(f"\neach row on its own axis: proxy {p_low:+.2f}..{p_high:+.2f}, "
+                        f"true {t_low:.3f}..{t_high:.3f}", "dim")
         self.query_one("#rewards-figures", TextLine).text = text
