@@ -410,7 +410,8 @@ async def test_the_rlhf_rewards_rows_each_show_their_own_movement():
         n = 40
         stats = [{"proxy_reward_exact": 1.2 * u / (n - 1), "true_reward_exact": 0.624 - 0.124 * u / (n - 1),
                   "kl_exact": 0.0, "agreement_when_wrong_exact": 0.3, "rm_accuracy": 0.6,
-                  "policy_loss": 0.0, "sps": 1.0} for u in range(n)]
+                  "policy_loss": 0.0, "sps": 1.0, "optimum_proxy_reward": 1.9,
+                  "optimum_true_reward": 0.41} for u in range(n)]
         app.screen.post_message(TrainerEvents(app.screen.run, tuple(
             UpdateFinished(u + 1, 256 * (u + 1), s) for u, s in enumerate(stats))))
         await pilot.pause(0.3)
@@ -421,3 +422,4 @@ async def test_the_rlhf_rewards_rows_each_show_their_own_movement():
             assert (bottom[-1] if falls else bottom[0]) in "▁▂▃", (spark_id, bottom)
         figures = drawn_text(app.screen.returns.query_one("#rewards-figures"))
         assert "true 0.500 (from 0.624)" in figures and "own axis" in figures
+        assert "π* +1.90, 0.410" in figures  # the best against this reward model, at this beta

@@ -175,7 +175,7 @@ def true_gradient_lines(summaries: list[VariantSummary]) -> list[str]:
 DIALOGUE_COLUMNS = (("proxy reward", "proxy_reward", "+.2f"), ("true reward", "true_reward", ".3f"),
                     ("agrees when wrong", "agreement_when_wrong", ".3f"),
                     ("right when wrong", "accuracy_when_wrong", ".3f"), ("KL", "kl", ".3f"),
-                    ("RM accuracy", "rm_accuracy", ".3f"))
+                    ("RM accuracy", "rm_accuracy", ".3f"), ("KL to π*", "kl_to_optimum", ".3f"))
 
 
 def dialogue_table(summaries: list[VariantSummary]) -> Table:
@@ -185,12 +185,22 @@ def dialogue_table(summaries: list[VariantSummary]) -> Table:
                           "reward model's score (0 = the reference policy's); true reward: "
                           "accuracy; when wrong: on prompts where the user's belief is wrong; "
                           "KL(pi || pi_ref) per response; RM accuracy: on pairs of the policy's "
-                          "own responses")
+                          "own responses; KL to π*: to the best policy against this reward "
+                          "model at this kl_coef, pi_ref exp(r / kl_coef) normalised (— at "
+                          "kl_coef 0, where it is infinite)")
     table.add_column("variant")
     for title, _, _ in DIALOGUE_COLUMNS:
         table.add_column(title, justify="right")
     for s in summaries:
         table.add_row(s.name, *[show_number(s.figures.get(key), spec) for _, key, spec in DIALOGUE_COLUMNS])
+    optimum = [s for s in summaries if "optimum_true_reward" in s.figures]
+    if optimum:  # one row per distinct optimum (a variant's bias and kl_coef fix it)
+        rows = {tuple(round(s.figures[f"optimum_{key}"], 6) for _, key, _ in DIALOGUE_COLUMNS[:5]): s.name
+                for s in optimum}
+        for values, name in rows.items():
+            label = "π*" if len(rows) == 1 else f"π* of {name}"
+            shown = [format(v, spec) for v, (_, _, spec) in zip(values, DIALOGUE_COLUMNS, strict=False)]
+            table.add_row(label, *shown, "—", "0", style="dim")
     return table
 
 

@@ -69,6 +69,10 @@ class _SeedState:
             self.exact.update({k: v for k, v in event.stats.items() if is_exact(k)})
             if "proxy_reward_exact" in event.stats:  # the dialogue's exact figures
                 self.figures = {k: event.stats[f"{k}_exact"] for k in FIGURES}
+                # the KL-regularised optimum at the run's beta, and the distance to it
+                self.figures.update({k: v for k, v in event.stats.items() if k.startswith("optimum_")})
+                if "kl_to_optimum_exact" in event.stats:
+                    self.figures["kl_to_optimum"] = event.stats["kl_to_optimum_exact"]
                 self.figures["rm_accuracy"] = event.stats["rm_accuracy"]
             var, snr = event.stats.get("grad_var"), event.stats.get("grad_snr")
             if var is not None and snr is not None and math.isfinite(var) and math.isfinite(snr):

@@ -36,6 +36,7 @@ from .dialogue import (
 )
 from .exact import policy_log_probs
 from .models import reference_actor, reference_probs, reward_model
+from .optimum import kl_optimum
 from .reference import ACTIVATION, HIDDEN
 
 #: the figures every update reports; each also as ``<key>_exact``
@@ -102,9 +103,17 @@ class Rlhf(TaskHook):
         self.agrees = torch.as_tensor(AGREES, dtype=torch.float32, device=device)
         self.use_labeler_bias(0.0)
 
-    def use_labeler_bias(self, labeler_bias: float) -> None:
+    def use_labeler_bias(self, labeler_bias: float, kl_coef: float = 0.0) -> None:
         self.fitted = reward_model(labeler_bias)
         self.scores = torch.as_tensor(self.fitted.scores, dtype=torch.float32, device=self.device)
+        self.use_kl_coef(kl_coef)
+
+    def use_kl_coef(self, kl_coef: float) -> None:
+        """The optimum against this reward model at this KL coefficient, and its figures."""
+        self.kl_coef = kl_coef
+        self.optimum_logp = kl_optimum(self.ref_logp, self.scores, kl_coef)
+        table = self.figures_of(self.optimum_logp.unsqueeze(0))
+        self.optimum = {f"optimum_{k}": float(v[0]) for k, v in table.items() if k in FIGURES}
 
     def check(self, config: Config, has_policy: bool) -> str | None:
         return architecture_error(config.hidden_sizes, config.activation, has_policy)
@@ -118,7 +127,7 @@ class Rlhf(TaskHook):
     def apply(self, config: Config, envs: list[gym.Env]) -> None:
         """The reward model becomes the one fitted at the config's labeler bias, here
         and in every env."""
-        self.use_labeler_bias(config.labeler_bias)
+        self.use_labeler_bias(config.labeler_bias, config.kl_coef)
         for env in envs:
             env.unwrapped.set_labeler_bias(config.labeler_bias)
 
@@ -153,20 +162,31 @@ class Rlhf(TaskHook):
             figures.update({f"{k}_exact": float(v[i]) for k, v in exact.items()})
             figures["rm_accuracy_held_out"] = self.fitted.held_out_accuracy
             figures["rm_accuracy"] = figures.pop("rm_accuracy_exact")
+            figures.update(self.optimum)
+            if self.kl_coef == 0:  # pi* puts no mass off the best responses: KL to it is infinite
+                figures.pop("kl_to_optimum_exact")
             out.append(figures)
         return out
 
     def exact(self, head: Callable[[torch.Tensor], torch.Tensor]) -> dict[str, torch.Tensor]:
         """The policy's exact figures (each (S,)); ``head`` maps contexts (n, OBS_DIM) to
         logits (S, n, V)."""
-        logp = policy_log_probs(head, self.contexts)
+        figures = self.figures_of(policy_log_probs(head, self.contexts))
+        return figures
+
+    def figures_of(self, logp: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The exact figures (each (S,)) of policies log pi(y|x) (S, prompts, responses),
+        and their KL to the optimum pi* (``optimum.py``)."""
         probs = logp.exp()
         per_prompt = lambda table: (probs * table).sum(-1)  # noqa: E731
+        # 0 log 0 = 0: a response pi never gives adds nothing to a KL from pi
+        log_ratio = lambda ref: torch.where(probs > 0, logp - ref, 0.0)  # noqa: E731
         return {"proxy_reward": per_prompt(self.scores) @ self.prompt_p,
                 "true_reward": per_prompt(self.correct) @ self.prompt_p,
                 "agreement_when_wrong": per_prompt(self.agrees) @ self.wrong_p,
                 "accuracy_when_wrong": per_prompt(self.correct) @ self.wrong_p,
-                "kl": per_prompt(logp - self.ref_logp) @ self.prompt_p,
+                "kl": per_prompt(log_ratio(self.ref_logp)) @ self.prompt_p,
+                "kl_to_optimum": per_prompt(log_ratio(self.optimum_logp)) @ self.prompt_p,
                 "rm_accuracy": rm_ranking_accuracy(probs, self.scores, self.correct)}
 
     def _sampled(self, nets: SeedNets, params: list[torch.Tensor], batch: Batch, i: int

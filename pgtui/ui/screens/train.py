@@ -167,7 +167,7 @@ class TrainScreen(Screen):
         self.state, self._pending_save, self._shown_stats = RunState(), None, None
         self.status_bar.preset = preset
         if self.rewards_progress:
-            self.returns.proxy, self.returns.true = (), ()
+            self.returns.proxy, self.returns.true, self.returns.optimum = (), (), None
         else:
             self.returns.threshold = self.threshold
             self.returns.returns, self.returns.shown_episodes = (), 0
@@ -251,6 +251,8 @@ class TrainScreen(Screen):
             self.diagnostics.stats = s.stats
             if self.rewards_progress:
                 self.returns.proxy, self.returns.true = tuple(s.proxy), tuple(s.true)
+                if "optimum_true_reward" in s.stats:
+                    self.returns.optimum = (s.stats["optimum_proxy_reward"], s.stats["optimum_true_reward"])
         if s.snapshot is not None and not self.watching.active:
             self.policy.show(s.snapshot)
             self.env_view.show(s.snapshot)

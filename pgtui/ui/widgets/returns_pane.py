@@ -204,6 +204,9 @@ class RewardsPane(Vertical):
     """The exact expected reward-model score per update (0: the reference policy's)."""
     true: reactive[tuple[float, ...]] = reactive(tuple)
     """The exact accuracy per update."""
+    optimum: reactive[tuple[float, float] | None] = reactive(None)
+    """The KL-regularised optimum's (proxy, true) at the run's kl_coef: the best any
+    method can do against this reward model."""
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -219,6 +222,9 @@ class RewardsPane(Vertical):
 
     def watch_true(self, true: tuple[float, ...]) -> None:
         self._draw("#true-spark", true)
+
+    def watch_optimum(self) -> None:
+        self._refresh_figures()
 
     def _draw(self, spark_id: str, values: tuple[float, ...]) -> None:
         """Each row on its own axis: accuracy falling from 0.62 to 0.50 on an axis from 0
@@ -238,6 +244,8 @@ class RewardsPane(Vertical):
             (p_low, p_high), (t_low, t_high) = own_axis(self.proxy), own_axis(self.true)
             text = Text(f"proxy {self.proxy[-1]:+.2f} (from {self.proxy[0]:+.2f}) · "
                         f"true {self.true[-1]:.3f} (from {self.true[0]:.3f})")
+            if self.optimum is not None:
+                text.append(f" · π* {self.optimum[0]:+.2f}, {self.optimum[1]:.3f}", "magenta")
             text.append(f"\neach row on its own axis: proxy {p_low:+.2f}..{p_high:+.2f}, "
                         f"true {t_low:.3f}..{t_high:.3f}", "dim")
         self.query_one("#rewards-figures", TextLine).text = text
