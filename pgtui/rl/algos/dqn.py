@@ -21,8 +21,8 @@ from ..networks import SeedNets
 from ..optim import RowOptimizer, descend
 from ..rollout import Acting, Batch
 from .exact_gradient import exact_objective
-from .interface import Learner, Parts, categorical_kl, masked_mean
-from .replay import ReplayBuffer
+from .interface import Parts, categorical_kl, masked_mean
+from .replay import ReplayBuffer, ReplayLearner
 from .samples import Stats
 
 
@@ -101,15 +101,14 @@ def dqn_update(nets: SeedNets, target_params: list[torch.Tensor], optimizer: Row
     return [{"td_loss": a, "q_mean": b, "grad_norm": c} for a, b, c in means]
 
 
-class Dqn(Learner):
+class Dqn(ReplayLearner):
     """What a DQN run keeps beside the networks: the target network, the replay buffer
     and its sampling generators, and each seed's count of target updates. It acts
     epsilon-greedily (uniformly before learning_starts) and shows Q(s, .)."""
 
     q_network = True
     networks = "q"
-    plays_greedy = True
-    diagnoses = False
+    state_key = "dqn"
     watched = ("td_loss", "grad_norm")
 
     @classmethod
@@ -121,12 +120,10 @@ class Dqn(Learner):
         return None
 
     def __init__(self, parts: Parts) -> None:
-        super().__init__(parts)
-        nets, config = parts.nets, parts.config()
+        super().__init__(parts, ())
+        nets = parts.nets
         self.target_rows = nets.rows.detach().clone()
         self.target_params = nets.views_of(self.target_rows)
-        self.buffer = ReplayBuffer(nets.num_seeds, config.buffer_size, parts.collector.obs.shape[-1], ())
-        self.generators = [torch.Generator().manual_seed(s.replay()) for s in parts.streams]
         self.target_updates = np.zeros(nets.num_seeds, dtype=np.int64)
         self.collected_from = parts.collector.env_steps.copy()  # env steps before the rollout
         parts.collector.acting = self._acting()
@@ -146,7 +143,7 @@ class Dqn(Learner):
 
     def collect(self, config: Config, seeds: list[int]) -> Batch | None:
         self.collected_from = self.parts.collector.env_steps.copy()
-        return self.parts.collector.steps(self.parts.nets, config.train_freq, seeds, values=False)
+        return super().collect(config, seeds)
 
     @torch.no_grad()
     def update_target(self, nets: SeedNets, seeds: list[int], before: np.ndarray, after: np.ndarray,
@@ -167,25 +164,14 @@ class Dqn(Learner):
         seeds, after = batch.seeds, self.parts.collector.env_steps
         self.buffer.add(batch)
         self.update_target(self.parts.nets, seeds, self.collected_from, after, config)
-        learning = [s for s in seeds if after[s] >= config.learning_starts and self.buffer.size[s] > 0]
-        stats = dict(zip(learning, self._gradient_steps(config, learning) if learning else [],
-                         strict=True))
+        stats = self.learn(config, seeds)
         return [{**stats.get(s, {}), "epsilon": epsilon(config, int(after[s])),
-                 "buffer_fill": float(self.buffer.size[s] / self.buffer.capacity),
-                 "target_updates": float(self.target_updates[s])} for s in seeds]
+                 "buffer_fill": self.buffer_fill(s), "target_updates": float(self.target_updates[s])}
+                for s in seeds]
 
-    def _gradient_steps(self, config: Config, seeds: list[int]) -> Stats:
+    def gradient_steps(self, config: Config, seeds: list[int]) -> Stats:
         return dqn_update(self.parts.nets, self.target_params, self.parts.optimizer, self.buffer,
                           config, seeds, self.generators)
-
-    def step_alone(self, config: Config, seeds: list[int]) -> bool:
-        """Once it learns, the playground's single step is one gradient step on a batch
-        from the buffer, with no collection."""
-        env_steps = self.parts.collector.env_steps
-        if not all(self.buffer.size[i] > 0 and env_steps[i] >= config.learning_starts for i in seeds):
-            return False
-        self._gradient_steps(config.replace(gradient_steps=1), seeds)
-        return True
 
     @torch.no_grad()
     def policy_view(self, obs: torch.Tensor, seeds: list[int]) -> torch.Tensor:
@@ -239,19 +225,8 @@ class Dqn(Learner):
         return Snapshot(step, tuple(map(float, obs)), probs, None, None, max(q), q_values=q,
                         policy_table=self.policy_table())
 
-    def seed_state(self, s: int) -> dict:
-        return {"dqn": {"target": self.target_rows[s].detach().cpu().clone(),
-                        "replay": self.buffer.seed_state(s),
-                        "generator": self.generators[s].get_state(),
-                        "target_updates": int(self.target_updates[s])}}
+    def more_state(self, s: int) -> dict:
+        return {"target_updates": int(self.target_updates[s])}
 
-    def load_seed_state(self, s: int, state: dict) -> None:
-        state = state["dqn"]
-        if state["target"].shape != self.target_rows[s].shape:
-            raise ValueError(f"the target network has {state['target'].numel()} weights, "
-                             f"this run {self.target_rows[s].numel()}")
-        with torch.no_grad():
-            self.target_rows[s] = state["target"].to(self.target_rows.device)
-        self.buffer.load_seed_state(s, state["replay"])
-        self.generators[s].set_state(state["generator"])
+    def load_more_state(self, s: int, state: dict) -> None:
         self.target_updates[s] = int(state["target_updates"])

@@ -1,14 +1,20 @@
-"""The replay buffer of the off-policy learners (DQN, SAC): each seed's own ring of
-valid transitions. Only valid ones (``Batch.valid``) are kept: Gymnasium's autoreset step
-is never stored, so no transition pairs an episode's last observation with the next
-one's first, and a final step's next observation is the true final observation."""
+"""What the off-policy learners (DQN, SAC) share: the replay buffer, each seed's own ring
+of valid transitions, and ``ReplayLearner``, the learner around it. Only valid
+transitions (``Batch.valid``) are kept: Gymnasium's autoreset step is never stored, so
+no transition pairs an episode's last observation with the next one's first, and a
+final step's next observation is the true final observation."""
 
 from __future__ import annotations
+
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
+from ...config import Config
 from ..rollout import Batch
+from .interface import Learner, Parts
+from .samples import Stats
 
 
 class ReplayBuffer:
@@ -71,3 +77,75 @@ class ReplayBuffer:
         for key in ("obs", "next_obs", "actions", "rewards", "terminated"):
             getattr(self, key)[s, :n] = state[key].numpy()
         self.size[s], self.pos[s] = n, n % self.capacity
+
+
+class ReplayLearner(Learner):
+    """A learner that stores what it collects and learns from replayed batches: each
+    seed's buffer and sampling generator, target rows (``target_rows``, set by the
+    subclass), rounds of ``train_freq`` vector steps, gradient steps once a seed has
+    taken ``learning_starts`` env steps, and the playground's single step as one
+    gradient step. A subclass writes ``gradient_steps`` and what it reports beside."""
+
+    plays_greedy = True
+    diagnoses = False
+    #: the checkpoint's key for what this learner keeps beyond the weights
+    state_key: ClassVar[str]
+    target_rows: torch.Tensor
+
+    def __init__(self, parts: Parts, action_shape: tuple[int, ...]) -> None:
+        super().__init__(parts)
+        self.buffer = ReplayBuffer(parts.nets.num_seeds, parts.config().buffer_size,
+                                   parts.collector.obs.shape[-1], action_shape)
+        self.generators = [torch.Generator().manual_seed(s.replay()) for s in parts.streams]
+
+    def collect(self, config: Config, seeds: list[int]) -> Batch | None:
+        return self.parts.collector.steps(self.parts.nets, config.train_freq, seeds, values=False)
+
+    def gradient_steps(self, config: Config, seeds: list[int]) -> Stats:
+        """``gradient_steps`` steps of each of ``seeds``; per seed its mean figures."""
+        raise NotImplementedError
+
+    def learning(self, config: Config, seeds: list[int]) -> list[int]:
+        """The seeds past learning_starts, with transitions to replay."""
+        steps = self.parts.collector.env_steps
+        return [s for s in seeds if steps[s] >= config.learning_starts and self.buffer.size[s] > 0]
+
+    def learn(self, config: Config, seeds: list[int]) -> dict[int, dict[str, float]]:
+        """The gradient steps of the seeds that learn: seed -> its figures."""
+        learning = self.learning(config, seeds)
+        return dict(zip(learning, self.gradient_steps(config, learning) if learning else [], strict=True))
+
+    def step_alone(self, config: Config, seeds: list[int]) -> bool:
+        """Once it learns, the playground's single step is one gradient step on a batch
+        from the buffer, with no collection."""
+        if self.learning(config, seeds) != list(seeds):
+            return False
+        self.gradient_steps(config.replace(gradient_steps=1), seeds)
+        return True
+
+    def buffer_fill(self, s: int) -> float:
+        return float(self.buffer.size[s] / self.buffer.capacity)
+
+    def seed_state(self, s: int) -> dict[str, Any]:
+        return {self.state_key: {"target": self.target_rows[s].detach().cpu().clone(),
+                                 "replay": self.buffer.seed_state(s),
+                                 "generator": self.generators[s].get_state(), **self.more_state(s)}}
+
+    def load_seed_state(self, s: int, state: dict[str, Any]) -> None:
+        state = state[self.state_key]
+        if state["target"].shape != self.target_rows[s].shape:
+            raise ValueError(f"the target network has {state['target'].numel()} weights, "
+                             f"this run {self.target_rows[s].numel()}")
+        with torch.no_grad():
+            self.target_rows[s] = state["target"].to(self.target_rows.device)
+        self.buffer.load_seed_state(s, state["replay"])
+        self.generators[s].set_state(state["generator"])
+        self.load_more_state(s, state)
+
+    def more_state(self, s: int) -> dict[str, Any]:
+        """A subclass's own part of seed ``s``'s checkpoint."""
+        return {}
+
+    def load_more_state(self, s: int, state: dict[str, Any]) -> None:
+        """Put back what ``more_state`` kept."""
+

@@ -33,8 +33,8 @@ from ..events import Snapshot
 from ..networks import SeedNets
 from ..optim import descend
 from ..rollout import Acting, Batch
-from .interface import Learner, Parts
-from .replay import ReplayBuffer
+from .interface import Parts
+from .replay import ReplayLearner
 from .samples import Stats
 
 LOG_STD_BOUNDS = (-20.0, 2.0)  # the actor's log-std is clamped to these, as in SB3
@@ -125,14 +125,13 @@ def sac_losses(nets: SeedNets, params: list[torch.Tensor], target_critic: list[t
     return loss, figures
 
 
-class Sac(Learner):
+class Sac(ReplayLearner):
     """What a SAC run keeps beside the networks: the target critics, the replay buffer
     and its sampling generators. It acts by sampling its squashed Gaussian (uniformly
     in the box before learning_starts) and evaluates, and plays, the mean action."""
 
     networks = "squashed"
-    plays_greedy = True
-    diagnoses = False
+    state_key = "sac"
     watched = ("q_loss", "actor_loss", "grad_norm", "critic_grad_norm")
 
     @classmethod
@@ -146,17 +145,14 @@ class Sac(Learner):
         return None
 
     def __init__(self, parts: Parts) -> None:
-        super().__init__(parts)
-        nets, config, info = parts.nets, parts.config(), parts.collector.info
+        super().__init__(parts, (parts.collector.info.act_dim,))
+        nets, info = parts.nets, parts.collector.info
         self.scale = ActionScale(info, nets.rows.device)
         self.act_dim = info.act_dim
         self.target_rows = nets.rows[:, nets.actor_size:].detach().clone()
         self.target_critic = nets.critic_views_of(self.target_rows)
         self.alpha_index = nets.actor.names.index("actor.log_alpha")
         self.alpha_column = sum(s.numel() for s in nets.actor.shapes[:self.alpha_index])
-        self.buffer = ReplayBuffer(nets.num_seeds, config.buffer_size, parts.collector.obs.shape[-1],
-                                   (info.act_dim,))
-        self.generators = [torch.Generator().manual_seed(s.replay()) for s in parts.streams]
         parts.collector.acting = self._acting()
 
     def _acting(self) -> Acting:
@@ -184,19 +180,13 @@ class Sac(Learner):
             return self.scale.to_env(unit), head
         return act
 
-    def collect(self, config: Config, seeds: list[int]) -> Batch | None:
-        return self.parts.collector.steps(self.parts.nets, config.train_freq, seeds, values=False)
-
     def update(self, batch: Batch, config: Config, diagnose: list[torch.Generator | None]) -> Stats:
         """Store the rollout, then (after learning_starts) take the gradient steps; per
         seed its figures."""
-        seeds, after = batch.seeds, self.parts.collector.env_steps
         self.buffer.add(batch, self.scale.to_unit(batch.actions).cpu().numpy())
-        learning = [s for s in seeds if after[s] >= config.learning_starts and self.buffer.size[s] > 0]
-        stats = dict(zip(learning, self._gradient_steps(config, learning) if learning else [],
-                         strict=True))
-        return [{**stats.get(s, {}), "alpha": self.alpha(s),
-                 "buffer_fill": float(self.buffer.size[s] / self.buffer.capacity)} for s in seeds]
+        stats = self.learn(config, batch.seeds)
+        return [{**stats.get(s, {}), "alpha": self.alpha(s), "buffer_fill": self.buffer_fill(s)}
+                for s in batch.seeds]
 
     @torch.no_grad()
     def _fix_alpha(self, seeds: list[int], alpha: float) -> None:
@@ -205,7 +195,7 @@ class Sac(Learner):
     def alpha(self, s: int) -> float:
         return math.exp(float(self.parts.nets.rows[s, self.alpha_column]))
 
-    def _gradient_steps(self, config: Config, seeds: list[int]) -> Stats:
+    def gradient_steps(self, config: Config, seeds: list[int]) -> Stats:
         """``gradient_steps`` steps of each seed on batches from its own buffer, each
         followed by the Polyak update of its target critics; per seed the mean figures."""
         nets, optimizer = self.parts.nets, self.parts.optimizer
@@ -240,15 +230,6 @@ class Sac(Learner):
         means = (totals / steps).tolist()
         keys = ("q_loss", "actor_loss", "entropy", "q_mean", "grad_norm", "critic_grad_norm")
         return [dict(zip(keys, row, strict=True)) for row in means]
-
-    def step_alone(self, config: Config, seeds: list[int]) -> bool:
-        """Once it learns, the playground's single step is one gradient step on a batch
-        from the buffer, with no collection."""
-        env_steps = self.parts.collector.env_steps
-        if not all(self.buffer.size[i] > 0 and env_steps[i] >= config.learning_starts for i in seeds):
-            return False
-        self._gradient_steps(config.replace(gradient_steps=1), seeds)
-        return True
 
     @torch.no_grad()
     def policy_view(self, obs: torch.Tensor, seeds: list[int]) -> torch.Tensor:
@@ -286,18 +267,3 @@ class Sac(Learner):
         q = tuple(nets.q_values(x, action, critic)[0, :, 0].tolist())
         d = len(summary) // 2
         return Snapshot(step, tuple(map(float, obs)), None, summary[:d], summary[d:], min(q), q_values=q)
-
-    def seed_state(self, s: int) -> dict:
-        return {"sac": {"target": self.target_rows[s].detach().cpu().clone(),
-                        "replay": self.buffer.seed_state(s),
-                        "generator": self.generators[s].get_state()}}
-
-    def load_seed_state(self, s: int, state: dict) -> None:
-        state = state["sac"]
-        if state["target"].shape != self.target_rows[s].shape:
-            raise ValueError(f"the target critics have {state['target'].numel()} weights, "
-                             f"this run {self.target_rows[s].numel()}")
-        with torch.no_grad():
-            self.target_rows[s] = state["target"].to(self.target_rows.device)
-        self.buffer.load_seed_state(s, state["replay"])
-        self.generators[s].set_state(state["generator"])
