@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .toml_text import toml_value
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
@@ -181,13 +183,13 @@ class Config:
             value = getattr(self, f.name)
             if value is None or f.name in ("variants", "sweep"):
                 continue
-            lines.append(f"{f.name} = {_toml_value(value)}")
+            lines.append(f"{f.name} = {toml_value(value)}")
         for variant in self.variants:
             lines.append("\n[[variants]]")
-            lines.extend(f"{k} = {_toml_value(v)}" for k, v in variant.items())
+            lines.extend(f"{k} = {toml_value(v)}" for k, v in variant.items())
         if self.sweep:
             lines.append("\n[sweep]")
-            lines.extend(f"{k} = {_toml_value(v)}" for k, v in self.sweep.items())
+            lines.extend(f"{k} = {toml_value(v)}" for k, v in self.sweep.items())
         return "\n".join(lines) + "\n"
 
 
@@ -200,29 +202,6 @@ def used_by(key: str, algo: str, task: str | None) -> bool:
     """Whether a run of ``algo`` on an env of ``task`` (None: a plain env) reads ``key``."""
     meta = FIELDS[key].metadata
     return algo in meta.get("algos", ALGOS) and meta.get("task") in (None, task)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + "".join(_toml_char(c) for c in value) + '"'
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    return str(value)
-
-
-def _toml_char(char: str) -> str:
-    """One character of a TOML basic string: quotes, backslashes and controls escaped."""
-    if char in '"\\':
-        return "\\" + char
-    if ord(char) < 0x20 or ord(char) == 0x7F:
-        return f"\\u{ord(char):04x}"
-    return char
 
 
 def _type_name(kind: type) -> str:
@@ -332,7 +311,7 @@ def _check_sweep(value: dict, where: str) -> dict:
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{where}: {key}: expected a non-empty list of values, got {values!r}")
         checked[key] = [check_value(key, v, where) for v in values]
-        if len({_toml_value(v) for v in checked[key]}) != len(values):
+        if len({toml_value(v) for v in checked[key]}) != len(values):
             raise ConfigError(f"{where}: {key}: a value is listed twice: {values!r}")
     return checked
 

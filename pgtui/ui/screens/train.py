@@ -244,20 +244,17 @@ class TrainScreen(Screen):
         self.status_bar.status = self._status_word()
         self.status_bar.global_step, self.status_bar.episodes = s.global_step, s.episodes
         self.status_bar.sps = s.sps
-        if not self.rewards_progress:
+        new_update = s.stats is not self._shown_stats
+        if new_update or not self.rewards_progress:  # the rewards move only at updates
             self.returns.show(s)
-        if s.stats is not self._shown_stats:  # a new update
+        if new_update:
             self._shown_stats = s.stats
             self.diagnostics.stats = s.stats
-            if self.rewards_progress:
-                self.returns.proxy, self.returns.true = tuple(s.proxy), tuple(s.true)
-                if "optimum_true_reward" in s.stats:
-                    self.returns.optimum = (s.stats["optimum_proxy_reward"], s.stats["optimum_true_reward"])
         if s.snapshot is not None and not self.watching.active:
             self.policy.show(s.snapshot)
             self.env_view.show(s.snapshot)
-        if s.step_compare is not None:
-            values = s.snapshot is not None and s.snapshot.q_values is not None
+        if s.step_compare is not None:  # DQN's are Q values (SAC's: its mean and spread)
+            values = s.snapshot is not None and None not in (s.snapshot.q_values, s.snapshot.probs)
             self.policy.compare = self.policy.step_text(s.step_compare, values)
         plot = self.app.screen
         if isinstance(plot, PlotScreen) and time.monotonic() - self._last_plot > PLOT_PERIOD:

@@ -208,6 +208,12 @@ class RewardsPane(Vertical):
     """The KL-regularised optimum's (proxy, true) at the run's kl_coef: the best any
     method can do against this reward model."""
 
+    def show(self, state: RunState) -> None:
+        """The run's exact rewards per update, and the optimum's at its kl_coef."""
+        self.proxy, self.true = tuple(state.proxy), tuple(state.true)
+        if "optimum_true_reward" in state.stats:
+            self.optimum = (state.stats["optimum_proxy_reward"], state.stats["optimum_true_reward"])
+
     def compose(self) -> ComposeResult:
         with Horizontal():
             yield TextLine(Text("proxy", "bold"), classes="rewards--label")
