@@ -423,3 +423,17 @@ async def test_the_rlhf_rewards_rows_each_show_their_own_movement():
         figures = drawn_text(app.screen.returns.query_one("#rewards-figures"))
         assert "true 0.500 (from 0.624)" in figures and "own axis" in figures
         assert "π* +1.90, 0.410" in figures  # the best against this reward model, at this beta
+
+
+async def test_a_sac_single_step_shows_its_mean_and_spread_not_q_values():
+    from pgtui.rl.events import StepCompared
+
+    app = PlaygroundApp(load_preset("pendulum-sac"), "pendulum-sac", autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.screen.post_message(TrainerEvents(app.screen.run, (
+            Snapshot(500, (1.0, 0.0, 0.0), None, (0.1,), (0.9,), -3.0, q_values=(-3.0, -2.5)),
+            StepCompared(101, (1.0, 0.0, 0.0), (0.1, 0.9), (0.2, 0.8)),
+        )))
+        await pilot.pause(0.2)
+        policy = drawn_text(app.screen.policy.query_one("#policy-extra"))
+        assert "+0.10→+0.20" in policy and "+0.90→+0.80" in policy and "Q a0" not in policy
