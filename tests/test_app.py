@@ -379,8 +379,11 @@ async def test_a_run_solved_by_greedy_evaluation_says_so_and_shows_its_evaluatio
         )))
         await pilot.pause(0.2)
         figures = drawn_text(app.screen.returns.query_one("#returns-figures"))
-        assert "greedy eval 481.5 at 18.4k steps" in figures
-        assert "SOLVED by greedy eval at 18.4k steps" in figures and "(ep 500)" not in figures
+        assert "SOLVED by greedy eval at 18.4k steps · greedy now 481.5" in figures
+        assert "(ep 500)" not in figures
+        app.screen.post_message(TrainerEvents(app.screen.run, (Evaluated(20480, 120.0, (120.0,) * 10),)))
+        await pilot.pause(0.2)
+        assert "greedy now 120.0" in drawn_text(app.screen.returns.query_one("#returns-figures"))
         await pilot.press("g")
         await wait_for(lambda: type(app.screen).__name__ == "PlotScreen")
         await pilot.pause()
@@ -399,7 +402,21 @@ async def test_a_run_solved_by_its_training_mean_says_that():
         )))
         await pilot.pause(0.2)
         figures = drawn_text(app.screen.returns.query_one("#returns-figures"))
-        assert "SOLVED by the last-100 mean (ep 115)" in figures and "greedy eval" not in figures
+        assert "SOLVED by the last-100 mean (ep 115)" in figures and "greedy" not in figures
+
+
+async def test_an_evaluating_run_not_yet_solved_shows_its_greedy_policy_beside_the_goal():
+    from pgtui.rl.events import Evaluated
+
+    app = PlaygroundApp(load_preset("cartpole-dqn"), "cartpole-dqn", autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.screen.post_message(TrainerEvents(app.screen.run, (
+            EpisodesFinished(8000, (20.0,) * 200, (20,) * 200),
+            Evaluated(8192, 150.0, (150.0,) * 10),
+        )))
+        await pilot.pause(0.2)
+        figures = drawn_text(app.screen.returns.query_one("#returns-figures"))
+        assert "greedy eval 150.0 at 8.2k steps  goal 475" in figures
 
 
 async def test_the_rlhf_rewards_rows_each_show_their_own_movement():

@@ -175,13 +175,16 @@ class ReturnsPane(Vertical):
         # a second line: the greedy policy beside the noisy training returns, and what
         # solved the run (a greedy evaluation can solve it while mean100 is far below)
         second = Text()
-        if self.evaluation is not None:
-            step, mean = self.evaluation
-            second.append(f"greedy eval {mean:.1f} at {steps_text(step)}  ", "bold")
         if self.solved_episode is not None:
             second.append(f"✓ SOLVED {self.solved_how}", "bold cyan")
-        elif self.threshold is not None:
-            second.append(f"goal {self.threshold:g}", "dim")
+            if self.evaluation is not None:
+                second.append(f" · greedy now {self.evaluation[1]:.1f}", "bold")
+        else:
+            if self.evaluation is not None:
+                step, mean = self.evaluation
+                second.append(f"greedy eval {mean:.1f} at {steps_text(step)}  ", "bold")
+            if self.threshold is not None:
+                second.append(f"goal {self.threshold:g}", "dim")
         if second:
             text.append("\n")
             text.append_text(second)
