@@ -19,7 +19,8 @@ import json
 import statistics
 import subprocess
 import sys
-import time
+
+from sb3_until_solved import until_greedy_eval
 
 SOLVED_AT = 475.0
 STEP_CAP = 100_000
@@ -28,10 +29,8 @@ EVAL_EVERY, EVAL_EPISODES = 2048, 10
 
 def run_sb3(seed: int) -> dict:
     import gymnasium as gym
-    import numpy as np
     import torch
     from stable_baselines3 import DQN
-    from stable_baselines3.common.callbacks import BaseCallback
 
     torch.set_num_threads(1)
     model = DQN("MlpPolicy", gym.make("CartPole-v1"), learning_rate=2.3e-3, batch_size=64,
@@ -39,40 +38,7 @@ def run_sb3(seed: int) -> dict:
                 train_freq=256, gradient_steps=128, exploration_fraction=0.16,
                 exploration_final_eps=0.04, policy_kwargs={"net_arch": [256, 256]}, seed=seed,
                 device="cpu", verbose=0)
-    eval_env = gym.make("CartPole-v1")
-
-    class GreedyEval(BaseCallback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.spent = 0.0  # evaluation time, taken off the clock
-            self.start = 0.0
-            self.result: dict = {"solved": False, "seconds": None, "steps": None}
-
-        def _on_training_start(self) -> None:
-            self.start = time.perf_counter()
-
-        def _on_step(self) -> bool:
-            if self.num_timesteps % EVAL_EVERY:
-                return True
-            began = time.perf_counter()
-            returns = []
-            for episode in range(EVAL_EPISODES):
-                obs, _ = eval_env.reset(seed=10_000 * (seed + 1) + self.num_timesteps + episode)
-                total, done = 0.0, False
-                while not done:
-                    action, _ = model.predict(np.asarray(obs), deterministic=True)
-                    obs, reward, terminated, truncated, _ = eval_env.step(int(action))
-                    total += float(reward)
-                    done = terminated or truncated
-                returns.append(total)
-            self.spent += time.perf_counter() - began
-            if sum(returns) / len(returns) >= SOLVED_AT:
-                self.result = {"solved": True, "steps": self.num_timesteps,
-                               "seconds": time.perf_counter() - self.start - self.spent}
-                return False
-            return True
-
-    callback = GreedyEval()
+    callback = until_greedy_eval("CartPole-v1", seed, SOLVED_AT, EVAL_EVERY, EVAL_EPISODES)
     model.learn(total_timesteps=STEP_CAP, callback=callback)
     return callback.result
 

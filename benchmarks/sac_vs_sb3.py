@@ -21,56 +21,20 @@ import json
 import statistics
 import subprocess
 import sys
-import time
+
+from sb3_until_solved import until_greedy_eval
 
 EVAL_EVERY, EVAL_EPISODES = 1000, 10
 
 
 def run_sb3(seed: int, env_id: str, solved_at: float, steps: int, lr: float) -> dict:
     import gymnasium as gym
-    import numpy as np
     import torch
     from stable_baselines3 import SAC
-    from stable_baselines3.common.callbacks import BaseCallback
 
     torch.set_num_threads(1)
     model = SAC("MlpPolicy", gym.make(env_id), learning_rate=lr, seed=seed, device="cpu", verbose=0)
-    eval_env = gym.make(env_id)
-
-    class GreedyEval(BaseCallback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.spent = 0.0  # evaluation time, taken off the clock
-            self.start = 0.0
-            self.result: dict = {"solved": False, "seconds": None, "steps": None, "evals": []}
-
-        def _on_training_start(self) -> None:
-            self.start = time.perf_counter()
-
-        def _on_step(self) -> bool:
-            if self.num_timesteps % EVAL_EVERY:
-                return True
-            began = time.perf_counter()
-            returns = []
-            for episode in range(EVAL_EPISODES):
-                obs, _ = eval_env.reset(seed=10_000 * (seed + 1) + self.num_timesteps + episode)
-                total, done = 0.0, False
-                while not done:
-                    action, _ = model.predict(np.asarray(obs), deterministic=True)
-                    obs, reward, terminated, truncated, _ = eval_env.step(action)
-                    total += float(reward)
-                    done = terminated or truncated
-                returns.append(total)
-            self.spent += time.perf_counter() - began
-            mean = sum(returns) / len(returns)
-            self.result["evals"].append(round(mean, 1))
-            if mean >= solved_at:
-                self.result.update(solved=True, steps=self.num_timesteps,
-                                   seconds=time.perf_counter() - self.start - self.spent)
-                return False
-            return True
-
-    callback = GreedyEval()
+    callback = until_greedy_eval(env_id, seed, solved_at, EVAL_EVERY, EVAL_EPISODES)
     model.learn(total_timesteps=steps, callback=callback)
     return callback.result
 
