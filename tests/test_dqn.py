@@ -1,13 +1,12 @@
 """DQN: the TD target by hand, Double DQN, the replay buffer's transitions, the epsilon
 schedule, the target network, resume, and a run that learns CartPole."""
 
-import threading
-import time
 
 import numpy as np
 import pytest
 import torch
 from cli_helpers import call_pgtui
+from stepping import single_step
 
 from pgtui.config import Config
 from pgtui.presets import load_preset
@@ -164,22 +163,12 @@ def test_any_algorithm_can_evaluate_its_greedy_policy_on_envs_of_its_own():
 
 
 def test_a_single_step_of_dqn_is_one_gradient_step_with_q_before_and_after():
-    from pgtui.rl.events import StepCompared, StepOnce, Stop
-
     config = load_preset("cartpole-dqn").replace(learning_starts=256, total_steps=10**6)
     events = []
     trainer = Trainer(config, events.append)
     trainer.run(max_updates=2)  # 512 steps: learning has started
     step, rows = trainer.global_step, trainer.nets.rows.clone()
-    trainer.submit(StepOnce())
-    worker = threading.Thread(target=trainer.run)
-    worker.start()
-    deadline = time.monotonic() + 60
-    while not any(isinstance(e, StepCompared) for e in events) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    trainer.submit(Stop())  # it paused after the step
-    worker.join(timeout=60)
-    (compared,) = [e for e in events if isinstance(e, StepCompared)]
+    compared = single_step(trainer, events)
     assert trainer.global_step == step, "no collection"
     assert not torch.equal(trainer.nets.rows, rows), "one gradient step"
     assert len(compared.before) == 2 and compared.before != compared.after

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from cli_helpers import call_pgtui
+from stepping import single_step
 from torch.distributions import Normal, TransformedDistribution
 from torch.distributions.transforms import TanhTransform
 
@@ -211,24 +212,11 @@ def test_watch_plays_the_mean_action_of_a_saved_sac_policy(tmp_path):
 
 
 def test_a_single_step_of_sac_is_one_gradient_step_with_the_policy_before_and_after():
-    import threading
-    import time
-
-    from pgtui.rl.events import StepCompared, StepOnce, Stop
-
     events = []
     trainer = Trainer(small(), events.append)
     trainer.run(max_updates=80)  # learning has started
     step, rows = trainer.global_step, trainer.nets.rows.clone()
-    trainer.submit(StepOnce())
-    worker = threading.Thread(target=trainer.run)
-    worker.start()
-    deadline = time.monotonic() + 60
-    while not any(isinstance(e, StepCompared) for e in events) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    trainer.submit(Stop())  # it paused after the step
-    worker.join(timeout=60)
-    (compared,) = [e for e in events if isinstance(e, StepCompared)]
+    compared = single_step(trainer, events)
     assert trainer.global_step == step, "no collection"
     assert not torch.equal(trainer.nets.rows, rows), "one gradient step"
     assert len(compared.before) == 2 and compared.before != compared.after  # mean, std
