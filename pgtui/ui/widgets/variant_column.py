@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
+from ...config import OFF_POLICY
 from ...rl.envs.corridor import BEST_P, STEP_CAP, objective
 from ...rl.envs.registry import CORRIDOR_ID
 from ...rl.race.figures import VariantSummary, band, summarize, variance_ratio_text
@@ -81,6 +82,8 @@ class VariantColumn(Vertical):
         if knobs.algo == "dqn":
             lines.append(f"dqn · lr {knobs.lr:g} · final eps {knobs.exploration_final_eps:g}",
                          style="dim")
+        elif knobs.algo == "sac":
+            lines.append(f"sac · lr {knobs.lr:g} · alpha {knobs.alpha}", style="dim")
         else:
             lines.append(f"{knobs.algo} · lr {knobs.lr:g} · ent {knobs.ent_coef:g}", style="dim")
         if knobs.algo == "reinforce":
@@ -131,8 +134,9 @@ class VariantColumn(Vertical):
         if s.reached:
             lines.append(f"fell back {s.fell_back}/{s.reached}"
                          + (f" (lowest {s.lowest_after:.0f})" if s.fell_back else "") + "\n")
-        lines.append(f"grad var {meter(s.grad_var, *scale)} {_fmt(s.grad_var, '.2g')}\n")
-        lines.append(f"grad snr {_fmt(s.grad_snr, '.2f')}\n")
+        if s.algo not in OFF_POLICY:  # DQN and SAC measure no gradient noise
+            lines.append(f"grad var {meter(s.grad_var, *scale)} {_fmt(s.grad_var, '.2g')}\n")
+            lines.append(f"grad snr {_fmt(s.grad_snr, '.2f')}\n")
         if "policy_kl" in s.averages:  # how far an update moves the policy, on average
             flips = s.averages.get("greedy_flips")
             lines.append(f"policy KL {s.averages['policy_kl']:.2g}"
