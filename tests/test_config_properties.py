@@ -66,3 +66,14 @@ def test_random_set_strings_give_a_config_or_a_clear_error(assignments):
         assert message.startswith("--set") and "\n" not in message
     else:
         assert_round_trips(config)
+
+
+def test_every_algorithm_the_config_names_has_a_learner_and_each_learner_a_name():
+    """config.ALGOS is what the torch-free screen offers; LEARNERS what the engine runs:
+    one list must not grow without the other."""
+    from pgtui.config import ALGOS, FIELDS
+    from pgtui.rl.algos import LEARNERS
+
+    assert tuple(LEARNERS) == ALGOS
+    for key, f in FIELDS.items():  # a setting's algos= names only algorithms that exist
+        assert set(f.metadata.get("algos", ALGOS)) <= set(ALGOS), key
