@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from pgtui.presets import load_preset
-from pgtui.rl.algos.interface import categorical_kl, gaussian_kl, masked_mean
+from pgtui.rl.algos.interface import masked_mean, policy_kl
 from pgtui.rl.events import UpdateFinished
 from pgtui.rl.trainer import Trainer
 
@@ -24,10 +24,10 @@ PRESETS = {  # each algorithm, learning from its first update
 def test_the_kl_of_two_policies_by_hand():
     half, skewed = torch.tensor([0.5, 0.5]).log(), torch.tensor([0.75, 0.25]).log()
     # 0.5 ln(0.5 / 0.75) + 0.5 ln(0.5 / 0.25) = 0.5 ln(4 / 3)
-    assert categorical_kl(half, skewed).item() == pytest.approx(0.5 * math.log(4 / 3))
-    assert categorical_kl(half, half).item() == 0.0
-    # N(0, 1) against N(1, 2^2): ln 2 + (1 + 1) / (2 * 4) - 1/2
-    kl = gaussian_kl(torch.zeros(1), torch.zeros(1), torch.ones(1), torch.tensor([math.log(2.0)]))
+    assert policy_kl(half, skewed, discrete=True).item() == pytest.approx(0.5 * math.log(4 / 3))
+    assert policy_kl(half, half, discrete=True).item() == 0.0
+    # N(0, 1) against N(1, 2^2), (mean, log-std): ln 2 + (1 + 1) / (2 * 4) - 1/2
+    kl = policy_kl(torch.tensor([0.0, 0.0]), torch.tensor([1.0, math.log(2.0)]), discrete=False)
     assert kl.item() == pytest.approx(math.log(2) + 0.25 - 0.5)
     # a mean over the kept states only
     assert masked_mean(torch.tensor([[1.0, 3.0, 100.0]]), torch.tensor([[1.0, 1.0, 0.0]])).item() == 2.0
@@ -72,8 +72,8 @@ def test_the_policy_kl_is_the_kl_between_the_policies_before_and_after_on_the_ba
         kl = (p * (p.log() - q.log())).sum(-1).mean()
         flips = (views[0].argmax(-1) != views[1].argmax(-1)).float().mean()
         assert stats["greedy_flips"] == pytest.approx(flips.item(), abs=1e-6)
-    elif nets.discrete:
-        p, q = views[0].exp(), views[1].exp()
+    elif nets.discrete:  # logits
+        p, q = views[0].softmax(-1), views[1].softmax(-1)
         kl = (p * (p.log() - q.log())).sum(-1).mean()
     else:
         (m1, s1), (m2, s2) = (v.chunk(2, -1) for v in views)

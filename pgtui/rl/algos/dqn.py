@@ -20,8 +20,8 @@ from ..events import Snapshot
 from ..networks import SeedNets
 from ..optim import RowOptimizer, descend
 from ..rollout import Acting, Batch
-from .exact_gradient import exact_objective
-from .interface import Parts, categorical_kl, masked_mean
+from .exact_gradient import expected_return
+from .interface import Parts, masked_mean, policy_kl
 from .replay import ReplayBuffer, ReplayLearner
 from .samples import Stats
 
@@ -186,16 +186,15 @@ class Dqn(ReplayLearner):
         log_p, log_q = (behaviour_probs(q.double(), eps).log() for q in (before, after))
         flips = (before.argmax(-1) != after.argmax(-1)).to(before.dtype)
         return [{"policy_kl": kl, "greedy_flips": flip} for kl, flip in
-                zip(masked_mean(categorical_kl(log_p, log_q), mask).tolist(),
+                zip(masked_mean(policy_kl(log_p, log_q, discrete=True), mask).tolist(),
                     masked_mean(flips, mask).tolist(), strict=True)]
 
-    def acting_probs(self, heads: torch.Tensor, seeds: list[int]) -> np.ndarray:
+    def acting_probs(self, heads: torch.Tensor, seeds: list[int]) -> torch.Tensor:
         """The epsilon-greedy policy of each seed at its current epsilon (1 before
         learning_starts)."""
         config, steps = self.parts.config(), self.parts.collector.env_steps
         eps = [1.0 if steps[s] < config.learning_starts else epsilon(config, int(steps[s])) for s in seeds]
-        return np.stack([behaviour_probs(h.double(), e).cpu().numpy()
-                         for h, e in zip(heads, eps, strict=True)])
+        return torch.stack([behaviour_probs(h.double(), e) for h, e in zip(heads, eps, strict=True)])
 
     def exact_figures(self, seeds: list[int]) -> Stats | None:
         """Beside its epsilon-greedy policy's, the objective of its greedy policy
@@ -207,8 +206,8 @@ class Dqn(ReplayLearner):
         with torch.no_grad():
             x = torch.as_tensor(model.observations, device=nets.rows.device)
             q = nets.head(x.expand(len(seeds), *x.shape), nets.select(seeds))
-        greedy = torch.nn.functional.one_hot(q.argmax(-1), q.shape[-1]).double().cpu().numpy()
-        for row, j in zip(figures, exact_objective(model, greedy), strict=True):
+        greedy = torch.nn.functional.one_hot(q.argmax(-1), q.shape[-1]).double()
+        for row, j in zip(figures, expected_return(model, greedy), strict=True):
             row["objective_greedy"] = float(j)
         return figures
 

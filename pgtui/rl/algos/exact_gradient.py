@@ -92,26 +92,16 @@ def surrogate(model: TabularModel, probs: torch.Tensor, gamma: float) -> torch.T
 
 
 def expected_return(model: TabularModel, probs: torch.Tensor) -> torch.Tensor:
-    """J = E[sum of rewards within the horizon] per seed (N,), differentiable."""
+    """J = E[sum of rewards within the horizon] per policy (N,) for ``probs`` (N, S, A),
+    differentiable; one product for P_pi and r_pi, then one matrix-vector product per
+    step of the horizon (cheap enough for a figure at every update)."""
     P = torch.as_tensor(model.transitions, dtype=probs.dtype, device=probs.device)
     r = torch.as_tensor(model.rewards, dtype=probs.dtype, device=probs.device)
-    V = torch.zeros(probs.shape[:2], dtype=probs.dtype, device=probs.device)
+    moves, rewards = torch.einsum("nsa,sat->nst", probs, P), (probs * r).sum(-1)
+    values = torch.zeros_like(rewards)
     for _ in range(model.horizon):
-        V = (probs * (r + torch.einsum("sat,nt->nsa", P, V))).sum(-1)
-    start = torch.as_tensor(model.start, dtype=probs.dtype, device=probs.device)
-    return V @ start
-
-
-def exact_objective(model: TabularModel, probs: np.ndarray) -> np.ndarray:
-    """J = E[sum of rewards within the horizon] per policy (N,) for ``probs`` (N, S, A), in
-    float64 numpy: a figure to show, cheap enough for every update."""
-    probs = np.asarray(probs, dtype=np.float64)
-    moves = np.einsum("nsa,sat->nst", probs, model.transitions)
-    rewards = (probs * model.rewards).sum(-1)
-    values = np.zeros(rewards.shape)
-    for _ in range(model.horizon):
-        values = rewards + (moves @ values[..., None])[..., 0]
-    return values @ model.start
+        values = rewards + (moves @ values.unsqueeze(-1)).squeeze(-1)
+    return values @ torch.as_tensor(model.start, dtype=probs.dtype, device=probs.device)
 
 
 def true_gradient(model: TabularModel, nets: SeedNets, params: list[torch.Tensor],

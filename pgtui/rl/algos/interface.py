@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 import torch
+from torch.distributions import Categorical, Normal, kl_divergence
 
 from ...config import Config
 from ..envs.registry import EnvInfo
@@ -27,20 +28,20 @@ from ..optim import RowOptimizer
 from ..rollout import Batch, Collector
 from ..seed_run import SeedRun
 from ..seeding import SeedStreams
-from .exact_gradient import exact_objective
+from .exact_gradient import expected_return
 from .samples import Stats
 
 
-def categorical_kl(log_p: torch.Tensor, log_q: torch.Tensor) -> torch.Tensor:
-    """KL(p || q) of categorical distributions from their log-probabilities (..., A)."""
-    return (log_p.exp() * (log_p - log_q)).sum(-1)
-
-
-def gaussian_kl(mean_p: torch.Tensor, log_std_p: torch.Tensor, mean_q: torch.Tensor,
-                log_std_q: torch.Tensor) -> torch.Tensor:
-    """KL(p || q) of diagonal Gaussians, summed over the last dimension."""
-    var_p, var_q = (2 * log_std_p).exp(), (2 * log_std_q).exp()
-    return (log_std_q - log_std_p + (var_p + (mean_p - mean_q) ** 2) / (2 * var_q) - 0.5).sum(-1)
+def policy_kl(before: torch.Tensor, after: torch.Tensor, discrete: bool) -> torch.Tensor:
+    """KL(pi_before || pi_after) per state, in float64 (a small KL is a difference of near
+    equals): from logits or log-probabilities (..., A), or a diagonal Gaussian's (mean...,
+    log-std...) summed over its dimensions."""
+    before, after = before.double(), after.double()
+    checks = {"validate_args": False}  # a diverged update's NaN is reported, not raised here
+    if discrete:
+        return kl_divergence(Categorical(logits=before, **checks), Categorical(logits=after, **checks))
+    (m1, s1), (m2, s2) = before.chunk(2, -1), after.chunk(2, -1)
+    return kl_divergence(Normal(m1, s1.exp(), **checks), Normal(m2, s2.exp(), **checks)).sum(-1)
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -132,26 +133,25 @@ class Learner:
     @torch.no_grad()
     def policy_view(self, obs: torch.Tensor, seeds: list[int]) -> torch.Tensor:
         """The policy of ``seeds`` at states ``obs`` (S', B, obs_dim), as ``policy_change``
-        compares it: log pi(.|s), or a Gaussian's (mean..., log-std...)."""
+        compares it: the logits of pi(.|s) (normalized there in float64), or a Gaussian's
+        (mean..., log-std...)."""
         nets = self.parts.nets
         params = nets.select(seeds)
         heads = nets.head(obs, params)
         if nets.discrete:
-            return heads.log_softmax(-1)
+            return heads
         return torch.cat([heads, params[nets.actor.log_std].expand_as(heads)], -1)
 
     def policy_change(self, before: torch.Tensor, after: torch.Tensor, mask: torch.Tensor) -> Stats:
         """How far an update moved each seed's policy on its own states: the mean of
         KL(pi_before || pi_after) over the states ``mask`` (S', B) keeps."""
-        before, after = before.double(), after.double()  # a small KL is a difference of near equals
-        kl = (categorical_kl(before, after) if self.parts.nets.discrete
-              else gaussian_kl(*before.chunk(2, -1), *after.chunk(2, -1)))
+        kl = policy_kl(before, after, self.parts.nets.discrete)
         return [{"policy_kl": v} for v in masked_mean(kl, mask).tolist()]
 
-    def acting_probs(self, heads: torch.Tensor, seeds: list[int]) -> np.ndarray:
+    def acting_probs(self, heads: torch.Tensor, seeds: list[int]) -> torch.Tensor:
         """The probabilities (N, S, A) the listed seeds act by, from their outputs (N, S, k)
-        over a tabular env's states."""
-        return heads.double().softmax(-1).cpu().numpy()
+        over a tabular env's states, in float64."""
+        return heads.double().softmax(-1)
 
     @torch.no_grad()
     def exact_figures(self, seeds: list[int]) -> Stats | None:
@@ -165,7 +165,7 @@ class Learner:
         x = torch.as_tensor(model.observations, device=nets.rows.device)
         heads = nets.head(x.expand(len(seeds), *x.shape), nets.select(seeds))
         probs = self.acting_probs(heads, seeds)
-        figures = [{"objective": float(j)} for j in exact_objective(model, probs)]
+        figures = [{"objective": float(j)} for j in expected_return(model, probs)]
         if len(model.observations) > 1 and (model.observations == model.observations[0]).all():
             names = self.parts.collector.info.action_names
             for row, p in zip(figures, probs[:, 0], strict=True):
