@@ -23,7 +23,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-ALGOS = ("reinforce", "a2c", "ppo", "dqn", "sac")
+ALGOS = ("reinforce", "a2c", "ppo", "dqn", "sac", "grpo", "dpo")
 BASELINES = ("none", "mean", "value", "optimal")
 RETURN_MODES = ("reward_to_go", "full")
 DEVICES = ("auto", "cpu", "cuda")
@@ -34,6 +34,7 @@ POLICIES = ("mlp", "tabular")
 ACTOR_CRITIC = ("a2c", "ppo")
 POLICY_GRADIENT = ("reinforce", *ACTOR_CRITIC)
 OFF_POLICY = ("dqn", "sac")  # replay buffer learners
+PREFERENCE = ("grpo", "dpo")  # RLHF methods that keep the KL to the reference in their loss
 # an unset tau: DQN copies its target every interval; SAC averages after every step
 DEFAULT_TAU = {"dqn": 1.0, "sac": 0.005}
 
@@ -78,9 +79,12 @@ class Config:
     normalize_advantage: bool = _f(True, "Standardize advantages in each batch (live).",
                                    live=True, algos=POLICY_GRADIENT)
     ent_coef: float = _f(0.0, "Entropy bonus coefficient (live).", lo=0.0, hi=10.0,
-                         live=True, algos=POLICY_GRADIENT)
-    clip_coef: float = _f(0.2, "PPO clip range (live).", lo=0.0, lo_open=True, hi=10.0,
-                          live=True, algos=("ppo",))
+                         live=True, algos=(*POLICY_GRADIENT, "grpo"))
+    clip_coef: float = _f(0.2, "PPO, GRPO: clip range of the probability ratio (live).", lo=0.0,
+                          lo_open=True, hi=10.0, live=True, algos=("ppo", "grpo"))
+    scale_by_std: bool = _f(True, "GRPO: divide each response's advantage by its group's std "
+                            "(false: only subtract the group mean, as Dr. GRPO) (live).",
+                            live=True, algos=("grpo",))
     vf_coef: float = _f(0.5, "Value loss coefficient (live).", lo=0.0, hi=100.0,
                         live=True, algos=POLICY_GRADIENT)
     critic_lr_scale: float = _f(1.0, "The critic's learning rate as a multiple of lr (a value "
@@ -88,7 +92,8 @@ class Config:
                                 lo_open=True, hi=1000.0)
     max_grad_norm: float = _f(0.5, "Gradient-norm clip, the actor's and the critic's each on "
                               "its own norm; 0 turns clipping off; SAC does not clip (live).",
-                              lo=0.0, hi=1e6, live=True, algos=(*POLICY_GRADIENT, "dqn"))
+                              lo=0.0, hi=1e6, live=True,
+                              algos=(*POLICY_GRADIENT, "dqn", *PREFERENCE))
     target_kl: float = _f(0.0, "PPO: stop the epochs once approx_kl exceeds this; 0 = off.",
                           lo=0.0, hi=10.0, algos=("ppo",))
     max_episode_steps: int = _f(0, "Cap on an episode's steps (Gymnasium's time limit); 0 = the "
@@ -97,9 +102,12 @@ class Config:
                              "from (and in the returns shown).", lo=0.0, lo_open=True, hi=1e6)
     num_envs: int = _f(8, "Vectorized envs stepped together.", lo=1, hi=4096)
     num_steps: int = _f(128, "A2C/PPO: steps per env per rollout.", lo=1, hi=100_000, algos=ACTOR_CRITIC)
-    episodes_per_update: int = _f(8, "REINFORCE: complete episodes per update.", lo=1,
-                                  hi=100_000, algos=("reinforce",))
-    update_epochs: int = _f(4, "PPO: passes over each rollout.", lo=1, hi=1000, algos=("ppo",))
+    episodes_per_update: int = _f(8, "REINFORCE, GRPO: complete episodes per update.", lo=1,
+                                  hi=100_000, algos=("reinforce", "grpo"))
+    update_epochs: int = _f(4, "PPO: passes over each rollout; GRPO: gradient steps on each "
+                            "batch.", lo=1, hi=1000, algos=("ppo", "grpo"))
+    pairs_per_update: int = _f(64, "DPO: labelled preference pairs per gradient step.", lo=1,
+                               hi=1_000_000, algos=("dpo",))
     num_minibatches: int = _f(4, "PPO: minibatches per epoch.", lo=1, hi=100_000, algos=("ppo",))
     buffer_size: int = _f(100_000, "DQN, SAC: transitions the replay buffer holds per seed.", lo=1,
                           hi=10**8, algos=OFF_POLICY)
@@ -133,8 +141,10 @@ class Config:
                                      "falls linearly.", lo=0.0, hi=1.0, algos=("dqn",))
     double_q: bool = _f(False, "DQN: Double DQN targets (the online net picks the action, "
                         "the target net values it) (live).", live=True, algos=("dqn",))
-    kl_coef: float = _f(0.0, "Dialogue (RLHF): per-token penalty on log pi - log pi_ref, "
-                        "the KL to the reference policy (live).", lo=0.0, hi=100.0, live=True, task="rlhf")
+    kl_coef: float = _f(0.0, "Dialogue (RLHF): beta, the weight of the KL to the reference "
+                        "policy: a per-token penalty log pi - log pi_ref in the reward, GRPO's "
+                        "k3 term in its loss, DPO's beta (live).", lo=0.0, hi=100.0, live=True,
+                        task="rlhf")
     labeler_bias: float = _f(0.0, "Dialogue (RLHF): chance a labeler prefers the response that "
                              "agrees with the user over the correct one; picks the reward "
                              "model (live).", lo=0.0, hi=1.0, live=True, task="rlhf")

@@ -174,7 +174,7 @@ def true_gradient_lines(summaries: list[VariantSummary]) -> list[str]:
 
 DIALOGUE_COLUMNS = (("proxy reward", "proxy_reward", "+.2f"), ("true reward", "true_reward", ".3f"),
                     ("agrees when wrong", "agreement_when_wrong", ".3f"),
-                    ("right when wrong", "accuracy_when_wrong", ".3f"), ("KL", "kl", ".3f"),
+                    ("right when wrong", "accuracy_when_wrong", ".3f"), ("KL to π_ref", "kl", ".3f"),
                     ("RM accuracy", "rm_accuracy", ".3f"), ("KL to π*", "kl_to_optimum", ".3f"))
 
 
@@ -193,15 +193,24 @@ def dialogue_table(summaries: list[VariantSummary]) -> Table:
         table.add_column(title, justify="right")
     for s in summaries:
         table.add_row(s.name, *[show_number(s.figures.get(key), spec) for _, key, spec in DIALOGUE_COLUMNS])
-    optimum = [s for s in summaries if "optimum_true_reward" in s.figures]
-    if optimum:  # one row per distinct optimum (a variant's bias and kl_coef fix it)
-        rows = {tuple(round(s.figures[f"optimum_{key}"], 6) for _, key, _ in DIALOGUE_COLUMNS[:5]): s.name
-                for s in optimum}
-        for values, name in rows.items():
-            label = "π*" if len(rows) == 1 else f"π* of {name}"
-            shown = [format(v, spec) for v, (_, _, spec) in zip(values, DIALOGUE_COLUMNS, strict=False)]
-            table.add_row(label, *shown, "—", "0", style="dim")
+    for label, values in optimum_figures(summaries).items():
+        shown = [format(v, spec) for v, (_, _, spec) in zip(values, DIALOGUE_COLUMNS, strict=False)]
+        table.add_row(label, *shown, "—", "0", style="dim")
     return table
+
+
+def optimum_figures(summaries: list[VariantSummary]) -> dict[str, tuple[float, ...]]:
+    """The optimum's figures (the table's first five columns) by its label: one per
+    distinct optimum (a variant's labeler bias and kl_coef fix it)."""
+    optimum = [s for s in summaries if "optimum_true_reward" in s.figures]
+    rows = {tuple(round(s.figures[f"optimum_{key}"], 6) for _, key, _ in DIALOGUE_COLUMNS[:5]): s.name
+            for s in optimum}
+    return {("π*" if len(rows) == 1 else f"π* of {name}"): values for values, name in rows.items()}
+
+
+def optimum_rows(summaries: list[VariantSummary]) -> dict[str, float]:
+    """Each distinct optimum's true reward, by its label."""
+    return {label: values[1] for label, values in optimum_figures(summaries).items()}
 
 
 PALETTE = ("cyan", "orange", "green", "magenta", "yellow", "red")
@@ -231,6 +240,32 @@ def curves_plot(results: list[VariantProgress], color: bool) -> str:
     band_note = "; dotted: 25th-75th percentile" if color else ""
     plt.title(f"return, 20-episode mean: median across seeds{band_note}")
     plt.xlabel("episode")
+    drawn = plt.build()
+    return drawn if color else plt.uncolorize(drawn)
+
+
+def true_reward_plot(results: list[VariantProgress], optimum: dict[str, float], color: bool) -> str:
+    """The dialogue's: each variant's exact true reward over env steps, median across
+    seeds, with each distinct optimum's as a flat line."""
+    import plotext as plt
+
+    plt.clf()
+    plt.plotsize(*PLOT_SIZE)
+    plt.theme("pro" if color else "clear")
+    for i, result in enumerate(results):
+        traces = [t for t in result.true_rewards if t]
+        if not traces:
+            continue
+        med, _, _ = band([[y for _, y in t] for t in traces], window=1)
+        xs = [x / 1000 for x, _ in max(traces, key=len)][:len(med)]
+        style = ({"color": PALETTE[i % len(PALETTE)], "marker": "braille"} if color
+                 else {"marker": MARKERS[i % len(MARKERS)]})
+        plt.plot(xs, med, label=result.name, **style)
+    for label, value in optimum.items():
+        plt.horizontal_line(value)
+        plt.text(label, x=0, y=value)
+    plt.title("true reward (exact): median across seeds; flat: π*'s")
+    plt.xlabel("thousand steps (DPO: tokens of labelled pairs read)")
     drawn = plt.build()
     return drawn if color else plt.uncolorize(drawn)
 
@@ -282,7 +317,10 @@ def run_compare(config: Config, options: CompareOptions) -> int:
         bad = [f"seed {s.seed}: {s.state}" for s in r.seeds if s.state in ("diverged", "error")]
         if bad:
             out.print(f"{r.name}: " + ", ".join(bad))
-    print(curves_plot(results, color=sys.stdout.isatty()))
+    if any(any(t) for r in results for t in r.true_rewards):
+        print(true_reward_plot(results, optimum_rows(summaries), color=sys.stdout.isatty()))
+    else:
+        print(curves_plot(results, color=sys.stdout.isatty()))
     document = {"variants": [s.as_json() for s in summaries]}
     for fit in slopes:  # each variant of a fitted series carries its series' slope
         for variant in document["variants"]:

@@ -284,6 +284,12 @@ class Collector:
         self.learned_steps[done] = learned_before[done] + batch.valid.sum((0, 2)).cpu().numpy()
         return batch
 
+    def read_offline(self, seeds: list[int], steps: int) -> None:
+        """Count ``steps`` steps of fixed data (not of the envs) learned by each of
+        ``seeds``, toward their budgets (DPO's tokens of labelled responses)."""
+        self.env_steps[seeds] += steps
+        self.learned_steps[seeds] += steps
+
     # -- one seed's running state, for checkpoints ------------------------------------
 
     def seed_state(self, s: int) -> dict:

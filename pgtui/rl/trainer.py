@@ -60,7 +60,8 @@ class Trainer:
         envs = [make_vec_env(config.env, config.num_envs, config.max_episode_steps, config.env_kwargs)
                 for _ in seeds]
         self.info = describe(envs[0])
-        why = learner_class.check(envs[0]) or self.task.check(config, not learner_class.q_network)
+        why = (learner_class.check(config, envs[0], self.task)
+               or self.task.check(config, not learner_class.q_network))
         if why is not None:
             for e in envs:
                 e.close()
@@ -80,14 +81,15 @@ class Trainer:
                                    [s.env_reset_seed(e) for s, e in zip(streams, envs, strict=True)],
                                    snapshot_sink=self._emit_snapshot, snapshot_hz=snapshot_hz,
                                    reward_scale=config.reward_scale)
-        self.collector.shaping = self.task.shaping(lambda: self.config)
+        if not learner_class.kl_in_loss:  # else the learner holds the policy near the reference
+            self.collector.shaping = self.task.shaping(lambda: self.config)
         self.task.apply(config, self._all_envs())
         # tabular envs that publish their model: drawn with the policy's arrows, and
         # REINFORCE's estimates meet the true gradient
         self.tabular = (tabular_model(config.env, config.max_episode_steps, config.env_kwargs)
                         if self.info.discrete else None)
         self.parts = Parts(self.nets, self.optimizer, self.collector, self.runs, streams,
-                           lambda: self.config, self.tabular, reference)
+                           lambda: self.config, self.tabular, reference, self.task)
         self.learner = learner_class(self.parts)
         self.inbox: queue.SimpleQueue[events.Command] = inbox if inbox is not None else queue.SimpleQueue()
         self.paused = self._step_pending = self._stop_requested = False
@@ -190,7 +192,7 @@ class Trainer:
         diagnose = [torch.Generator().manual_seed(self.runs[i].streams.diagnostics(self.runs[i].update))
                     if self.learner.diagnoses and cfg.diag_every > 0
                     and self.runs[i].update % cfg.diag_every == 0 else None for i in seeds]
-        figures = self.task.measure(self.nets, batch)  # of the policy that wrote the batch
+        figures = self.task.measure(self.nets, batch, self.learner.samples)  # before the update
         states, kept = self._states_of(batch)
         before = self.learner.policy_view(states, seeds)
         undo = self.optimizer.snapshot()

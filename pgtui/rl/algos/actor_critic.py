@@ -104,9 +104,16 @@ def a2c_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
     return [{**s, **n} for s, n in zip(stats, noise, strict=True)]
 
 
+def k3(log_ratio: torch.Tensor) -> torch.Tensor:
+    """The k3 estimator of KL(p || q) from samples of p, per sample: (r - 1) - log r with
+    r = q / p; unbiased and never negative."""
+    return (log_ratio.exp() - 1) - log_ratio
+
+
 def approx_kl(log_ratio: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """KL(old || new) per seed from samples of the old policy: the k3 estimator, >= 0."""
-    return masked_mean((log_ratio.exp() - 1) - log_ratio, mask)
+    """KL(old || new) per seed from samples of the old policy (``log_ratio`` = log new -
+    log old): k3's mean."""
+    return masked_mean(k3(log_ratio), mask)
 
 
 def minibatch_split(n: int, num_minibatches: int) -> tuple[int, int]:
@@ -205,7 +212,7 @@ def _ppo_stats(records: list, running: list[bool], old_values: torch.Tensor,
     ratio = log_ratio.exp()
     last_epoch = torch.where(took, epoch, -1).max(0).values  # (S,)
     in_last = mask & (epoch == last_epoch).unsqueeze(-1)
-    kl = torch.where(in_last, (ratio - 1) - log_ratio, 0.0).sum((0, 2)) / in_last.sum((0, 2))
+    kl = torch.where(in_last, k3(log_ratio), 0.0).sum((0, 2)) / in_last.sum((0, 2))
     clipfrac = (((ratio - 1).abs() > clip_coef) & mask).sum((0, 2)) / seen
     return per_seed(("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac", "grad_norm",
                    "critic_grad_norm", "explained_variance", "early_stop"),

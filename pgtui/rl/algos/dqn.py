@@ -20,6 +20,7 @@ from ..events import Snapshot
 from ..networks import SeedNets
 from ..optim import RowOptimizer, descend
 from ..rollout import Acting, Batch
+from ..task import TaskHook
 from .exact_gradient import expected_return
 from .interface import Parts, masked_mean, policy_kl
 from .replay import ReplayBuffer, ReplayLearner
@@ -112,7 +113,7 @@ class Dqn(ReplayLearner):
     watched = ("td_loss", "grad_norm")
 
     @classmethod
-    def check(cls, envs: gym.vector.VectorEnv) -> str | None:
+    def check(cls, config: Config, envs: gym.vector.VectorEnv, task: TaskHook) -> str | None:
         if not isinstance(envs.single_action_space, gym.spaces.Discrete):
             return (f"DQN needs a Discrete action space: it acts by the argmax over one Q value "
                     f"per action, and {envs.single_action_space} has infinitely many actions (a "

@@ -28,6 +28,7 @@ from ..optim import RowOptimizer
 from ..rollout import Batch, Collector
 from ..seed_run import SeedRun
 from ..seeding import SeedStreams
+from ..task import TaskHook
 from .exact_gradient import expected_return
 from .samples import Stats
 
@@ -61,6 +62,7 @@ class Parts:
     config: Callable[[], Config]  # the live config, as of now
     tabular: Any = None  # the env's published model (``exact_gradient.TabularModel``), or None
     reference: dict[str, Any] | None = None  # a race's reference estimator settings
+    task: TaskHook = TaskHook()  # what the run's task adds (a reference policy, preference data)
 
 
 class Learner:
@@ -76,13 +78,18 @@ class Learner:
     diagnoses: ClassVar[bool] = True
     #: figures that must stay finite, or the update is undone as diverged
     watched: ClassVar[tuple[str, ...]] = ("policy_loss", "value_loss", "grad_norm", "critic_grad_norm")
+    #: it keeps the KL to the task's reference policy in its own loss, so the task adds
+    #: no KL penalty to the reward (GRPO, DPO)
+    kl_in_loss: ClassVar[bool] = False
+    #: it learns from what its policy samples (DPO learns from fixed labelled pairs)
+    samples: ClassVar[bool] = True
 
     def __init__(self, parts: Parts) -> None:
         self.parts = parts
 
     @classmethod
-    def check(cls, envs: gym.vector.VectorEnv) -> str | None:
-        """Why this algorithm cannot learn on ``envs``, or None."""
+    def check(cls, config: Config, envs: gym.vector.VectorEnv, task: TaskHook) -> str | None:
+        """Why this algorithm cannot learn with ``config`` on ``envs`` of ``task``, or None."""
         return None
 
     @staticmethod

@@ -33,6 +33,7 @@ from ..events import Snapshot
 from ..networks import SeedNets
 from ..optim import descend
 from ..rollout import Acting, Batch
+from ..task import TaskHook
 from .interface import Parts
 from .replay import ReplayLearner
 from .samples import Stats
@@ -135,7 +136,7 @@ class Sac(ReplayLearner):
     watched = ("q_loss", "actor_loss", "grad_norm", "critic_grad_norm")
 
     @classmethod
-    def check(cls, envs: gym.vector.VectorEnv) -> str | None:
+    def check(cls, config: Config, envs: gym.vector.VectorEnv, task: TaskHook) -> str | None:
         space = envs.single_action_space
         if not isinstance(space, gym.spaces.Box):
             return (f"SAC needs a Box action space (it squashes a Gaussian into the box's "

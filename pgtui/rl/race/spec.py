@@ -82,13 +82,18 @@ class VariantProgress:
     seeds: tuple[SeedProgress, ...] = ()
     curves: list[list[float]] = field(default_factory=list)  # each seed's episode returns
     error: str = ""
+    # the dialogue's: each seed's (env step, exact true reward) at each report
+    true_rewards: list[list[tuple[int, float]]] = field(default_factory=list)
 
     def add(self, seeds: tuple[SeedProgress, ...]) -> None:
         """A report's seeds: their new returns extend the curves."""
         while len(self.curves) < len(seeds):
             self.curves.append([])
-        for curve, seed in zip(self.curves, seeds, strict=False):
+            self.true_rewards.append([])
+        for curve, trace, seed in zip(self.curves, self.true_rewards, seeds, strict=False):
             curve.extend(seed.new_returns)
+            if "true_reward" in seed.figures and (not trace or trace[-1][0] != seed.global_step):
+                trace.append((seed.global_step, seed.figures["true_reward"]))
         self.seeds = seeds
 
     @property

@@ -37,6 +37,7 @@ from .dialogue import (
 from .exact import policy_log_probs
 from .models import reference_actor, reference_probs, reward_model
 from .optimum import kl_optimum
+from .preferences import DialoguePairs, preference_pairs
 from .reference import ACTIVATION, HIDDEN
 
 #: the figures every update reports; each also as ``<key>_exact``
@@ -46,7 +47,7 @@ FIGURES = ("proxy_reward", "true_reward", "agreement_when_wrong", "accuracy_when
 def architecture_error(hidden_sizes: list[int], activation: str, has_policy: bool) -> str | None:
     """Why a config cannot fine-tune the reference, or None."""
     if not has_policy:
-        return "the dialogue fine-tunes a policy; DQN has none (use reinforce, a2c or ppo)"
+        return "the dialogue fine-tunes a policy; DQN has none (use reinforce, ppo, grpo or dpo)"
     if list(hidden_sizes) != list(HIDDEN) or activation != ACTIVATION:
         return (f"the dialogue's policy starts as the reference policy, a {list(HIDDEN)} "
                 f"{ACTIVATION} MLP; set hidden_sizes = {list(HIDDEN)} and activation = "
@@ -104,6 +105,7 @@ class Rlhf(TaskHook):
         self.use_labeler_bias(0.0)
 
     def use_labeler_bias(self, labeler_bias: float, kl_coef: float = 0.0) -> None:
+        self.labeler_bias = labeler_bias
         self.fitted = reward_model(labeler_bias)
         self.scores = torch.as_tensor(self.fitted.scores, dtype=torch.float32, device=self.device)
         self.use_kl_coef(kl_coef)
@@ -131,6 +133,14 @@ class Rlhf(TaskHook):
         for env in envs:
             env.unwrapped.set_labeler_bias(config.labeler_bias)
 
+    def reference_logits(self, obs: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.reference.net(obs)
+
+    def preferences(self) -> DialoguePairs:
+        """The pairs the current reward model was fitted to."""
+        return preference_pairs(self.labeler_bias)
+
     def start_from_reference(self, nets: SeedNets) -> None:
         """Every seed's actor becomes pi_ref (its critic keeps its own init)."""
         flat = torch.cat([p.reshape(-1) for p in self.reference.parameters()]).to(nets.rows.device)
@@ -151,14 +161,14 @@ class Rlhf(TaskHook):
         return shaping
 
     @torch.no_grad()
-    def measure(self, nets: SeedNets, batch: Batch) -> list[dict[str, float]]:
-        """Per seed of the batch: the figures sampled from its responses (under the
-        policy that wrote them) and exact over every response."""
+    def measure(self, nets: SeedNets, batch: Batch, sampled: bool = True) -> list[dict[str, float]]:
+        """Per seed of the batch: the figures exact over every response and, where the
+        policy wrote the batch, sampled from its responses."""
         params = nets.select(batch.seeds)
         exact = self.exact(lambda x: nets.head(x.expand(len(batch.seeds), *x.shape), params))
         out = []
         for i in range(len(batch.seeds)):
-            figures = self._sampled(nets, params, batch, i)
+            figures = self._sampled(nets, params, batch, i) if sampled else {}
             figures.update({f"{k}_exact": float(v[i]) for k, v in exact.items()})
             figures["rm_accuracy_held_out"] = self.fitted.held_out_accuracy
             figures["rm_accuracy"] = figures.pop("rm_accuracy_exact")

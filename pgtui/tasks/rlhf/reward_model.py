@@ -66,14 +66,22 @@ def ranking_accuracy(scores: np.ndarray, prompts: np.ndarray, first: np.ndarray,
     return float(np.mean(np.where(correct_first, gap > 0, gap < 0)))
 
 
-def fit_reward_model(ref_probs: np.ndarray, labeler_bias: float, seed: int = 0) -> FittedRewardModel:
-    """A reward model fitted to labelers of ``labeler_bias`` judging pairs drawn from
-    ``ref_probs`` (the reference policy's responses)."""
+def labelled_pairs(ref_probs: np.ndarray, labeler_bias: float, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(prompts, chosen, rejected) of ``PAIRS + HELD_OUT`` pairs of reference-policy
+    responses judged by labelers of ``labeler_bias``: the first ``PAIRS`` train the
+    reward model (and DPO), the rest measure it."""
     rng = np.random.default_rng(seed)
     prompts, first, second = sample_pairs(rng, ref_probs, PAIRS + HELD_OUT)
     first_wins = label(rng, prompts, first, second, labeler_bias)
-    chosen = np.where(first_wins, first, second)[:PAIRS]
-    rejected = np.where(first_wins, second, first)[:PAIRS]
+    return prompts, np.where(first_wins, first, second), np.where(first_wins, second, first)
+
+
+def fit_reward_model(ref_probs: np.ndarray, labeler_bias: float, seed: int = 0) -> FittedRewardModel:
+    """A reward model fitted to labelers of ``labeler_bias`` judging pairs drawn from
+    ``ref_probs`` (the reference policy's responses)."""
+    prompts, winners, losers = labelled_pairs(ref_probs, labeler_bias, seed)
+    chosen, rejected = winners[:PAIRS], losers[:PAIRS]
     # score each distinct dialogue once per step
     table = final_observations()
     keys, inverse = np.unique(np.concatenate([prompts[:PAIRS] * NUM_RESPONSES + chosen,
@@ -96,5 +104,5 @@ def fit_reward_model(ref_probs: np.ndarray, labeler_bias: float, seed: int = 0) 
     # the reference policy's mean, so pi_ref's expected proxy reward is 0
     scores -= (ref_probs * scores).sum(1, keepdims=True) / ref_probs.sum(1, keepdims=True)
     held = slice(PAIRS, None)
-    accuracy = ranking_accuracy(scores, prompts[held], first[held], second[held])
+    accuracy = ranking_accuracy(scores, prompts[held], winners[held], losers[held])
     return FittedRewardModel(labeler_bias, scores, accuracy)
