@@ -61,6 +61,11 @@ CASES = {
     # the first updates act uniformly, then sample the squashed Gaussian
     "sac": ("pendulum-sac", {"learning_starts": 40, "train_freq": 16, "gradient_steps": 3,
                              "num_envs": 2, "batch_size": 32}),
+    # groups of responses to one prompt, epochs with the ratio clipped, k3 to pi_ref
+    "grpo": ("rlhf-dialogue", {"algo": "grpo", "kl_coef": 0.5, "update_epochs": 3,
+                               "episodes_per_update": 16}),
+    # each seed's own draws of labelled pairs, no env steps
+    "dpo": ("rlhf-dialogue", {"algo": "dpo", "kl_coef": 0.5, "pairs_per_update": 16}),
 }
 
 
