@@ -35,6 +35,7 @@ ACTOR_CRITIC = ("a2c", "ppo")
 POLICY_GRADIENT = ("reinforce", *ACTOR_CRITIC)
 OFF_POLICY = ("dqn", "sac")  # replay buffer learners
 PREFERENCE = ("grpo", "dpo")  # RLHF methods that keep the KL to the reference in their loss
+OFFLINE = ("dpo",)  # learns from fixed labelled data: plays no episode while it trains
 # an unset tau: DQN copies its target every interval; SAC averages after every step
 DEFAULT_TAU = {"dqn": 1.0, "sac": 0.005}
 

@@ -203,29 +203,43 @@ DQN_ONLY = {"exploration_final_eps", "target_update_interval", "double_q"}
 OFF_POLICY = {"tau", "gradient_steps"}  # DQN's and SAC's
 SAC_ONLY = {"alpha"}
 DIALOGUE_ONLY = {"kl_coef", "labeler_bias"}
+GRPO_ONLY = {"scale_by_std"}
 POLICY_GRADIENT = {"normalize_advantage", "entropy", "ent_coef", "vf_coef"}
 
 
 @pytest.mark.parametrize(("preset", "hidden", "shown"), [
-    ("cartpole-ppo", {"baseline", "return_mode", *DQN_ONLY, *OFF_POLICY, *SAC_ONLY},
+    ("cartpole-ppo", {"baseline", "return_mode", *DQN_ONLY, *OFF_POLICY, *SAC_ONLY, *GRPO_ONLY},
      {"clip_coef", "gae_lambda", "normalize_advantage"}),
-    ("cartpole-a2c", {"baseline", "return_mode", "clip_coef", *DQN_ONLY, *OFF_POLICY, *SAC_ONLY},
+    ("cartpole-a2c", {"baseline", "return_mode", "clip_coef", *DQN_ONLY, *OFF_POLICY, *SAC_ONLY,
+                      *GRPO_ONLY},
      {"gae_lambda", "vf_coef"}),
-    ("cartpole-reinforce", {"gae_lambda", "clip_coef", *DQN_ONLY, *OFF_POLICY, *SAC_ONLY},
+    ("cartpole-reinforce", {"gae_lambda", "clip_coef", *DQN_ONLY, *OFF_POLICY, *SAC_ONLY, *GRPO_ONLY},
      {"baseline", "return_mode", "entropy"}),
-    ("cartpole-dqn", {"baseline", "return_mode", "gae_lambda", "clip_coef", *POLICY_GRADIENT, *SAC_ONLY},
-     {"lr", "gamma", *DQN_ONLY, *OFF_POLICY}),
+    ("cartpole-dqn", {"baseline", "return_mode", "gae_lambda", "clip_coef", *POLICY_GRADIENT, *SAC_ONLY,
+                     *GRPO_ONLY}, {"lr", "gamma", *DQN_ONLY, *OFF_POLICY}),
     ("pendulum-sac", {"baseline", "return_mode", "gae_lambda", "clip_coef", "max_grad_norm",
-                      *POLICY_GRADIENT, *DQN_ONLY}, {"lr", "gamma", *OFF_POLICY, *SAC_ONLY}),
+                      *POLICY_GRADIENT, *DQN_ONLY, *GRPO_ONLY}, {"lr", "gamma", *OFF_POLICY, *SAC_ONLY}),
+    # the dialogue's methods: GRPO clips its ratio and scales by its groups' std; DPO
+    # reads pairs with beta = kl_coef and has no entropy bonus
+    ("rlhf-dialogue grpo", {"baseline", "return_mode", "gae_lambda", "normalize_advantage",
+                            "vf_coef", *DQN_ONLY, *OFF_POLICY, *SAC_ONLY},
+     {"clip_coef", "entropy", *GRPO_ONLY, *DIALOGUE_ONLY}),
+    ("rlhf-dialogue dpo", {"baseline", "return_mode", "gae_lambda", "normalize_advantage",
+                           "vf_coef", "clip_coef", "entropy", "ent_coef", *DQN_ONLY, *OFF_POLICY,
+                           *SAC_ONLY, *GRPO_ONLY},
+     {"lr", "max_grad_norm", *DIALOGUE_ONLY}),
 ])
 async def test_the_settings_pane_shows_what_the_algorithm_uses(preset, hidden, shown):
     """A PPO run listed REINFORCE's baseline and returns, where they do nothing."""
-    app = PlaygroundApp(load_preset(preset), preset, autostart=False)
+    preset, _, algo = preset.partition(" ")
+    config = load_preset(preset).replace(**({"algo": algo, "kl_coef": 0.5} if algo else {}))
+    app = PlaygroundApp(config, preset, autostart=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
         rows = {row.id.removeprefix("row-"): row for row in app.screen.params.query(".param-row")}
         assert hidden | shown <= rows.keys()
-        assert {key for key, row in rows.items() if not row.display} == hidden | DIALOGUE_ONLY
+        hidden_here = hidden if algo else hidden | DIALOGUE_ONLY
+        assert {key for key, row in rows.items() if not row.display} == hidden_here
         assert all(rows[key].region.height == 1 for key in shown)
 
 
@@ -329,6 +343,22 @@ async def test_the_dialogue_shows_the_conversation_proxy_vs_true_reward_and_its_
         rows = {row.id.removeprefix("row-"): row.display
                 for row in app.screen.params.query(".param-row")}
         assert rows["kl_coef"] and rows["labeler_bias"]
+
+
+async def test_a_dpo_run_says_it_plays_no_dialogue_and_shows_its_implicit_reward():
+    app = PlaygroundApp(load_preset("rlhf-dialogue").replace(algo="dpo", kl_coef=1.0),
+                        "rlhf-dialogue", autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        stats = {"proxy_reward_exact": 0.2, "true_reward_exact": 0.6, "kl_exact": 0.1,
+                 "agreement_when_wrong_exact": 0.4, "rm_accuracy": 0.6, "policy_loss": 0.65,
+                 "reward_margin": 0.125, "reward_accuracy": 0.55, "sps": 9000.0}
+        app.screen.post_message(TrainerEvents(app.screen.run, (UpdateFinished(1, 384, stats),)))
+        await pilot.pause(0.2)
+        env = " ".join(drawn_text(app.screen.env_view).split())
+        assert "DPO samples nothing" in env and "labelled pairs" in env
+        diagnostics = drawn_text(app.screen.diagnostics)
+        assert "margin" in diagnostics and "0.125" in diagnostics
+        assert "pair acc" in diagnostics and "0.55" in diagnostics
 
 
 async def test_L_lists_the_lessons_and_opens_the_chosen_ones_preset():

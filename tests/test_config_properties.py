@@ -71,9 +71,15 @@ def test_random_set_strings_give_a_config_or_a_clear_error(assignments):
 def test_every_algorithm_the_config_names_has_a_learner_and_each_learner_a_name():
     """config.ALGOS is what the torch-free screen offers; LEARNERS what the engine runs:
     one list must not grow without the other."""
-    from pgtui.config import ALGOS, FIELDS
+    from pgtui.config import ALGOS, FIELDS, OFF_POLICY, OFFLINE, PREFERENCE
     from pgtui.rl.algos import LEARNERS
+    from pgtui.rl.algos.replay import ReplayLearner
 
     assert tuple(LEARNERS) == ALGOS
+    # the screen's lists of kinds say what the learners declare
+    assert set(OFFLINE) == {name for name, learner in LEARNERS.items() if not learner.samples}
+    assert set(PREFERENCE) == {name for name, learner in LEARNERS.items() if learner.kl_in_loss}
+    assert set(OFF_POLICY) == {name for name, learner in LEARNERS.items()
+                               if issubclass(learner, ReplayLearner)}
     for key, f in FIELDS.items():  # a setting's algos= names only algorithms that exist
         assert set(f.metadata.get("algos", ALGOS)) <= set(ALGOS), key

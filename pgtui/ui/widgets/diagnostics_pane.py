@@ -22,6 +22,10 @@ SHOWN = (
     ("target_updates", "target upd", "tgt"),
     # SAC
     ("q_loss", "Q loss", "qloss"), ("actor_loss", "actor loss", "aloss"), ("alpha", "alpha", "α"),
+    # GRPO: the k3 estimate of KL(pi || pi_ref) a response, the spread its groups compare
+    ("kl_k3", "k3 KL", "k3"), ("group_reward_std", "group std", "g std"),
+    # DPO: its implicit reward beta log(pi / pi_ref) on the pairs it read
+    ("reward_margin", "margin", "margin"), ("reward_accuracy", "pair acc", "acc"),
     # the RLHF dialogue, exact by enumeration
     ("kl_exact", "KL to ref", "KL"), ("agreement_when_wrong_exact", "agrees|wrong", "agree"),
     ("rm_accuracy", "RM accuracy", "rm acc"), ("sps", "steps/s", "sps"),

@@ -30,9 +30,10 @@ class EnvView(Widget):
     probs: reactive[tuple[float, ...] | None] = reactive(None)
     """The corridor: the acting policy's pi(.|s), the same in every state."""
 
-    def __init__(self, env_id: str, **kwargs) -> None:
+    def __init__(self, env_id: str, waiting: str = "waiting for the first state…", **kwargs) -> None:
         super().__init__(**kwargs)
         self.env_id = env_id
+        self.waiting = waiting  # shown until a state arrives
 
     def show(self, snapshot: Snapshot) -> None:
         """The state a run's snapshot carries, with the policy's view of it."""
@@ -42,7 +43,7 @@ class EnvView(Widget):
 
     def render(self) -> Text:
         if self.obs is None:
-            return Text("waiting for the first state…", style="dim")
+            return Text(self.waiting, style="dim")
         width, height = self.content_size
         return Text(render(self.env_id, self.obs, width, height, self.last, self.policy,
                            self.engines, self.state, self.probs))

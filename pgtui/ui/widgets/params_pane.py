@@ -133,6 +133,7 @@ class ParamsPane(VerticalScroll):
                                                  id="normalize_advantage"))
         yield from self._row("entropy", Switch(c.ent_coef > 0, id="entropy"))
         yield from self._row("double Q", Switch(c.double_q, id="double_q"))
+        yield from self._row("group std", Switch(c.scale_by_std, id="scale_by_std"))
 
         for key in LIVE_INPUTS + STRUCTURAL_INPUTS:
             yield from self._row(LABELS.get(key, key), Input(show_field(key, c.effective(key)), id=key,
@@ -224,8 +225,9 @@ class ParamsPane(VerticalScroll):
                     select.value = getattr(config, key)
             self.query_one("#normalize_advantage", Switch).value = config.normalize_advantage
             self.query_one("#double_q", Switch).value = config.double_q
+            self.query_one("#scale_by_std", Switch).value = config.scale_by_std
             self.query_one("#entropy", Switch).value = config.ent_coef > 0
-        for switch_id in ("normalize_advantage", "entropy", "double_q"):
+        for switch_id in ("normalize_advantage", "entropy", "double_q", "scale_by_std"):
             on = self.query_one(f"#{switch_id}", Switch).value
             self.query_one(f"#{switch_id}-state", Label).update(self._switch_text(switch_id, on))
         for key in LIVE_INPUTS + STRUCTURAL_INPUTS:
