@@ -53,4 +53,9 @@ LESSONS = (
     Lesson("RLHF: biased feedback breeds sycophancy", "rlhf-sycophancy",
            "A reward model of labelers who side with the user makes the policy agree with "
            "wrong users. Fair labelers make it accurate; every figure is exact."),
+    Lesson("Biased feedback is in the data, not the algorithm", "rlhf-methods",
+           "RLOO, PPO, GRPO and DPO all end agreeing with wrong users more than the "
+           "reference, as the optimum pi* of their reward does; with fair labelers "
+           "(rlhf-methods-fair) every one ends more accurate. The method sets how far and "
+           "how fast, and GRPO's std scaling and k3 term move its target off pi*."),
 )

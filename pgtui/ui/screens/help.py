@@ -66,6 +66,15 @@ policy agrees with a user who is wrong, and the reward model's accuracy on the
 policy's own responses. Live: `kl_coef` (the per-token KL penalty) and `labeler_bias`
 (switches to the reward model fitted to labelers of that bias).
 
+With **GRPO** the responses to one prompt form a group, each scored against the group's
+mean (and divided by its std while `group std` is on); the KL to the reference sits in
+its loss (the diagnostics' **k3 KL**, a response), not in the reward. **DPO** samples
+nothing: it learns from the labelled pairs the reward model was fitted to, with
+`kl_coef` as its beta, so the env pane shows no dialogue until you press `w`; the
+diagnostics show its implicit reward's **margin** (chosen less rejected) and **pair
+acc** (the pairs it ranks as the labelers did). The rewards pane's π* line is the best
+any method can do against this reward model at this `kl_coef`.
+
 ## The gradient meters
 
 **grad var** is the trace of the covariance of the per-episode policy-gradient

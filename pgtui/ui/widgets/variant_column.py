@@ -84,6 +84,11 @@ class VariantColumn(Vertical):
                          style="dim")
         elif knobs.algo == "sac":
             lines.append(f"sac · lr {knobs.lr:g} · alpha {knobs.alpha}", style="dim")
+        elif knobs.algo == "dpo":
+            lines.append(f"dpo · lr {knobs.lr:g} · {knobs.pairs_per_update} pairs a step", style="dim")
+        elif knobs.algo == "grpo":
+            lines.append(f"grpo · lr {knobs.lr:g} · {'group std' if knobs.scale_by_std else 'no std'}",
+                         style="dim")
         else:
             lines.append(f"{knobs.algo} · lr {knobs.lr:g} · ent {knobs.ent_coef:g}", style="dim")
         if knobs.algo == "reinforce":
