@@ -173,3 +173,24 @@ async def test_the_stochastic_optimum_race_shows_each_policys_p_and_exact_j_besi
         assert re.search(r"J ε-greedy -\d+\.\d\d", dqn) and "J greedy" in dqn, dqn
         assert "greedy flips" in dqn
         await pilot.press("q")
+
+
+async def test_an_rlhf_methods_race_plots_each_methods_true_reward_against_pi_stars():
+    config = load_preset("rlhf-methods").replace(seeds=1, total_steps=3_072)
+    app = PlaygroundApp(config, "rlhf-methods")
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = app.screen
+        races = list(screen.variants.values())
+        assert [r.name for r in races] == ["RLOO", "PPO", "GRPO", "Dr. GRPO", "DPO"]
+        await wait_for(lambda: all(r.state == "finished" for r in races), timeout=120)
+        await pilot.pause(0.5)
+        texts = text_of(screen)
+        assert "dpo · lr 0.001 · 64 pairs a step" in texts[4]
+        assert "grpo · lr 0.001 · group std" in texts[2] and "no std" in texts[3]
+        for race, column in zip(races, screen.query(VariantColumn), strict=True):
+            assert race.true_rewards[0], race.name  # DPO too: it plays no episode
+            plot = str(column.plot.render())
+            assert "k steps · true reward" in plot, race.name
+            assert "├──" in plot, race.name  # pi*'s true reward, a line across
+        await pilot.press("q")
+    assert app.return_code == 0

@@ -167,10 +167,15 @@ class VariantColumn(Vertical):
 
     def draw_plot(self, threshold: float | None, y_range: tuple[float, float] | None = None) -> None:
         """The band over episodes; ``y_range``: the race's shared one, so that every
-        column's curves read on the same scale."""
+        column's curves read on the same scale. The dialogue's: its exact true reward
+        over steps, from 0 to 1, with pi*'s as a line across."""
         plt = self.plot.plt
         plt.clear_data()
         plt.clear_figure()
+        traces = [t for t in self.race.true_rewards if t]
+        if traces:
+            self._draw_true_reward(plt, traces)
+            return
         med, lo, hi = band(self.race.curves)
         if y_range is not None:
             plt.ylim(*y_range)
@@ -182,4 +187,17 @@ class VariantColumn(Vertical):
             if threshold is not None:
                 plt.hline(threshold, color="green")
         plt.xlabel("episode")
+        self.plot.refresh()
+
+    def _draw_true_reward(self, plt, traces: list[list[tuple[int, float]]]) -> None:
+        med, lo, hi = band([[y for _, y in t] for t in traces], window=1)
+        xs = [x / 1000 for x, _ in max(traces, key=len)][:len(med)]
+        plt.ylim(0.0, 1.0)
+        plt.plot(xs, lo, marker="dot", color="gray")
+        plt.plot(xs, hi, marker="dot", color="gray")
+        plt.plot(xs, med, marker="braille", color="cyan")
+        optimum = self.race.summary.figures.get("optimum_true_reward")
+        if optimum is not None:
+            plt.hline(optimum, color="green")
+        plt.xlabel("k steps · true reward")
         self.plot.refresh()
