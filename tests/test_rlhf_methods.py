@@ -257,3 +257,17 @@ def test_every_method_learns_what_its_labelers_taught(preset):
             assert end["agreement_when_wrong_exact"] > start["agreement_when_wrong_exact"] + 0.05, name
         else:
             assert end["true_reward_exact"] > start["true_reward_exact"] + 0.05, name
+
+
+def test_compare_races_the_methods_with_dpos_implicit_reward_and_the_true_reward_plot():
+    import json
+
+    result = run_pgtui("compare", "--preset", "rlhf-methods", "--seeds", "1", "--set",
+                       "total_steps=3072", "--json")
+    assert result.returncode == 0, result.stderr
+    variants = {v["name"]: v for v in json.loads(result.stdout.strip().splitlines()[-1])["variants"]}
+    assert list(variants) == ["RLOO", "PPO", "GRPO", "Dr. GRPO", "DPO"]
+    assert all("kl_to_optimum" in v and "optimum_true_reward" in v for v in variants.values())
+    assert [name for name, v in variants.items() if "reward_margin" in v] == ["DPO"]
+    assert "true reward (exact): median across seeds" in result.stdout
+    assert "DPO: margin" in " ".join(result.stdout.split())

@@ -193,6 +193,12 @@ def dialogue_table(summaries: list[VariantSummary]) -> Table:
         table.add_column(title, justify="right")
     for s in summaries:
         table.add_row(s.name, *[show_number(s.figures.get(key), spec) for _, key, spec in DIALOGUE_COLUMNS])
+    implicit = [f"{s.name}: margin {s.figures['reward_margin']:.3f}, "
+                f"{s.figures.get('reward_accuracy', math.nan):.0%} of its pairs ranked as labelled"
+                for s in summaries if "reward_margin" in s.figures]
+    if implicit:
+        table.caption += (". DPO's implicit reward beta log(pi/pi_ref), chosen less rejected, "
+                          "on the pairs it read last: " + "; ".join(implicit))
     for label, values in optimum_figures(summaries).items():
         shown = [format(v, spec) for v, (_, _, spec) in zip(values, DIALOGUE_COLUMNS, strict=False)]
         table.add_row(label, *shown, "—", "0", style="dim")

@@ -31,6 +31,8 @@ from ..events import (
 from ..trainer import Trainer
 from .spec import AVERAGED, SeedProgress, VariantReport, is_exact
 
+IMPLICIT_REWARD = ("reward_margin", "reward_accuracy")  # DPO's, on the pairs it last read
+
 
 class _SeedState:
     """What the report remembers of one seed between reports."""
@@ -74,6 +76,8 @@ class _SeedState:
                 if "kl_to_optimum_exact" in event.stats:
                     self.figures["kl_to_optimum"] = event.stats["kl_to_optimum_exact"]
                 self.figures["rm_accuracy"] = event.stats["rm_accuracy"]
+                # DPO's implicit reward beta log(pi / pi_ref) on the pairs it last read
+                self.figures.update({k: event.stats[k] for k in IMPLICIT_REWARD if k in event.stats})
             var, snr = event.stats.get("grad_var"), event.stats.get("grad_snr")
             if var is not None and snr is not None and math.isfinite(var) and math.isfinite(snr):
                 self.grad_var_sum += var

@@ -112,6 +112,9 @@ class VariantColumn(Vertical):
                      f"right {_fmt(get('accuracy_when_wrong'), '.3f')}\n")
         lines.append(f"KL to ref {_fmt(get('kl'), '.3f')} · RM accuracy "
                      f"{_fmt(get('rm_accuracy'), '.3f')}\n")
+        if "reward_margin" in figures:  # DPO: its implicit reward on the pairs it read
+            lines.append(f"implicit reward: margin {figures['reward_margin']:.3f} · pairs "
+                         f"ranked as labelled {_fmt(get('reward_accuracy'), '.2f')}\n")
 
     @staticmethod
     def _exact_lines(lines: Text, exact: dict[str, float], env_id: str) -> None:
