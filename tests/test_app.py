@@ -359,6 +359,7 @@ async def test_a_dpo_run_says_it_plays_no_dialogue_and_shows_its_implicit_reward
         diagnostics = drawn_text(app.screen.diagnostics)
         assert "margin" in diagnostics and "0.125" in diagnostics
         assert "pair acc" in diagnostics and "0.55" in diagnostics
+        assert "grad var" not in diagnostics  # DPO measures no gradient noise
 
 
 async def test_L_lists_the_lessons_and_opens_the_chosen_ones_preset():

@@ -59,8 +59,9 @@ class DiagnosticsPane(Static):
         for _ in range(4):
             table.add_column(no_wrap=True, overflow="ellipsis")
         # before the first update, placeholders of what a policy gradient reports; DQN
-        # and SAC report no policy loss nor gradient noise
-        always = () if "epsilon" in self.stats or "alpha" in self.stats else ("policy_loss", "grad_var")
+        # and SAC report no policy loss, and they, GRPO and DPO no gradient noise
+        measures_none = any(k in self.stats for k in ("epsilon", "alpha", "kl_k3", "reward_margin"))
+        always = () if measures_none else ("policy_loss", "grad_var")
         both = "critic_grad_norm" in self.stats  # the actor's and the critic's, each clipped
         cells = [(("|g| pi / V" if both and key == "grad_norm" else label) if full else short,
                   self._value(key)) for key, label, short in SHOWN
