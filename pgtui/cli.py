@@ -18,6 +18,7 @@ from .rl.envs.registry import EnvError
 
 USAGE_ERRORS = (ConfigError, EnvError, CheckpointError)
 DEFAULT_PRESET = "cartpole-reinforce-baseline"
+DEFAULT_SESSIONS = 8  # what a 2-core machine holds with each key answered within 200 ms
 
 
 class UsageError(Exception):
@@ -57,6 +58,14 @@ def _non_negative_float(text: str) -> float:
 
 
 _positive_int = _int_at_least(1, "a positive integer")
+
+
+def _positive_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
 _non_negative_int = _int_at_least(0, "an integer >= 0")
 
 
@@ -137,6 +146,20 @@ def build_parser() -> argparse.ArgumentParser:
     watch = sub.add_parser("watch", help="play a saved policy: drawn on a terminal, returns printed")
     watch.add_argument("checkpoint", type=Path, help="a .pt file written by ctrl+s or train --out")
     watch.add_argument("--episodes", type=_positive_int, default=3, help="episodes to play (3)")
+    serve = sub.add_parser("serve", help="serve the playground to browsers, a session per tab "
+                           "(needs pgtui[serve])")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=_int_at_least(1, "a port number"), default=8000,
+                       help="port (8000)")
+    serve.add_argument("--preset", default=DEFAULT_PRESET, help="the shipped preset every tab opens")
+    serve.add_argument("--max-sessions", type=_positive_int, default=DEFAULT_SESSIONS,
+                       help=f"playgrounds at once; the next visitor is told the class is full "
+                            f"({DEFAULT_SESSIONS})")
+    serve.add_argument("--idle-minutes", type=_positive_float, default=30.0,
+                       help="end a session after this long without a key or click (30)")
+    serve.add_argument("--public-url", help="the URL visitors use, behind a reverse proxy")
+    serve.add_argument("--trusted", action="store_true",
+                       help="lift the lockdown (preset paths, module:EnvId, caps): your own machine only")
     watch.add_argument("--no-render", action="store_true", help="print returns only")
     watch.add_argument("--fast", action="store_true", help="do not wait for the env's frame rate")
     watch.add_argument("--json", action="store_true",
@@ -292,6 +315,20 @@ def _cmd_watch(args: argparse.Namespace) -> int:
                      realtime=not args.fast, as_json=args.json)
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from . import lockdown
+    from .commands.serve import ServeOptions, require_textual_serve, run_serve
+
+    require_textual_serve()
+    if not args.trusted and (why := lockdown.preset_error(args.preset, preset_names())):
+        raise UsageError(f"pgtui serve: {why}")
+    load_preset(args.preset)  # a bad preset is one line now, not in every tab
+    if args.port > 65535:
+        raise UsageError(f"pgtui serve: --port: expected a port number, got {args.port}")
+    return run_serve(ServeOptions(args.preset, args.host, args.port, args.max_sessions,
+                                  args.idle_minutes, args.public_url, args.trusted))
+
+
 def _cmd_lessons(args: argparse.Namespace) -> int:
     from .lessons import LESSONS
 
@@ -318,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         handler = {"presets": _cmd_presets, "train": _cmd_train, "compare": _cmd_compare,
-                   "sweep": _cmd_sweep, "watch": _cmd_watch,
+                   "sweep": _cmd_sweep, "watch": _cmd_watch, "serve": _cmd_serve,
                    "lessons": _cmd_lessons}.get(args.command, _cmd_app)
         return handler(args)
     except UsageError as err:

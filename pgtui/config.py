@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import lockdown
 from .toml_text import toml_value
 
 if sys.version_info >= (3, 11):
@@ -221,7 +222,15 @@ def _type_name(kind: type) -> str:
 
 
 def check_value(key: str, value: Any, source: str) -> Any:
-    """Validate one field's value; returns it normalized (ints become floats where due)."""
+    """Validate one field's value; returns it normalized (ints become floats where due).
+    In a locked-down served session it must also stay within the session's caps."""
+    value = _valid(key, value, source)
+    if lockdown.active() and (why := lockdown.value_error(key, value)):
+        raise ConfigError(f"{source}: {why}")
+    return value
+
+
+def _valid(key: str, value: Any, source: str) -> Any:
     if key not in FIELDS:
         raise ConfigError(f"{source}: unknown key '{key}' (see `pgtui presets --keys`)")
     meta = FIELDS[key].metadata
@@ -351,6 +360,8 @@ def from_mapping(data: Mapping[str, Any], source: str) -> Config:
     values = {key: check_value(key, value, source) for key, value in data.items()}
     config = Config(**values)
     _check_consistency(config, source)
+    if lockdown.active() and config.sweep and (why := lockdown.sweep_error(config.sweep, config.seeds)):
+        raise ConfigError(f"{source}: {why}")
     return config
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import lockdown
 from .config import Config, ConfigError, from_mapping, parse_toml
 
 
@@ -19,7 +20,9 @@ def preset_names() -> list[str]:
 
 
 def resolve_preset(name_or_path: str) -> Path:
-    """A shipped preset's name or a path to a TOML file."""
+    """A shipped preset's name or a path to a TOML file (a served session: a name)."""
+    if lockdown.active() and (why := lockdown.preset_error(name_or_path, preset_names())):
+        raise ConfigError(why)
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.parent != Path("."):
         if not path.is_file():

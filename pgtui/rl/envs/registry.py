@@ -19,6 +19,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from ... import lockdown
 from .corridor import STEP_CAP
 
 DIALOGUE_ID = "pgtui/Dialogue-v0"  # the RLHF capstone's dialogue (``pgtui/tasks/rlhf/``)
@@ -118,6 +119,8 @@ def registered_id(env_id: str) -> str:
     module, sep, name = env_id.partition(":")
     if not sep:
         return env_id
+    if lockdown.active():  # a served session never imports what a visitor names
+        raise EnvError(lockdown.env_error(env_id))
     try:
         importlib.import_module(module)
     except Exception as err:  # missing, or broken on import: either way not usable

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ... import lockdown
 from ...rl.policies import CategoricalActor
 from . import labelers, reference
 from . import reward_model as rm
@@ -43,7 +44,10 @@ def cache_dir() -> Path:
 
 def _store(path: Path, write) -> None:
     """Write through a temporary file and rename, so a reader never sees half a file;
-    a cache that cannot be written is only a cache."""
+    a cache that cannot be written is only a cache. A served session writes none (the
+    server fills the cache before the first visitor)."""
+    if lockdown.active():
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as f:

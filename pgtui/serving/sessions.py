@@ -1,0 +1,103 @@
+"""One browser tab's playground: its process group, its folder, its last keypress.
+
+Each session runs ``python -m pgtui --preset NAME`` in a process group of its own
+(textual-serve's web driver speaks to the page through its stdin and stdout), with its
+own temporary folder as working directory, ``TMPDIR`` and ``HOME``, so everything it
+writes (ctrl+s checkpoints, a fork's or watch mode's files) lands there; the folder is
+removed when the session ends. Ending a session ends its whole process group, training
+processes included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+from textual_serve.app_service import AppService
+
+from .. import lockdown
+
+QUIT_GRACE_S = 3.0  # the app's own quit, then its process group is ended
+KILL_GRACE_S = 2.0  # SIGTERM, then SIGKILL
+
+
+class Session(AppService):
+    """A served playground: textual-serve's app service, run as a process group in a
+    folder of its own."""
+
+    def __init__(self, argv: list[str], root: Path, trusted: bool, **kwargs) -> None:
+        super().__init__(" ".join(argv), **kwargs)
+        self.argv = argv
+        self.trusted = trusted
+        self.folder = Path(tempfile.mkdtemp(prefix="pgtui-session-", dir=root))
+        self.last_input = time.monotonic()
+        self.ended = False
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def touched(self) -> None:
+        """The visitor did something (a key, a click, a resize)."""
+        self.last_input = time.monotonic()
+
+    def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
+        environment = super()._build_environment(width, height)
+        folder = str(self.folder)
+        environment.update(TMPDIR=folder, HOME=folder, PGTUI_SESSION_DIR=folder)
+        # the models' cache stays where the server filled it (a session only reads it)
+        environment.setdefault("PGTUI_CACHE_DIR", _cache_dir())
+        if not self.trusted:
+            environment[lockdown.ENV_VAR] = "1"
+        else:
+            environment.pop(lockdown.ENV_VAR, None)
+        return environment
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> asyncio.subprocess.Process:
+        self._process = process = await asyncio.create_subprocess_exec(
+            *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=self._build_environment(width, height),
+            cwd=self.folder, start_new_session=True)
+        assert process.stdin is not None
+        self._stdin = process.stdin
+        return process
+
+    async def stop(self) -> None:
+        """Ask the app to quit, then end its process group whatever it did, and remove
+        the session's folder. Safe to call more than once."""
+        if self.ended:
+            return
+        self.ended = True
+        task, self._task = self._task, None
+        if task is not None:
+            with contextlib.suppress(Exception):
+                await self.send_meta({"type": "quit"})
+            try:
+                await asyncio.wait_for(asyncio.shield(task), QUIT_GRACE_S)
+            except (asyncio.TimeoutError, Exception):
+                task.cancel()
+        await end_group(self._process)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+async def end_group(process: asyncio.subprocess.Process | None) -> None:
+    """SIGTERM to the process group led by ``process``, SIGKILL to what is left of it."""
+    if process is None:
+        return
+    for sig, grace in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, 1.0)):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(process.wait(), grace)
+
+
+def _cache_dir() -> str:
+    from ..tasks.rlhf.models import cache_dir
+
+    return str(cache_dir())

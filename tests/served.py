@@ -1,0 +1,142 @@
+"""A served pgtui for the tests and the benchmark: the real `pgtui serve` command in a
+process group of its own, and tabs that speak textual-serve's websocket protocol as the
+page does, their screens read back by a terminal emulator (pyte)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import aiohttp
+import pyte
+from cli_helpers import pgtui_command
+
+WIDTH, HEIGHT = 120, 36
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """``pgtui serve`` on a free port, stopped (with every session) on exit."""
+
+    def __init__(self, *args: str, env: dict | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.args = ["serve", "--port", str(self.port), *args]
+        self.env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
+
+    def __enter__(self) -> Served:
+        self.process = subprocess.Popen([*pgtui_command(), *self.args], stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True, env=self.env,
+                                        start_new_session=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"pgtui serve ended: {self.process.stdout.read()}")
+            try:
+                urllib.request.urlopen(self.url, timeout=2).read()
+                return self
+            except urllib.error.HTTPError:
+                return self  # it answers (the class may already be full)
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.2)
+        raise RuntimeError("pgtui serve did not answer within 120 s")
+
+    def interrupt(self, timeout: float = 30) -> int:
+        """Ctrl+C, as a person stops it; its exit code."""
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout)
+
+    def __exit__(self, *exc) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.interrupt()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+class Tab:
+    """One browser tab's session, driven over the websocket as the page drives it."""
+
+    def __init__(self, url: str, width: int = WIDTH, height: int = HEIGHT) -> None:
+        self.ws_url = url.replace("http", "ws", 1) + f"/ws?width={width}&height={height}"
+        self.screen = pyte.Screen(width, height)
+        self.stream = pyte.ByteStream(self.screen)
+        self.closed = False
+        self.first_byte: float | None = None
+        self.received_at = 0.0
+
+    async def __aenter__(self) -> Tab:
+        self.http = aiohttp.ClientSession()
+        self.opened = time.monotonic()
+        self.ws = await self.http.ws_connect(self.ws_url)
+        self.reader = asyncio.create_task(self._read())
+        return self
+
+    async def _read(self) -> None:
+        async for message in self.ws:
+            if message.type == aiohttp.WSMsgType.BINARY:
+                self.received_at = time.monotonic()
+                if self.first_byte is None:
+                    self.first_byte = self.received_at
+                self.stream.feed(message.data)
+        self.closed = True
+
+    def text(self) -> str:
+        return "\n".join(self.screen.display)
+
+    async def wait_for(self, needle: str, timeout: float = 60) -> float:
+        """Seconds until ``needle`` is on the screen."""
+        start = time.monotonic()
+        while needle not in self.text():
+            if time.monotonic() - start > timeout or self.closed:
+                raise AssertionError(f"{needle!r} not on the screen:\n{self.text()}")
+            await asyncio.sleep(0.05)
+        return time.monotonic() - start
+
+    async def press(self, keys: str) -> None:
+        await self.ws.send_str(json.dumps(["stdin", keys]))
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self.closed = True
+
+    async def __aexit__(self, *exc) -> None:
+        with contextlib.suppress(Exception):
+            await self.ws.close()
+        self.reader.cancel()
+        await self.http.close()
+
+
+def session_processes(pid_of_server: int) -> dict[int, list[int]]:
+    """The server's sessions, as {session group id: its live (not zombie) processes}."""
+    groups: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        state, ppid, pgid = fields[0], int(fields[1]), int(fields[2])
+        if state != "Z":
+            groups.setdefault(pgid, []).append(int(entry.name))
+            groups.setdefault(-1, [])
+            if ppid == pid_of_server:
+                groups[-1].append(pgid)  # the groups the server itself started
+    leaders = set(groups.pop(-1, []))
+    return {g: pids for g, pids in groups.items() if g in leaders}
