@@ -88,6 +88,6 @@ def sweep_error(sweep: dict, seeds: int) -> str | None:
 def preset_error(name_or_path: str, shipped: list[str]) -> str | None:
     """Why a locked-down session may not open this preset: only shipped names."""
     if name_or_path not in shipped:
-        return (f"preset '{name_or_path}': only the shipped presets open {SUFFIX}; choose one of "
-                f"{', '.join(shipped)}")
+        return (f"a served session opens only the shipped presets (`pgtui presets` lists them), "
+                f"not '{name_or_path}'; the server's --trusted lifts this")
     return None

@@ -68,6 +68,13 @@ class Session(AppService):
         self._stdin = process.stdin
         return process
 
+    async def run(self) -> None:
+        """Relay the app's output until it ends (it quit, or its process died); then the
+        tab's websocket closes, which ends the session."""
+        await super().run()
+        with contextlib.suppress(Exception):
+            await self.remote_close()
+
     async def stop(self) -> None:
         """Ask the app to quit, then end its process group whatever it did, and remove
         the session's folder. Safe to call more than once."""

@@ -9,6 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
+from ... import lockdown
 from ...config import ConfigError
 from ...presets import load_preset, preset_names
 
@@ -29,7 +30,9 @@ class PresetPicker(ModalScreen[str | None]):
         with Vertical(id="picker-body"):
             yield Label("Presets (enter to load, escape to cancel)")
             yield OptionList(*options, id="preset-list")
-            yield Input(placeholder="…or a path to a .toml preset, then enter", id="preset-path")
+            hint = ("…a served session opens only these presets" if lockdown.active()
+                    else "…or a path to a .toml preset, then enter")
+            yield Input(placeholder=hint, id="preset-path")
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
