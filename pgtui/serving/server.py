@@ -29,6 +29,7 @@ from .sessions import Session
 log = logging.getLogger("pgtui-serve")
 
 TEMPLATES = Path(__file__).parent / "templates"
+HEARTBEAT_S = 5.0  # a browser that vanished without closing its tab is noticed within ~2x this
 STATICS = Path(textual_serve.__file__).parent / "static"  # textual.js, xterm.css, the font
 
 
@@ -90,7 +91,7 @@ class ClassroomServer(Server):
         if self.full:  # a second tab that raced for the last place
             self.refused += 1
             return web.Response(status=503, text="the class is full")
-        websocket = web.WebSocketResponse(heartbeat=15)
+        websocket = web.WebSocketResponse(heartbeat=HEARTBEAT_S)
         await websocket.prepare(request)
         session = Session(self.argv, self.root, self.trusted, write_bytes=websocket.send_bytes,
                           write_str=websocket.send_str, close=websocket.close,
@@ -118,7 +119,11 @@ class ClassroomServer(Server):
         async for message in websocket:
             if message.type != WSMsgType.TEXT:
                 continue
-            kind, data = message.json()
+            try:
+                kind, *rest = message.json()
+            except (ValueError, TypeError):
+                continue  # not the page's: ignored
+            data = rest[0] if rest else None
             if kind == "stdin":
                 session.touched()
                 await session.send_bytes(data.encode("utf-8"))

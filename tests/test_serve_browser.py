@@ -1,0 +1,139 @@
+"""The served playground in a real browser: Debian's chromium, headless, driven by
+Selenium through its chromedriver. The page draws the terminal on a canvas, so what it
+shows is read from the bytes its websocket received (recorded by a script added before
+the page's own), replayed into a terminal emulator of the same size.
+
+``PGTUI_SERVE_SCREENSHOT=docs/serve.png`` writes the README's screenshot."""
+
+import base64
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("textual_serve")
+webdriver = pytest.importorskip("selenium.webdriver")
+import pyte  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from served import Served, session_processes  # noqa: E402
+
+pytestmark = [pytest.mark.xdist_group("serve"),
+              pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")),
+                                 reason="needs Debian's chromium and chromium-driver (apt)")]
+
+# before the page's scripts: keep every binary websocket message, and the size asked for
+RECORD = """
+window.pgtuiFrames = []; window.pgtuiSize = null;
+const Native = window.WebSocket;
+window.WebSocket = function (url, protocols) {
+  const socket = new Native(url, protocols);
+  const query = new URL(url).searchParams;
+  window.pgtuiSize = [Number(query.get('width')), Number(query.get('height'))];
+  socket.addEventListener('message', (event) => {
+    if (typeof event.data !== 'string') {
+      const bytes = new Uint8Array(event.data);
+      let text = '';
+      for (const b of bytes) text += String.fromCharCode(b);
+      window.pgtuiFrames.push(btoa(text));
+    }
+  });
+  return socket;
+};
+window.WebSocket.prototype = Native.prototype;
+"""
+
+
+class Page:
+    """One browser tab on the served playground."""
+
+    def __init__(self, driver) -> None:
+        self.driver = driver
+
+    def text(self) -> str:
+        size = self.driver.execute_script("return window.pgtuiSize")
+        if not size:
+            return ""
+        screen = pyte.Screen(*size)
+        stream = pyte.ByteStream(screen)
+        for frame in self.driver.execute_script("return window.pgtuiFrames"):
+            stream.feed(base64.b64decode(frame))
+        return "\n".join(screen.display)
+
+    def wait_for(self, needle: str, timeout: float = 60) -> float:
+        start = time.monotonic()
+        while needle not in self.text():
+            if time.monotonic() - start > timeout:
+                raise AssertionError(f"{needle!r} not in the page:\n{self.text()}")
+            time.sleep(0.2)
+        return time.monotonic() - start
+
+    def press(self, *keys: str) -> None:
+        """Keys as a person types them into the focused page."""
+        if not self.driver.execute_script(
+                "return document.activeElement.classList.contains('xterm-helper-textarea')"):
+            self.driver.find_element("css selector", ".xterm-screen").click()  # focus the terminal
+        for key in keys:
+            ActionChains(self.driver).send_keys(key).perform()
+            time.sleep(0.3)
+
+
+@pytest.fixture
+def browser():
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900"):
+        options.add_argument(flag)
+    service = webdriver.ChromeService(executable_path=shutil.which("chromedriver"))
+    driver = webdriver.Chrome(options=options, service=service)
+    yield driver
+    driver.quit()
+
+
+def open_tab(driver, url: str) -> str:
+    """A new tab on ``url``, recording what its websocket receives; its handle."""
+    driver.switch_to.new_window("tab")
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD})
+    driver.get(url)
+    return driver.current_window_handle
+
+
+def test_a_browser_tab_draws_the_playground_answers_keys_races_and_ends_when_closed(browser, tmp_path):
+    with Served("--preset", "cartpole-reinforce-baseline") as served:
+        first = browser.current_window_handle
+        open_tab(browser, served.url)
+        page = Page(browser)
+        page.wait_for("hyperparameters")
+        page.wait_for("CartPole-v1")
+        page.wait_for("step")
+        assert "googleapis" not in browser.page_source  # nothing fetched from the internet
+        (group,) = session_processes(served.process.pid)
+
+        page.wait_for("episode returns")
+        time.sleep(2)  # let the cart move and the curve grow, for the screenshot
+        shot = Path(os.environ.get("PGTUI_SERVE_SCREENSHOT", tmp_path / "served.png"))
+        browser.save_screenshot(str(shot))  # docs/serve.png is one of these
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+        page.press(" ")
+        page.wait_for("paused")
+        page.press(" ")
+        page.wait_for("running")
+        # the baseline: tab to its select, open it, one down (value -> optimal), choose
+        page.press(Keys.TAB, Keys.TAB, Keys.TAB, Keys.ENTER, Keys.ARROW_DOWN, Keys.ENTER)
+        page.wait_for("applied baseline: value →")
+
+        page.press(Keys.ESCAPE, "c")  # a race preset: the first listed, chain-estimators
+        page.wait_for("Pick a race preset")
+        page.press(Keys.ENTER)
+        page.wait_for("chain-estimators")
+        page.wait_for("keys act on")
+
+        browser.close()  # the tab closes: its session's processes end
+        browser.switch_to.window(first)
+        deadline = time.monotonic() + 10
+        while group in session_processes(served.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert group not in session_processes(served.process.pid)
