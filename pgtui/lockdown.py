@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 ENV_VAR = "PGTUI_LOCKDOWN"
+SESSION_VAR = "PGTUI_SESSION_DIR"  # set by the server: the session's own folder
 
 #: per setting, the most a served session may ask for, and why (a session is one of a
 #: class on one machine: each cap keeps one visitor's cost near the shipped presets')
@@ -39,6 +40,11 @@ SUFFIX = "in a served session (the server's --trusted lifts the limits)"
 def active() -> bool:
     """Whether this process runs a locked-down served session."""
     return os.environ.get(ENV_VAR) == "1"
+
+
+def served() -> bool:
+    """Whether this process runs a served session, locked down or trusted."""
+    return bool(os.environ.get(SESSION_VAR))
 
 
 def value_error(key: str, value: Any) -> str | None:

@@ -56,6 +56,9 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+TRAINER_NICE_VAR = "PGTUI_TRAINER_NICE"
+
+
 def _child_setup(threads: int = 1) -> None:
     import signal
 
@@ -63,6 +66,9 @@ def _child_setup(threads: int = 1) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c reaches the parent, which stops us
     torch.set_num_threads(threads)
+    # a served session's training yields the cores to the screens (see serving/sessions.py)
+    if os.environ.get(TRAINER_NICE_VAR):
+        os.nice(int(os.environ[TRAINER_NICE_VAR]))
 
 
 def _relay_commands(commands, submit: Callable[[Command], None]) -> threading.Event:

@@ -35,7 +35,9 @@ class Served:
     def __init__(self, *args: str, env: dict | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.args = ["serve", "--port", str(self.port), *args]
+        # a test's own limit, not one that depends on the machine's cores
+        limit = [] if "--max-sessions" in args else ["--max-sessions", "4"]
+        self.args = ["serve", "--port", str(self.port), *limit, *args]
         self.env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
 
     def __enter__(self) -> Served:
@@ -71,10 +73,14 @@ class Served:
 class Tab:
     """One browser tab's session, driven over the websocket as the page drives it."""
 
-    def __init__(self, url: str, width: int = WIDTH, height: int = HEIGHT) -> None:
+    def __init__(self, url: str, width: int = WIDTH, height: int = HEIGHT, emulate: bool = True) -> None:
+        """``emulate``: replay the bytes into a terminal emulator, for ``text`` (a
+        benchmark of many tabs reads the raw bytes instead: pyte is slow)."""
         self.ws_url = url.replace("http", "ws", 1) + f"/ws?width={width}&height={height}"
         self.screen = pyte.Screen(width, height)
         self.stream = pyte.ByteStream(self.screen)
+        self.emulate = emulate
+        self.since_mark = bytearray()  # what arrived since ``mark``
         self.closed = False
         self.first_byte: float | None = None
         self.received_at = 0.0
@@ -92,8 +98,22 @@ class Tab:
                 self.received_at = time.monotonic()
                 if self.first_byte is None:
                     self.first_byte = self.received_at
-                self.stream.feed(message.data)
+                if self.emulate:
+                    self.stream.feed(message.data)
+                self.since_mark += message.data
         self.closed = True
+
+    def mark(self) -> None:
+        self.since_mark = bytearray()
+
+    async def wait_for_bytes(self, needle: bytes, timeout: float = 60) -> float:
+        """Seconds until ``needle`` arrives in the stream after the last ``mark``."""
+        start = time.monotonic()
+        while needle not in self.since_mark:
+            if time.monotonic() - start > timeout or self.closed:
+                raise AssertionError(f"{needle!r} did not arrive")
+            await asyncio.sleep(0.002)
+        return time.monotonic() - start
 
     def text(self) -> str:
         return "\n".join(self.screen.display)

@@ -29,7 +29,7 @@ from .sessions import Session
 log = logging.getLogger("pgtui-serve")
 
 TEMPLATES = Path(__file__).parent / "templates"
-HEARTBEAT_S = 5.0  # a browser that vanished without closing its tab is noticed within ~2x this
+HEARTBEAT_S = 15.0  # a browser gone without closing its tab is noticed within ~2x this
 STATICS = Path(textual_serve.__file__).parent / "static"  # textual.js, xterm.css, the font
 
 

@@ -22,9 +22,12 @@ from pathlib import Path
 from textual_serve.app_service import AppService
 
 from .. import lockdown
+from ..processes import TRAINER_NICE_VAR
 
 QUIT_GRACE_S = 3.0  # the app's own quit, then its process group is ended
 KILL_GRACE_S = 2.0  # SIGTERM, then SIGKILL
+TRAINER_NICE = 19
+SCREEN_FPS = 20  # textual-serve asks for 60; the panes change at most 20 times a second
 
 
 class Session(AppService):
@@ -50,7 +53,11 @@ class Session(AppService):
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         environment = super()._build_environment(width, height)
         folder = str(self.folder)
-        environment.update(TMPDIR=folder, HOME=folder, PGTUI_SESSION_DIR=folder)
+        environment.update({"TMPDIR": folder, "HOME": folder, lockdown.SESSION_VAR: folder})
+        # training runs at a lower priority than the screens, so that with every core busy
+        # training a key is still answered at once; the sessions share what is left
+        environment[TRAINER_NICE_VAR] = str(TRAINER_NICE)
+        environment["TEXTUAL_FPS"] = str(SCREEN_FPS)
         # the models' cache stays where the server filled it (a session only reads it)
         environment.setdefault("PGTUI_CACHE_DIR", _cache_dir())
         if not self.trusted:

@@ -17,7 +17,7 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from .. import processes
+from .. import lockdown, processes
 from ..config import Config, ConfigError
 from ..lessons import LESSONS
 from ..presets import load_preset, preset_names
@@ -176,6 +176,9 @@ class PlaygroundApp(App[int]):
         self._warm_spare()
 
     def _warm_spare(self) -> None:
+        # a served session keeps no spare: its memory (a torch process) is a class's
+        if lockdown.served():
+            return
         if self._spare is None and self.autostart and self.is_running:
             self._spare = self._spawn()
 
