@@ -96,6 +96,7 @@ async def test_each_tab_gets_its_own_playground_and_closing_it_ends_its_processe
             for tab in (first, second):
                 await tab.wait_for("hyperparameters")
                 await tab.wait_for("CartPole-v1")
+                await tab.wait_for("running")
             groups = session_processes(served.process.pid)
             assert len(groups) == 2
             folders = {session_folder(g) for g in groups}
@@ -104,6 +105,10 @@ async def test_each_tab_gets_its_own_playground_and_closing_it_ends_its_processe
             await first.press(" ")
             await first.wait_for("paused")
             assert "paused" not in second.text()  # the other session trains on
+            for pids in groups.values():  # training yields the cores to the screens
+                nice = {int(Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()[16])
+                        for p in pids if Path(f"/proc/{p}/stat").exists()}
+                assert {0, 19} <= nice, nice
             for group in groups:  # whatever a session writes lands in its own folder
                 env = session_environment(group)
                 assert env["PGTUI_LOCKDOWN"] == "1"
