@@ -14,13 +14,16 @@ PACKAGE = Path(__file__).parent.parent / "pgtui"
 #: (importing modules, imported modules they must not reach): prefixes of dotted names
 RULES = (
     ("pgtui.rl", ("pgtui.ui", "pgtui.sweep", "pgtui.cli", "pgtui.commands", "pgtui.metrics",
-                  "pgtui.tensorboard", "pgtui.processes", "textual", "rich")),
+                  "pgtui.tensorboard", "pgtui.processes", "pgtui.serving", "textual", "rich")),
     ("pgtui.rl.algos", ("pgtui.rl.race", "pgtui.tasks")),
     ("pgtui.rl.envs", ("pgtui.rl.race", "pgtui.tasks")),
-    ("pgtui.tasks", ("pgtui.ui", "pgtui.sweep", "pgtui.cli", "pgtui.commands", "pgtui.processes")),
+    ("pgtui.tasks", ("pgtui.ui", "pgtui.sweep", "pgtui.cli", "pgtui.commands", "pgtui.processes",
+                     "pgtui.serving")),
+    # the app knows nothing of being served but what the lockdown tells it
+    ("pgtui.ui", ("pgtui.serving", "textual_serve")),
 )
 #: what the screen's process imports: nothing of it may load torch when it is imported
-TORCH_FREE = ("pgtui.ui", "pgtui.cli", "pgtui.config", "pgtui.processes")
+TORCH_FREE = ("pgtui.ui", "pgtui.cli", "pgtui.config", "pgtui.processes", "pgtui.lockdown")
 
 
 def module_name(path: Path, root: Path) -> str:
