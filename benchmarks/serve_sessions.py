@@ -5,9 +5,9 @@ one training, driven over textual-serve's websocket as the page drives it.
 
 Per N: seconds from opening a tab to its first byte and to its CartPole pane, the key
 latency (the screen's own answer: ``L`` until the lessons' list arrives at the page; p50
-and p95 over every tab's presses), memory (RSS of each session's process group) and CPU per session, and
-the training speed each session gets. Goal (issue: the playground
-in a browser): the most sessions for which a key is answered within 200 ms at p95.
+and p95 over every tab's presses), memory (RSS of each session's process group) and CPU
+per session. Goal (issue: the playground in a browser): the most sessions for which a
+key is answered within 200 ms at p95.
 """
 
 from __future__ import annotations
@@ -25,16 +25,6 @@ from served import Served, Tab, session_processes
 PRESET = "cartpole-reinforce-baseline"  # the playground's default: REINFORCE, 16 envs
 GOAL_P95_S = 0.2
 CLOCK_TICKS = 100  # /proc's utime and stime unit on Linux
-
-
-def training_sps(tab: Tab) -> float:
-    """The session's training speed, from the last status line it was sent."""
-    tail = bytes(tab.since_mark[-200_000:]).decode("utf-8", "replace")
-    figure = tail.rsplit(" sps", 1)[0].rsplit("·", 1)[-1].strip() if " sps" in tail else "0"
-    try:
-        return float(figure.replace(",", ""))
-    except ValueError:
-        return float("nan")
 
 
 def group_figures(groups: dict[int, list[int]]) -> tuple[float, float]:
@@ -83,7 +73,6 @@ async def measure(n: int, presses: int) -> dict:
             latencies = [x for xs in each for x in xs]
             rss, cpu_after = group_figures(session_processes(served.process.pid))
             wall = time.monotonic() - start
-            sps = statistics.median(training_sps(t) for t in tabs)  # as each status line says
         finally:
             for tab in tabs:
                 await tab.__aexit__(None, None, None)
@@ -91,8 +80,7 @@ async def measure(n: int, presses: int) -> dict:
     return {"sessions": n, "first_byte_s": statistics.median(first_bytes),
             "drawn_s": statistics.median(drawn), "p50_ms": 1000 * latencies[len(latencies) // 2],
             "p95_ms": 1000 * latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))],
-            "rss_mib_per_session": rss / n, "cpu_per_session": (cpu_after - cpu_before) / wall / n,
-            "sps": sps}
+            "rss_mib_per_session": rss / n, "cpu_per_session": (cpu_after - cpu_before) / wall / n}
 
 
 def main() -> int:
@@ -101,14 +89,13 @@ def main() -> int:
     parser.add_argument("--presses", type=int, default=12)
     args = parser.parse_args()
     print("| sessions | first byte (s) | drawn (s) | key p50 (ms) | key p95 (ms) | RSS / session (MiB) "
-          "| CPU / session (cores) | training steps/s, median session |")
-    print("|---|---|---|---|---|---|---|---|")
+          "| CPU / session (cores) |")
+    print("|---|---|---|---|---|---|---|")
     held = 0
     for n in args.sessions:
         r = asyncio.run(measure(n, args.presses))
         print(f"| {n} | {r['first_byte_s']:.2f} | {r['drawn_s']:.2f} | {r['p50_ms']:.0f} | {r['p95_ms']:.0f} "
-              f"| {r['rss_mib_per_session']:.0f} | {r['cpu_per_session']:.2f} | {r['sps']:,.0f} |",
-              flush=True)
+              f"| {r['rss_mib_per_session']:.0f} | {r['cpu_per_session']:.2f} |", flush=True)
         if r["p95_ms"] <= GOAL_P95_S * 1000:
             held = n
     print(f"\nholds {held} sessions with p95 key latency <= {GOAL_P95_S * 1000:.0f} ms "
