@@ -242,3 +242,24 @@ def test_every_shipped_preset_opens_in_a_locked_down_session(monkeypatch):
     monkeypatch.setenv("PGTUI_LOCKDOWN", "1")
     for name in preset_names():
         load_preset(name)
+
+
+async def test_a_locked_down_screen_refuses_a_typed_value_above_a_cap(monkeypatch):
+    from textual.widgets import Input
+
+    from pgtui.presets import load_preset
+    from pgtui.ui.app import PlaygroundApp
+
+    monkeypatch.setenv("PGTUI_LOCKDOWN", "1")
+    app = PlaygroundApp(load_preset("cartpole-ppo"), "cartpole-ppo", autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        for key, typed, says in (("num_envs", "100", "num_envs: at most 64 in a served session"),
+                                 ("hidden_sizes", "512,512", "at most 3 layers of 256")):
+            field = app.screen.params.query_one(f"#{key}", Input)
+            field.focus()
+            field.value = typed
+            await pilot.press("enter")
+            await pilot.pause()
+            feedback = " ".join(str(app.screen.params.query_one("#param-feedback").render()).split())
+            assert says in feedback, feedback
+        assert app.config.num_envs == 32 and app.config.hidden_sizes == [64, 64]
