@@ -14,7 +14,7 @@ from pgtui.rl import checkpoint
 from pgtui.rl.algos.actor_critic import k3
 from pgtui.rl.algos.dpo import dpo_loss
 from pgtui.rl.algos.grpo import STD_EPS, group_advantages, grpo_loss
-from pgtui.rl.events import UpdateFinished
+from pgtui.rl.events import Snapshot, UpdateFinished
 from pgtui.rl.networks import categorical_log_prob
 from pgtui.rl.race.spec import variant_configs
 from pgtui.rl.trainer import Trainer
@@ -201,9 +201,11 @@ def test_dpo_reads_the_reward_models_training_pairs():
 
 def test_dpo_samples_nothing_and_counts_the_tokens_it_reads():
     log = []
-    trainer = Trainer(dialogue("dpo", pairs_per_update=16), emit=log.append)
+    trainer = Trainer(dialogue("dpo", pairs_per_update=16), emit=log.append, snapshot_hz=1000)
     assert trainer.collector.shaping is None
     trainer.run(max_updates=4)
+    shown = [e for e in log if isinstance(e, Snapshot)]  # the screen still sees the policy
+    assert shown and shown[-1].probs is not None and abs(sum(shown[-1].probs) - 1) < 1e-5
     assert trainer.global_step == 4 * 16 * 2 * RESPONSE_LENGTH
     assert trainer.runs[0].episodes == 0  # no dialogue was played
     stats = stats_of(log)

@@ -150,6 +150,13 @@ class Collector:
         self._next_snapshot = now + self.snapshot_period
         self.snapshot_sink(self.obs[0, 0].copy(), head[0, 0])
 
+    @torch.no_grad()
+    def show(self, nets: SeedNets) -> None:
+        """The drawn state and the policy's view of it, for a learner that steps no env
+        (DPO): env 0 of seed 0 as it stands, at the snapshot rate."""
+        obs = torch.as_tensor(self.obs[:, :1], device=self.device)
+        self._maybe_snapshot(nets, nets.head(obs))
+
     def _step(self, actions: np.ndarray, seeds: list[int], counts: np.ndarray | None,
               held: np.ndarray | None = None) -> tuple[np.ndarray, StepMasks]:
         """One vector step of ``seeds``: (reward, masks); ``counts`` as for

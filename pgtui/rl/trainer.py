@@ -202,6 +202,8 @@ class Trainer:
         for extra in (figures, change, exact):
             if extra is not None:
                 stats = [{**s, **f} for s, f in zip(stats, extra, strict=True)]
+        if not self.learner.samples:  # no env stepped: the screen still sees the policy
+            self.collector.show(self.nets)
         finite = torch.isfinite(self.nets.rows).all(1).tolist()
         seconds = (time.perf_counter() - start) / len(seeds)  # the seeds share the time
         ok = [self._finish(i, s, seconds, finite[i], undo) for i, s in zip(seeds, stats, strict=True)]

@@ -30,10 +30,10 @@ class EnvView(Widget):
     probs: reactive[tuple[float, ...] | None] = reactive(None)
     """The corridor: the acting policy's pi(.|s), the same in every state."""
 
-    def __init__(self, env_id: str, waiting: str = "waiting for the first state…", **kwargs) -> None:
+    def __init__(self, env_id: str, note: str | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.env_id = env_id
-        self.waiting = waiting  # shown until a state arrives
+        self.note = note  # shown above the drawing (DPO: it plays no dialogue)
 
     def show(self, snapshot: Snapshot) -> None:
         """The state a run's snapshot carries, with the policy's view of it."""
@@ -42,8 +42,10 @@ class EnvView(Widget):
         self.engines = lander_engines(self.env_id, snapshot.probs, snapshot.mean)
 
     def render(self) -> Text:
+        note = Text(self.note + "\n\n", style="dim") if self.note else Text()
         if self.obs is None:
-            return Text(self.waiting, style="dim")
+            return note + Text("waiting for the first state…", style="dim")
         width, height = self.content_size
-        return Text(render(self.env_id, self.obs, width, height, self.last, self.policy,
-                           self.engines, self.state, self.probs))
+        rows = len(note.wrap(self.app.console, width)) if self.note else 0
+        return note + Text(render(self.env_id, self.obs, width, max(height - rows, 1), self.last,
+                                  self.policy, self.engines, self.state, self.probs))
