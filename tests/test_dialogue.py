@@ -345,3 +345,21 @@ def test_the_optimal_baseline_has_at_most_the_mean_baselines_variance_on_the_sam
         for s in diagnostics.measure(nets, params, samples, weights[0], index, mask, weights[1]):
             optimal, mean = optimal + s["grad_var"], mean + s["grad_var_ref"]
     assert optimal < mean
+
+
+def test_a_fit_is_the_same_whatever_the_processs_threads():
+    """The cached models are what a fresh fit gives on any machine: a fit runs on one
+    thread (two threads round a sum differently and moved scores by up to 0.036)."""
+    from pgtui.tasks.rlhf.models import reference_probs
+    from pgtui.tasks.rlhf.reward_model import fit_reward_model
+
+    before = torch.get_num_threads()
+    fits = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            fits.append(fit_reward_model(reference_probs(), 0.3).scores)
+            assert torch.get_num_threads() == threads  # given back
+    finally:
+        torch.set_num_threads(before)
+    assert np.array_equal(*fits)

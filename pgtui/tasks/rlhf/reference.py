@@ -9,6 +9,8 @@ weighted cross-entropy over the 4,095 contexts is the corpus's whole log-likelih
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import torch
 
@@ -82,8 +84,26 @@ def target_counts(prompts: np.ndarray, responses: np.ndarray) -> list[np.ndarray
     return counts
 
 
+@contextlib.contextmanager
+def one_thread():
+    """torch on one thread while a model is fitted: a sum split over threads rounds
+    differently, and the fit (and every figure after it) would depend on the cores of
+    the process that fitted it first."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def fit_reference(seed: int = 0) -> CategoricalActor:
     """The reference policy: fitted to a corpus drawn with ``seed``, frozen."""
+    with one_thread():
+        return _fit_reference(seed)
+
+
+def _fit_reference(seed: int) -> CategoricalActor:
     prompts, responses = sample_corpus(np.random.default_rng(seed))
     counts = target_counts(prompts, responses)
     seen = [c.sum(1) > 0 for c in counts]  # contexts the corpus never reaches weigh nothing

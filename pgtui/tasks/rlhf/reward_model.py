@@ -18,6 +18,7 @@ from torch import nn
 from ...rl.policies import mlp
 from .dialogue import CORRECT, NUM_PROMPTS, NUM_RESPONSES, OBS_DIM, final_observations, prompt_probs
 from .labelers import label
+from .reference import one_thread
 
 PAIRS = 20_000  # training pairs
 HELD_OUT = 5_000  # pairs kept aside to measure it
@@ -79,7 +80,12 @@ def labelled_pairs(ref_probs: np.ndarray, labeler_bias: float, seed: int = 0
 
 def fit_reward_model(ref_probs: np.ndarray, labeler_bias: float, seed: int = 0) -> FittedRewardModel:
     """A reward model fitted to labelers of ``labeler_bias`` judging pairs drawn from
-    ``ref_probs`` (the reference policy's responses)."""
+    ``ref_probs`` (the reference policy's responses), on one thread (``one_thread``)."""
+    with one_thread():
+        return _fit_reward_model(ref_probs, labeler_bias, seed)
+
+
+def _fit_reward_model(ref_probs: np.ndarray, labeler_bias: float, seed: int) -> FittedRewardModel:
     prompts, winners, losers = labelled_pairs(ref_probs, labeler_bias, seed)
     chosen, rejected = winners[:PAIRS], losers[:PAIRS]
     # score each distinct dialogue once per step
