@@ -22,7 +22,8 @@ import subprocess
 import sys
 import tempfile
 
-from pgtui.config import Config, apply_assignments
+from pgtui.assignments import apply_assignments
+from pgtui.config import Config
 from pgtui.presets import load_preset
 
 # stage: (seeds, fixed settings, grid); each stage pins the previous stage's choice

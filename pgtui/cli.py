@@ -11,7 +11,8 @@ import os
 import sys
 from pathlib import Path
 
-from .config import FIELDS, ConfigError, apply_assignments
+from .assignments import apply_assignments
+from .config import FIELDS, ConfigError
 from .presets import load_preset, preset_names
 from .rl.checkpoint import CheckpointError
 from .rl.envs.registry import EnvError

@@ -388,26 +388,3 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{source}: invalid TOML: {err}") from None
-
-
-def parse_assignment(text: str, option: str = "--set") -> tuple[str, Any]:
-    """``key=value`` with the value read as TOML, falling back to a bare string."""
-    key, sep, raw = text.partition("=")
-    key, raw = key.strip(), raw.strip()
-    if not sep or not key:
-        raise ConfigError(f"{option} {text!r}: expected key=value")
-    if key not in FIELDS:
-        raise ConfigError(f"{option} {text!r}: unknown key '{key}'")
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw
-    return key, value
-
-
-def apply_assignments(config: Config, assignments: list[str], option: str = "--set") -> Config:
-    data = dataclasses.asdict(config)
-    for text in assignments:
-        key, value = parse_assignment(text, option)
-        data[key] = check_value(key, value, option)
-    return from_mapping(data, source=option)

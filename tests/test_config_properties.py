@@ -6,7 +6,8 @@ import math
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pgtui.config import FIELDS, Config, ConfigError, apply_assignments, from_mapping, parse_toml
+from pgtui.assignments import apply_assignments
+from pgtui.config import FIELDS, Config, ConfigError, from_mapping, parse_toml
 
 KEYS = sorted(FIELDS)
 toml_scalars = st.one_of(

@@ -25,7 +25,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ...config import OFFLINE, Config, ConfigError
+from ...config import Config, ConfigError
 from ...processes import RemoteTrainer
 from ...rl.checkpoint import CheckpointError
 from ...rl.envs.registry import EnvInfo, solved_threshold
@@ -57,9 +57,6 @@ from .confirm import ConfirmRestart
 from .plot import PlotScreen
 
 MIN_SIZE = (60, 20)  # below this the panes cannot be drawn legibly
-OFFLINE_NOTE = ("DPO samples nothing: it learns from labelled pairs of π_ref's responses, the "
-                "ones the reward model was fitted to, so no dialogue is played while it trains; "
-                "below, a prompt and the policy's first token. Press w to watch it answer.")
 NARROW_WIDTH = 80  # below this the env drawing gives its room to the policy pane
 SNAPSHOT_HZ = 20.0  # how often the trainer reports the drawn state
 SCREEN_HZ = 15.0  # most event batches a second that reach the screen
@@ -106,8 +103,7 @@ class TrainScreen(Screen):
         self.status_bar.preset, self.status_bar.device = self.preset, self.device
         self.params = ParamsPane(self.config, id="params-pane")
         self.policy = PolicyPane(self.info.action_names, self.info.discrete, id="policy-pane")
-        self.env_view = EnvView(self.config.env, OFFLINE_NOTE if self.config.algo in OFFLINE else None,
-                                id="env-pane")
+        self.env_view = EnvView(self.config.env, self.config.algo, id="env-pane")
         # a task may show its own progress (the dialogue: proxy vs true reward per update)
         task = task_of(self.config.env)
         self.rewards_progress = task is not None and task.progress == "proxy_and_true"

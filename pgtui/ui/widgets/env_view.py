@@ -6,8 +6,14 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from ...config import OFFLINE
 from ...rl.events import Snapshot
 from ..render import lander_engines, render
+
+# over the drawing of a run whose algorithm plays no episode
+OFFLINE_NOTE = ("DPO samples nothing: it learns from labelled pairs of π_ref's responses, the "
+                "ones the reward model was fitted to, so no dialogue is played while it trains; "
+                "below, a prompt and the policy's first token. Press w to watch it answer.")
 
 
 class EnvView(Widget):
@@ -30,10 +36,10 @@ class EnvView(Widget):
     probs: reactive[tuple[float, ...] | None] = reactive(None)
     """The corridor: the acting policy's pi(.|s), the same in every state."""
 
-    def __init__(self, env_id: str, note: str | None = None, **kwargs) -> None:
+    def __init__(self, env_id: str, algo: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
         self.env_id = env_id
-        self.note = note  # shown above the drawing (DPO: it plays no dialogue)
+        self.note = OFFLINE_NOTE if algo in OFFLINE else None  # shown above the drawing
 
     def show(self, snapshot: Snapshot) -> None:
         """The state a run's snapshot carries, with the policy's view of it."""
