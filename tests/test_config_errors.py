@@ -89,6 +89,17 @@ def test_bad_options(capsys, argv, needle):
     check_error(capsys, argv, needle)
 
 
+@pytest.mark.parametrize("argv, says", [
+    (["--preset", "cartpole-dqn", "--set", 'env="Pendulum-v1"'], "Discrete"),
+    (["--preset", "pendulum-sac", "--set", 'env="CartPole-v1"'], "Box"),
+    (["--preset", "cartpole-ppo", "--set", "algo=grpo"], "GRPO compares responses to the same prompt"),
+    (["--preset", "cartpole-ppo", "--set", "algo=dpo"], "DPO learns from labelled preference pairs"),
+    (["--preset", "rlhf-dialogue", "--set", "algo=dpo", "--set", "kl_coef=0"], "DPO's beta is kl_coef"),
+])
+def test_an_algorithm_refuses_what_it_cannot_learn_from_in_one_line(capsys, argv, says):
+    assert len(check_error(capsys, ["train", *argv], says).strip().splitlines()) == 1
+
+
 def test_cuda_without_a_gpu_is_a_clear_error(capsys):
     import torch
 

@@ -5,7 +5,6 @@ schedule, the target network, resume, and a run that learns CartPole."""
 import numpy as np
 import pytest
 import torch
-from cli_helpers import call_pgtui
 from stepping import single_step
 
 from pgtui.config import Config
@@ -136,14 +135,6 @@ def test_a_resumed_dqn_run_goes_on_exactly(tmp_path):
     resumed.run(max_updates=30)
     assert torch.equal(resumed.nets.rows, straight.nets.rows)
     assert torch.equal(resumed.learner.target_rows, straight.learner.target_rows)
-
-
-def test_dqn_refuses_a_box_action_space_with_one_line():
-    result = call_pgtui("train", "--preset", "cartpole-dqn", "--set", 'env="Pendulum-v1"')
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Pendulum-v1" in lines[0] and "Discrete" in lines[0]
-    assert "Traceback" not in result.stderr
 
 
 def test_any_algorithm_can_evaluate_its_greedy_policy_on_envs_of_its_own():

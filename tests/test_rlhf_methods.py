@@ -231,18 +231,6 @@ def test_a_resumed_grpo_or_dpo_run_matches_the_uninterrupted_one(tmp_path, algo)
     assert torch.equal(whole.nets.rows, second.nets.rows)
 
 
-@pytest.mark.parametrize("argv, says", [
-    (["--preset", "cartpole-ppo", "--set", "algo=grpo"], "GRPO compares responses to the same prompt"),
-    (["--preset", "cartpole-ppo", "--set", "algo=dpo"], "DPO learns from labelled preference pairs"),
-    (["--preset", "rlhf-dialogue", "--set", "algo=dpo", "--set", "kl_coef=0"], "DPO's beta is kl_coef"),
-])
-def test_grpo_and_dpo_refuse_what_they_cannot_learn_from_in_one_line(argv, says):
-    result = run_pgtui("train", *argv, "--set", "total_steps=64")
-    assert result.returncode == 2
-    assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
-    assert "Traceback" not in result.stderr
-
-
 # -- every method learns what its labelers taught ------------------------------------
 
 

@@ -176,14 +176,6 @@ def test_the_policy_pane_figures_are_the_mean_action_and_the_spread_of_actions_d
     assert std == pytest.approx(draws.std().item(), rel=5e-3)
 
 
-def test_sac_refuses_a_discrete_action_space_with_one_line():
-    result = call_pgtui("train", "--preset", "pendulum-sac", "--set", 'env="CartPole-v1"')
-    assert result.returncode != 0
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "CartPole-v1" in lines[0] and "Box" in lines[0]
-    assert "Traceback" not in result.stderr
-
-
 def test_sac_learns_pendulum_in_a_few_thousand_steps():
     """A random policy averages about -1200 an episode (the first ones here, before and
     just after learning starts); SAC with replay swings up and balances within 20."""
