@@ -81,6 +81,7 @@ class Tab:
         self.stream = pyte.ByteStream(self.screen)
         self.emulate = emulate
         self.since_mark = bytearray()  # what arrived since ``mark``
+        self.messages: list = []  # the server's JSON messages to the page (downloads...)
         self.closed = False
         self.first_byte: float | None = None
         self.received_at = 0.0
@@ -94,7 +95,9 @@ class Tab:
 
     async def _read(self) -> None:
         async for message in self.ws:
-            if message.type == aiohttp.WSMsgType.BINARY:
+            if message.type == aiohttp.WSMsgType.TEXT:
+                self.messages.append(json.loads(message.data))
+            elif message.type == aiohttp.WSMsgType.BINARY:
                 self.received_at = time.monotonic()
                 if self.first_byte is None:
                     self.first_byte = self.received_at

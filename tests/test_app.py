@@ -485,3 +485,19 @@ async def test_a_sac_single_step_shows_its_mean_and_spread_not_q_values():
         await pilot.pause(0.2)
         policy = drawn_text(app.screen.policy.query_one("#policy-extra"))
         assert "+0.10→+0.20" in policy and "+0.90→+0.80" in policy and "Q a0" not in policy
+
+
+async def test_ctrl_s_saves_a_checkpoint_and_says_where(tmp_path):
+    from pgtui.rl import checkpoint
+
+    app = PlaygroundApp(load_preset(PRESET), PRESET, out=tmp_path)
+    said, notify = [], app.notify
+    app.notify = lambda message, **kw: (said.append(message), notify(message, **kw))[1]
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(lambda: app.state.status == "running" and app.state.global_step > 0)
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: list(tmp_path.glob(f"{PRESET}-step*.pt")))
+        (saved,) = tmp_path.glob(f"{PRESET}-step*.pt")
+        await wait_for(lambda: f"checkpoint saved: {saved}" in said)
+        assert checkpoint.load(saved)["config"]["env"] == "CartPole-v1"
+        await pilot.press("q")

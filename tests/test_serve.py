@@ -194,7 +194,7 @@ async def test_ctrl_c_stops_the_server_and_every_sessions_processes():
 # -- the lockdown -----------------------------------------------------------------------
 
 
-async def test_a_locked_down_session_refuses_a_typed_path_and_keeps_its_files_to_itself():
+async def test_a_session_downloads_its_checkpoint_refuses_a_typed_path_and_keeps_its_files_to_itself():
     with Served("--preset", "cartpole-ppo") as served:
         async with Tab(served.url) as first, Tab(served.url) as second:
             await first.wait_for("CartPole-v1")
@@ -204,6 +204,12 @@ async def test_a_locked_down_session_refuses_a_typed_path_and_keeps_its_files_to
             await first.wait_for("saved")
             owner = next(g for g in groups if list(session_folder(g).glob("checkpoints/*.pt")))
             (saved,) = session_folder(owner).glob("checkpoints/*.pt")
+            # ... and handed to the browser, since the folder goes with the session
+            await first.wait_for("your browser downloads")
+            key = next(m[1] for m in first.messages if m[0] == "deliver_file_start")
+            async with aiohttp.ClientSession() as http, http.get(f"{served.url}/download/{key}") as got:
+                assert got.status == 200 and saved.name in got.headers["Content-Disposition"]
+                assert await got.read() == saved.read_bytes()
             await second.press("p")
             await second.wait_for("a served session opens only these presets")
             await second.press("\t")

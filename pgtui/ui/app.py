@@ -175,6 +175,15 @@ class PlaygroundApp(App[int]):
         preset or restart hands it its run and the first frame comes at once."""
         self._warm_spare()
 
+    def hand_over(self, path: str) -> None:
+        """A checkpoint the user saved: where it is, or in a served session (whose folder
+        goes when it ends) a download to the browser."""
+        if lockdown.served():
+            self.deliver_binary(path)
+            self.notify(f"checkpoint saved: your browser downloads {Path(path).name}")
+        else:
+            self.notify(f"checkpoint saved: {path}")
+
     def _warm_spare(self) -> None:
         # a served session keeps no spare: its memory (a torch process) is a class's
         if lockdown.served():

@@ -235,7 +235,7 @@ class TrainScreen(Screen):
                 else:
                     self._start_fork(path, fork)
             else:
-                self.notify(f"checkpoint saved: {event.path}")
+                self.app.hand_over(event.path)
 
     def refresh_panes(self) -> None:
         if not self.diagnostics.is_mounted:
