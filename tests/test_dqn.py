@@ -5,6 +5,7 @@ schedule, the target network, resume, and a run that learns CartPole."""
 import numpy as np
 import pytest
 import torch
+from resuming import straight_and_resumed
 from stepping import single_step
 
 from pgtui.config import Config
@@ -124,15 +125,7 @@ def test_the_target_network_follows_every_interval_copy_or_polyak():
 def test_a_resumed_dqn_run_goes_on_exactly(tmp_path):
     config = load_preset("cartpole-dqn").replace(learning_starts=200, train_freq=8,
                                                  gradient_steps=4, total_steps=10**6)
-    straight = Trainer(config)
-    straight.run(max_updates=30)
-    first = Trainer(config)
-    first.run(max_updates=15)
-    path = first.save_checkpoint(tmp_path / "dqn.pt")
-    from pgtui.rl.checkpoint import load
-    resumed = Trainer(config)
-    resumed.load_run_state(load(path))
-    resumed.run(max_updates=30)
+    straight, resumed, _ = straight_and_resumed(config, 30, 15, tmp_path)
     assert torch.equal(resumed.nets.rows, straight.nets.rows)
     assert torch.equal(resumed.learner.target_rows, straight.learner.target_rows)
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import torch
 from cli_helpers import run_pgtui
+from resuming import straight_and_resumed
 
 from pgtui.presets import load_preset
-from pgtui.rl import checkpoint
 from pgtui.rl.algos.actor_critic import k3
 from pgtui.rl.algos.dpo import dpo_loss
 from pgtui.rl.algos.grpo import STD_EPS, group_advantages, grpo_loss
@@ -218,17 +218,10 @@ def test_dpo_samples_nothing_and_counts_the_tokens_it_reads():
 
 @pytest.mark.parametrize("algo", ["grpo", "dpo"])
 def test_a_resumed_grpo_or_dpo_run_matches_the_uninterrupted_one(tmp_path, algo):
-    config = dialogue(algo, total_steps=10**6)
-    whole = Trainer(config)
-    whole.run(max_updates=4)
-    first = Trainer(config)
-    first.run(max_updates=2)
-    first.save_checkpoint(tmp_path / "run.pt")
-    second = Trainer(config)
-    second.load_run_state(checkpoint.load(tmp_path / "run.pt"))
-    second.run(max_updates=4)
+    whole, second, _ = straight_and_resumed(dialogue(algo, total_steps=10**6), 4, 2, tmp_path)
     assert second.global_step == whole.global_step
     assert torch.equal(whole.nets.rows, second.nets.rows)
+    assert torch.equal(whole.optimizer.exp_avg, second.optimizer.exp_avg)
 
 
 # -- every method learns what its labelers taught ------------------------------------

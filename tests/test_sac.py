@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from cli_helpers import call_pgtui
+from resuming import straight_and_resumed
 from stepping import single_step
 from torch.distributions import Normal, TransformedDistribution
 from torch.distributions.transforms import TanhTransform
@@ -21,7 +22,6 @@ from pgtui.rl.algos.sac import (
     squashed_sample,
     temperature_loss,
 )
-from pgtui.rl.checkpoint import load
 from pgtui.rl.envs.registry import env_info
 from pgtui.rl.events import SetParam, UpdateFinished
 from pgtui.rl.trainer import Trainer
@@ -143,18 +143,10 @@ def test_alpha_learns_toward_the_target_or_stays_fixed_and_switches_live():
 
 
 def test_a_resumed_sac_run_goes_on_exactly(tmp_path):
-    config = small(train_freq=8, gradient_steps=2)
-    straight = Trainer(config)
-    straight.run(max_updates=30)
-    first = Trainer(config)
-    first.run(max_updates=15)
-    path = first.save_checkpoint(tmp_path / "sac.pt")
-    payload = load(path)
+    straight, resumed, payload = straight_and_resumed(small(train_freq=8, gradient_steps=2), 30, 15,
+                                                      tmp_path)
     assert payload["run"]["sac"]["replay"]["actions"].shape == (120, 1)
     assert "actor.log_alpha" in payload["policy"]
-    resumed = Trainer(config)
-    resumed.load_run_state(payload)
-    resumed.run(max_updates=30)
     assert torch.equal(resumed.nets.rows, straight.nets.rows)
     assert torch.equal(resumed.learner.target_rows, straight.learner.target_rows)
     assert torch.equal(resumed.optimizer.exp_avg, straight.optimizer.exp_avg)
