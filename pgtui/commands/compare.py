@@ -258,18 +258,20 @@ def true_reward_plot(results: list[VariantProgress], optimum: dict[str, float], 
     plt.clf()
     plt.plotsize(*PLOT_SIZE)
     plt.theme("pro" if color else "clear")
+    ends = []
     for i, result in enumerate(results):
         traces = [t for t in result.true_rewards if t]
         if not traces:
             continue
         med, _, _ = band([[y for _, y in t] for t in traces], window=1)
         xs = [x / 1000 for x, _ in max(traces, key=len)][:len(med)]
+        ends.append(xs[-1])
         style = ({"color": PALETTE[i % len(PALETTE)], "marker": "braille"} if color
                  else {"marker": MARKERS[i % len(MARKERS)]})
         plt.plot(xs, med, label=result.name, **style)
-    for label, value in optimum.items():
+    for label, value in optimum.items():  # labelled mid-way: at the left edge the axis hides it
         plt.horizontal_line(value)
-        plt.text(label, x=0, y=value)
+        plt.text(label, x=max(ends, default=0) / 2, y=value)
     plt.title("true reward (exact): median across seeds; flat: π*'s")
     plt.xlabel("thousand steps (DPO: tokens of labelled pairs read)")
     drawn = plt.build()
