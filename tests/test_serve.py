@@ -87,6 +87,16 @@ def test_any_host_but_localhost_warns_that_anyone_who_reaches_it_can_use_it():
     assert "warning: listening on 0.0.0.0: anyone who can reach port" in said
 
 
+def test_the_page_points_at_the_address_visitors_use():
+    with Served("--public-url", "https://class.example.org") as served:
+        _, behind_a_proxy = page(served.url)
+    assert 'data-session-websocket-url="wss://class.example.org/ws"' in behind_a_proxy
+    assert 'src="https://class.example.org/static/js/textual.js"' in behind_a_proxy
+    with Served() as served:
+        _, direct = page(served.url)
+    assert f'data-session-websocket-url="ws://127.0.0.1:{served.port}/ws"' in direct
+
+
 # -- sessions ---------------------------------------------------------------------------
 
 
