@@ -149,9 +149,12 @@ async def test_max_sessions_turns_the_next_visitor_away_and_the_running_ones_go_
                     pass
             assert refused.value.status == 503
             for tab in (first, second):
+                await first.ws.send_str('["resize"]')  # not what the page sends: ignored
                 await tab.press(" ")
                 await tab.wait_for("paused")
             assert len(session_processes(served.process.pid)) == 2
+            assert served.interrupt() == 0
+        assert "2 sessions ended, 2 visitors were turned away" in served.process.stdout.read()
 
 
 async def test_killing_one_sessions_process_leaves_the_others_running_and_frees_its_place():

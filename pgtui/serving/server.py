@@ -65,8 +65,11 @@ class ClassroomServer(Server):
               "Ctrl+C stops it", flush=True)
 
     async def on_shutdown(self, app: web.Application) -> None:
-        await asyncio.gather(*(s.stop() for s in list(self.sessions.values())), return_exceptions=True)
+        running = list(self.sessions.values())
+        await asyncio.gather(*(s.stop() for s in running), return_exceptions=True)
         shutil.rmtree(self.root, ignore_errors=True)
+        print(f"pgtui serve: stopped; {len(running)} sessions ended, {self.refused} visitors were "
+              "turned away while the class was full", flush=True)
 
     async def handle_index(self, request: web.Request) -> web.Response:
         if self.full:
@@ -120,22 +123,24 @@ class ClassroomServer(Server):
             if message.type != WSMsgType.TEXT:
                 continue
             try:
-                kind, *rest = message.json()
-            except (ValueError, TypeError):
-                continue  # not the page's: ignored
-            data = rest[0] if rest else None
-            if kind == "stdin":
-                session.touched()
-                await session.send_bytes(data.encode("utf-8"))
-            elif kind == "resize":
-                session.touched()
-                await session.set_terminal_size(data["width"], data["height"])
-            elif kind == "ping":
-                await websocket.send_json(["pong", data])
-            elif kind == "blur":
-                await session.blur()
-            elif kind == "focus":
-                await session.focus()
+                await self._handle(websocket, session, *message.json())
+            except (ValueError, TypeError, KeyError, AttributeError):
+                continue  # not a message the page sends: ignored
+
+    async def _handle(self, websocket: web.WebSocketResponse, session: Session, kind: str,
+                      data: Any = None) -> None:
+        if kind == "stdin":
+            session.touched()
+            await session.send_bytes(data.encode("utf-8"))
+        elif kind == "resize":
+            session.touched()
+            await session.set_terminal_size(int(data["width"]), int(data["height"]))
+        elif kind == "ping":
+            await websocket.send_json(["pong", data])
+        elif kind == "blur":
+            await session.blur()
+        elif kind == "focus":
+            await session.focus()
 
     async def _end_when_idle(self, session: Session, websocket: web.WebSocketResponse) -> None:
         """Close the tab's websocket once no key, click or resize came for the timeout
