@@ -59,9 +59,9 @@ def value_error(key: str, value: Any) -> str | None:
     if key in CAPS and isinstance(value, int | float) and value > CAPS[key][0]:
         cap, why = CAPS[key]
         return f"{key}: at most {cap:,} {SUFFIX}; {why}"
-    if key == "variants" and isinstance(value, list) and len(value) > MAX_VARIANTS:
-        return f"variants: at most {MAX_VARIANTS} {SUFFIX}"
     if key == "variants" and isinstance(value, list):
+        if len(value) > MAX_VARIANTS:
+            return f"variants: at most {MAX_VARIANTS} {SUFFIX}"
         for variant in value:
             for k, v in variant.items() if isinstance(variant, dict) else ():
                 if k != "name" and (why := value_error(k, v)):

@@ -53,6 +53,12 @@ def rollout_noise(nets: SeedNets, params: list[torch.Tensor], samples: Samples, 
     return diagnostics.measure(nets, params, samples, adv / size, index, mask)
 
 
+def clipped_surrogate(log_ratio: torch.Tensor, adv: torch.Tensor, clip_coef: float) -> torch.Tensor:
+    """Per sample, PPO's (and GRPO's) min(r A, clip(r, 1 - eps, 1 + eps) A), r = pi / pi_old."""
+    ratio = log_ratio.exp()
+    return torch.min(ratio * adv, ratio.clamp(1 - clip_coef, 1 + clip_coef) * adv)
+
+
 def actor_critic_loss(logp: torch.Tensor, entropy: torch.Tensor, values: torch.Tensor,
                       adv: torch.Tensor, returns: torch.Tensor, mask: torch.Tensor | None,
                       config: Config, old_logp: torch.Tensor | None = None
@@ -70,9 +76,7 @@ def actor_critic_loss(logp: torch.Tensor, entropy: torch.Tensor, values: torch.T
         policy_loss = -mean(logp * adv)
     else:
         log_ratio = logp - old_logp
-        ratio = log_ratio.exp()
-        clipped = ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
-        policy_loss = -mean(torch.min(ratio * adv, clipped * adv))
+        policy_loss = -mean(clipped_surrogate(log_ratio, adv, config.clip_coef))
     value_loss = 0.5 * mean((values - returns).square())
     entropy_mean = mean(entropy)
     loss = policy_loss + config.vf_coef * value_loss

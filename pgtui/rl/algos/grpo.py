@@ -20,7 +20,7 @@ from ..networks import categorical_log_prob
 from ..optim import descend
 from ..rollout import Batch
 from ..task import TaskHook
-from .actor_critic import k3
+from .actor_critic import clipped_surrogate, k3
 from .interface import Learner
 from .reinforce import start_groups
 from .returns import full_episode_returns, masked_mean
@@ -63,9 +63,7 @@ def grpo_loss(logp: torch.Tensor, old_logp: torch.Tensor, ref_logp: torch.Tensor
     """(loss, [policy loss, k3, entropy]) per seed: the token mean of
     -(min(r A, clip(r, 1 - eps, 1 + eps) A) - kl_coef k3), r = pi / pi_old and k3 the
     estimate of KL(pi || pi_ref) at the token, less ent_coef times the mean entropy."""
-    ratio = (logp - old_logp).exp()
-    clipped = ratio.clamp(1 - config.clip_coef, 1 + config.clip_coef)
-    policy_loss = -masked_mean(torch.min(ratio * adv, clipped * adv), mask)
+    policy_loss = -masked_mean(clipped_surrogate(logp - old_logp, adv, config.clip_coef), mask)
     kl = masked_mean(k3(ref_logp - logp), mask) if ref_logp is not None else torch.zeros_like(policy_loss)
     entropy_mean = masked_mean(entropy, mask)
     loss = policy_loss + config.kl_coef * kl
