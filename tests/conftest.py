@@ -13,7 +13,15 @@ if "PGTUI_CACHE_DIR" not in os.environ:  # xdist's workers inherit the first pro
 
 
 import pytest  # noqa: E402
+from numerics import float64  # noqa: E402
 from sweep_helpers import train_local_sweep  # noqa: E402
+
+
+@pytest.fixture
+def in_float64():
+    """The test computes in float64, the engine too (``numerics.py``)."""
+    with float64():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +29,8 @@ def local_sweep(tmp_path_factory):
     """The tiny sweep on the local engine, for every test that reads it (the local sweep's
     tests and the Ray engine's comparison, kept in one xdist group)."""
     return train_local_sweep(tmp_path_factory.mktemp("sweep"))
+
+
+def pytest_report_header(config):
+    """The kernels torch picked on this CPU: equivalences in float32 would depend on them."""
+    return f"torch {torch.__version__}, CPU kernels {torch.backends.cpu.get_cpu_capability()}"

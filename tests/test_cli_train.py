@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from cli_helpers import run_pgtui
 
 from pgtui.metrics import WALL_CLOCK_FIELDS, read_metrics
@@ -17,6 +18,7 @@ def strip_clock(records):
     return [{k: v for k, v in r.items() if k not in WALL_CLOCK_FIELDS} for r in records]
 
 
+@pytest.mark.numerics
 def test_out_dir_json_summary_and_determinism(tmp_path):
     runs = []
     for name in ("a", "b"):

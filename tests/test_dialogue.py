@@ -347,6 +347,7 @@ def test_the_optimal_baseline_has_at_most_the_mean_baselines_variance_on_the_sam
     assert optimal < mean
 
 
+@pytest.mark.numerics
 def test_a_fit_is_the_same_whatever_the_processs_threads():
     """The cached models are what a fresh fit gives on any machine: a fit runs on one
     thread (two threads round a sum differently and moved scores by up to 0.036)."""

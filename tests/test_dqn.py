@@ -122,6 +122,7 @@ def test_the_target_network_follows_every_interval_copy_or_polyak():
                                nets.head(obs, nets.views_of(dqn.target_rows.clone())))
 
 
+@pytest.mark.numerics
 def test_a_resumed_dqn_run_goes_on_exactly(tmp_path):
     config = load_preset("cartpole-dqn").replace(learning_starts=200, train_freq=8,
                                                  gradient_steps=4, total_steps=10**6)

@@ -10,6 +10,8 @@ from pgtui.config import Config
 from pgtui.rl.algos.exact_gradient import expected_return, tabular_model, true_gradient
 from pgtui.rl.trainer import Trainer
 
+pytestmark = pytest.mark.numerics  # figures against an independent computation
+
 TABULAR = [("pgtui/Chain-v0", 0, "mlp"), ("FrozenLake-v1", 0, "mlp"), ("CliffWalking-v1", 25, "mlp"),
            ("pgtui/Bandit-v0", 0, "tabular")]
 

@@ -10,6 +10,8 @@ from pgtui.rl.envs.joint import JointCartPole
 from pgtui.rl.envs.registry import make_vec_env
 from pgtui.rl.trainer import Trainer
 
+pytestmark = pytest.mark.numerics
+
 
 def _reset_envs(num_envs: int, seeds: list[int]):
     envs = [make_vec_env("CartPole-v1", num_envs) for _ in seeds]
@@ -62,6 +64,7 @@ def _state_of(trainer: Trainer, s: int) -> tuple:
             env.np_random.bit_generator.state, trainer.runs[s].generator.get_state().tolist())
 
 
+@pytest.mark.usefixtures("in_float64")  # actions drawn by batched products and single ones
 @pytest.mark.parametrize("device", DEVICES)
 def test_joint_rollouts_make_the_batches_each_seed_would_alone(device):
     config = load_preset("cartpole-ppo").replace(num_envs=6, num_steps=40, device=device)
@@ -81,6 +84,7 @@ def test_joint_rollouts_make_the_batches_each_seed_would_alone(device):
         assert _state_of(together, s) == _state_of(a, 0) and len(a.collector.finished[0]) > 5
 
 
+@pytest.mark.usefixtures("in_float64")
 @pytest.mark.parametrize("max_steps", [100_000, 30])  # 30: some episodes are cut off
 @pytest.mark.parametrize("device", DEVICES)
 def test_joint_episode_rollouts_make_the_batches_each_seed_would_alone(max_steps, device):

@@ -10,6 +10,8 @@ from pgtui.rl.envs.registry import EnvInfo
 from pgtui.rl.networks import SeedNets, log_prob_entropy
 from pgtui.rl.policies import ActorCritic, build_policy
 
+pytestmark = pytest.mark.numerics
+
 
 def info(discrete: bool, obs_dim: int = 3, act_dim: int = 2) -> EnvInfo:
     return EnvInfo("test", obs_dim, discrete, act_dim, None, None, None, ())
@@ -42,6 +44,7 @@ def own_forward(policy: ActorCritic, obs: torch.Tensor, actions: torch.Tensor):
     return (dist.log_prob(actions).sum(-1), dist.entropy().sum(-1), critic.net(obs).squeeze(-1))
 
 
+@pytest.mark.usefixtures("in_float64")  # two paths: the batched products and each module's
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("kind", ["categorical-tanh", "categorical-relu", "gaussian-tanh", "tabular"])
 def test_the_batched_networks_and_their_gradients_equal_each_seeds_own(kind, device):

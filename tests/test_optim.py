@@ -6,7 +6,10 @@ import torch
 
 from pgtui.rl.optim import RowOptimizer
 
+pytestmark = pytest.mark.numerics
 
+
+@pytest.mark.usefixtures("in_float64")  # two implementations of one arithmetic
 @pytest.mark.parametrize("kind", ["adam", "sgd"])
 def test_each_row_steps_as_torch_optim_steps_its_own_parameter(kind):
     torch.manual_seed(0)

@@ -11,6 +11,8 @@ from pgtui.rl.algos.interface import masked_mean, policy_kl
 from pgtui.rl.events import UpdateFinished
 from pgtui.rl.trainer import Trainer
 
+pytestmark = pytest.mark.numerics  # figures against an independent computation
+
 PRESETS = {  # each algorithm, learning from its first update
     "reinforce": ("cartpole-reinforce-baseline", {"num_envs": 4, "episodes_per_update": 4}),
     "a2c": ("cartpole-a2c", {}),

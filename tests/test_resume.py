@@ -18,6 +18,8 @@ from pgtui.rl.envs.registry import make_vec_env
 from pgtui.rl.events import EpisodesFinished, UpdateFinished
 from pgtui.rl.trainer import Trainer
 
+pytestmark = pytest.mark.numerics
+
 
 def learning_record(event) -> tuple:
     """What an event says about learning, without the clock."""

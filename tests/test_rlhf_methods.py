@@ -216,6 +216,7 @@ def test_dpo_samples_nothing_and_counts_the_tokens_it_reads():
     assert stats[-1]["kl_exact"] > 0
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("algo", ["grpo", "dpo"])
 def test_a_resumed_grpo_or_dpo_run_matches_the_uninterrupted_one(tmp_path, algo):
     whole, second, _ = straight_and_resumed(dialogue(algo, total_steps=10**6), 4, 2, tmp_path)

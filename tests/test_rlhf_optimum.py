@@ -13,6 +13,8 @@ from pgtui.rl.trainer import Trainer
 from pgtui.tasks.rlhf.hook import Rlhf
 from pgtui.tasks.rlhf.optimum import kl_optimum, regularised_objective
 
+pytestmark = pytest.mark.numerics  # figures against an independent computation
+
 
 def small_case(seed=0, responses=6):
     g = torch.Generator().manual_seed(seed)

@@ -142,6 +142,7 @@ def test_alpha_learns_toward_the_target_or_stays_fixed_and_switches_live():
     assert trainer.config.alpha == 0.05
 
 
+@pytest.mark.numerics
 def test_a_resumed_sac_run_goes_on_exactly(tmp_path):
     straight, resumed, payload = straight_and_resumed(small(train_freq=8, gradient_steps=2), 30, 15,
                                                       tmp_path)

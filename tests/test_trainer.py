@@ -122,6 +122,7 @@ def test_episode_returns_are_all_reported():
     assert len(reported) == trainer.runs[0].episodes == 15
 
 
+@pytest.mark.numerics
 def test_same_seed_same_numbers():
     def run(seed):
         events = []
@@ -133,6 +134,7 @@ def test_same_seed_same_numbers():
     assert run(3) != run(4)
 
 
+@pytest.mark.numerics
 @pytest.mark.parametrize("preset", ["cartpole-ppo", "cartpole-a2c"])
 def test_measuring_gradient_noise_does_not_change_the_run(preset):
     def weights(diag_every):

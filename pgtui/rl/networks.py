@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .floats import as_float
 from .policies import ActorCritic, TabularCritic, TabularSoftmaxActor
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
@@ -252,7 +253,7 @@ class SeedNets:
     @torch.no_grad()
     def head_at(self, seed: int, obs) -> torch.Tensor:
         """Seed ``seed``'s actor output at one observation."""
-        x = torch.as_tensor(obs, dtype=torch.float32, device=self.rows.device)
+        x = as_float(obs, self.rows.device)
         return self.head(x.reshape(1, 1, -1).expand(self.num_seeds, 1, -1))[seed, 0]
 
     @torch.no_grad()
@@ -265,7 +266,7 @@ class SeedNets:
 
     @torch.no_grad()
     def value(self, seed: int, obs) -> float:
-        x = torch.as_tensor(obs, dtype=torch.float32, device=self.rows.device)
+        x = as_float(obs, self.rows.device)
         return float(self.values(x.reshape(1, 1, -1).expand(self.num_seeds, 1, -1))[seed, 0])
 
     # -- one seed as an ``ActorCritic`` state dict (checkpoints, watch mode) ------------

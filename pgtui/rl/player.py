@@ -13,6 +13,7 @@ from ..tasks import env_kwargs_of
 from . import checkpoint
 from .algos import LEARNERS
 from .envs.registry import env_info, make_env
+from .floats import as_float
 from .networks import SeedNets
 from .policies import policy_for
 from .seeding import SeedStreams
@@ -55,7 +56,7 @@ class Player:
         if self.learner.plays_greedy:
             action = self.learner.greedy(self.nets.head_at(0, obs), self.info)
             return int(action) if self.info.discrete else action
-        x = torch.as_tensor(obs, dtype=torch.float32).reshape(1, 1, -1)
+        x = as_float(obs).reshape(1, 1, -1)
         action, _ = self.nets.sample(x, [self.generator], [0])
         action = action[0, 0].numpy()
         if not self.info.discrete:

@@ -114,7 +114,7 @@ class TabularSoftmaxActor(nn.Module):
 
     def __init__(self, n_actions: int, init_theta: list[float] | None = None) -> None:
         super().__init__()
-        theta = torch.tensor(init_theta, dtype=torch.float32) if init_theta else torch.zeros(n_actions)
+        theta = torch.tensor(init_theta) if init_theta else torch.zeros(n_actions)
         self.theta = nn.Parameter(theta)
 
 

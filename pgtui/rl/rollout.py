@@ -24,6 +24,7 @@ import torch
 
 from .envs.joint import SeedEnvs
 from .envs.registry import EnvInfo
+from .floats import as_float, as_tensor
 from .networks import SeedNets
 
 
@@ -124,7 +125,7 @@ class Collector:
 
     def _act(self, nets: SeedNets, seeds: list[int]) -> np.ndarray:
         """Every seed's actions (S, N[, d]) for ``self.obs``; only ``seeds`` draw."""
-        obs = torch.as_tensor(self.obs, device=self.device)
+        obs = as_float(self.obs, self.device)
         action, head = (self.acting(obs, seeds) if self.acting is not None
                         else nets.sample(obs, self.generators, seeds))
         action = action.cpu().numpy()
@@ -154,7 +155,7 @@ class Collector:
     def show(self, nets: SeedNets) -> None:
         """The drawn state and the policy's view of it, for a learner that steps no env
         (DPO): env 0 of seed 0 as it stands, at the snapshot rate."""
-        obs = torch.as_tensor(self.obs[:, :1], device=self.device)
+        obs = as_float(self.obs[:, :1], self.device)
         self._maybe_snapshot(nets, nets.head(obs))
 
     def _step(self, actions: np.ndarray, seeds: list[int], counts: np.ndarray | None,
@@ -227,8 +228,8 @@ class Collector:
             return None
         obs_buf[T] = self.obs
         pick = slice(None) if len(seeds) == S else seeds
-        obs = torch.as_tensor(obs_buf[:, pick], device=self.device)
-        as_t = lambda x: torch.as_tensor(x[:, pick], device=self.device)  # noqa: E731
+        obs = as_float(obs_buf[:, pick], self.device)
+        as_t = lambda x: as_tensor(x[:, pick], self.device)  # noqa: E731
         batch = Batch(seeds, obs[:T], as_t(actions), as_t(rewards), as_t(terminated), as_t(dones),
                       as_t(valid), next_obs=obs[1:])
         if values:
@@ -380,7 +381,7 @@ class EpisodeBook:
             kept = np.unique(ids[ids >= 0])
             ids[ids >= 0] = np.searchsorted(kept, ids[ids >= 0])
             num_episodes.append(len(kept))
-        as_t = lambda x, dtype=None: torch.as_tensor(x, dtype=dtype, device=device)  # noqa: E731
+        as_t = lambda x: as_tensor(x, device)  # noqa: E731
         return Batch(list(seeds), as_t(take(self.obs)), as_t(take(self.actions)),
-                     as_t(rewards, torch.float32), as_t(terminated), as_t(dones), as_t(valid),
+                     as_float(rewards, device), as_t(terminated), as_t(dones), as_t(valid),
                      episode_ids=as_t(episode_ids), num_episodes=as_t(num_episodes))

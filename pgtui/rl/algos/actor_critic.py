@@ -223,7 +223,7 @@ def _ppo_stats(records: list, running: list[bool], old_values: torch.Tensor,
                   [*losses.T, kl, clipfrac,
                    *(torch.where(took.unsqueeze(-1), norms, 0.0).sum(0) / steps.unsqueeze(-1)).T,
                    explained_variance(old_values, returns, samples.mask),
-                   1.0 - torch.tensor(running, dtype=torch.float32, device=norms.device)])
+                   1.0 - torch.tensor(running, dtype=norms.dtype, device=norms.device)])
 
 
 class A2C(Learner):

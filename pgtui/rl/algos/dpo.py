@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ...config import Config
+from ..floats import as_float
 from ..networks import categorical_log_prob
 from ..optim import descend
 from ..rollout import Batch
@@ -61,7 +62,7 @@ class Dpo(Learner):
         obs = np.stack([np.concatenate([d[0], d[2]], 1) for d in draws], 2)  # (pairs, 2L, S, d)
         actions = np.stack([np.concatenate([d[1], d[3]], 1) for d in draws], 2)
         device = self.parts.nets.rows.device
-        obs = torch.as_tensor(obs, device=device).movedim(0, 2)  # (2L, S, pairs, d)
+        obs = as_float(obs, device).movedim(0, 2)  # (2L, S, pairs, d)
         actions = torch.as_tensor(actions, device=device).movedim(0, 2)
         ones = torch.ones(actions.shape, dtype=torch.bool, device=device)
         zeros = torch.zeros(actions.shape, device=device)

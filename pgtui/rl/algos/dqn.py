@@ -17,6 +17,7 @@ import torch
 
 from ...config import Config
 from ..events import Snapshot
+from ..floats import as_float
 from ..networks import SeedNets
 from ..optim import RowOptimizer, descend
 from ..rollout import Acting, Batch
@@ -205,7 +206,7 @@ class Dqn(ReplayLearner):
             return None
         model, nets = self.parts.tabular, self.parts.nets
         with torch.no_grad():
-            x = torch.as_tensor(model.observations, device=nets.rows.device)
+            x = as_float(model.observations, nets.rows.device)
             q = nets.head(x.expand(len(seeds), *x.shape), nets.select(seeds))
         greedy = torch.nn.functional.one_hot(q.argmax(-1), q.shape[-1]).double()
         for row, j in zip(figures, expected_return(model, greedy), strict=True):

@@ -23,6 +23,7 @@ from torch.distributions import Categorical, Normal, kl_divergence
 from ...config import Config
 from ..envs.registry import EnvInfo
 from ..events import Snapshot
+from ..floats import as_float
 from ..networks import SeedNets
 from ..optim import RowOptimizer
 from ..rollout import Batch, Collector
@@ -134,7 +135,7 @@ class Learner:
         tabular, nets = self.parts.tabular, self.parts.nets
         if tabular is None or len(tabular.observations) < 2:
             return None
-        x = torch.as_tensor(tabular.observations, device=nets.rows.device)
+        x = as_float(tabular.observations, nets.rows.device)
         return tuple(map(tuple, self.table(nets.head(x.expand(nets.num_seeds, *x.shape))[0]).tolist()))
 
     @torch.no_grad()
@@ -169,7 +170,7 @@ class Learner:
         model, nets = self.parts.tabular, self.parts.nets
         if model is None:
             return None
-        x = torch.as_tensor(model.observations, device=nets.rows.device)
+        x = as_float(model.observations, nets.rows.device)
         heads = nets.head(x.expand(len(seeds), *x.shape), nets.select(seeds))
         probs = self.acting_probs(heads, seeds)
         figures = [{"objective": float(j)} for j in expected_return(model, probs)]

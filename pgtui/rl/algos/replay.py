@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ...config import Config
+from ..floats import as_tensor
 from ..rollout import Batch
 from .interface import Learner, Parts
 from .samples import Stats
@@ -58,7 +59,7 @@ class ReplayBuffer:
         index = np.stack([torch.randint(int(self.size[s]), (batch_size,), generator=generators[s]).numpy()
                           for s in seeds])
         rows = np.asarray(seeds)[:, None]
-        return tuple(torch.as_tensor(a[rows, index], device=device) for a in
+        return tuple(as_tensor(a[rows, index], device) for a in
                      (self.obs, self.actions, self.rewards, self.next_obs, self.terminated))
 
     def seed_state(self, s: int) -> dict[str, torch.Tensor]:

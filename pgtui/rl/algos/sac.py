@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from ...config import Config
 from ..envs.registry import EnvInfo
 from ..events import Snapshot
+from ..floats import as_float
 from ..networks import SeedNets
 from ..optim import descend
 from ..rollout import Acting, Batch
@@ -251,8 +252,8 @@ class Sac(ReplayLearner):
         and the standard deviation of the squashed actions it draws (by quadrature)."""
         mean, log_std = split_head(head)
         scale = ActionScale(info, head.device)
-        squashed = torch.tanh(mean.unsqueeze(-1) + log_std.exp().unsqueeze(-1) * _NODES.to(head.device))
-        weights = _WEIGHTS.to(head.device)
+        squashed = torch.tanh(mean.unsqueeze(-1) + log_std.exp().unsqueeze(-1) * _NODES.to(head))
+        weights = _WEIGHTS.to(head)
         first, second = (squashed * weights).sum(-1), (squashed.square() * weights).sum(-1)
         std = scale.half * (second - first.square()).clamp(min=0).sqrt()
         return tuple(torch.cat([scale.to_env(torch.tanh(mean)), std]).tolist())
@@ -262,7 +263,7 @@ class Sac(ReplayLearner):
                  last_final: np.ndarray | None) -> Snapshot:
         """The mean action and its spread, and the twin critics at the mean action."""
         summary, nets = self.summary(head), self.parts.nets
-        x = torch.as_tensor(obs, dtype=torch.float32, device=nets.rows.device).reshape(1, 1, -1)
+        x = as_float(obs, nets.rows.device).reshape(1, 1, -1)
         action = torch.tanh(split_head(head)[0]).reshape(1, 1, -1)
         critic = nets.select([0], nets.critic_params(nets.params))
         q = tuple(nets.q_values(x, action, critic)[0, :, 0].tolist())

@@ -12,6 +12,7 @@ KL(pi(.|x) || pi_ref(.|x)).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import gymnasium as gym
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 
 from ...config import Config
+from ...rl.floats import as_float
 from ...rl.networks import SeedNets, categorical_log_prob
 from ...rl.rollout import Batch, Shaping
 from ...rl.task import TaskHook
@@ -92,22 +94,22 @@ class Rlhf(TaskHook):
 
     def __init__(self, device: torch.device) -> None:
         self.device = device
-        self.reference = reference_actor().to(device)
-        self.contexts = [torch.as_tensor(x, device=device) for x in contexts()]
-        self.ref_logp = torch.as_tensor(np.log(reference_probs()), dtype=torch.float32,
-                                        device=device)
+        # a copy in the engine's float type: the cached one stays as it was fitted
+        self.reference = copy.deepcopy(reference_actor()).to(device, torch.get_default_dtype())
+        self.contexts = [as_float(x, device) for x in contexts()]
+        self.ref_logp = as_float(np.log(reference_probs()), device)
         weights = prompt_probs()
-        self.prompt_p = torch.as_tensor(weights, dtype=torch.float32, device=device)
+        self.prompt_p = as_float(weights, device)
         wrong = weights * USER_WRONG
-        self.wrong_p = torch.as_tensor(wrong / wrong.sum(), dtype=torch.float32, device=device)
-        self.correct = torch.as_tensor(CORRECT, dtype=torch.float32, device=device)
-        self.agrees = torch.as_tensor(AGREES, dtype=torch.float32, device=device)
+        self.wrong_p = as_float(wrong / wrong.sum(), device)
+        self.correct = as_float(CORRECT, device)
+        self.agrees = as_float(AGREES, device)
         self.use_labeler_bias(0.0)
 
     def use_labeler_bias(self, labeler_bias: float, kl_coef: float = 0.0) -> None:
         self.labeler_bias = labeler_bias
         self.fitted = reward_model(labeler_bias)
-        self.scores = torch.as_tensor(self.fitted.scores, dtype=torch.float32, device=self.device)
+        self.scores = as_float(self.fitted.scores, self.device)
         self.use_kl_coef(kl_coef)
 
     def use_kl_coef(self, kl_coef: float) -> None:

@@ -59,8 +59,8 @@ def _store(path: Path, write) -> None:
 
 @functools.lru_cache(maxsize=1)
 def reference_actor() -> CategoricalActor:
-    """pi_ref, frozen."""
-    actor = CategoricalActor(OBS_DIM, len(VOCAB), list(HIDDEN), ACTIVATION)
+    """pi_ref, frozen, in float32 as it was fitted."""
+    actor = CategoricalActor(OBS_DIM, len(VOCAB), list(HIDDEN), ACTIVATION).float()
     path = cache_dir() / f"dialogue-{_fingerprint()}-reference.pt"
     try:
         actor.load_state_dict(torch.load(path, weights_only=True))

@@ -85,21 +85,24 @@ def target_counts(prompts: np.ndarray, responses: np.ndarray) -> list[np.ndarray
 
 
 @contextlib.contextmanager
-def one_thread():
-    """torch on one thread while a model is fitted: a sum split over threads rounds
-    differently, and the fit (and every figure after it) would depend on the cores of
-    the process that fitted it first."""
-    threads = torch.get_num_threads()
+def fitting():
+    """torch as every fit of the task's models runs, whatever the caller's settings: on
+    one thread (a sum split over threads rounds differently, and the fit, with every
+    figure after it, would depend on the cores of the process that fitted it first) and
+    in float32 (a caller may compute in float64: ``rl/floats.py``)."""
+    threads, dtype = torch.get_num_threads(), torch.get_default_dtype()
     torch.set_num_threads(1)
+    torch.set_default_dtype(torch.float32)
     try:
         yield
     finally:
         torch.set_num_threads(threads)
+        torch.set_default_dtype(dtype)
 
 
 def fit_reference(seed: int = 0) -> CategoricalActor:
     """The reference policy: fitted to a corpus drawn with ``seed``, frozen."""
-    with one_thread():
+    with fitting():
         return _fit_reference(seed)
 
 

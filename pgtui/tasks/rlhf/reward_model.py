@@ -18,7 +18,7 @@ from torch import nn
 from ...rl.policies import mlp
 from .dialogue import CORRECT, NUM_PROMPTS, NUM_RESPONSES, OBS_DIM, final_observations, prompt_probs
 from .labelers import label
-from .reference import one_thread
+from .reference import fitting
 
 PAIRS = 20_000  # training pairs
 HELD_OUT = 5_000  # pairs kept aside to measure it
@@ -80,8 +80,8 @@ def labelled_pairs(ref_probs: np.ndarray, labeler_bias: float, seed: int = 0
 
 def fit_reward_model(ref_probs: np.ndarray, labeler_bias: float, seed: int = 0) -> FittedRewardModel:
     """A reward model fitted to labelers of ``labeler_bias`` judging pairs drawn from
-    ``ref_probs`` (the reference policy's responses), on one thread (``one_thread``)."""
-    with one_thread():
+    ``ref_probs`` (the reference policy's responses), on one thread (``fitting``)."""
+    with fitting():
         return _fit_reward_model(ref_probs, labeler_bias, seed)
 
 
