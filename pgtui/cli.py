@@ -21,6 +21,11 @@ USAGE_ERRORS = (ConfigError, EnvError, CheckpointError)
 DEFAULT_PRESET = "cartpole-reinforce-baseline"
 # one served session per core: measured on 2 cores (benchmarks/serve_sessions.py), two
 # sessions all training answer a key within 76 ms at p95, three within 234 ms
+# a served session's memory (PSS of its processes, benchmarks/serve_memory.py): a single
+# run held 0.3 GB, the widest shipped race (five variants) 1.6 GB, about 0.29 GB a
+# variant; the most a session may open, a race of six beside its paused run, comes to
+# about 2.2 GB
+DEFAULT_SESSION_MEMORY_GB = 3.0
 DEFAULT_SESSIONS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                        else os.cpu_count() or 1)
 
@@ -161,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
                             f"(one per core: {DEFAULT_SESSIONS})")
     serve.add_argument("--idle-minutes", type=_positive_float, default=30.0,
                        help="end a session after this long without a key or click (30)")
+    serve.add_argument("--session-memory", type=_non_negative_float, default=DEFAULT_SESSION_MEMORY_GB,
+                       metavar="GB", help="end a session whose processes hold more memory than "
+                       f"this, 0 for no limit ({DEFAULT_SESSION_MEMORY_GB:g})")
     serve.add_argument("--public-url", help="the URL visitors use, behind a reverse proxy")
     serve.add_argument("--trusted", action="store_true",
                        help="lift the lockdown (preset paths, module:EnvId, caps): your own machine only")
@@ -330,7 +338,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.port > 65535:
         raise UsageError(f"pgtui serve: --port: expected a port number, got {args.port}")
     return run_serve(ServeOptions(args.preset, args.host, args.port, args.max_sessions,
-                                  args.idle_minutes, args.public_url, args.trusted))
+                                  args.idle_minutes, args.public_url, args.trusted,
+                                  args.session_memory))
 
 
 def _cmd_lessons(args: argparse.Namespace) -> int:

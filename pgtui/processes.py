@@ -23,9 +23,45 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from . import lockdown
 from .rl.events import Command, Event, EventBatcher, RunError, Stop, Stopped
 
 _CONTEXT = mp.get_context("spawn")  # no fork of a process that runs threads
+
+#: set by the server for a served session: the most processes it may run at once
+MAX_PROCESSES_VAR = "PGTUI_MAX_PROCESSES"
+
+
+class TooManyProcesses(RuntimeError):
+    """This session runs as many processes as it may."""
+
+
+_live: set[_Child] = set()  # the children started here, until seen ended
+_live_lock = threading.Lock()  # runs start from the screen's thread and from workers
+
+
+def live_processes() -> int:
+    """How many of the processes started here still run."""
+    with _live_lock:
+        _live.difference_update([child for child in _live if not child.alive])
+        return len(_live)
+
+
+def room() -> int | None:
+    """How many more processes this session may start now: its cap
+    (``MAX_PROCESSES_VAR``) less those that run; None outside a served session."""
+    cap = os.environ.get(MAX_PROCESSES_VAR)
+    return max(int(cap) - live_processes(), 0) if cap else None
+
+
+def check_room(needed: int = 1) -> None:
+    """Raise ``TooManyProcesses`` where ``needed`` more processes would pass the cap."""
+    left = room()
+    if left is not None and needed > left:
+        cap = os.environ[MAX_PROCESSES_VAR]
+        raise TooManyProcesses(
+            f"this session runs {int(cap) - left} training processes and may run at most {cap} "
+            f"at once; this needs {needed} more: close a race or a sweep first")
 
 
 def prepare() -> None:
@@ -198,7 +234,15 @@ class _Child:
                                          args=(self._commands, self._out, *args))
 
     def start(self) -> None:
+        """Start the process; ``TooManyProcesses`` if the session runs all it may."""
+        check_room(1)
         self._process.start()
+        with _live_lock:
+            _live.add(self)
+
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive()
 
     @property
     def pid(self) -> int | None:
@@ -209,8 +253,14 @@ class _Child:
         self._commands.put(command)
 
     def stop(self) -> None:
-        """Ask the training to stop at its next update boundary."""
-        self._commands.put(Stop())
+        """Ask the training to stop at its next update boundary, where it flushes its
+        files. A served session's run is ended outright: it writes no files, and at low
+        priority on busy cores it may take long to reach its next update (one visitor's
+        replaced runs would pile up)."""
+        if lockdown.served():
+            self.kill()
+        else:
+            self._commands.put(Stop())
 
     def _stream(self, poll_s: float, on_death: Callable[[int | None], Any]) -> Iterator:
         """What the child reports until it ends; a dead child ends it with ``on_death``."""
@@ -228,8 +278,9 @@ class _Child:
 
     def kill(self) -> None:
         """End the child now: for one that holds nothing to flush (a spare)."""
-        self._process.kill()
-        self._process.join(1.0)
+        if self._process.pid is not None:
+            self._process.kill()
+            self._process.join(1.0)
 
     def join(self, timeout: float = 10.0) -> None:
         """Wait for the child to exit; kill it if it will not."""

@@ -83,6 +83,7 @@ class Tab:
         self.since_mark = bytearray()  # what arrived since ``mark``
         self.messages: list = []  # the server's JSON messages to the page (downloads...)
         self.closed = False
+        self.close_reason = ""  # why the server ended the session, as the page shows it
         self.first_byte: float | None = None
         self.received_at = 0.0
 
@@ -94,7 +95,13 @@ class Tab:
         return self
 
     async def _read(self) -> None:
-        async for message in self.ws:
+        while True:
+            message = await self.ws.receive()
+            if message.type == aiohttp.WSMsgType.CLOSE:
+                self.close_reason = message.extra or ""
+            if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,
+                                aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                break
             if message.type == aiohttp.WSMsgType.TEXT:
                 self.messages.append(json.loads(message.data))
             elif message.type == aiohttp.WSMsgType.BINARY:

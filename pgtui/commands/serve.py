@@ -17,6 +17,7 @@ class ServeOptions:
     idle_minutes: float
     public_url: str | None
     trusted: bool
+    session_memory_gb: float = 0.0  # 0: no limit
 
 
 def require_textual_serve() -> None:
@@ -55,6 +56,7 @@ def run_serve(options: ServeOptions) -> int:
     server = ClassroomServer(options.preset, options.host, options.port,
                              max_sessions=options.max_sessions,
                              idle_timeout_s=options.idle_minutes * 60, trusted=options.trusted,
-                             public_url=options.public_url)
+                             public_url=options.public_url,
+                             session_memory=int(options.session_memory_gb * 1024**3) or None)
     server.serve()
     return 0

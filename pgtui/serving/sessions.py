@@ -13,31 +13,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import resource
 import shutil
 import signal
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual_serve.app_service import AppService
 
 from .. import lockdown
-from ..processes import TRAINER_NICE_VAR
+from ..processes import MAX_PROCESSES_VAR, TRAINER_NICE_VAR
 
 QUIT_GRACE_S = 3.0  # the app's own quit, then its process group is ended
 KILL_GRACE_S = 2.0  # SIGTERM, then SIGKILL
 TRAINER_NICE = 19
 SCREEN_FPS = 20  # textual-serve asks for 60; the panes change at most 20 times a second
+# training processes a session may run at once: the largest race a session may open, the
+# run it paused, and one being replaced
+MAX_TRAINING_PROCESSES = lockdown.MAX_VARIANTS + 2
+# beside them a session holds its screen and multiprocessing's resource tracker; a group
+# past this many is a bug's, and the server ends it
+MAX_GROUP_PROCESSES = MAX_TRAINING_PROCESSES + 2
 
 
 class Session(AppService):
     """A served playground: textual-serve's app service, run as a process group in a
     folder of its own."""
 
-    def __init__(self, argv: list[str], root: Path, trusted: bool, **kwargs) -> None:
+    def __init__(self, argv: list[str], root: Path, trusted: bool, memory_limit: int | None = None,
+                 **kwargs) -> None:
+        """``memory_limit``: bytes of address space each of its processes may map (None:
+        no limit), a guard against sudden growth that the server's watch (once a second)
+        would see too late."""
         super().__init__(" ".join(argv), **kwargs)
         self.argv = argv
         self.trusted = trusted
+        self.memory_limit = memory_limit
         self.folder = Path(tempfile.mkdtemp(prefix="pgtui-session-", dir=root))
         self.last_input = time.monotonic()
         self.ended = False
@@ -58,6 +71,7 @@ class Session(AppService):
         # training a key is still answered at once; the sessions share what is left
         environment[TRAINER_NICE_VAR] = str(TRAINER_NICE)
         environment["TEXTUAL_FPS"] = str(SCREEN_FPS)
+        environment[MAX_PROCESSES_VAR] = str(MAX_TRAINING_PROCESSES)
         # the models' cache stays where the server filled it (a session only reads it)
         environment.setdefault("PGTUI_CACHE_DIR", _cache_dir())
         if not self.trusted:
@@ -71,6 +85,9 @@ class Session(AppService):
             *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=self._build_environment(width, height),
             cwd=self.folder, start_new_session=True)
+        if self.memory_limit is not None:  # inherited by the training processes it starts
+            with contextlib.suppress(OSError):  # it may already have ended
+                resource.prlimit(process.pid, resource.RLIMIT_AS, (self.memory_limit,) * 2)
         assert process.stdin is not None
         self._stdin = process.stdin
         return process
@@ -109,6 +126,37 @@ async def end_group(process: asyncio.subprocess.Process | None) -> None:
             os.killpg(process.pid, sig)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(process.wait(), grace)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a session's process group holds: live processes and their memory."""
+
+    processes: int
+    memory: int  # bytes: each process's proportional share (PSS), so shared libraries count once
+
+
+def group_usage(group: int) -> Usage | None:
+    """The live processes of process group ``group`` and their memory, read from Linux's
+    /proc; None where there is no /proc."""
+    proc = Path("/proc")
+    if not (proc / "self" / "smaps_rollup").exists():
+        return None
+    count, memory = 0, 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) != group or fields[0] == "Z":
+                continue
+            rollup = (entry / "smaps_rollup").read_text()
+        except (OSError, IndexError, ValueError):
+            continue  # it ended while read
+        count += 1
+        memory += next((int(line.split()[1]) * 1024 for line in rollup.splitlines()
+                        if line.startswith("Pss:")), 0)
+    return Usage(count, memory)
 
 
 def _cache_dir() -> str:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
+from typing import Any
 
+from rich.text import Text
 from textual.app import App
 from textual.binding import Binding
 
@@ -115,8 +117,8 @@ class PlaygroundApp(App[int]):
         try:
             info = env_info(config.env, config.env_kwargs)
             device_name(config.device)
-            variant_configs(config)  # every variant must be a valid config
-        except (EnvError, ConfigError) as err:
+            processes.check_room(len(variant_configs(config)))  # every variant must be valid
+        except (EnvError, ConfigError, processes.TooManyProcesses) as err:
             self._cannot_start(err, first)
             return
         threshold = solved_threshold(config, info)
@@ -127,9 +129,10 @@ class PlaygroundApp(App[int]):
         try:
             info = env_info(config.env, config.env_kwargs)
             device_name(config.device)
+            processes.check_room(1)
             screen = SweepScreen(config, title, out=self.out, autostart=self.autostart,
                                  threshold=solved_threshold(config, info))
-        except (EnvError, ConfigError) as err:
+        except (EnvError, ConfigError, processes.TooManyProcesses) as err:
             self._cannot_start(err, first)
             return
         self.push_screen(screen)
@@ -138,7 +141,13 @@ class PlaygroundApp(App[int]):
         """A run, race or sweep that cannot start: a notice, or exit 2 if it was the first."""
         self.notify(str(err), title="cannot start", severity="error")
         if first:
-            self.exit(return_code=2, message=str(err))
+            self.exit(return_code=2, message=Text(str(err)))
+
+    def notify(self, message: str, *, markup: bool = False, **kwargs: Any) -> None:
+        """A notice, always as plain text: notices carry text from outside (a typed preset
+        name, an env's or a checkpoint's error), and markup in it could call any action
+        (``[@click=...]``), which in a served session is a visitor's to call."""
+        super().notify(message, markup=False, **kwargs)
 
     def start_run(self, config: Config, first: bool = False) -> None:
         """Run ``config``: in the train screen on show if its panes fit (a reset), else in
@@ -151,7 +160,11 @@ class PlaygroundApp(App[int]):
             return
         trainer = None
         if self.autostart:
-            trainer, self._spare = self._spare or self._spawn(), None
+            try:
+                trainer, self._spare = self._spare or self._spawn(), None
+            except processes.TooManyProcesses as err:
+                self._cannot_start(err, first)
+                return
         self.run_id += 1
         current = self.train_screen
         if current is not None and current.fits(config, info, device):

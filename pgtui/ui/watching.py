@@ -9,7 +9,7 @@ from functools import partial
 
 from textual.screen import Screen
 
-from ..processes import RemotePlayer
+from ..processes import RemotePlayer, TooManyProcesses
 from ..rl.events import RunError
 from .messages import WatchFrame
 
@@ -38,7 +38,12 @@ class Watching:
     def _play(self, path: str, stop: threading.Event) -> None:
         app = self.screen.app
         player = RemotePlayer(path)
-        player.start()
+        try:
+            player.start()
+        except TooManyProcesses as err:
+            app.call_from_thread(app.notify, str(err), title="cannot watch", severity="error")
+            app.call_from_thread(self._ended, stop)
+            return
         try:
             for frame in player.frames():
                 if isinstance(frame, RunError):

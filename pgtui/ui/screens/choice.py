@@ -29,3 +29,9 @@ class ChoicePicker(ModalScreen[str | None]):
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+    async def action_dismiss(self, result: str | None = None) -> None:
+        """escape (None), or an action that names a result: only a choice on offer
+        leaves, since an action can be called with any argument."""
+        if result is None or result in dict(self.choices):
+            await super().action_dismiss(result)

@@ -11,12 +11,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.scalar import Scalar
+from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
 
 from ...config import BASELINES, Config, used_by
-from ...processes import RemoteVariant, race_threads
+from ...processes import RemoteVariant, TooManyProcesses, race_threads
 from ...rl.events import Pause, Resume, RunError, SetParam
 from ...rl.race.figures import band
 from ...rl.race.spec import VariantReport, reference_estimator, variant_configs
@@ -82,7 +83,11 @@ class RaceScreen(Screen):
         for name, configs in self.configs:
             remote = RemoteVariant(name, configs, reference=reference, threads=threads,
                                  resume=[self.resume] * len(configs) if self.resume else None)
-            remote.start()
+            try:
+                remote.start()
+            except TooManyProcesses as err:  # the app checked, but a run may have begun since
+                self.variants[name].error = str(err)
+                continue
             self.remotes[name] = remote
             self._relay(remote)
 
@@ -140,7 +145,7 @@ class RaceScreen(Screen):
             for column in columns:
                 column.draw_plot(self.threshold, y_range)
         name = list(self.variants)[self.selected]
-        self.header.update(f"[b]{self.title_text}[/b]  ·  keys act on [b]{name}[/b] "
+        self.header.update(f"[b]{escape(self.title_text)}[/b]  ·  keys act on [b]{name}[/b] "
                            "(←/→ to choose)  ·  a: pause/resume all")
 
     def y_range(self) -> tuple[float, float] | None:

@@ -15,11 +15,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 from textual_plotext import PlotextPlot
 
+from ... import processes
 from ...config import Config
 from ...rl.race.figures import moving_average
 from ...rl.race.spec import SeedProgress
@@ -98,7 +100,11 @@ class SweepScreen(Screen):
     def _run(self) -> None:
         from ...sweep.local import run_local
 
-        run_local(self.sweep, self.store, lambda e: self.post_message(SweepItem(e)), self.stop)
+        workers, left = processes.available_cores(), processes.room()
+        if left is not None:  # a process a core, within a served session's cap
+            workers = max(1, min(workers, left))
+        run_local(self.sweep, self.store, lambda e: self.post_message(SweepItem(e)), self.stop,
+                  workers=workers)
 
     def stop_all(self) -> None:
         self.stop.set()
@@ -153,7 +159,7 @@ class SweepScreen(Screen):
 
     def refresh_all(self) -> None:
         done = sum(len(s.finished) for s in self.points.values())
-        self.header.update(f"[b]{self.title_text}[/b]  ·  {len(self.sweep.points)} points x "
+        self.header.update(f"[b]{escape(self.title_text)}[/b]  ·  {len(self.sweep.points)} points x "
                            f"{self.sweep.config.seeds} seeds  ·  {done}/{self.sweep.trials} trials "
                            "done  ·  enter: curves")
         self.draw_plot()
