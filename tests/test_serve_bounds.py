@@ -66,6 +66,10 @@ async def test_a_screen_size_past_a_browsers_is_clamped_and_nonsense_is_ignored(
             await answers_within(other)
             screen = group_usage(bad_group)
             assert screen.memory < 1024**3, f"{screen.memory / 1024**3:.1f} GB"  # 4.3 GB unclamped
+            # each of its processes may map at most the session's memory and a margin
+            limits = Path(f"/proc/{bad_group}/limits").read_text()
+            (line,) = [row for row in limits.splitlines() if row.startswith("Max address space")]
+            assert line.split()[3] == str(5 * 1024**3)  # --session-memory 3 (GB), plus 2
             assert server_memory(served) < SERVER_MEMORY_BOUND
         finally:
             await bad.__aexit__(None, None, None)
@@ -234,3 +238,26 @@ async def test_a_picker_leaves_only_with_a_choice_it_offered():
             await pilot.press("escape")
             await pilot.pause()
             assert not isinstance(app.screen, ChoicePicker)
+
+
+async def test_past_its_cap_a_session_refuses_a_race_in_one_line_and_its_run_goes_on(monkeypatch):
+    from textual.widgets._toast import Toast
+
+    from pgtui.presets import load_preset
+    from pgtui.processes import MAX_PROCESSES_VAR, live_processes
+    from pgtui.ui.app import PlaygroundApp
+
+    monkeypatch.setenv("PGTUI_SESSION_DIR", "served")  # a served session's processes...
+    monkeypatch.setenv(MAX_PROCESSES_VAR, "2")  # ... under a cap of two
+    app = PlaygroundApp(load_preset(PRESET), PRESET)
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press("enter")  # the first race preset: four variants
+        await pilot.pause(0.3)
+        shown = " ".join(" ".join(str(t.render()).split()) for t in app.screen.query(Toast))
+        assert "may run at most 2 at once; this needs 4 more" in shown, shown
+        assert live_processes() == 1  # the run on show, untouched
+        await pilot.press("r")  # a reset: the run replaced is ended outright, then its successor
+        await pilot.pause(0.5)
+        assert live_processes() == 1
