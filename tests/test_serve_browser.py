@@ -111,12 +111,7 @@ def test_a_browser_tab_draws_the_playground_answers_keys_races_and_ends_when_clo
         assert "googleapis" not in browser.page_source  # nothing fetched from the internet
         (group,) = session_processes(served.process.pid)
 
-        page.wait_for("episode returns")
-        time.sleep(2)  # let the cart move and the curve grow, for the screenshot
-        shot = Path(os.environ.get("PGTUI_SERVE_SCREENSHOT", tmp_path / "served.png"))
-        browser.save_screenshot(str(shot))  # docs/serve.png is one of these
-        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
-
+        # keys first, while the run trains (unloaded, it finishes its 1M steps in 40 s)
         page.press(" ")
         page.wait_for("paused")
         page.press(" ")
@@ -125,7 +120,14 @@ def test_a_browser_tab_draws_the_playground_answers_keys_races_and_ends_when_clo
         page.press(Keys.TAB, Keys.TAB, Keys.TAB, Keys.ENTER, Keys.ARROW_DOWN, Keys.ENTER)
         page.wait_for("applied baseline: value →")
 
-        page.press(Keys.ESCAPE, "c")  # a race preset: the first listed, chain-estimators
+        page.press(Keys.ESCAPE)
+        page.wait_for("episode returns")
+        time.sleep(2)  # let the cart move and the curve grow, for the screenshot
+        shot = Path(os.environ.get("PGTUI_SERVE_SCREENSHOT", tmp_path / "served.png"))
+        browser.save_screenshot(str(shot))  # docs/serve.png is one of these
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+        page.press("c")  # a race preset: the first listed, chain-estimators
         page.wait_for("Pick a race preset")
         page.press(Keys.ENTER)
         page.wait_for("chain-estimators")
@@ -137,3 +139,14 @@ def test_a_browser_tab_draws_the_playground_answers_keys_races_and_ends_when_clo
         while group in session_processes(served.process.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert group not in session_processes(served.process.pid)
+
+
+def test_the_page_says_why_the_server_ended_its_session(browser):
+    with Served("--preset", "cartpole-reinforce-baseline", "--idle-minutes", "0.05") as served:
+        open_tab(browser, served.url)
+        Page(browser).wait_for("CartPole-v1")
+        reason = browser.find_element("id", "ended-reason")
+        deadline = time.monotonic() + 30
+        while not reason.is_displayed() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert reason.text == "This session has ended: its tab was idle for 0.05 minutes."

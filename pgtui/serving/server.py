@@ -188,7 +188,8 @@ class ClassroomServer(Server):
         try:
             while True:
                 await asyncio.sleep(min(self.idle_timeout_s / 4, WATCH_PERIOD_S))
-                usage = group_usage(session.pid) if session.pid is not None else None
+                # read off the event loop: /proc holds every process of the machine
+                usage = await asyncio.to_thread(group_usage, session.pid) if session.pid else None
                 if usage is not None:
                     peak = Usage(max(peak.processes, usage.processes), max(peak.memory, usage.memory))
                 reason = self._end_reason(session, usage)
