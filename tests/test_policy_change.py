@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from pgtui.presets import load_preset
-from pgtui.rl.algos.interface import masked_mean, policy_kl
+from pgtui.rl.algos.interface import policy_kl
+from pgtui.rl.algos.returns import masked_mean
 from pgtui.rl.events import UpdateFinished
 from pgtui.rl.trainer import Trainer
 
@@ -31,8 +32,10 @@ def test_the_kl_of_two_policies_by_hand():
     # N(0, 1) against N(1, 2^2), (mean, log-std): ln 2 + (1 + 1) / (2 * 4) - 1/2
     kl = policy_kl(torch.tensor([0.0, 0.0]), torch.tensor([1.0, math.log(2.0)]), discrete=False)
     assert kl.item() == pytest.approx(math.log(2) + 0.25 - 0.5)
-    # a mean over the kept states only
-    assert masked_mean(torch.tensor([[1.0, 3.0, 100.0]]), torch.tensor([[1.0, 1.0, 0.0]])).item() == 2.0
+    # a mean over the kept states only; of none, undefined (a boolean mask as a float one)
+    means = masked_mean(torch.tensor([[1.0, 3.0, 100.0], [5.0, 6.0, 7.0]]),
+                        torch.tensor([[True, True, False], [False, False, False]]))
+    assert means[0].item() == 2.0 and math.isnan(means[1].item())
 
 
 @pytest.mark.parametrize("algo", PRESETS)

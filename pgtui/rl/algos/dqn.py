@@ -23,8 +23,9 @@ from ..optim import RowOptimizer, descend
 from ..rollout import Acting, Batch
 from ..task import TaskHook
 from .exact_gradient import expected_return
-from .interface import Parts, masked_mean, policy_kl
+from .interface import Parts, policy_kl
 from .replay import ReplayBuffer, ReplayLearner
+from .returns import masked_mean
 from .samples import Stats
 
 

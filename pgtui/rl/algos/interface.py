@@ -31,6 +31,7 @@ from ..seed_run import SeedRun
 from ..seeding import SeedStreams
 from ..task import TaskHook
 from .exact_gradient import expected_return
+from .returns import masked_mean
 from .samples import Stats
 
 
@@ -44,11 +45,6 @@ def policy_kl(before: torch.Tensor, after: torch.Tensor, discrete: bool) -> torc
         return kl_divergence(Categorical(logits=before, **checks), Categorical(logits=after, **checks))
     (m1, s1), (m2, s2) = before.chunk(2, -1), after.chunk(2, -1)
     return kl_divergence(Normal(m1, s1.exp(), **checks), Normal(m2, s2.exp(), **checks)).sum(-1)
-
-
-def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Each row's mean over the entries ``mask`` keeps (S', B) -> (S',); 0 for none."""
-    return (x * mask).sum(-1) / mask.sum(-1).clamp(min=1)
 
 
 @dataclass

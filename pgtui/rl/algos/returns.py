@@ -90,8 +90,9 @@ def normalize(x: torch.Tensor, mask: torch.Tensor | None, eps: float = 1e-8) -> 
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """The mean of each row of ``x`` (..., L) over its entries where ``mask`` (None: all;
-    nan for none)."""
+    """The mean of each row of ``x`` (..., L) over its entries where ``mask`` (None: all);
+    NaN for none, as a mean of nothing is (the one masked mean of the engine: losses,
+    figures and policy change alike)."""
     if mask is None:
         return x.mean(-1)
     weight = mask.to(x.dtype)
