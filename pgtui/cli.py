@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .assignments import apply_assignments
+from .commands import UsageError
 from .config import FIELDS, ConfigError
 from .presets import load_preset, preset_names
 from .rl.checkpoint import CheckpointError
@@ -28,10 +29,6 @@ DEFAULT_PRESET = "cartpole-reinforce-baseline"
 DEFAULT_SESSION_MEMORY_GB = 3.0
 DEFAULT_SESSIONS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                        else os.cpu_count() or 1)
-
-
-class UsageError(Exception):
-    """A bad command line; the message is one line."""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from . import UsageError
+
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -25,8 +27,6 @@ def require_textual_serve() -> None:
     try:
         import textual_serve  # noqa: F401
     except ImportError:
-        from ..cli import UsageError
-
         raise UsageError("pgtui serve needs textual-serve, which is not installed: "
                          "pip install 'pgtui[serve]'") from None
 
