@@ -201,7 +201,7 @@ def test_a_sweep_needs_a_grid(tmp_path):
 
 
 def test_a_killed_trial_process_is_retried_and_the_summary_is_complete(tmp_path):
-    steps = "16000"  # long enough to be killed mid-run (60 updates after the first)
+    steps = "48000"  # long enough to be killed mid-run, on a busy machine too (190 updates)
     clean = run_pgtui("sweep", "--preset", str(tiny_preset(tmp_path)), "--max-steps", steps,
                       "--grid", "lr=1e-3", "--json")
     assert clean.returncode == 0, clean.stderr

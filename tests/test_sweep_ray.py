@@ -42,7 +42,7 @@ def test_ray_runs_the_same_trials_and_finds_the_same_as_the_local_engine(cluster
 
 def test_a_killed_ray_worker_is_retried_and_the_summary_is_complete(cluster, tmp_path):
     out = tmp_path / "out"
-    sweep = start_sweep("--preset", str(tiny_preset(tmp_path)), "--max-steps", "16000",
+    sweep = start_sweep("--preset", str(tiny_preset(tmp_path)), "--max-steps", "48000",
                          "--grid", "lr=1e-3", "--engine", "ray", "--address", "auto",
                          "--out", str(out), "--json")
     kill_a_running_trial(out, "lr-0.001")
