@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import lockdown
+from .rl.algos import ALGORITHMS
 from .toml_text import toml_value
 
 if sys.version_info >= (3, 11):
@@ -24,7 +25,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-ALGOS = ("reinforce", "a2c", "ppo", "dqn", "sac", "grpo", "dpo")
+ALGOS = tuple(ALGORITHMS)
 BASELINES = ("none", "mean", "value", "optimal")
 RETURN_MODES = ("reward_to_go", "full")
 DEVICES = ("auto", "cpu", "cuda")
@@ -34,11 +35,8 @@ POLICIES = ("mlp", "tabular")
 
 ACTOR_CRITIC = ("a2c", "ppo")
 POLICY_GRADIENT = ("reinforce", *ACTOR_CRITIC)
-OFF_POLICY = ("dqn", "sac")  # replay buffer learners
-PREFERENCE = ("grpo", "dpo")  # RLHF methods that keep the KL to the reference in their loss
-OFFLINE = ("dpo",)  # learns from fixed labelled data: plays no episode while it trains
-# an unset tau: DQN copies its target every interval; SAC averages after every step
-DEFAULT_TAU = {"dqn": 1.0, "sac": 0.005}
+OFF_POLICY = tuple(name for name, spec in ALGORITHMS.items() if spec.replay)
+PREFERENCE = tuple(name for name, spec in ALGORITHMS.items() if spec.kl_in_loss)
 
 
 class ConfigError(ValueError):
@@ -48,7 +46,8 @@ class ConfigError(ValueError):
 def _f(default: Any, help: str, **rules: Any) -> Any:
     """A config field with its help text and validation rules in the metadata; ``live``:
     a running trainer applies it at the next update; ``algos``: the algorithms that read
-    it (default: all); ``task``: the task that reads it (default: any run)."""
+    it (default: all); ``task``: the task that reads it (default: any run); ``unset``:
+    what an optional field left unset means, where its algorithm does not say."""
     if isinstance(default, list | dict):
         return field(default_factory=lambda: type(default)(default), metadata={"help": help, **rules})
     return field(default=default, metadata={"help": help, **rules})
@@ -123,13 +122,14 @@ class Config:
     gradient_steps: int | None = _f(None, "DQN, SAC: gradient steps per round; default the "
                                     "algorithm's: DQN 2, SAC one per env step of the round "
                                     "(num_envs x train_freq) (live).", optional=True, lo=1,
-                                    hi=1_000_000, live=True, algos=OFF_POLICY)
+                                    hi=1_000_000, live=True, algos=OFF_POLICY, unset=2)
     target_update_interval: int = _f(1000, "DQN: env steps between target-network updates "
                                      "(live).", lo=1, hi=10**12, live=True, algos=("dqn",))
     tau: float | None = _f(None, "DQN, SAC: target update weight; 1 copies, below 1 is Polyak "
                            "averaging; default the algorithm's: DQN 1 (a copy every "
                            "target_update_interval), SAC 0.005 (after every gradient step) (live).",
-                           optional=True, lo=0.0, lo_open=True, hi=1.0, live=True, algos=OFF_POLICY)
+                           optional=True, lo=0.0, lo_open=True, hi=1.0, live=True, algos=OFF_POLICY,
+                           unset=1.0)
     alpha: float | str = _f("auto", "SAC: the entropy temperature: auto (learned toward "
                             "target_entropy, from 1) or a fixed number (live).", lo=0.0,
                             lo_open=True, hi=1000.0, auto=True, live=True, algos=("sac",))
@@ -172,15 +172,12 @@ class Config:
                      "every grid point trains `seeds` seeds.")
 
     def effective(self, key: str) -> Any:
-        """``key`` as the run reads it: an unset tau or gradient_steps is the algorithm's own."""
+        """``key`` as the run reads it: an unset one (tau, gradient_steps) is the
+        algorithm's own (``AlgoSpec.unset``), else the field's (its ``unset=``)."""
         value = getattr(self, key)
-        if value is not None:
-            return value
-        if key == "tau":
-            return DEFAULT_TAU.get(self.algo, 1.0)
-        if key == "gradient_steps":
-            return self.num_envs * self.train_freq if self.algo == "sac" else 2
-        return value
+        if value is None:
+            value = ALGORITHMS[self.algo].unset.get(key, FIELDS[key].metadata.get("unset"))
+        return value(self) if callable(value) else value
 
     def replace(self, **changes: Any) -> Config:
         """A validated copy with ``changes`` applied."""

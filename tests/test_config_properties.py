@@ -69,18 +69,18 @@ def test_random_set_strings_give_a_config_or_a_clear_error(assignments):
         assert_round_trips(config)
 
 
-def test_every_algorithm_the_config_names_has_a_learner_and_each_learner_a_name():
-    """config.ALGOS is what the torch-free screen offers; LEARNERS what the engine runs:
-    one list must not grow without the other."""
-    from pgtui.config import ALGOS, FIELDS, OFF_POLICY, OFFLINE, PREFERENCE
-    from pgtui.rl.algos import LEARNERS
+def test_every_algorithm_s_spec_names_a_learner_that_loads_and_acts_as_its_traits_say():
+    """The torch-free spec is what the screens read; its learner what the engine runs."""
+    from pgtui.config import ALGOS, FIELDS
+    from pgtui.rl.algos import ALGORITHMS
+    from pgtui.rl.algos.interface import Learner
     from pgtui.rl.algos.replay import ReplayLearner
 
-    assert tuple(LEARNERS) == ALGOS
-    # the screen's lists of kinds say what the learners declare
-    assert set(OFFLINE) == {name for name, learner in LEARNERS.items() if not learner.samples}
-    assert set(PREFERENCE) == {name for name, learner in LEARNERS.items() if learner.kl_in_loss}
-    assert set(OFF_POLICY) == {name for name, learner in LEARNERS.items()
-                               if issubclass(learner, ReplayLearner)}
+    assert tuple(ALGORITHMS) == ALGOS
+    for name, spec in ALGORITHMS.items():
+        learner = spec.load_learner()
+        assert issubclass(learner, Learner), name
+        assert spec.replay == issubclass(learner, ReplayLearner), name
+        assert spec.knob_line(Config(algo=name)).startswith(f"{name} · lr "), name
     for key, f in FIELDS.items():  # a setting's algos= names only algorithms that exist
         assert set(f.metadata.get("algos", ALGOS)) <= set(ALGOS), key

@@ -15,7 +15,7 @@ from torch.distributions.transforms import TanhTransform
 
 from pgtui.presets import load_preset
 from pgtui.rl.algos.sac import (
-    Sac,
+    SAC,
     soft_targets,
     split_head,
     squashed_log_prob,
@@ -156,14 +156,14 @@ def test_a_resumed_sac_run_goes_on_exactly(tmp_path):
 def test_greedy_takes_the_mean_action_scaled_to_the_box():
     info = env_info("Pendulum-v1")  # torque in [-2, 2]
     head = torch.tensor([[0.5, 1.0], [-30.0, 0.0]])
-    actions = Sac.greedy(head, info)
+    actions = SAC.greedy(head, info)
     np.testing.assert_allclose(actions[:, 0], [2 * math.tanh(0.5), -2.0], rtol=1e-6)
 
 
 def test_the_policy_pane_figures_are_the_mean_action_and_the_spread_of_actions_drawn():
     info = env_info("Pendulum-v1")
     head = torch.tensor([0.3, math.log(0.5)])
-    mean, std = Sac.head_summary(None, 0, head, info)
+    mean, std = SAC.head_summary(None, 0, head, info)
     draws = 2 * torch.tanh(0.3 + 0.5 * torch.randn(400_000, generator=torch.Generator().manual_seed(0)))
     assert mean == pytest.approx(2 * math.tanh(0.3))
     assert std == pytest.approx(draws.std().item(), rel=5e-3)
@@ -190,7 +190,7 @@ def test_watch_plays_the_mean_action_of_a_saved_sac_policy(tmp_path):
     obs = player.make_env().reset(seed=3)[0]
     action = player.act(obs)
     assert np.array_equal(action, player.act(obs)), "no draw: the mean action"
-    expected = Sac.greedy(trainer.nets.head_at(0, obs), trainer.info)
+    expected = SAC.greedy(trainer.nets.head_at(0, obs), trainer.info)
     np.testing.assert_array_equal(action, expected)
     mean, std = player.action_probs(obs)
     assert mean == pytest.approx(float(expected[0]), abs=1e-6) and 0 < std < 2
@@ -205,7 +205,7 @@ def test_a_single_step_of_sac_is_one_gradient_step_with_the_policy_before_and_af
     assert trainer.global_step == step, "no collection"
     assert not torch.equal(trainer.nets.rows, rows), "one gradient step"
     assert len(compared.before) == 2 and compared.before != compared.after  # mean, std
-    after = Sac.head_summary(trainer.nets, 0, trainer.nets.head_at(0, compared.obs), trainer.info)
+    after = SAC.head_summary(trainer.nets, 0, trainer.nets.head_at(0, compared.obs), trainer.info)
     assert list(compared.after) == pytest.approx(after)
 
 

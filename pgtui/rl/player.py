@@ -11,7 +11,7 @@ import torch
 from ..config import from_mapping
 from ..tasks import env_kwargs_of
 from . import checkpoint
-from .algos import LEARNERS
+from .algos import ALGORITHMS
 from .envs.registry import env_info, make_env
 from .floats import as_float
 from .networks import SeedNets
@@ -25,7 +25,7 @@ class Player:
     def __init__(self, payload: dict[str, Any]) -> None:
         self.config = from_mapping(payload["config"], "checkpoint config")
         self.info = env_info(self.config.env, self.config.env_kwargs)
-        self.learner = LEARNERS[self.config.algo]
+        self.learner = ALGORITHMS[self.config.algo].load_learner()
         self.nets = SeedNets([policy_for(self.config, self.info, self.learner.networks)], torch.device("cpu"))
         try:
             self.nets.load_state_dict(0, payload["policy"])

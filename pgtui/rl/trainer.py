@@ -23,7 +23,7 @@ import torch
 from ..config import FIELDS, Config, ConfigError, check_live
 from ..tasks import task_of
 from . import checkpoint, events, run_state
-from .algos import LEARNERS
+from .algos import ALGORITHMS
 from .algos.exact_gradient import tabular_model
 from .algos.interface import Parts
 from .device import device_name
@@ -54,7 +54,8 @@ class Trainer:
         self._last_autosave = time.monotonic()
         self.pause_on_diverge = pause_on_diverge  # the playground pauses; headless ends
         self.device = torch.device(device_name(config.device))
-        learner_class = LEARNERS[config.algo]
+        self.spec = ALGORITHMS[config.algo]
+        learner_class = self.spec.load_learner()
         spec = task_of(config.env)
         self.task: TaskHook = spec.hook(self.device) if spec is not None else TaskHook()
         envs = [make_vec_env(config.env, config.num_envs, config.max_episode_steps, config.env_kwargs)
@@ -81,7 +82,7 @@ class Trainer:
                                    [s.env_reset_seed(e) for s, e in zip(streams, envs, strict=True)],
                                    snapshot_sink=self._emit_snapshot, snapshot_hz=snapshot_hz,
                                    reward_scale=config.reward_scale)
-        if not learner_class.kl_in_loss:  # else the learner holds the policy near the reference
+        if not self.spec.kl_in_loss:  # else the learner holds the policy near the reference
             self.collector.shaping = self.task.shaping(lambda: self.config)
         self.task.apply(config, self._all_envs())
         # tabular envs that publish their model: drawn with the policy's arrows, and
@@ -190,9 +191,9 @@ class Trainer:
         # the diagnostics draw from generators of their own, seeded per update, so that
         # measuring (or diag_every) never changes the run itself
         diagnose = [torch.Generator().manual_seed(self.runs[i].streams.diagnostics(self.runs[i].update))
-                    if self.learner.diagnoses and cfg.diag_every > 0
+                    if self.spec.gradient_noise and cfg.diag_every > 0
                     and self.runs[i].update % cfg.diag_every == 0 else None for i in seeds]
-        figures = self.task.measure(self.nets, batch, self.learner.samples)  # before the update
+        figures = self.task.measure(self.nets, batch, self.spec.samples)  # before the update
         states, kept = self._states_of(batch)
         before = self.learner.policy_view(states, seeds)
         undo = self.optimizer.snapshot()
@@ -202,7 +203,7 @@ class Trainer:
         for extra in (figures, change, exact):
             if extra is not None:
                 stats = [{**s, **f} for s, f in zip(stats, extra, strict=True)]
-        if not self.learner.samples:  # no env stepped: the screen still sees the policy
+        if not self.spec.samples:  # no env stepped: the screen still sees the policy
             self.collector.show(self.nets)
         finite = torch.isfinite(self.nets.rows).all(1).tolist()
         seconds = (time.perf_counter() - start) / len(seeds)  # the seeds share the time

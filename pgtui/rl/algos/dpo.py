@@ -34,14 +34,11 @@ def dpo_loss(chosen_log_ratio: torch.Tensor, rejected_log_ratio: torch.Tensor, b
     return -F.logsigmoid(beta * (chosen_log_ratio - rejected_log_ratio))
 
 
-class Dpo(Learner):
+class DPO(Learner):
     """``pairs_per_update`` labelled pairs per seed, drawn with the seed's own generator,
     one gradient step on them."""
 
     watched = ("policy_loss", "grad_norm")
-    diagnoses = False
-    kl_in_loss = True
-    samples = False
 
     @classmethod
     def check(cls, config: Config, envs: gym.vector.VectorEnv, task: TaskHook) -> str | None:

@@ -104,7 +104,7 @@ def dqn_update(nets: SeedNets, target_params: list[torch.Tensor], optimizer: Row
     return [{"td_loss": a, "q_mean": b, "grad_norm": c} for a, b, c in means]
 
 
-class Dqn(ReplayLearner):
+class DQN(ReplayLearner):
     """What a DQN run keeps beside the networks: the target network, the replay buffer
     and its sampling generators, and each seed's count of target updates. It acts
     epsilon-greedily (uniformly before learning_starts) and shows Q(s, .)."""

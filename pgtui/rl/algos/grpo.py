@@ -72,13 +72,11 @@ def grpo_loss(logp: torch.Tensor, old_logp: torch.Tensor, ref_logp: torch.Tensor
     return loss, torch.stack([policy_loss, kl, entropy_mean], 1)
 
 
-class Grpo(Learner):
+class GRPO(Learner):
     """K complete episodes per seed in groups that share a start; ``update_epochs`` steps
     of the clipped group-relative objective on them."""
 
     watched = ("policy_loss", "grad_norm")
-    diagnoses = False
-    kl_in_loss = True
 
     @classmethod
     def check(cls, config: Config, envs: gym.vector.VectorEnv, task: TaskHook) -> str | None:

@@ -71,15 +71,8 @@ class Learner:
     networks: ClassVar[str] = "actor_critic"
     #: watch mode plays the greedy action (DQN's argmax, SAC's mean action), not a sample
     plays_greedy: ClassVar[bool] = False
-    #: it measures gradient noise when the trainer hands it a ``diagnose`` generator
-    diagnoses: ClassVar[bool] = True
     #: figures that must stay finite, or the update is undone as diverged
     watched: ClassVar[tuple[str, ...]] = ("policy_loss", "value_loss", "grad_norm", "critic_grad_norm")
-    #: it keeps the KL to the task's reference policy in its own loss, so the task adds
-    #: no KL penalty to the reward (GRPO, DPO)
-    kl_in_loss: ClassVar[bool] = False
-    #: it learns from what its policy samples (DPO learns from fixed labelled pairs)
-    samples: ClassVar[bool] = True
 
     def __init__(self, parts: Parts) -> None:
         self.parts = parts

@@ -88,7 +88,6 @@ class ReplayLearner(Learner):
     gradient step. A subclass writes ``gradient_steps`` and what it reports beside."""
 
     plays_greedy = True
-    diagnoses = False
     #: the checkpoint's key for what this learner keeps beyond the weights
     state_key: ClassVar[str]
     target_rows: torch.Tensor

@@ -127,7 +127,7 @@ def sac_losses(nets: SeedNets, params: list[torch.Tensor], target_critic: list[t
     return loss, figures
 
 
-class Sac(ReplayLearner):
+class SAC(ReplayLearner):
     """What a SAC run keeps beside the networks: the target critics, the replay buffer
     and its sampling generators. It acts by sampling its squashed Gaussian (uniformly
     in the box before learning_starts) and evaluates, and plays, the mean action."""

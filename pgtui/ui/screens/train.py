@@ -27,6 +27,7 @@ from textual.widgets import Static
 
 from ...config import Config, ConfigError
 from ...processes import RemoteTrainer
+from ...rl.algos import ALGORITHMS
 from ...rl.checkpoint import CheckpointError
 from ...rl.envs.registry import EnvInfo, solved_threshold
 from ...rl.events import (
@@ -154,7 +155,7 @@ class TrainScreen(Screen):
                 and device == self.device)
 
     def _policy_title(self) -> str:
-        return "Q(s,a), ε-greedy" if self.config.algo == "dqn" else "policy π(a|s)"
+        return ALGORITHMS[self.config.algo].policy_title
 
     def take_run(self, config: Config, preset: str, remote: RemoteTrainer | None) -> None:
         """Stop this run and show a new one in the same panes: building a whole screen

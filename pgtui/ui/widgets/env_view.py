@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ...config import OFFLINE
+from ...rl.algos import ALGORITHMS
 from ...rl.events import Snapshot
 from ..render import lander_engines, render
 
@@ -39,7 +39,8 @@ class EnvView(Widget):
     def __init__(self, env_id: str, algo: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
         self.env_id = env_id
-        self.note = OFFLINE_NOTE if algo in OFFLINE else None  # shown above the drawing
+        spec = ALGORITHMS.get(algo)
+        self.note = OFFLINE_NOTE if spec is not None and not spec.samples else None  # above the drawing
 
     def show(self, snapshot: Snapshot) -> None:
         """The state a run's snapshot carries, with the policy's view of it."""

@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from ...config import OFF_POLICY
+from ...rl.algos import ALGORITHMS
 from ...rl.envs.corridor import BEST_P, STEP_CAP, objective
 from ...rl.envs.registry import CORRIDOR_ID
 from ...rl.race.figures import VariantSummary, band, summarize, variance_ratio_text
@@ -79,20 +79,7 @@ class VariantColumn(Vertical):
         if s.exact:
             self._exact_lines(lines, s.exact, race.config.env)
         knobs = race.config
-        if knobs.algo == "dqn":
-            lines.append(f"dqn · lr {knobs.lr:g} · final eps {knobs.exploration_final_eps:g}",
-                         style="dim")
-        elif knobs.algo == "sac":
-            lines.append(f"sac · lr {knobs.lr:g} · alpha {knobs.alpha}", style="dim")
-        elif knobs.algo == "dpo":
-            lines.append(f"dpo · lr {knobs.lr:g} · {knobs.pairs_per_update} pairs a step", style="dim")
-        elif knobs.algo == "grpo":
-            lines.append(f"grpo · lr {knobs.lr:g} · {'group std' if knobs.scale_by_std else 'no std'}",
-                         style="dim")
-        else:
-            lines.append(f"{knobs.algo} · lr {knobs.lr:g} · ent {knobs.ent_coef:g}", style="dim")
-        if knobs.algo == "reinforce":
-            lines.append(f" · {knobs.baseline} · {knobs.return_mode}", style="dim")
+        lines.append(ALGORITHMS[knobs.algo].knob_line(knobs), style="dim")
         if s.figures:
             lines.append(f" · kl_coef {knobs.kl_coef:g} · bias {knobs.labeler_bias:g}", style="dim")
         if race.feedback:
@@ -142,7 +129,7 @@ class VariantColumn(Vertical):
         if s.reached:
             lines.append(f"fell back {s.fell_back}/{s.reached}"
                          + (f" (lowest {s.lowest_after:.0f})" if s.fell_back else "") + "\n")
-        if s.algo not in OFF_POLICY:  # DQN and SAC measure no gradient noise
+        if ALGORITHMS[s.algo].gradient_noise:
             lines.append(f"grad var {meter(s.grad_var, *scale)} {_fmt(s.grad_var, '.2g')}\n")
             lines.append(f"grad snr {_fmt(s.grad_snr, '.2f')}\n")
         if "policy_kl" in s.averages:  # how far an update moves the policy, on average

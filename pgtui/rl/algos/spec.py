@@ -1,0 +1,47 @@
+"""An algorithm as the rest of pgtui sees it, without torch: its name and traits, its
+values for the settings a run leaves unset, and how the screens show it. Its learner
+(``interface.Learner``, torch) is named, and imported only by the process that trains."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ...config import Config
+    from .interface import Learner
+
+
+@dataclass(frozen=True)
+class AlgoSpec:
+    name: str  # as a preset says it: ``algo = "ppo"``
+    title: str  # as a screen shows it: "PPO"
+    description: str  # one line
+    learner: str  # its ``Learner`` as "module:Class"
+    #: it keeps a replay buffer and learns off-policy (DQN, SAC)
+    replay: bool = False
+    #: it keeps the KL to a task's reference policy in its own loss, so the task adds no
+    #: KL penalty to the reward (GRPO, DPO)
+    kl_in_loss: bool = False
+    #: it learns from what its policy samples (DPO learns from fixed labelled pairs)
+    samples: bool = True
+    #: it measures the noise of its policy gradient (the diagnostics pane, race columns)
+    gradient_noise: bool = True
+    #: its values for settings a run leaves unset (a value, or a function of the config)
+    unset: Mapping[str, Any | Callable[[Config], Any]] = field(default_factory=dict)
+    #: the policy pane's title
+    policy_title: str = "policy π(a|s)"
+    #: its race column's settings line, formatted with the config's fields
+    knobs: str = "lr {lr:g} · ent {ent_coef:g}"
+
+    def load_learner(self) -> type[Learner]:
+        """Its ``Learner`` class (imports it, and torch)."""
+        module, name = self.learner.split(":")
+        return getattr(importlib.import_module(module), name)
+
+    def knob_line(self, config: Config) -> str:
+        """Its race column's settings line for ``config``."""
+        fields = {name: getattr(config, name) for name in config.__dataclass_fields__}
+        return f"{self.name} · " + self.knobs.format(**fields)
