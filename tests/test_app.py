@@ -254,6 +254,18 @@ async def test_the_fork_dialogs_title_fits_80_columns():
         assert " ".join(shown.split()) == FORK_TITLE
 
 
+@pytest.mark.parametrize("preset, placeholders", [("cartpole-ppo", True), ("cartpole-dqn", False),
+                                                  ("pendulum-sac", False)])
+async def test_before_the_first_update_the_diagnostics_hold_places_its_algorithm_fills(preset, placeholders):
+    """A policy gradient's loss and gradient noise show with a dash until its first
+    update; DQN and SAC report neither (their spec says so, no key is guessed)."""
+    app = PlaygroundApp(load_preset(preset), preset, autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        shown = drawn_text(app.screen.diagnostics)
+        assert ("policy loss" in shown and "grad var" in shown and "—" in shown) == placeholders, shown
+
+
 async def test_a_dqn_run_shows_q_values_epsilon_and_its_own_settings():
     app = PlaygroundApp(load_preset("cartpole-dqn"), "cartpole-dqn", autostart=False)
     async with app.run_test(size=(120, 36)) as pilot:

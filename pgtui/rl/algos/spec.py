@@ -31,6 +31,9 @@ class AlgoSpec:
     gradient_noise: bool = True
     #: its values for settings a run leaves unset (a value, or a function of the config)
     unset: Mapping[str, Any | Callable[[Config], Any]] = field(default_factory=dict)
+    #: the figures the diagnostics pane keeps a place for, with a dash, until an update
+    #: reports them (a policy gradient's loss and gradient noise)
+    placeholders: tuple[str, ...] = ("policy_loss", "grad_var")
     #: the policy pane's title
     policy_title: str = "policy π(a|s)"
     #: its race column's settings line, formatted with the config's fields

@@ -112,6 +112,7 @@ class TrainScreen(Screen):
         self.returns = (RewardsPane(id="returns-pane") if self.rewards_progress
                         else ReturnsPane(id="returns-pane"))
         self.diagnostics = DiagnosticsPane(id="diagnostics-pane")
+        self.diagnostics.placeholders = ALGORITHMS[self.config.algo].placeholders
         # Everything that changes many times a second sits in the right column: Textual
         # repaints the bounding box of what changed, so the controls stay out of it.
         with Vertical(id="left"):
@@ -174,7 +175,7 @@ class TrainScreen(Screen):
             self.returns.returns, self.returns.shown_episodes = (), 0
         self.policy.compare, self.policy.value, self.policy.q_values = "", None, None
         self.query_one("#policy-pane").border_title = self._policy_title()
-        self.diagnostics.stats = {}
+        self.diagnostics.stats, self.diagnostics.placeholders = {}, ALGORITHMS[config.algo].placeholders
         self._begin()
         self.refresh_panes()
 

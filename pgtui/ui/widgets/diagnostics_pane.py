@@ -52,20 +52,18 @@ class DiagnosticsPane(Static):
 
     stats: reactive[dict] = reactive(dict, always_update=True)
     """The stats dict of the latest UpdateFinished event."""
+    placeholders: reactive[tuple[str, ...]] = reactive(())
+    """Figures shown with a dash until an update reports them (``AlgoSpec.placeholders``)."""
 
     def render(self) -> Table:
         full = self.content_size.width >= FULL_LABELS_WIDTH
         table = Table.grid(padding=(0, 1), expand=True)
         for _ in range(4):
             table.add_column(no_wrap=True, overflow="ellipsis")
-        # before the first update, placeholders of what a policy gradient reports; DQN
-        # and SAC report no policy loss, and they, GRPO and DPO no gradient noise
-        measures_none = any(k in self.stats for k in ("epsilon", "alpha", "kl_k3", "reward_margin"))
-        always = () if measures_none else ("policy_loss", "grad_var")
         both = "critic_grad_norm" in self.stats  # the actor's and the critic's, each clipped
         cells = [(("|g| pi / V" if both and key == "grad_norm" else label) if full else short,
                   self._value(key)) for key, label, short in SHOWN
-                 if key in self.stats or key in always]
+                 if key in self.stats or key in self.placeholders]
         for i in range(0, len(cells), 2):
             table.add_row(*[item for pair in cells[i:i + 2] for item in pair])
         return table
