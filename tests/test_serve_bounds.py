@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("textual_serve")
 from served import Served, Tab, session_processes
 
-from pgtui.serving.server import CONNECTIONS_PER_SESSION, HEADER_TIMEOUT_S, MAX_COLUMNS, MAX_ROWS
+from pgtui.serving.server import CONNECTIONS_PER_SESSION, HEADER_TIMEOUT_S, terminal_size
 from pgtui.serving.sessions import MAX_GROUP_PROCESSES, group_usage
 
 pytestmark = pytest.mark.xdist_group("serve")  # one server at a time: they share the cores
@@ -56,6 +56,14 @@ async def two_sessions(served: Served, **hostile) -> tuple[Tab, Tab, int, int]:
     return other, bad, other_group, bad_group
 
 
+def test_a_terminal_size_is_clamped_to_a_browsers_and_nonsense_is_refused():
+    assert terminal_size("120", "36") == (120, 36)  # as the URL's query has it
+    assert terminal_size(100_000, 30_000) == (640, 240)
+    for width in (-5, 0, float("inf"), float("nan"), 80.5, "wide", None, True, [80]):
+        with pytest.raises(ValueError, match="is not a size in cells"):
+            terminal_size(width, 24)
+
+
 async def test_a_screen_size_past_a_browsers_is_clamped_and_nonsense_is_ignored():
     with Served("--preset", PRESET) as served:
         other, bad, _, bad_group = await two_sessions(served, width=30000, height=30000)
@@ -79,7 +87,6 @@ async def test_a_screen_size_past_a_browsers_is_clamped_and_nonsense_is_ignored(
         finally:
             await bad.__aexit__(None, None, None)
             await other.__aexit__(None, None, None)
-    assert (MAX_COLUMNS, MAX_ROWS) == (640, 240)
 
 
 async def test_runs_replaced_in_a_hurry_leave_no_processes_behind():

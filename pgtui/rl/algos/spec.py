@@ -46,5 +46,4 @@ class AlgoSpec:
 
     def knob_line(self, config: Config) -> str:
         """Its race column's settings line for ``config``."""
-        fields = {name: getattr(config, name) for name in config.__dataclass_fields__}
-        return f"{self.name} · " + self.knobs.format(**fields)
+        return f"{self.name} · " + self.knobs.format(**vars(config))
