@@ -59,7 +59,8 @@ def test_a_resumed_run_matches_the_uninterrupted_one_bit_for_bit(tmp_path, prese
     assert list(second.runs[0].recent_returns) == list(whole.runs[0].recent_returns)
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0"])
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1", "Acrobot-v1", "MountainCar-v0",
+                                    "FrozenLake-v1"])  # its map is an array of bytes
 def test_env_state_restored_into_a_fresh_env_steps_identically(env_id):
     original = make_vec_env(env_id, 3)
     original.reset(seed=1)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 _SCALARS = (bool, int, float, str, type(None))
+NUMERIC = "biufc"  # numpy's kinds of bool, int, unsigned, float and complex: what a tensor holds
 
 
 def _layers(envs: gym.vector.VectorEnv) -> dict[str, Any]:
@@ -34,9 +35,10 @@ def _layers(envs: gym.vector.VectorEnv) -> dict[str, Any]:
 
 def _encode(value: Any) -> Any | None:
     """A checkpoint-safe copy of one attribute, or None to skip it."""
-    if isinstance(value, np.ndarray) and value.dtype != object:
+    # numbers only: FrozenLake's map of bytes is configuration that a fresh env has
+    if isinstance(value, np.ndarray) and value.dtype.kind in NUMERIC:
         return {"array": torch.from_numpy(value.copy())}
-    if isinstance(value, np.generic) and not isinstance(value, np.object_):
+    if isinstance(value, np.generic) and value.dtype.kind in NUMERIC:
         return {"array": torch.from_numpy(np.asarray(value).copy()), "scalar": True}
     if isinstance(value, np.random.Generator):
         # PCG64's 128-bit state words do not fit a tensor; decimal strings are exact
