@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import lockdown
-from .rl.algos import ALGORITHMS
+from .rl.algos import ALGORITHM_SETTINGS, ALGORITHMS, PluginError, algo_spec
+from .rl.algos.plugins import normalized
 from .toml_text import toml_value
 
 if sys.version_info >= (3, 11):
@@ -33,11 +34,6 @@ OPTIMIZERS = ("adam", "sgd")
 ACTIVATIONS = ("tanh", "relu")
 POLICIES = ("mlp", "tabular")
 
-ACTOR_CRITIC = ("a2c", "ppo")
-POLICY_GRADIENT = ("reinforce", *ACTOR_CRITIC)
-OFF_POLICY = tuple(name for name, spec in ALGORITHMS.items() if spec.replay)
-PREFERENCE = tuple(name for name, spec in ALGORITHMS.items() if spec.kl_in_loss)
-
 
 class ConfigError(ValueError):
     """A bad preset, option or value; the message is one line meant for the user."""
@@ -45,9 +41,10 @@ class ConfigError(ValueError):
 
 def _f(default: Any, help: str, **rules: Any) -> Any:
     """A config field with its help text and validation rules in the metadata; ``live``:
-    a running trainer applies it at the next update; ``algos``: the algorithms that read
-    it (default: all); ``task``: the task that reads it (default: any run); ``unset``:
-    what an optional field left unset means, where its algorithm does not say."""
+    a running trainer applies it at the next update; ``task``: the task that reads it
+    (default: any run); ``unset``: what an optional field left unset means, where its
+    algorithm does not say. Which algorithms read a field their specs say
+    (``AlgoSpec.settings``)."""
     if isinstance(default, list | dict):
         return field(default_factory=lambda: type(default)(default), metadata={"help": help, **rules})
     return field(default=default, metadata={"help": help, **rules})
@@ -61,7 +58,8 @@ class Config:
     env: str = _f("CartPole-v1", "Gymnasium env id (Discrete or Box action space).")
     env_kwargs: dict = _f({}, "Keyword arguments for the env, a table (e.g. { is_slippery = "
                           "false, map_name = \"8x8\" }).")
-    algo: str = _f("ppo", "Algorithm.", choices=ALGOS)
+    algo: str = _f("ppo", f"Algorithm: {', '.join(ALGOS)}, or a learner of your own as "
+                   "module:Class or path/to/file.py:Class.")
     seed: int = _f(0, "Seed for the networks, the action sampling and the envs.", lo=0)
     device: str = _f("auto", "Torch device; auto picks cpu (small MLPs are fastest there).",
                      choices=DEVICES)
@@ -70,79 +68,77 @@ class Config:
     anneal_lr: bool = _f(False, "Decay lr linearly to 0 over total_steps.")
     gamma: float = _f(0.99, "Discount factor (live).", lo=0.0, hi=1.0, live=True)
     gae_lambda: float = _f(0.95, "GAE lambda for A2C and PPO (live).", lo=0.0, hi=1.0,
-                           live=True, algos=ACTOR_CRITIC)
+                           live=True)
     baseline: str = _f("value", "REINFORCE baseline: none, mean (leave-one-out batch mean "
                        "of returns), value (learned V(s)) or optimal (the variance-minimizing "
-                       "constant, leave-one-out) (live).", choices=BASELINES, live=True, algos=("reinforce",))
+                       "constant, leave-one-out) (live).", choices=BASELINES, live=True)
     return_mode: str = _f("reward_to_go", "REINFORCE weights: reward_to_go, or full "
                           "(the whole episode's return on every step) (live).",
-                          choices=RETURN_MODES, live=True, algos=("reinforce",))
+                          choices=RETURN_MODES, live=True)
     normalize_advantage: bool = _f(True, "Standardize advantages in each batch (live).",
-                                   live=True, algos=POLICY_GRADIENT)
+                                   live=True)
     ent_coef: float = _f(0.0, "Entropy bonus coefficient (live).", lo=0.0, hi=10.0,
-                         live=True, algos=(*POLICY_GRADIENT, "grpo"))
+                         live=True)
     clip_coef: float = _f(0.2, "PPO, GRPO: clip range of the probability ratio (live).", lo=0.0,
-                          lo_open=True, hi=10.0, live=True, algos=("ppo", "grpo"))
+                          lo_open=True, hi=10.0, live=True)
     scale_by_std: bool = _f(True, "GRPO: divide each response's advantage by its group's std "
                             "(false: only subtract the group mean, as Dr. GRPO) (live).",
-                            live=True, algos=("grpo",))
+                            live=True)
     vf_coef: float = _f(0.5, "Value loss coefficient (live).", lo=0.0, hi=100.0,
-                        live=True, algos=POLICY_GRADIENT)
+                        live=True)
     critic_lr_scale: float = _f(1.0, "The critic's learning rate as a multiple of lr (a value "
                                 "baseline of raw returns must keep up with them).", lo=0.0,
                                 lo_open=True, hi=1000.0)
     max_grad_norm: float = _f(0.5, "Gradient-norm clip, the actor's and the critic's each on "
                               "its own norm; 0 turns clipping off; SAC does not clip (live).",
-                              lo=0.0, hi=1e6, live=True,
-                              algos=(*POLICY_GRADIENT, "dqn", *PREFERENCE))
+                              lo=0.0, hi=1e6, live=True)
     target_kl: float = _f(0.0, "PPO: stop the epochs once approx_kl exceeds this; 0 = off.",
-                          lo=0.0, hi=10.0, algos=("ppo",))
+                          lo=0.0, hi=10.0)
     max_episode_steps: int = _f(0, "Cap on an episode's steps (Gymnasium's time limit); 0 = the "
                                 "env's own.", lo=0, hi=10**9)
     reward_scale: float = _f(1.0, "Every env reward is multiplied by this before it is learned "
                              "from (and in the returns shown).", lo=0.0, lo_open=True, hi=1e6)
     num_envs: int = _f(8, "Vectorized envs stepped together.", lo=1, hi=4096)
-    num_steps: int = _f(128, "A2C/PPO: steps per env per rollout.", lo=1, hi=100_000, algos=ACTOR_CRITIC)
+    num_steps: int = _f(128, "A2C/PPO: steps per env per rollout.", lo=1, hi=100_000)
     episodes_per_update: int = _f(8, "REINFORCE, GRPO: complete episodes per update.", lo=1,
-                                  hi=100_000, algos=("reinforce", "grpo"))
+                                  hi=100_000)
     update_epochs: int = _f(4, "PPO: passes over each rollout; GRPO: gradient steps on each "
-                            "batch.", lo=1, hi=1000, algos=("ppo", "grpo"))
+                            "batch.", lo=1, hi=1000)
     pairs_per_update: int = _f(64, "DPO: labelled preference pairs per gradient step.", lo=1,
-                               hi=1_000_000, algos=("dpo",))
-    num_minibatches: int = _f(4, "PPO: minibatches per epoch.", lo=1, hi=100_000, algos=("ppo",))
+                               hi=1_000_000)
+    num_minibatches: int = _f(4, "PPO: minibatches per epoch.", lo=1, hi=100_000)
     buffer_size: int = _f(100_000, "DQN, SAC: transitions the replay buffer holds per seed.", lo=1,
-                          hi=10**8, algos=OFF_POLICY)
+                          hi=10**8)
     learning_starts: int = _f(1000, "DQN, SAC: env steps of uniformly random actions before the "
-                              "first gradient step.", lo=0, hi=10**12, algos=OFF_POLICY)
-    batch_size: int = _f(64, "DQN, SAC: transitions per gradient step.", lo=1, hi=1_000_000,
-                         algos=OFF_POLICY)
+                              "first gradient step.", lo=0, hi=10**12)
+    batch_size: int = _f(64, "DQN, SAC: transitions per gradient step.", lo=1, hi=1_000_000)
     # defaults: at 8 envs, one gradient step per 4 env steps, as SB3's DQN takes
     train_freq: int = _f(1, "DQN, SAC: vector env steps between rounds of gradient steps.", lo=1,
-                         hi=1_000_000, algos=OFF_POLICY)
+                         hi=1_000_000)
     gradient_steps: int | None = _f(None, "DQN, SAC: gradient steps per round; default the "
                                     "algorithm's: DQN 2, SAC one per env step of the round "
                                     "(num_envs x train_freq) (live).", optional=True, lo=1,
-                                    hi=1_000_000, live=True, algos=OFF_POLICY, unset=2)
+                                    hi=1_000_000, live=True, unset=2)
     target_update_interval: int = _f(1000, "DQN: env steps between target-network updates "
-                                     "(live).", lo=1, hi=10**12, live=True, algos=("dqn",))
+                                     "(live).", lo=1, hi=10**12, live=True)
     tau: float | None = _f(None, "DQN, SAC: target update weight; 1 copies, below 1 is Polyak "
                            "averaging; default the algorithm's: DQN 1 (a copy every "
                            "target_update_interval), SAC 0.005 (after every gradient step) (live).",
-                           optional=True, lo=0.0, lo_open=True, hi=1.0, live=True, algos=OFF_POLICY,
+                           optional=True, lo=0.0, lo_open=True, hi=1.0, live=True,
                            unset=1.0)
     alpha: float | str = _f("auto", "SAC: the entropy temperature: auto (learned toward "
                             "target_entropy, from 1) or a fixed number (live).", lo=0.0,
-                            lo_open=True, hi=1000.0, auto=True, live=True, algos=("sac",))
+                            lo_open=True, hi=1000.0, auto=True, live=True)
     target_entropy: float | None = _f(None, "SAC: the entropy an auto alpha aims at; default "
                                       "-(action dimensions).", optional=True, lo=-1000.0,
-                                      hi=1000.0, algos=("sac",))
-    exploration_initial_eps: float = _f(1.0, "DQN: epsilon at the start.", lo=0.0, hi=1.0, algos=("dqn",))
+                                      hi=1000.0)
+    exploration_initial_eps: float = _f(1.0, "DQN: epsilon at the start.", lo=0.0, hi=1.0)
     exploration_final_eps: float = _f(0.05, "DQN: the epsilon the schedule heads to (live).",
-                                      lo=0.0, hi=1.0, live=True, algos=("dqn",))
+                                      lo=0.0, hi=1.0, live=True)
     exploration_fraction: float = _f(0.1, "DQN: share of total_steps over which epsilon "
-                                     "falls linearly.", lo=0.0, hi=1.0, algos=("dqn",))
+                                     "falls linearly.", lo=0.0, hi=1.0)
     double_q: bool = _f(False, "DQN: Double DQN targets (the online net picks the action, "
-                        "the target net values it) (live).", live=True, algos=("dqn",))
+                        "the target net values it) (live).", live=True)
     kl_coef: float = _f(0.0, "Dialogue (RLHF): beta, the weight of the KL to the reference "
                         "policy: a per-token penalty log pi - log pi_ref in the reward, GRPO's "
                         "k3 term in its loss, DPO's beta (live).", lo=0.0, hi=100.0, live=True,
@@ -176,7 +172,7 @@ class Config:
         algorithm's own (``AlgoSpec.unset``), else the field's (its ``unset=``)."""
         value = getattr(self, key)
         if value is None:
-            value = ALGORITHMS[self.algo].unset.get(key, FIELDS[key].metadata.get("unset"))
+            value = algo_spec(self.algo).unset.get(key, FIELDS[key].metadata.get("unset"))
         return value(self) if callable(value) else value
 
     def replace(self, **changes: Any) -> Config:
@@ -209,8 +205,9 @@ LIVE_PARAMS = tuple(name for name, f in FIELDS.items() if f.metadata.get("live")
 
 def used_by(key: str, algo: str, task: str | None) -> bool:
     """Whether a run of ``algo`` on an env of ``task`` (None: a plain env) reads ``key``."""
-    meta = FIELDS[key].metadata
-    return algo in meta.get("algos", ALGOS) and meta.get("task") in (None, task)
+    if key in ALGORITHM_SETTINGS and key not in algo_spec(algo).settings:
+        return False
+    return FIELDS[key].metadata.get("task") in (None, task)
 
 
 def _type_name(kind: type) -> str:
@@ -249,6 +246,8 @@ def _valid(key: str, value: Any, source: str) -> Any:
         return _check_list(key, value, meta, where)
     if kind is dict:
         return _check_sweep(value, where) if key == "sweep" else _check_kwargs(value, where)
+    if key == "algo":
+        return _check_algo(value, where)
     if kind is float and not math.isfinite(value):
         raise ConfigError(f"{where}: expected a finite number, got {value!r}")
     _check_range(value, meta, where)
@@ -263,6 +262,23 @@ def check_live(key: str, value: Any) -> Any:
     if key not in LIVE_PARAMS:
         raise ConfigError(f"{key} is not a live parameter; it needs a new run")
     return check_value(key, value, "live change")
+
+
+def _check_algo(algo: str, where: str) -> str:
+    """A built-in algorithm's name, or a learner of the user's own, loaded to tell (a
+    file's path made absolute); never imported in a served session."""
+    if algo in ALGORITHMS:
+        return algo
+    if ":" not in algo:
+        raise ConfigError(f"{where}: expected one of {', '.join(ALGOS)}, or module:Class, "
+                          f"got {algo!r}")
+    if lockdown.active():
+        raise ConfigError(f"{where.rpartition(':')[0]}: {lockdown.algo_error(algo)}")
+    try:
+        algo_spec(normalized(algo))
+    except PluginError as err:
+        raise ConfigError(f"{where.rpartition(':')[0]}: {err}") from None
+    return normalized(algo)
 
 
 def _check_range(value: Any, meta: Mapping[str, Any], where: str) -> None:
@@ -369,11 +385,9 @@ def _check_consistency(config: Config, source: str) -> None:
         raise ConfigError(f"{source}: env: {why_unknown(config.env)}")
     if config.variants and config.sweep:
         raise ConfigError(f"{source}: a preset has [[variants]] (a race) or [sweep], not both")
-    if config.algo == "ppo":
-        batch = config.num_envs * config.num_steps
-        if config.num_minibatches > batch:
-            raise ConfigError(f"{source}: num_minibatches: expected at most num_envs x "
-                              f"num_steps = {batch}, got {config.num_minibatches}")
+    consistency = algo_spec(config.algo).consistency
+    if consistency is not None and (why := consistency(config)):
+        raise ConfigError(f"{source}: {why}")
     for variant in config.variants:  # each variant must make a whole, consistent config
         merged = {**dataclasses.asdict(config), "variants": [], "seeds": 1,
                   **{k: v for k, v in variant.items() if k != "name"}}

@@ -1,6 +1,7 @@
 """The locked-down mode of a served session (`pgtui serve` without ``--trusted``): whoever
 reaches the page can type into the playground, so a session opens only shipped
-presets and registered env ids (no ``module:EnvId`` import, no path), and every setting
+presets, registered env ids and built-in algorithms (no ``module:EnvId`` or
+``module:Class`` import, no path), and every setting
 that sets one session's cost stays under a cap.
 
 The server turns it on for a session's processes with ``PGTUI_LOCKDOWN=1``; the config's
@@ -75,6 +76,15 @@ def env_error(env_id: str) -> str | None:
     nothing."""
     if ":" in env_id:
         return f"env: '{env_id}' would import a module, which is not allowed {SUFFIX}"
+    return None
+
+
+def algo_error(algo: str) -> str | None:
+    """Why a locked-down session may not train ``algo``: a learner of the user's own
+    (``module:Class``) would import its module; a built-in imports nothing named by a
+    visitor."""
+    if ":" in algo:
+        return f"algo: '{algo}' would import a module, which is not allowed {SUFFIX}"
     return None
 
 

@@ -41,4 +41,10 @@ def load_preset(name_or_path: str) -> Config:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"{path}: cannot read: {err}") from None
-    return from_mapping(parse_toml(text, str(path)), source=str(path))
+    data = parse_toml(text, str(path))
+    for table in (data, *(v for v in data.get("variants", []) if isinstance(v, dict))):
+        algo = table.get("algo")
+        if isinstance(algo, str) and algo.rpartition(":")[0].endswith(".py"):
+            # a learner's file is found beside the preset that names it
+            table["algo"] = str(path.parent / algo) if not Path(algo).is_absolute() else algo
+    return from_mapping(data, source=str(path))

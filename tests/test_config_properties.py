@@ -74,13 +74,15 @@ def test_every_algorithm_s_spec_names_a_learner_that_loads_and_acts_as_its_trait
     from pgtui.config import ALGOS, FIELDS
     from pgtui.rl.algos import ALGORITHMS
     from pgtui.rl.algos.interface import Learner
+    from pgtui.rl.algos.plugins import learner_class
     from pgtui.rl.algos.replay import ReplayLearner
 
     assert tuple(ALGORITHMS) == ALGOS
     for name, spec in ALGORITHMS.items():
-        learner = spec.load_learner()
+        learner = learner_class(spec)
         assert issubclass(learner, Learner), name
         assert spec.replay == issubclass(learner, ReplayLearner), name
-        assert spec.knob_line(Config(algo=name)).startswith(f"{name} · lr "), name
-    for key, f in FIELDS.items():  # a setting's algos= names only algorithms that exist
-        assert set(f.metadata.get("algos", ALGOS)) <= set(ALGOS), key
+        # the task shapes the reward unless the learner keeps the KL in its loss
+        assert spec.kl_in_loss == (learner.shaping is not Learner.shaping), name
+        assert spec.knob_line(Config(algo=name)).startswith(f"{spec.title} · lr "), name
+        assert set(spec.settings) <= set(FIELDS), name  # its settings are config fields

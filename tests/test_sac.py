@@ -97,10 +97,10 @@ def test_the_buffer_keeps_box_actions_in_the_unit_box_and_no_step_across_a_reset
     trainer = Trainer(small(num_envs=2, learning_starts=10**6))
     for _ in range(5):
         batch = trainer.learner.collect(trainer.config, [0])
-        trainer.learner.update(batch, trainer.config, [None])
+        trainer.learner.update(batch, trainer.config)
     trainer.config = trainer.config.replace(train_freq=220)
     batch = trainer.learner.collect(trainer.config, [0])
-    trainer.learner.update(batch, trainer.config, [None])
+    trainer.learner.update(batch, trainer.config)
     buffer, n = trainer.learner.buffer, int(trainer.learner.buffer.size[0])
     assert n == 2 * 225 - 2  # each env's autoreset step after its 200th is left out
     actions = buffer.actions[0, :n]

@@ -11,7 +11,8 @@ import torch
 from ..config import from_mapping
 from ..tasks import env_kwargs_of
 from . import checkpoint
-from .algos import ALGORITHMS
+from .algos import algo_spec
+from .algos.plugins import learner_class
 from .envs.registry import env_info, make_env
 from .floats import as_float
 from .networks import SeedNets
@@ -25,7 +26,7 @@ class Player:
     def __init__(self, payload: dict[str, Any]) -> None:
         self.config = from_mapping(payload["config"], "checkpoint config")
         self.info = env_info(self.config.env, self.config.env_kwargs)
-        self.learner = ALGORITHMS[self.config.algo].load_learner()
+        self.learner = learner_class(algo_spec(self.config.algo))
         self.nets = SeedNets([policy_for(self.config, self.info, self.learner.networks)], torch.device("cpu"))
         try:
             self.nets.load_state_dict(0, payload["policy"])

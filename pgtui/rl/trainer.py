@@ -23,7 +23,7 @@ import torch
 from ..config import FIELDS, Config, ConfigError, check_live
 from ..tasks import task_of
 from . import checkpoint, events, run_state
-from .algos import ALGORITHMS
+from .algos import algo_spec, plugins
 from .algos.exact_gradient import tabular_model
 from .algos.interface import Parts
 from .device import device_name
@@ -54,8 +54,8 @@ class Trainer:
         self._last_autosave = time.monotonic()
         self.pause_on_diverge = pause_on_diverge  # the playground pauses; headless ends
         self.device = torch.device(device_name(config.device))
-        self.spec = ALGORITHMS[config.algo]
-        learner_class = self.spec.load_learner()
+        self.spec = algo_spec(config.algo)
+        learner_class = plugins.learner_class(self.spec)
         spec = task_of(config.env)
         self.task: TaskHook = spec.hook(self.device) if spec is not None else TaskHook()
         envs = [make_vec_env(config.env, config.num_envs, config.max_episode_steps, config.env_kwargs)
@@ -82,8 +82,6 @@ class Trainer:
                                    [s.env_reset_seed(e) for s, e in zip(streams, envs, strict=True)],
                                    snapshot_sink=self._emit_snapshot, snapshot_hz=snapshot_hz,
                                    reward_scale=config.reward_scale)
-        if not self.spec.kl_in_loss:  # else the learner holds the policy near the reference
-            self.collector.shaping = self.task.shaping(lambda: self.config)
         self.task.apply(config, self._all_envs())
         # tabular envs that publish their model: drawn with the policy's arrows, and
         # REINFORCE's estimates meet the true gradient
@@ -188,23 +186,22 @@ class Trainer:
         for i in seeds:
             finished, self.collector.finished[i] = self.collector.finished[i], []
             self.runs[i].record_episodes(finished, self.seed_step(i), self.threshold)
-        # the diagnostics draw from generators of their own, seeded per update, so that
-        # measuring (or diag_every) never changes the run itself
-        diagnose = [torch.Generator().manual_seed(self.runs[i].streams.diagnostics(self.runs[i].update))
-                    if self.spec.gradient_noise and cfg.diag_every > 0
-                    and self.runs[i].update % cfg.diag_every == 0 else None for i in seeds]
-        figures = self.task.measure(self.nets, batch, self.spec.samples)  # before the update
+        figures = self.learner.task_figures(batch)  # of the policy that collected it
         states, kept = self._states_of(batch)
         before = self.learner.policy_view(states, seeds)
         undo = self.optimizer.snapshot()
-        stats = self.learner.update(batch, cfg, diagnose)
+        try:
+            stats = self.learner.update(batch, cfg)
+        except Exception as err:  # a learner's own code (a plugin's) may raise
+            if not self.pause_on_diverge:
+                raise
+            self._pause_after_failed_update(seeds, undo, f"{type(err).__name__}: {err}")
+            return [False] * len(seeds)
         change = self.learner.policy_change(before, self.learner.policy_view(states, seeds), kept)
         exact = self.learner.exact_figures(seeds)  # of the policy after the update
         for extra in (figures, change, exact):
             if extra is not None:
                 stats = [{**s, **f} for s, f in zip(stats, extra, strict=True)]
-        if not self.spec.samples:  # no env stepped: the screen still sees the policy
-            self.collector.show(self.nets)
         finite = torch.isfinite(self.nets.rows).all(1).tolist()
         seconds = (time.perf_counter() - start) / len(seeds)  # the seeds share the time
         ok = [self._finish(i, s, seconds, finite[i], undo) for i, s in zip(seeds, stats, strict=True)]
@@ -212,6 +209,16 @@ class Trainer:
             self.runs[i].evaluate_if_due(self.nets, i, self.seed_step(i), self.learned_steps_of(i),
                                          self.threshold)
         return ok
+
+    def _pause_after_failed_update(self, seeds: list[int], undo: tuple[torch.Tensor, ...], why: str) -> None:
+        """The playground keeps a run whose update raised: weights as before it, paused
+        (the episodes it collected are recorded)."""
+        for i in seeds:
+            self.optimizer.restore(i, undo)
+        self._broadcast(events.RunError(f"update {self.update + 1} raised {why}; weights restored, "
+                                        "paused: fix it and resume"))
+        self._step_pending, self.paused = False, True
+        self._broadcast(events.StatusChanged("paused"))
 
     @staticmethod
     def _states_of(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:

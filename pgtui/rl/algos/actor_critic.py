@@ -232,14 +232,16 @@ class A2C(Learner):
     def collect(self, config: Config, seeds: list[int]) -> Batch | None:
         return self.parts.collector.steps(self.parts.nets, config.num_steps, seeds)
 
-    def update(self, batch: Batch, config: Config, diagnose: list[torch.Generator | None]) -> Stats:
-        return a2c_update(self.parts.nets, self.parts.optimizer, batch, config, diagnose)
+    def update(self, batch: Batch, config: Config) -> Stats:
+        return a2c_update(self.parts.nets, self.parts.optimizer, batch, config,
+                          self.parts.diagnosing(batch.seeds))
 
 
 class PPO(A2C):
     """A2C's rollouts, learned from in clipped-surrogate epochs over minibatches that
     each seed shuffles with its own generator."""
 
-    def update(self, batch: Batch, config: Config, diagnose: list[torch.Generator | None]) -> Stats:
-        return ppo_update(self.parts.nets, self.parts.optimizer, batch, config, diagnose,
+    def update(self, batch: Batch, config: Config) -> Stats:
+        return ppo_update(self.parts.nets, self.parts.optimizer, batch, config,
+                          self.parts.diagnosing(batch.seeds),
                           [self.parts.runs[i].cpu_generator for i in batch.seeds])

@@ -48,6 +48,12 @@ class DPO(Learner):
             return "DPO's beta is kl_coef, and at 0 its loss is flat: set kl_coef > 0"
         return None
 
+    def shaping(self) -> None:  # the KL to the reference is in its loss (beta)
+        return None
+
+    def task_figures(self, batch: Batch) -> Stats | None:  # the pairs are not the policy's samples
+        return self.parts.task.measure(self.parts.nets, batch, sampled=False)
+
     def collect(self, config: Config, seeds: list[int]) -> Batch | None:
         """Each seed's pairs, chosen response's steps then the rejected one's: (2 L, S,
         pairs, ...)."""
@@ -66,7 +72,7 @@ class DPO(Learner):
         collector.read_offline(seeds, actions[:, 0].numel())
         return Batch(seeds, obs, actions, zeros, ~ones, ~ones, ones)
 
-    def update(self, batch: Batch, config: Config, diagnose: list[torch.Generator | None]) -> Stats:
+    def update(self, batch: Batch, config: Config) -> Stats:
         nets, beta = self.parts.nets, config.kl_coef
         T, S, N = batch.actions.shape
         obs = batch.obs.movedim(1, 0).reshape(S, T * N, -1)
@@ -80,6 +86,7 @@ class DPO(Learner):
         norms = descend(nets, self.parts.optimizer, loss, batch.seeds, config.max_grad_norm,
                         torch.ones(S, dtype=torch.bool, device=loss.device))
         chosen, rejected = beta * chosen.detach(), beta * rejected.detach()
+        self.parts.collector.show(nets)  # no env stepped: the screen still sees the policy
         return per_seed(("policy_loss", "reward_chosen", "reward_rejected", "reward_margin",
                          "reward_accuracy", "entropy", "grad_norm"),
                         [loss.detach(), chosen.mean(1), rejected.mean(1), (chosen - rejected).mean(1),

@@ -161,7 +161,7 @@ class DQN(ReplayLearner):
                 self.target_rows[s].lerp_(nets.rows[s].detach(), weight)
                 self.target_updates[s] += crossings
 
-    def update(self, batch: Batch, config: Config, diagnose: list[torch.Generator | None]) -> Stats:
+    def update(self, batch: Batch, config: Config) -> Stats:
         """Store the rollout, update the targets, then (after learning_starts) take the
         gradient steps; per seed its figures."""
         seeds, after = batch.seeds, self.parts.collector.env_steps

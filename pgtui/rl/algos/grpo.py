@@ -85,10 +85,13 @@ class GRPO(Learner):
                     "episode afresh (try pgtui/Dialogue-v0)")
         return None
 
+    def shaping(self) -> None:  # the KL to the reference is in its loss (k3)
+        return None
+
     def collect(self, config: Config, seeds: list[int]) -> Batch | None:
         return self.parts.collector.episodes(self.parts.nets, config.episodes_per_update, seeds)
 
-    def update(self, batch: Batch, config: Config, diagnose: list[torch.Generator | None]) -> Stats:
+    def update(self, batch: Batch, config: Config) -> Stats:
         nets, optimizer = self.parts.nets, self.parts.optimizer
         params = nets.select(batch.seeds)
         # a response is scored by its whole return: the same number on each of its steps

@@ -1,5 +1,7 @@
 """What the trainer knows of an algorithm: one ``Learner`` per run, built from the run's
-shared parts, asked what to collect and how to update the seeds' rows from it.
+shared parts, asked what to collect and how to update the seeds' rows from it. A learner
+of the user's own subclasses it too (``algo = "path/to/file.py:Class"``; see
+``examples/vpg.py``): everything such a file needs is importable from here.
 
 ``Learner`` is written for a policy (an actor, perhaps a critic): the policy-gradient
 families override ``collect`` and ``update`` and keep the rest; a value-based family
@@ -25,14 +27,15 @@ from ..envs.registry import EnvInfo
 from ..events import Snapshot
 from ..floats import as_float
 from ..networks import SeedNets
-from ..optim import RowOptimizer
-from ..rollout import Batch, Collector
+from ..optim import RowOptimizer, descend
+from ..rollout import Batch, Collector, Shaping
 from ..seed_run import SeedRun
 from ..seeding import SeedStreams
 from ..task import TaskHook
 from .exact_gradient import expected_return
 from .returns import masked_mean
 from .samples import Stats
+from .spec import AlgoSpec
 
 
 def policy_kl(before: torch.Tensor, after: torch.Tensor, discrete: bool) -> torch.Tensor:
@@ -61,9 +64,22 @@ class Parts:
     reference: dict[str, Any] | None = None  # a race's reference estimator settings
     task: TaskHook = TaskHook()  # what the run's task adds (a reference policy, preference data)
 
+    def diagnosing(self, seeds: list[int]) -> list[torch.Generator | None]:
+        """Per seed, the generator of this update's gradient diagnostics, or None where
+        they are not due (every ``diag_every`` updates). Each is seeded per update apart
+        from the run's own, so that measuring never changes the run."""
+        every = self.config().diag_every
+        return [torch.Generator().manual_seed(self.runs[i].streams.diagnostics(self.runs[i].update))
+                if every > 0 and self.runs[i].update % every == 0 else None for i in seeds]
+
 
 class Learner:
-    """One algorithm's side of a run; subclasses override what they do differently."""
+    """One algorithm's side of a run; subclasses override what they do differently: at
+    least ``collect`` and ``update``."""
+
+    #: how pgtui shows a learner of the user's own (its settings, titles, placeholders);
+    #: pgtui's own are in ``ALGORITHMS``
+    spec: ClassVar[AlgoSpec | None] = None
 
     #: the network's output is Q(s, .) (one value per action), not a policy
     q_network: ClassVar[bool] = False
@@ -76,6 +92,18 @@ class Learner:
 
     def __init__(self, parts: Parts) -> None:
         self.parts = parts
+        parts.collector.shaping = self.shaping()
+
+    def shaping(self) -> Shaping | None:
+        """What the collector adds to each reward: the task's shaping (the dialogue's KL
+        penalty to its reference policy); None for a learner whose loss holds the policy
+        near the reference itself."""
+        return self.parts.task.shaping(self.parts.config)
+
+    def task_figures(self, batch: Batch) -> Stats | None:
+        """The task's figures of the policy that collected ``batch``, before its update
+        (None: the task has none)."""
+        return self.parts.task.measure(self.parts.nets, batch)
 
     @classmethod
     def check(cls, config: Config, envs: gym.vector.VectorEnv, task: TaskHook) -> str | None:
@@ -94,10 +122,18 @@ class Learner:
         """One rollout of ``seeds`` (None: no seed finished one)."""
         raise NotImplementedError
 
-    def update(self, batch: Batch, config: Config, diagnose: list[torch.Generator | None]) -> Stats:
-        """Step the batch's seeds' rows; per seed its figures. ``diagnose``: per seed the
-        generator of the gradient diagnostics, or None for none this update."""
+    def update(self, batch: Batch, config: Config) -> Stats:
+        """Step the batch's seeds' rows; per seed its figures (``Parts.diagnosing``
+        says which seeds measure their gradient's noise this update)."""
         raise NotImplementedError
+
+    def descend(self, loss: torch.Tensor, seeds: list[int], max_grad_norm: float = 0.0) -> torch.Tensor:
+        """One optimizer step of each of ``seeds``' rows on its own loss (S,): backward,
+        clip each network's gradient to ``max_grad_norm`` (0: no clipping), step. Returns
+        each seed's actor gradient norm before clipping (S,); a seed whose gradient is not
+        finite does not step."""
+        stepping = torch.ones(len(seeds), dtype=torch.bool, device=loss.device)
+        return descend(self.parts.nets, self.parts.optimizer, loss, seeds, max_grad_norm, stepping)[:, 0]
 
     def step_alone(self, config: Config, seeds: list[int]) -> bool:
         """The playground's single step, where it needs no rollout; False: collect and

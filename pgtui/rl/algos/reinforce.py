@@ -244,10 +244,10 @@ class Reinforce(Learner):
     def collect(self, config: Config, seeds: list[int]) -> Batch | None:
         return self.parts.collector.episodes(self.parts.nets, config.episodes_per_update, seeds)
 
-    def update(self, batch: Batch, config: Config, diagnose: list[torch.Generator | None]) -> Stats:
+    def update(self, batch: Batch, config: Config) -> Stats:
         parts, true_grad = self.parts, None
         reference = dataclasses.replace(config, **parts.reference) if parts.reference else None
-        diagnosing = any(d is not None for d in diagnose)
+        diagnosing = any(d is not None for d in parts.diagnosing(batch.seeds))
         if parts.tabular is not None and diagnosing:  # a diagnostic: every diag_every updates
             true_grad = true_gradient(parts.tabular, parts.nets, parts.nets.select(batch.seeds),
                                       config.gamma)

@@ -182,7 +182,7 @@ class SAC(ReplayLearner):
             return self.scale.to_env(unit), head
         return act
 
-    def update(self, batch: Batch, config: Config, diagnose: list[torch.Generator | None]) -> Stats:
+    def update(self, batch: Batch, config: Config) -> Stats:
         """Store the rollout, then (after learning_starts) take the gradient steps; per
         seed its figures."""
         self.buffer.add(batch, self.scale.to_unit(batch.actions).cpu().numpy())

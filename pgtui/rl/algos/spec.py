@@ -1,17 +1,16 @@
 """An algorithm as the rest of pgtui sees it, without torch: its name and traits, its
-values for the settings a run leaves unset, and how the screens show it. Its learner
-(``interface.Learner``, torch) is named, and imported only by the process that trains."""
+settings and its values for those a run leaves unset, and how the screens show it. Its
+learner (``interface.Learner``, torch) is named, and imported only by the process that
+trains (``plugins.learner_class``)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ...config import Config
-    from .interface import Learner
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class AlgoSpec:
     name: str  # as a preset says it: ``algo = "ppo"``
     title: str  # as a screen shows it: "PPO"
     description: str  # one line
-    learner: str  # its ``Learner`` as "module:Class"
+    learner: str = ""  # its ``Learner`` as "module:Class" (a plugin's: where it was loaded from)
     #: it keeps a replay buffer and learns off-policy (DQN, SAC)
     replay: bool = False
     #: it keeps the KL to a task's reference policy in its own loss, so the task adds no
@@ -29,8 +28,13 @@ class AlgoSpec:
     samples: bool = True
     #: it measures the noise of its policy gradient (the diagnostics pane, race columns)
     gradient_noise: bool = True
+    #: the config fields of its own it reads, beside those every run reads (lr, gamma...):
+    #: the settings pane shows these, and a race lets its variants set them
+    settings: tuple[str, ...] = ()
     #: its values for settings a run leaves unset (a value, or a function of the config)
     unset: Mapping[str, Any | Callable[[Config], Any]] = field(default_factory=dict)
+    #: why a config is not one it can run (settings that contradict each other), or None
+    consistency: Callable[[Config], str | None] | None = None
     #: the figures the diagnostics pane keeps a place for, with a dash, until an update
     #: reports them (a policy gradient's loss and gradient noise)
     placeholders: tuple[str, ...] = ("policy_loss", "grad_var")
@@ -39,11 +43,6 @@ class AlgoSpec:
     #: its race column's settings line, formatted with the config's fields
     knobs: str = "lr {lr:g} · ent {ent_coef:g}"
 
-    def load_learner(self) -> type[Learner]:
-        """Its ``Learner`` class (imports it, and torch)."""
-        module, name = self.learner.split(":")
-        return getattr(importlib.import_module(module), name)
-
     def knob_line(self, config: Config) -> str:
         """Its race column's settings line for ``config``."""
-        return f"{self.name} · " + self.knobs.format(**vars(config))
+        return f"{self.title} · " + self.knobs.format(**vars(config))

@@ -27,7 +27,7 @@ from textual.widgets import Static
 
 from ...config import Config, ConfigError
 from ...processes import RemoteTrainer
-from ...rl.algos import ALGORITHMS
+from ...rl.algos import algo_spec
 from ...rl.checkpoint import CheckpointError
 from ...rl.envs.registry import EnvInfo, solved_threshold
 from ...rl.events import (
@@ -112,7 +112,7 @@ class TrainScreen(Screen):
         self.returns = (RewardsPane(id="returns-pane") if self.rewards_progress
                         else ReturnsPane(id="returns-pane"))
         self.diagnostics = DiagnosticsPane(id="diagnostics-pane")
-        self.diagnostics.placeholders = ALGORITHMS[self.config.algo].placeholders
+        self.diagnostics.placeholders = algo_spec(self.config.algo).placeholders
         # Everything that changes many times a second sits in the right column: Textual
         # repaints the bounding box of what changed, so the controls stay out of it.
         with Vertical(id="left"):
@@ -156,7 +156,7 @@ class TrainScreen(Screen):
                 and device == self.device)
 
     def _policy_title(self) -> str:
-        return ALGORITHMS[self.config.algo].policy_title
+        return algo_spec(self.config.algo).policy_title
 
     def take_run(self, config: Config, preset: str, remote: RemoteTrainer | None) -> None:
         """Stop this run and show a new one in the same panes: building a whole screen
@@ -175,7 +175,7 @@ class TrainScreen(Screen):
             self.returns.returns, self.returns.shown_episodes = (), 0
         self.policy.compare, self.policy.value, self.policy.q_values = "", None, None
         self.query_one("#policy-pane").border_title = self._policy_title()
-        self.diagnostics.stats, self.diagnostics.placeholders = {}, ALGORITHMS[config.algo].placeholders
+        self.diagnostics.stats, self.diagnostics.placeholders = {}, algo_spec(config.algo).placeholders
         self._begin()
         self.refresh_panes()
 

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ...rl.algos import ALGORITHMS
+from ...rl.algos import algo_spec
 from ...rl.events import Snapshot
 from ..render import lander_engines, render
 
@@ -39,8 +39,7 @@ class EnvView(Widget):
     def __init__(self, env_id: str, algo: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
         self.env_id = env_id
-        spec = ALGORITHMS.get(algo)
-        self.note = OFFLINE_NOTE if spec is not None and not spec.samples else None  # above the drawing
+        self.note = OFFLINE_NOTE if algo and not algo_spec(algo).samples else None  # above the drawing
 
     def show(self, snapshot: Snapshot) -> None:
         """The state a run's snapshot carries, with the policy's view of it."""

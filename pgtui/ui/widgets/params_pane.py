@@ -24,6 +24,7 @@ from ...config import (
     check_value,
     used_by,
 )
+from ...rl.algos import algo_spec
 from ...tasks import task_of
 
 CLASSIC_ENVS = ("CartPole-v1", "Acrobot-v1", "MountainCar-v0", "Pendulum-v1")
@@ -120,7 +121,9 @@ class ParamsPane(VerticalScroll):
     def compose(self) -> ComposeResult:
         c = self.config
         envs = CLASSIC_ENVS if c.env in CLASSIC_ENVS else (c.env, *CLASSIC_ENVS)
-        yield from self._row("algo", Select([(a, a) for a in ALGOS], value=c.algo,
+        # a learner of the user's own is offered beside the built-ins, by its title
+        algos = [(a, a) for a in ALGOS] + ([] if c.algo in ALGOS else [(algo_spec(c.algo).title, c.algo)])
+        yield from self._row("algo", Select(algos, value=c.algo,
                                             allow_blank=False, compact=True, id="algo"))
         yield from self._row("env", Select([(e, e) for e in envs], value=c.env,
                                            allow_blank=False, compact=True, id="env"))

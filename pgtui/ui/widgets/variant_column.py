@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
-from ...rl.algos import ALGORITHMS
+from ...rl.algos import algo_spec
 from ...rl.envs.corridor import BEST_P, STEP_CAP, objective
 from ...rl.envs.registry import CORRIDOR_ID
 from ...rl.race.figures import VariantSummary, band, summarize, variance_ratio_text
@@ -79,7 +79,7 @@ class VariantColumn(Vertical):
         if s.exact:
             self._exact_lines(lines, s.exact, race.config.env)
         knobs = race.config
-        lines.append(ALGORITHMS[knobs.algo].knob_line(knobs), style="dim")
+        lines.append(algo_spec(knobs.algo).knob_line(knobs), style="dim")
         if s.figures:
             lines.append(f" · kl_coef {knobs.kl_coef:g} · bias {knobs.labeler_bias:g}", style="dim")
         if race.feedback:
@@ -129,7 +129,7 @@ class VariantColumn(Vertical):
         if s.reached:
             lines.append(f"fell back {s.fell_back}/{s.reached}"
                          + (f" (lowest {s.lowest_after:.0f})" if s.fell_back else "") + "\n")
-        if ALGORITHMS[s.algo].gradient_noise:
+        if algo_spec(s.algo).gradient_noise:
             lines.append(f"grad var {meter(s.grad_var, *scale)} {_fmt(s.grad_var, '.2g')}\n")
             lines.append(f"grad snr {_fmt(s.grad_snr, '.2f')}\n")
         if "policy_kl" in s.averages:  # how far an update moves the policy, on average

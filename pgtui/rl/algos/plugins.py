@@ -1,0 +1,105 @@
+"""Learners named as ``"module:Class"``: pgtui's own (each ``AlgoSpec.learner``) and the
+user's, as ``algo = "my_package.my_module:MyLearner"`` or ``algo = "path/to/file.py:MyLearner"``.
+
+A user's learner subclasses ``interface.Learner``; it may say how pgtui shows it with
+a class attribute ``spec = AlgoSpec(...)`` (its settings, stats, titles), else it is
+shown as a policy gradient named after its class. Its module is imported where its spec
+is first asked for (the config's checks), never in a served session.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from ... import lockdown
+from .spec import AlgoSpec
+
+if TYPE_CHECKING:
+    from .interface import Learner
+
+
+class PluginError(ValueError):
+    """A learner that cannot be loaded; the message is one line meant for the user."""
+
+
+def normalized(algo: str) -> str:
+    """``algo`` with a file path made absolute, so that a run's saved config (and a
+    training process started elsewhere) names the same file."""
+    where, _, name = algo.rpartition(":")
+    return f"{Path(where).resolve()}:{name}" if where.endswith(".py") else algo
+
+
+def _module(where: str, algo: str) -> ModuleType:
+    """The module ``where`` names: a ``.py`` file loaded under a name of its own, or an
+    importable module."""
+    try:
+        if not where.endswith(".py"):
+            return importlib.import_module(where)
+        path = Path(where)
+        if not path.is_file():
+            raise PluginError(f"algo '{algo}': no such file {where}")
+        digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+        name = f"pgtui_plugin_{path.stem}_{digest}"  # one per file, the same in every process
+        if name in sys.modules:
+            return sys.modules[name]
+        module_spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[name] = module  # its classes' pickles and dataclasses look it up
+        try:
+            module_spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+        return module
+    except PluginError:
+        raise
+    except Exception as err:  # missing, or broken on import: either way not usable
+        raise PluginError(f"algo '{algo}': cannot import {where}: "
+                          f"{type(err).__name__}: {' '.join(str(err).split())}") from None
+
+
+def load_class(algo: str) -> type:
+    """The class ``algo`` ("module:Class" or "file.py:Class") names."""
+    where, _, name = algo.rpartition(":")
+    if lockdown.active() and not where.startswith("pgtui."):  # never a visitor's import
+        raise PluginError(lockdown.algo_error(algo))
+    if not where or not name.isidentifier():
+        raise PluginError(f"algo '{algo}': expected module:Class or path/to/file.py:Class")
+    found = getattr(_module(where, algo), name, None)
+    if found is None:
+        raise PluginError(f"algo '{algo}': {where} has no {name}")
+    return found
+
+
+def plugin_spec(algo: str) -> AlgoSpec:
+    """The spec of the user's learner ``algo``, importing its module (and torch)."""
+    if lockdown.active():  # before any import
+        raise PluginError(lockdown.algo_error(algo))
+    learner = load_class(algo)
+    from .interface import Learner  # torch: the user's module has imported it already
+
+    if not (isinstance(learner, type) and issubclass(learner, Learner)):
+        raise PluginError(f"algo '{algo}': {algo.rpartition(':')[2]} is not a Learner "
+                          "(subclass pgtui.rl.algos.interface.Learner)")
+    spec = getattr(learner, "spec", None)
+    if not isinstance(spec, AlgoSpec):
+        spec = AlgoSpec(learner.__name__, learner.__name__, _first_line(learner),
+                        gradient_noise=False, placeholders=("policy_loss",))
+    return dataclasses.replace(spec, name=algo, learner=algo)
+
+
+def learner_class(spec: AlgoSpec) -> type[Learner]:
+    """The ``Learner`` class ``spec`` names (imports it, and torch)."""
+    return load_class(spec.learner)
+
+
+def _first_line(cls: type) -> str:
+    doc = (cls.__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else "a learner of your own"
