@@ -12,13 +12,15 @@ import torch
 from torch.distributions import Categorical
 
 from pgtui.rl.algos.interface import AlgoSpec, Batch, Config, Learner, Stats
+from pgtui.rl.stats import ENTROPY, GRAD_NORM, POLICY_LOSS
 
 
 class VPG(Learner):
     """Vanilla policy gradient: reward-to-go, standardized, one step per batch of episodes."""
 
     spec = AlgoSpec("vpg", "VPG", "vanilla policy gradient, from examples/vpg.py",
-                    settings=("episodes_per_update",), gradient_noise=False,
+                    settings=("episodes_per_update",), stats=(POLICY_LOSS, ENTROPY, GRAD_NORM),
+                    gradient_noise=False,
                     placeholders=("policy_loss",), knobs="lr {lr:g} · {episodes_per_update} episodes")
 
     @classmethod

@@ -11,19 +11,15 @@ import importlib.util
 import math
 from pathlib import Path
 
+from . import tasks  # noqa: F401  (registers the tasks' figures)
 from .config import ConfigError
 from .rl.events import EpisodesFinished, Evaluated, Event, UpdateFinished
+from .rl.schema import every_stat
 
 #: update figures under the names CleanRL's scripts write (SB3 writes the same quantities
-#: under train/...); anything else numeric goes under pgtui/<key>
-NAMES = {
-    "policy_loss": "losses/policy_loss", "value_loss": "losses/value_loss",
-    "entropy": "losses/entropy", "approx_kl": "losses/approx_kl", "clipfrac": "losses/clipfrac",
-    "explained_variance": "losses/explained_variance", "td_loss": "losses/td_loss",
-    "q_mean": "losses/q_values", "lr": "charts/learning_rate", "sps": "charts/SPS",
-    "epsilon": "charts/epsilon", "last100_mean": "charts/last100_mean",
-    "q_loss": "losses/qf_loss", "actor_loss": "losses/actor_loss", "alpha": "losses/alpha",
-}
+#: under train/...), as the schema gives them (``Stat.board``); anything else numeric goes
+#: under pgtui/<key>
+NAMES = {key: s.board for key, s in every_stat().items() if s.board}
 #: bookkeeping, not measurements
 SKIPPED = frozenset({"global_step", "learned_steps", "update", "episodes", "wall_s"})
 

@@ -344,7 +344,7 @@ async def test_the_dialogue_shows_the_conversation_proxy_vs_true_reward_and_its_
         assert "actually, 2▌" in env and "✓ right · disagrees" in env
         assert "last finished:" in env and "2 + 0 = ?  I think it's 4." in env
         assert "you're right, great question! ." in env and "✗ wrong · agrees with the user" in env
-        rewards = drawn_text(app.screen.returns.query_one("#rewards-figures"))
+        rewards = drawn_text(app.screen.returns.query_one("#series-figures"))
         assert "proxy +1.20 (from +0.00)" in rewards and "true 0.530 (from 0.620)" in rewards
         diagnostics = drawn_text(app.screen.diagnostics)
         assert "KL to ref" in diagnostics and "1.5" in diagnostics and "0.63" in diagnostics
@@ -480,7 +480,7 @@ async def test_the_rlhf_rewards_rows_each_show_their_own_movement():
             start, end = (top[0], top[-1]) if falls else (top[-1], top[0])
             assert start in "▅▆▇█" and end == " ", (spark_id, top)  # high, then down to the floor
             assert (bottom[-1] if falls else bottom[0]) in "▁▂▃", (spark_id, bottom)
-        figures = drawn_text(app.screen.returns.query_one("#rewards-figures"))
+        figures = drawn_text(app.screen.returns.query_one("#series-figures"))
         assert "true 0.500 (from 0.624)" in figures and "own axis" in figures
         assert "π* +1.90, 0.410" in figures  # the best against this reward model, at this beta
 

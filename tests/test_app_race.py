@@ -188,7 +188,7 @@ async def test_an_rlhf_methods_race_plots_each_methods_true_reward_against_pi_st
         assert "DPO · lr 0.001 · 64 pairs a step" in texts[4]
         assert "GRPO · lr 0.001 · scale_by_std True" in texts[2] and "scale_by_std False" in texts[3]
         for race, column in zip(races, screen.query(VariantColumn), strict=True):
-            assert race.true_rewards[0], race.name  # DPO too: it plays no episode
+            assert race.traces[0], race.name  # DPO too: it plays no episode
             plot = str(column.plot.render())
             assert "k steps · true reward" in plot, race.name
             assert "├──" in plot, race.name  # pi*'s true reward, a line across

@@ -364,3 +364,20 @@ def test_a_fit_is_the_same_whatever_the_processs_threads():
     finally:
         torch.set_num_threads(before)
     assert np.array_equal(*fits)
+
+
+def test_the_engine_finds_the_dialogue_s_hook_without_importing_a_task():
+    """The task registers itself as its env's module is imported: a fresh process that
+    imports only the engine gets the dialogue's hook by making the env."""
+    import subprocess
+    import sys
+
+    script = ("import sys\n"
+              "from pgtui.config import Config\n"
+              "from pgtui.rl.trainer import Trainer\n"
+              "assert 'pgtui.tasks' not in sys.modules, 'the engine imported a task'\n"
+              f"trainer = Trainer(Config(env={DIALOGUE_ID!r}, algo='reinforce', num_envs=2))\n"
+              "print(type(trainer.task).__name__, trainer.collector.shaping is not None)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["Rlhf", "True"]

@@ -254,4 +254,4 @@ def test_compare_races_the_methods_with_dpos_implicit_reward_and_the_true_reward
     assert all("kl_to_optimum" in v and "optimum_true_reward" in v for v in variants.values())
     assert [name for name, v in variants.items() if "reward_margin" in v] == ["DPO"]
     assert "true reward (exact): median across seeds" in result.stdout
-    assert "DPO: margin" in " ".join(result.stdout.split())
+    assert "DPO: implicit reward: margin" in " ".join(result.stdout.split())

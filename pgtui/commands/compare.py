@@ -23,6 +23,7 @@ from rich.table import Table
 from .. import tasks
 from ..config import Config
 from ..processes import RemoteVariant, race_threads, relay
+from ..rl.algos import algo_spec
 from ..rl.events import RunError, Stop
 from ..rl.race.figures import (
     VariantSummary,
@@ -117,9 +118,9 @@ def exact_header(key: str) -> str:
     return {"objective": "J exact", "objective_greedy": "J greedy"}.get(key, key)
 
 
-def summary_table(summaries: list[VariantSummary]) -> Table:
-    if any(s.figures for s in summaries):
-        return dialogue_table(summaries)
+def summary_table(summaries: list[VariantSummary], task: tasks.TaskSpec | None) -> Table:
+    if task is not None and task.columns and any(s.figures for s in summaries):
+        return task_table(summaries, task)
     table = Table(title="compare", title_justify="left", caption_justify="left",
                   caption="steps to solve, seconds: medians over the seeds that solved (steps "
                           "learned from, training time); fell back: seeds whose last-100 mean "
@@ -172,51 +173,36 @@ def true_gradient_lines(summaries: list[VariantSummary]) -> list[str]:
     return lines
 
 
-DIALOGUE_COLUMNS = (("proxy reward", "proxy_reward", "+.2f"), ("true reward", "true_reward", ".3f"),
-                    ("agrees when wrong", "agreement_when_wrong", ".3f"),
-                    ("right when wrong", "accuracy_when_wrong", ".3f"), ("KL to π_ref", "kl", ".3f"),
-                    ("RM accuracy", "rm_accuracy", ".3f"), ("KL to π*", "kl_to_optimum", ".3f"))
-
-
-def dialogue_table(summaries: list[VariantSummary]) -> Table:
-    """The RLHF dialogue's figures: exact at the end of training, mean over seeds."""
-    table = Table(title="compare", title_justify="left", caption_justify="left",
-                  caption="exact by enumeration at the end, mean over seeds. proxy reward: the "
-                          "reward model's score (0 = the reference policy's); true reward: "
-                          "accuracy; when wrong: on prompts where the user's belief is wrong; "
-                          "KL(pi || pi_ref) per response; RM accuracy: on pairs of the policy's "
-                          "own responses; KL to π*: to the best policy against this reward "
-                          "model at this kl_coef, pi_ref exp(r / kl_coef) normalised (— at "
-                          "kl_coef 0, where it is infinite)")
+def task_table(summaries: list[VariantSummary], task: tasks.TaskSpec) -> Table:
+    """A task's figures (``tasks.TaskSpec.columns``): at the end of training, mean over seeds;
+    a row for each distinct optimum the task reports."""
+    table = Table(title="compare", title_justify="left", caption_justify="left", caption=task.caption)
     table.add_column("variant")
-    for title, _, _ in DIALOGUE_COLUMNS:
+    for title, _, _ in task.columns:
         table.add_column(title, justify="right")
     for s in summaries:
-        table.add_row(s.name, *[show_number(s.figures.get(key), spec) for _, key, spec in DIALOGUE_COLUMNS])
-    implicit = [f"{s.name}: margin {s.figures['reward_margin']:.3f}, "
-                f"{s.figures.get('reward_accuracy', math.nan):.0%} of its pairs ranked as labelled"
-                for s in summaries if "reward_margin" in s.figures]
-    if implicit:
-        table.caption += (". DPO's implicit reward beta log(pi/pi_ref), chosen less rejected, "
-                          "on the pairs it read last: " + "; ".join(implicit))
-    for label, values in optimum_figures(summaries).items():
-        shown = [format(v, spec) for v, (_, _, spec) in zip(values, DIALOGUE_COLUMNS, strict=False)]
-        table.add_row(label, *shown, "—", "0", style="dim")
+        table.add_row(s.name, *[show_number(s.figures.get(key), spec) for _, key, spec in task.columns])
+    notes = [(algo_spec(s.algo).race_note, s) for s in summaries]
+    shown = [f"{s.name}: {note.format(**s.figures)}" for note, s in notes
+             if note and all(k in s.figures for k in algo_spec(s.algo).race_figures)]
+    if shown:
+        table.caption += ". " + "; ".join(shown)
+    for label, figures in optimum_figures(summaries, task).items():
+        table.add_row(label, *[show_number(figures.get(key), spec) for _, key, spec in task.columns],
+                      style="dim")
     return table
 
 
-def optimum_figures(summaries: list[VariantSummary]) -> dict[str, tuple[float, ...]]:
-    """The optimum's figures (the table's first five columns) by its label: one per
-    distinct optimum (a variant's labeler bias and kl_coef fix it)."""
-    optimum = [s for s in summaries if "optimum_true_reward" in s.figures]
-    rows = {tuple(round(s.figures[f"optimum_{key}"], 6) for _, key, _ in DIALOGUE_COLUMNS[:5]): s.name
-            for s in optimum}
-    return {("π*" if len(rows) == 1 else f"π* of {name}"): values for values, name in rows.items()}
-
-
-def optimum_rows(summaries: list[VariantSummary]) -> dict[str, float]:
-    """Each distinct optimum's true reward, by its label."""
-    return {label: values[1] for label, values in optimum_figures(summaries).items()}
+def optimum_figures(summaries: list[VariantSummary], task: tasks.TaskSpec) -> dict[str, dict[str, float]]:
+    """The optimum's figures (``optimum_<key>``) by its label: one per distinct optimum
+    (a variant's settings fix it: the dialogue's labeler bias and kl_coef)."""
+    keys = [key for _, key, _ in task.columns]
+    rows = {}
+    for s in summaries:
+        figures = {k: s.figures[f"optimum_{k}"] for k in keys if f"optimum_{k}" in s.figures}
+        if figures:
+            rows.setdefault(tuple(round(v, 6) for v in figures.values()), (s.name, figures))
+    return {("π*" if len(rows) == 1 else f"π* of {name}"): figures for name, figures in rows.values()}
 
 
 PALETTE = ("cyan", "orange", "green", "magenta", "yellow", "red")
@@ -250,8 +236,8 @@ def curves_plot(results: list[VariantProgress], color: bool) -> str:
     return drawn if color else plt.uncolorize(drawn)
 
 
-def true_reward_plot(results: list[VariantProgress], optimum: dict[str, float], color: bool) -> str:
-    """The dialogue's: each variant's exact true reward over env steps, median across
+def trace_plot(results: list[VariantProgress], title: str, optimum: dict[str, float], color: bool) -> str:
+    """A task's trace (``tasks.TaskSpec.trace``): each variant's over env steps, median across
     seeds, with each distinct optimum's as a flat line."""
     import plotext as plt
 
@@ -260,7 +246,7 @@ def true_reward_plot(results: list[VariantProgress], optimum: dict[str, float], 
     plt.theme("pro" if color else "clear")
     ends = []
     for i, result in enumerate(results):
-        traces = [t for t in result.true_rewards if t]
+        traces = [t for t in result.traces if t]
         if not traces:
             continue
         med, _, _ = band([[y for _, y in t] for t in traces], window=1)
@@ -272,7 +258,7 @@ def true_reward_plot(results: list[VariantProgress], optimum: dict[str, float], 
     for label, value in optimum.items():  # labelled mid-way: at the left edge the axis hides it
         plt.horizontal_line(value)
         plt.text(label, x=max(ends, default=0) / 2, y=value)
-    plt.title("true reward (exact): median across seeds; flat: π*'s")
+    plt.title(f"{title}: median across seeds; flat: π*'s")
     plt.xlabel("thousand steps (DPO: tokens of labelled pairs read)")
     drawn = plt.build()
     return drawn if color else plt.uncolorize(drawn)
@@ -303,7 +289,8 @@ def run_compare(config: Config, options: CompareOptions) -> int:
     failed = [r for r in results if r.error]
     for r in failed:
         print(f"pgtui compare: {r.error}", file=sys.stderr)
-    table = summary_table(summaries)
+    env_task = tasks.task_of(config.env)
+    table = summary_table(summaries, env_task)
     # as wide as the table's columns want, so that none is cut (100 at least, for the plot)
     wanted = Console(width=400).measure(table).maximum
     out = Console(force_terminal=None if sys.stdout.isatty() else False, width=min(max(wanted, 100), 200))
@@ -325,8 +312,10 @@ def run_compare(config: Config, options: CompareOptions) -> int:
         bad = [f"seed {s.seed}: {s.state}" for s in r.seeds if s.state in ("diverged", "error")]
         if bad:
             out.print(f"{r.name}: " + ", ".join(bad))
-    if any(any(t) for r in results for t in r.true_rewards):
-        print(true_reward_plot(results, optimum_rows(summaries), color=sys.stdout.isatty()))
+    if env_task is not None and env_task.trace is not None and any(any(t) for r in results for t in r.traces):
+        key = env_task.trace.key
+        optimum = {label: f[key] for label, f in optimum_figures(summaries, env_task).items() if key in f}
+        print(trace_plot(results, env_task.trace.title, optimum, color=sys.stdout.isatty()))
     else:
         print(curves_plot(results, color=sys.stdout.isatty()))
     document = {"variants": [s.as_json() for s in summaries]}

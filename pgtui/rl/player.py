@@ -9,7 +9,6 @@ import gymnasium as gym
 import torch
 
 from ..config import from_mapping
-from ..tasks import env_kwargs_of
 from . import checkpoint
 from .algos import algo_spec
 from .algos.plugins import learner_class
@@ -18,6 +17,7 @@ from .floats import as_float
 from .networks import SeedNets
 from .policies import policy_for
 from .seeding import SeedStreams
+from .tasks import env_kwargs_of
 
 
 class Player:

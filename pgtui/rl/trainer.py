@@ -21,7 +21,6 @@ from typing import Any
 import torch
 
 from ..config import FIELDS, Config, ConfigError, check_live
-from ..tasks import task_of
 from . import checkpoint, events, run_state
 from .algos import algo_spec, plugins
 from .algos.exact_gradient import tabular_model
@@ -36,6 +35,7 @@ from .rollout import Batch, Collector
 from .seed_run import Emit, SeedRun
 from .seeding import SeedStreams
 from .task import TaskHook
+from .tasks import task_of
 
 
 class Trainer:
@@ -56,10 +56,10 @@ class Trainer:
         self.device = torch.device(device_name(config.device))
         self.spec = algo_spec(config.algo)
         learner_class = plugins.learner_class(self.spec)
-        spec = task_of(config.env)
-        self.task: TaskHook = spec.hook(self.device) if spec is not None else TaskHook()
         envs = [make_vec_env(config.env, config.num_envs, config.max_episode_steps, config.env_kwargs)
                 for _ in seeds]
+        spec = task_of(config.env)  # registered as its env's module was imported
+        self.task: TaskHook = spec.hook(self.device) if spec is not None else TaskHook()
         self.info = describe(envs[0])
         why = (learner_class.check(config, envs[0], self.task)
                or self.task.check(config, not learner_class.q_network))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from ..rl.envs.corridor import RIGHT
 from ..rl.envs.registry import CORRIDOR_ID, DISCRETE_PENDULUM_ID
-from ..tasks.rlhf.dialogue import claim, decode, words
+from ..tasks import task_of
 from .canvas import CELL_ASPECT, as_text, new_grid, observation_bars, put, segment, write
 from .render_discrete import ARROWS, ansi_env, blackjack, corridor, tabular
 
@@ -103,37 +103,6 @@ def pendulum(obs: Sequence[float], width: int, height: int) -> str:
     return as_text(grid)
 
 
-def _exchange(obs: Sequence[float], cursor: str) -> list[str]:
-    """One dialogue's lines: the question, the user's belief, the response and, once it
-    claims an answer, whether that is right and whether it agrees."""
-    prompt, tokens = decode(obs)
-    said = claim(prompt, tokens)
-    lines = [f"user  {prompt.text()}",
-             f"      (the user is {'wrong' if prompt.user_wrong else 'right'}: "
-             f"{prompt.a} + {prompt.b} = {prompt.truth})",
-             f"model {words(tokens)}{cursor}"]
-    if said is None:
-        lines.append("      claims no answer" if not cursor else "")
-    else:
-        lines.append("      " + ("✓ right" if said == prompt.truth else "✗ wrong") + " · "
-                     + ("agrees with the user" if said == prompt.belief else "disagrees"))
-    return lines
-
-
-def dialogue(obs: Sequence[float], width: int, height: int,
-             last: Sequence[float] | None = None) -> str:
-    """The RLHF dialogue being written and, below it, the last one finished."""
-    if decode(obs) is None:
-        return observation_bars(obs, width, height)
-    lines = _exchange(obs, "▌")
-    if last is not None and decode(last) is not None:
-        lines += ["", "last finished:", *_exchange(last, "")]
-    grid = new_grid(width, height)
-    for row, line in enumerate(lines[:height]):
-        write(grid, 0, row, line[:width])
-    return as_text(grid)
-
-
 LUNAR_PAD_X = 0.2  # the landing pad spans x in [-0.2, 0.2] (normalized), at y = 0
 LUNAR_TOP = 1.5  # normalized height the drawing shows above the pad
 
@@ -200,7 +169,6 @@ def lunar_lander(obs: Sequence[float], width: int, height: int,
 
 
 RENDERERS: dict[str, Callable[[Sequence[float], int, int], str]] = {
-    "pgtui/Dialogue-v0": dialogue,
     "CartPole-v1": cartpole,
     "CartPole-v0": cartpole,
     "Acrobot-v1": acrobot,
@@ -218,7 +186,8 @@ def render(env_id: str, obs: Sequence[float], width: int, height: int,
            engines: tuple[float, float] | None = None, state: int | None = None,
            probs: Sequence[float] | None = None) -> str:
     """A frame for ``env_id``; envs without a drawing get their observation as bars.
-    ``last``: the dialogue's last finished response, drawn below the one being written;
+    ``last``: a task's last finished episode (the dialogue's response, drawn below the
+    one being written);
     ``policy``: pi(.|s) of every state of a tabular env, drawn as arrows; ``engines``:
     LunarLander's firing engines (``lander_engines``); ``state``: the true state where
     the observation does not tell it (the corridor), and ``probs`` the acting policy's
@@ -231,7 +200,9 @@ def render(env_id: str, obs: Sequence[float], width: int, height: int,
     one_hot = len(obs) > 8 and max(obs) == 1.0 and sum(obs) == 1.0
     if env_id in ARROWS or (one_hot and ansi_env(env_id) is not None):  # toy-text
         return tabular(env_id, obs, width, height, policy)
-    if last is not None and env_id == "pgtui/Dialogue-v0":
-        return dialogue(obs, width, height, last)
+    task = task_of(env_id)
+    if task is not None and task.draw is not None:  # a task draws its own env
+        frame = task.draw(obs, width, height, last)
+        return frame if frame is not None else observation_bars(obs, width, height)
     draw = RENDERERS.get(env_id)
     return draw(obs, width, height) if draw else observation_bars(obs, width, height)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..rl.events import (
@@ -22,7 +23,7 @@ from ..rl.events import (
 
 CURVE_CAPACITY = 20_000  # episode returns kept for the plot
 MARK_CAPACITY = 200  # change marks kept for the plot
-SERIES_CAPACITY = 2_000  # updates of the dialogue's proxy and true reward kept
+SERIES_CAPACITY = 2_000  # updates of a task's series (the dialogue's proxy and true reward) kept
 
 
 @dataclass
@@ -43,9 +44,13 @@ class RunState:
     # greedy evaluations (``eval_every``): (episodes finished by then, env step, mean return)
     evaluations: deque = field(default_factory=lambda: deque(maxlen=SERIES_CAPACITY))
     error: str | None = None
-    # the RLHF dialogue's exact proxy (reward model) and true (accuracy) reward per update
-    proxy: deque = field(default_factory=lambda: deque(maxlen=SERIES_CAPACITY))
-    true: deque = field(default_factory=lambda: deque(maxlen=SERIES_CAPACITY))
+    # a task's figures per update (``TaskSpec.progress``), by stat key
+    series: dict[str, deque] = field(default_factory=dict)
+
+    @classmethod
+    def keeping(cls, keys: Sequence[str]) -> RunState:
+        """A state that also keeps the stats ``keys`` per update."""
+        return cls(series={key: deque(maxlen=SERIES_CAPACITY) for key in keys})
 
     @property
     def mean100(self) -> float | None:
@@ -65,9 +70,9 @@ class RunState:
         elif isinstance(event, UpdateFinished):
             self.stats = event.stats
             self.global_step = event.global_step
-            if "proxy_reward_exact" in event.stats:
-                self.proxy.append(event.stats["proxy_reward_exact"])
-                self.true.append(event.stats["true_reward_exact"])
+            for key, values in self.series.items():
+                if key in event.stats:
+                    values.append(event.stats[key])
             if self.status == "starting":
                 self.status = "running"
         elif isinstance(event, Snapshot):

@@ -17,6 +17,23 @@ Adding an algorithm: a module with its ``Learner``, and its spec below.
 
 from __future__ import annotations
 
+from ..stats import (
+    APPROX_KL,
+    BUFFER_FILL,
+    CLIPFRAC,
+    CRITIC_GRAD_NORM,
+    ENTROPY,
+    ESTIMATOR,
+    EXPLAINED_VARIANCE,
+    GRAD_NORM,
+    GRADIENT_NOISE,
+    LOSS,
+    MOVEMENT,
+    POLICY_LOSS,
+    Q_MEAN,
+    VALUE_LOSS,
+    Stat,
+)
 from .plugins import PluginError, plugin_spec
 from .spec import AlgoSpec
 
@@ -33,37 +50,112 @@ def _minibatches_fit(config) -> str | None:
     return None
 
 
+_ACTOR_CRITIC_STATS = (POLICY_LOSS, VALUE_LOSS, ENTROPY, EXPLAINED_VARIANCE, LOSS, GRAD_NORM,
+                       CRITIC_GRAD_NORM, *GRADIENT_NOISE)
+_AGAINST_TRUTH = "the update's estimate against the true gradient (tabular envs)"
+_REINFORCE_STATS = (
+    *_ACTOR_CRITIC_STATS,
+    Stat("baseline_se", "baseline term", "b term", "the baseline's own term of the gradient "
+         "(with it minus without), in standard errors from zero", ESTIMATOR, "{:.1f} se from 0",
+         averaged=True),
+    Stat("true_grad_cosine", "cos true grad", "cos", f"cosine of {_AGAINST_TRUTH}", ESTIMATOR,
+         averaged=True),
+    Stat("true_grad_mse", "MSE true grad", "mse", f"mean squared error of {_AGAINST_TRUTH}", ESTIMATOR,
+         averaged=True),
+    Stat("true_grad_cosine_ref", "cos true grad, ref", "cos ref", "the same of a race's first "
+         "variant's estimator on this batch", ESTIMATOR, averaged=True),
+    Stat("true_grad_mse_ref", "MSE true grad, ref", "mse ref", "the same of a race's first "
+         "variant's estimator on this batch", ESTIMATOR, averaged=True),
+)
+_DQN_STATS = (
+    Stat("td_loss", "TD loss", "td", "the Huber loss of Q against its TD targets", board="losses/td_loss"),
+    Q_MEAN,
+    Stat("epsilon", "epsilon", "eps", "the exploration rate now", board="charts/epsilon"),
+    BUFFER_FILL,
+    Stat("target_updates", "target upd", "tgt", "target-network updates so far"),
+    GRAD_NORM,
+    Stat("objective_greedy", "J greedy", "J greedy", "on a tabular env: the exact expected return "
+         "of its greedy policy (objective: of its epsilon-greedy one)", ESTIMATOR, shown=False),
+    Stat("greedy_flips", "greedy flips", "flips", "the share of the batch's states whose greedy "
+         "action the update changed", MOVEMENT, averaged=True),
+)
+_SAC_STATS = (
+    Stat("q_loss", "Q loss", "qloss", "the twin critics' loss", board="losses/qf_loss"),
+    Stat("actor_loss", "actor loss", "aloss", "the actor's loss", board="losses/actor_loss"),
+    Stat("alpha", "alpha", "α", "the entropy temperature", board="losses/alpha"),
+    ENTROPY, Q_MEAN, BUFFER_FILL, GRAD_NORM, CRITIC_GRAD_NORM,
+)
+_GRPO_STATS = (
+    POLICY_LOSS, ENTROPY, APPROX_KL, CLIPFRAC,
+    Stat("kl_k3", "k3 KL", "k3", "the k3 estimate of KL(pi || pi_ref) a response, before the update"),
+    Stat("group_reward_std", "group std", "g std", "the spread of rewards within a prompt's group"),
+    GRAD_NORM,
+)
+_DPO_STATS = (
+    POLICY_LOSS,
+    Stat("reward_chosen", "chosen", "chosen", "its implicit reward beta log(pi/pi_ref) of the "
+         "chosen responses it read", shown=False),
+    Stat("reward_rejected", "rejected", "rejected", "the same of the rejected ones", shown=False),
+    Stat("reward_margin", "margin", "margin", "chosen less rejected"),
+    Stat("reward_accuracy", "pair acc", "acc", "the share of pairs whose chosen response's "
+         "implicit reward is the higher"),
+    ENTROPY, GRAD_NORM,
+)
+
+
+def _reinforce_expectation(config) -> tuple:
+    # reward-to-go without the gamma^t factor and the full return differ unless gamma = 1;
+    # a baseline leaves the expectation as it is; normalized advantages rescale it
+    return (config.gamma, config.return_mode if config.gamma < 1 else "either",
+            config.normalize_advantage)
+
+
+def _actor_critic_expectation(config) -> tuple:
+    return config.gamma, config.gae_lambda, config.normalize_advantage
+
+
 ALGORITHMS: dict[str, AlgoSpec] = {spec.name: spec for spec in (
     AlgoSpec("reinforce", "REINFORCE", "Monte Carlo policy gradient over whole episodes",
              "pgtui.rl.algos.reinforce:Reinforce",
              settings=("baseline", "return_mode", "normalize_advantage", "ent_coef", "vf_coef",
                        "max_grad_norm", "episodes_per_update"),
+             stats=_REINFORCE_STATS, expectation=_reinforce_expectation,
+             paired=("baseline", "return_mode", "normalize_advantage"),
              knobs="lr {lr:g} · ent {ent_coef:g} · {baseline} · {return_mode}"),
     AlgoSpec("a2c", "A2C", "advantage actor-critic: n-step GAE, one gradient step a rollout",
-             "pgtui.rl.algos.actor_critic:A2C", settings=_ACTOR_CRITIC),
+             "pgtui.rl.algos.actor_critic:A2C", settings=_ACTOR_CRITIC, stats=_ACTOR_CRITIC_STATS,
+             expectation=_actor_critic_expectation),
     AlgoSpec("ppo", "PPO", "proximal policy optimization: clipped ratio, epochs of minibatches",
              "pgtui.rl.algos.actor_critic:PPO",
              settings=(*_ACTOR_CRITIC, "clip_coef", "target_kl", "update_epochs", "num_minibatches"),
-             consistency=_minibatches_fit),
+             consistency=_minibatches_fit, expectation=_actor_critic_expectation,
+             stats=(POLICY_LOSS, VALUE_LOSS, ENTROPY, APPROX_KL, CLIPFRAC, EXPLAINED_VARIANCE, GRAD_NORM,
+                    CRITIC_GRAD_NORM, *GRADIENT_NOISE,
+                    Stat("early_stop", "early stop", "stop", "1 where target_kl stopped the "
+                         "epochs early", shown=False))),
     AlgoSpec("dqn", "DQN", "deep Q-learning: replay, a target network, epsilon-greedy",
-             "pgtui.rl.algos.dqn:DQN", replay=True, gradient_noise=False, placeholders=(),
+             "pgtui.rl.algos.dqn:DQN", stats=_DQN_STATS, replay=True, gradient_noise=False, placeholders=(),
              settings=("max_grad_norm", *_REPLAY, "target_update_interval", "exploration_initial_eps",
                        "exploration_final_eps", "exploration_fraction", "double_q"),
              policy_title="Q(s,a), ε-greedy", knobs="lr {lr:g} · final eps {exploration_final_eps:g}"),
     AlgoSpec("sac", "SAC", "soft actor-critic: squashed Gaussian, twin critics, learned temperature",
-             "pgtui.rl.algos.sac:SAC", replay=True, gradient_noise=False, placeholders=(),
+             "pgtui.rl.algos.sac:SAC", stats=_SAC_STATS, replay=True, gradient_noise=False, placeholders=(),
              settings=(*_REPLAY, "alpha", "target_entropy"),
              # Polyak averaging after every gradient step, a step per env step
              unset={"tau": 0.005, "gradient_steps": lambda c: c.num_envs * c.train_freq},
              knobs="lr {lr:g} · alpha {alpha}"),
     AlgoSpec("grpo", "GRPO", "group-relative policy optimization: the KL to the reference in the loss",
-             "pgtui.rl.algos.grpo:GRPO", kl_in_loss=True, gradient_noise=False, placeholders=(),
+             "pgtui.rl.algos.grpo:GRPO", stats=_GRPO_STATS, kl_in_loss=True, gradient_noise=False,
+             placeholders=(),
              settings=("ent_coef", "clip_coef", "scale_by_std", "max_grad_norm", "episodes_per_update",
                        "update_epochs"),
              knobs="lr {lr:g} · scale_by_std {scale_by_std}"),
     AlgoSpec("dpo", "DPO", "direct preference optimization on labelled pairs, no sampling",
-             "pgtui.rl.algos.dpo:DPO", kl_in_loss=True, samples=False, gradient_noise=False,
+             "pgtui.rl.algos.dpo:DPO", stats=_DPO_STATS, kl_in_loss=True, samples=False, gradient_noise=False,
              placeholders=(), settings=("max_grad_norm", "pairs_per_update"),
+             race_figures=("reward_margin", "reward_accuracy"),  # beta log(pi/pi_ref), chosen - rejected
+             race_note="implicit reward: margin {reward_margin:.3f} · pairs ranked as labelled "
+                       "{reward_accuracy:.2f}",
              knobs="lr {lr:g} · {pairs_per_update} pairs a step"),
 )}
 

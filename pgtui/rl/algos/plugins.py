@@ -3,7 +3,8 @@ user's, as ``algo = "my_package.my_module:MyLearner"`` or ``algo = "path/to/file
 
 A user's learner subclasses ``interface.Learner``; it may say how pgtui shows it with
 a class attribute ``spec = AlgoSpec(...)`` (its settings, stats, titles), else it is
-shown as a policy gradient named after its class. Its module is imported where its spec
+shown as a policy gradient named after its class, with its policy loss, entropy and
+gradient norm. Its module is imported where its spec
 is first asked for (the config's checks), never in a served session.
 """
 
@@ -19,6 +20,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ... import lockdown
+from ..stats import ENTROPY, GRAD_NORM, POLICY_LOSS
 from .spec import AlgoSpec
 
 if TYPE_CHECKING:
@@ -91,7 +93,8 @@ def plugin_spec(algo: str) -> AlgoSpec:
     spec = getattr(learner, "spec", None)
     if not isinstance(spec, AlgoSpec):
         spec = AlgoSpec(learner.__name__, learner.__name__, _first_line(learner),
-                        gradient_noise=False, placeholders=("policy_loss",))
+                        gradient_noise=False, placeholders=("policy_loss",),
+                        stats=(POLICY_LOSS, ENTROPY, GRAD_NORM))
     return dataclasses.replace(spec, name=algo, learner=algo)
 
 

@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..stats import Stat
+
 if TYPE_CHECKING:
     from ...config import Config
 
@@ -35,6 +37,20 @@ class AlgoSpec:
     unset: Mapping[str, Any | Callable[[Config], Any]] = field(default_factory=dict)
     #: why a config is not one it can run (settings that contradict each other), or None
     consistency: Callable[[Config], str | None] | None = None
+    #: what its gradient estimates in expectation, as settings: two variants with equal
+    #: ones compare like for like in a race (default: every setting of its own)
+    expectation: Callable[[Config], tuple] | None = None
+    #: settings that pick among estimators of one gradient: a race whose variants all
+    #: run this algorithm measures the first variant's estimator on every variant's
+    #: batches too (REINFORCE's baselines), for paired variance ratios
+    paired: tuple[str, ...] = ()
+    #: figures of its own that a race keeps the latest of, beside its task's (DPO's
+    #: implicit reward on the pairs it last read)
+    race_figures: tuple[str, ...] = ()
+    #: a race's line of those figures, formatted with them (where a variant has them)
+    race_note: str = ""
+    #: the figures its learner reports (beside the engine's, ``stats.ENGINE``)
+    stats: tuple[Stat, ...] = ()
     #: the figures the diagnostics pane keeps a place for, with a dash, until an update
     #: reports them (a policy gradient's loss and gradient noise)
     placeholders: tuple[str, ...] = ("policy_loss", "grad_var")
@@ -42,6 +58,12 @@ class AlgoSpec:
     policy_title: str = "policy π(a|s)"
     #: its race column's settings line, formatted with the config's fields
     knobs: str = "lr {lr:g} · ent {ent_coef:g}"
+
+    def expected_gradient(self, config: Config) -> tuple:
+        """What ``config``'s gradient estimates in expectation (``expectation``)."""
+        if self.expectation is not None:
+            return (self.name, *self.expectation(config))
+        return (self.name, config.gamma, *(repr(getattr(config, k)) for k in self.settings))
 
     def knob_line(self, config: Config) -> str:
         """Its race column's settings line for ``config``."""

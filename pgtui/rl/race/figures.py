@@ -36,7 +36,7 @@ class VariantSummary:
     # the dialogue's exact figures at the end, mean over seeds (``dialogue.rlhf.FIGURES``
     # and rm_accuracy); empty for other envs
     figures: dict = field(default_factory=dict)
-    # ``race.AVERAGED`` figures: each over every update of every seed that reported it
+    # the averaged figures (``Stat.averaged``): each over every update of every seed that reported it
     averages: dict = field(default_factory=dict)
     # mean over seeds of each seed's latest greedy evaluation (None: it does not evaluate)
     final_eval: float | None = None
@@ -91,7 +91,7 @@ def summarize(name: str, seeds: Sequence[SeedProgress], algo: str = "", gradient
 
 
 def _averages(seeds: Sequence[SeedProgress]) -> dict[str, float]:
-    """Each ``race.AVERAGED`` figure over every update of every seed that reported it."""
+    """Each averaged figure (``Stat.averaged``) over every update of every seed that reported it."""
     out = {}
     for key in dict.fromkeys(k for s in seeds for k in s.sums):
         total = sum(s.sums[key][0] for s in seeds if key in s.sums)

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ...config import Config, folder_name
+from ..algos import algo_spec
+from ..tasks import task_of
 
 #: update figures a race averages over each run: the baseline term's distance from zero
 #: in standard errors, and the estimate against the true gradient (tabular envs)
-AVERAGED = ("baseline_se", "true_grad_cosine", "true_grad_mse", "true_grad_cosine_ref",
-            "true_grad_mse_ref", "policy_kl", "greedy_flips")
 # a tabular env's exact figures at the latest update (``Learner.exact_figures``), and
 # the action probabilities of an env whose states all look alike (``p_<action>``)
 EXACT = ("objective", "objective_greedy")
@@ -48,7 +48,7 @@ class SeedProgress:
     fell_back: bool = False  # ... and it later fell below the threshold
     paired_var_sum: float = 0.0  # grad_var where the reference was measured on the same batch
     reference_var_sum: float = 0.0  # the reference estimator's grad_var on those batches
-    # per-update figures averaged over a run (``AVERAGED``): key -> (sum, updates)
+    # per-update figures averaged over a run (``Stat.averaged``): key -> (sum, updates)
     sums: dict[str, tuple[float, int]] = field(default_factory=dict)
     # the dialogue's exact figures at the latest update (``dialogue.rlhf.FIGURES``)
     figures: dict[str, float] = field(default_factory=dict)
@@ -82,18 +82,20 @@ class VariantProgress:
     seeds: tuple[SeedProgress, ...] = ()
     curves: list[list[float]] = field(default_factory=list)  # each seed's episode returns
     error: str = ""
-    # the dialogue's: each seed's (env step, exact true reward) at each report
-    true_rewards: list[list[tuple[int, float]]] = field(default_factory=list)
+    # a task's trace (``TaskSpec.trace``): each seed's (env step, figure) at each report
+    traces: list[list[tuple[int, float]]] = field(default_factory=list)
 
     def add(self, seeds: tuple[SeedProgress, ...]) -> None:
         """A report's seeds: their new returns extend the curves."""
+        task = task_of(self.config.env)
+        key = task.trace.key if task is not None and task.trace is not None else None
         while len(self.curves) < len(seeds):
             self.curves.append([])
-            self.true_rewards.append([])
-        for curve, trace, seed in zip(self.curves, self.true_rewards, seeds, strict=False):
+            self.traces.append([])
+        for curve, trace, seed in zip(self.curves, self.traces, seeds, strict=False):
             curve.extend(seed.new_returns)
-            if "true_reward" in seed.figures and (not trace or trace[-1][0] != seed.global_step):
-                trace.append((seed.global_step, seed.figures["true_reward"]))
+            if key in seed.figures and (not trace or trace[-1][0] != seed.global_step):
+                trace.append((seed.global_step, seed.figures[key]))
         self.seeds = seeds
 
     @property
@@ -121,31 +123,25 @@ def variant_configs(config: Config, seeds: int | None = None) -> list[tuple[str,
     return out
 
 
-ESTIMATOR_KEYS = ("baseline", "return_mode", "normalize_advantage")
-
-
 def expected_gradient(config: Config) -> tuple:
     """What a variant's policy-gradient estimator estimates, in expectation: two
     variants with equal tuples estimate the same gradient, and only then does a ratio
-    of their variances compare like for like. A baseline (value, or the mean over the
-    other episodes) leaves it unchanged; reward-to-go without the gamma^t factor
-    differs from the full return unless gamma = 1; normalized advantages rescale it; a
-    time limit or a reward scale changes the return it is the gradient of."""
-    # the objective itself: a capped episode or scaled rewards are another return
+    of their variances compare like for like: the algorithm says what its estimate
+    depends on (``AlgoSpec.expected_gradient``), and a time limit or a reward scale
+    changes the return it is the gradient of."""
     task = (config.env, config.max_episode_steps, config.reward_scale)
-    if config.algo != "reinforce":
-        return (config.algo, config.gamma, config.gae_lambda, config.normalize_advantage, *task)
-    return_mode = config.return_mode if config.gamma < 1 else "either"
-    return (config.algo, config.gamma, return_mode, config.normalize_advantage, *task)
+    return (*algo_spec(config.algo).expected_gradient(config), *task)
 
 
 def reference_estimator(variants: list[tuple[str, list[Config]]]) -> dict[str, Any] | None:
-    """The first variant's REINFORCE estimator settings, when every variant is REINFORCE:
-    each variant then also measures it on its own batches, for paired variance ratios."""
-    if not variants or any(c.algo != "reinforce" for _, configs in variants for c in configs):
+    """The first variant's estimator settings (``AlgoSpec.paired``), when every variant
+    runs one algorithm that has them: each variant then also measures that estimator on
+    its own batches, for paired variance ratios."""
+    if not variants or len({c.algo for _, configs in variants for c in configs}) > 1:
         return None
     first = variants[0][1][0]
-    return {key: getattr(first, key) for key in ESTIMATOR_KEYS}
+    paired = algo_spec(first.algo).paired
+    return {key: getattr(first, key) for key in paired} or None
 
 
 def seed_dir(out: Path, variant: str, seed: int) -> Path:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...config import Config
-from ...tasks.rlhf.hook import FIGURES
+from ..algos import algo_spec
 from ..events import (
     ChangeApplied,
     Command,
@@ -28,10 +28,10 @@ from ..events import (
     Stopped,
     UpdateFinished,
 )
+from ..schema import stats_of
+from ..tasks import task_of
 from ..trainer import Trainer
-from .spec import AVERAGED, SeedProgress, VariantReport, is_exact
-
-IMPLICIT_REWARD = ("reward_margin", "reward_accuracy")  # DPO's, on the pairs it last read
+from .spec import SeedProgress, VariantReport, is_exact
 
 
 class _SeedState:
@@ -40,6 +40,10 @@ class _SeedState:
     def __init__(self, seed: int, sink: Callable[[Event], None] | None,
                  threshold: float | None = None) -> None:
         self.seed, self.sink, self.threshold = seed, sink, threshold
+        # what the run's task and algorithm keep for a race (``race_figures``)
+        self.task_figures: Callable[[dict], dict] | None = None
+        self.algo_figures: tuple[str, ...] = ()
+        self.averaged: tuple[str, ...] = ()  # the figures a race averages (``Stat.averaged``)
         self.lowest_after_reaching: float | None = None
         self.solved_wall_s: float | None = None
         self.new_returns: list[float] = []
@@ -63,21 +67,15 @@ class _SeedState:
             self.new_returns.extend(event.returns)
         elif isinstance(event, UpdateFinished):
             self._track_stability(event.stats.get("last100_mean", math.nan))
-            for key in AVERAGED:
+            for key in self.averaged:
                 value = event.stats.get(key)
                 if value is not None and math.isfinite(value):
                     total, count = self.sums.get(key, (0.0, 0))
                     self.sums[key] = (total + value, count + 1)
             self.exact.update({k: v for k, v in event.stats.items() if is_exact(k)})
-            if "proxy_reward_exact" in event.stats:  # the dialogue's exact figures
-                self.figures = {k: event.stats[f"{k}_exact"] for k in FIGURES}
-                # the KL-regularised optimum at the run's beta, and the distance to it
-                self.figures.update({k: v for k, v in event.stats.items() if k.startswith("optimum_")})
-                if "kl_to_optimum_exact" in event.stats:
-                    self.figures["kl_to_optimum"] = event.stats["kl_to_optimum_exact"]
-                self.figures["rm_accuracy"] = event.stats["rm_accuracy"]
-                # DPO's implicit reward beta log(pi / pi_ref) on the pairs it last read
-                self.figures.update({k: event.stats[k] for k in IMPLICIT_REWARD if k in event.stats})
+            if self.task_figures is not None and (figures := self.task_figures(event.stats)):
+                self.figures = figures  # the task's (the dialogue's exact figures)
+                self.figures.update({k: event.stats[k] for k in self.algo_figures if k in event.stats})
             var, snr = event.stats.get("grad_var"), event.stats.get("grad_snr")
             if var is not None and snr is not None and math.isfinite(var) and math.isfinite(snr):
                 self.grad_var_sum += var
@@ -127,8 +125,13 @@ class VariantRun:
                        for i, c in enumerate(configs)]
         self.trainer = Trainer(configs[0], self.states, seeds=[c.seed for c in configs],
                                reference=reference)
+        task = task_of(configs[0].env)
+        averaged = tuple(s.key for s in stats_of(configs[0].algo, configs[0].env) if s.averaged)
         for state in self.states:
             state.threshold = self.trainer.threshold
+            state.task_figures = task.race_figures if task is not None else None
+            state.algo_figures = algo_spec(configs[0].algo).race_figures
+            state.averaged = averaged
         for i, payload in enumerate(resume or ()):
             if payload is not None:
                 self.trainer.load_run_state(payload, i)

@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...rl.envs.registry import DIALOGUE_ID
-from ..spec import TaskSpec
+from ...rl.tasks import Series, TaskSpec, Trace
+from .drawing import draw
+from .figures import CAPTION, COLUMNS, FIGURES, STATS, column_lines, race_figures
 
 if TYPE_CHECKING:
     import torch
@@ -36,5 +38,11 @@ def _prepare(configs: list[Config]) -> None:
         reward_model(bias)
 
 
-SPEC = TaskSpec("rlhf", DIALOGUE_ID, progress="proxy_and_true", progress_title="proxy vs true reward",
-                hook=_hook, prepare=_prepare, env_kwargs=lambda c: {"labeler_bias": c.labeler_bias})
+SPEC = TaskSpec("rlhf", DIALOGUE_ID, hook=_hook, prepare=_prepare,
+                progress=(Series("proxy", "proxy_reward_exact", "+.2f", "optimum_proxy_reward"),
+                          Series("true", "true_reward_exact", ".3f", "optimum_true_reward")),
+                progress_title="proxy vs true reward", env_kwargs=lambda c: {"labeler_bias": c.labeler_bias},
+                figures=FIGURES, stats=STATS, race_figures=race_figures, draw=draw, columns=COLUMNS,
+                caption=CAPTION, column_lines=column_lines,
+                knobs="kl_coef {kl_coef:g} · bias {labeler_bias:g}",
+                trace=Trace("true_reward", "true reward (exact)", "true reward", (0.0, 1.0)))

@@ -37,13 +37,13 @@ from .dialogue import (
     response_index,
 )
 from .exact import policy_log_probs
+from .figures import FIGURES
 from .models import reference_actor, reference_probs, reward_model
 from .optimum import kl_optimum
 from .preferences import DialoguePairs, preference_pairs
 from .reference import ACTIVATION, HIDDEN
 
 #: the figures every update reports; each also as ``<key>_exact``
-FIGURES = ("proxy_reward", "true_reward", "agreement_when_wrong", "accuracy_when_wrong", "kl")
 
 
 def architecture_error(hidden_sizes: list[int], activation: str, has_policy: bool) -> str | None:

@@ -41,6 +41,7 @@ from ...rl.events import (
     Solved,
     StepOnce,
 )
+from ...rl.schema import stats_of
 from ...tasks import task_of
 from ..forks import FORK_TITLE, Fork, fork_choices, take_checkpoint
 from ..messages import TrainerEvents, WatchFrame
@@ -50,7 +51,7 @@ from ..widgets.diagnostics_pane import DiagnosticsPane
 from ..widgets.env_view import EnvView
 from ..widgets.params_pane import ParamsPane, show_field
 from ..widgets.policy_pane import PolicyPane
-from ..widgets.returns_pane import ReturnsPane, RewardsPane
+from ..widgets.returns_pane import ReturnsPane, SeriesPane
 from ..widgets.status_bar import StatusBar
 from ..widgets.steady_footer import SteadyFooter
 from .choice import ChoicePicker
@@ -91,7 +92,11 @@ class TrainScreen(Screen):
         self.threshold = solved_threshold(config, info)
         self.remote, self.out = remote, out
         self.run = 0  # counts the runs this screen has shown: a stopped run's last words go
-        self.state = RunState()
+        # a task may show its own progress (the dialogue: proxy vs true reward per update)
+        task = task_of(config.env)
+        self.series = task.progress if task is not None else ()
+        self.progress_title = task.progress_title if task is not None else "episode returns"
+        self.state = self._new_state()
         self.watching = Watching(self, self._watch_ended)
         self._pending_save: tuple[str, str, Any] | None = None  # (path, "watch"|"fork", fork)
         self._resume_after_watch = False
@@ -105,14 +110,11 @@ class TrainScreen(Screen):
         self.params = ParamsPane(self.config, id="params-pane")
         self.policy = PolicyPane(self.info.action_names, self.info.discrete, id="policy-pane")
         self.env_view = EnvView(self.config.env, self.config.algo, id="env-pane")
-        # a task may show its own progress (the dialogue: proxy vs true reward per update)
-        task = task_of(self.config.env)
-        self.rewards_progress = task is not None and task.progress == "proxy_and_true"
-        self.progress_title = task.progress_title if task is not None else "episode returns"
-        self.returns = (RewardsPane(id="returns-pane") if self.rewards_progress
+        self.returns = (SeriesPane(self.series, id="returns-pane") if self.series
                         else ReturnsPane(id="returns-pane"))
         self.diagnostics = DiagnosticsPane(id="diagnostics-pane")
         self.diagnostics.placeholders = algo_spec(self.config.algo).placeholders
+        self.diagnostics.schema = stats_of(self.config.algo, self.config.env)
         # Everything that changes many times a second sits in the right column: Textual
         # repaints the bounding box of what changed, so the controls stay out of it.
         with Vertical(id="left"):
@@ -134,7 +136,7 @@ class TrainScreen(Screen):
                   "diagnostics": "diagnostics"}
         for pane, title in titles.items():
             self.query_one(f"#{pane}-pane").border_title = title
-        if not self.rewards_progress:
+        if not self.series:
             self.returns.threshold = self.threshold
         self._begin()
 
@@ -158,6 +160,9 @@ class TrainScreen(Screen):
     def _policy_title(self) -> str:
         return algo_spec(self.config.algo).policy_title
 
+    def _new_state(self) -> RunState:
+        return RunState.keeping([s.key for s in self.series])
+
     def take_run(self, config: Config, preset: str, remote: RemoteTrainer | None) -> None:
         """Stop this run and show a new one in the same panes: building a whole screen
         costs Textual about 2 s of layout on this machine, longer than the run's start."""
@@ -166,16 +171,17 @@ class TrainScreen(Screen):
             self.params.show_config(config)
         self.config, self.preset, self.remote = config, preset, remote
         self.threshold = solved_threshold(config, self.info)
-        self.state, self._pending_save, self._shown_stats = RunState(), None, None
+        self.state, self._pending_save, self._shown_stats = self._new_state(), None, None
         self.status_bar.preset = preset
-        if self.rewards_progress:
-            self.returns.proxy, self.returns.true, self.returns.optimum = (), (), None
+        if self.series:
+            self.returns.clear()
         else:
             self.returns.threshold = self.threshold
             self.returns.returns, self.returns.shown_episodes = (), 0
         self.policy.compare, self.policy.value, self.policy.q_values = "", None, None
         self.query_one("#policy-pane").border_title = self._policy_title()
         self.diagnostics.stats, self.diagnostics.placeholders = {}, algo_spec(config.algo).placeholders
+        self.diagnostics.schema = stats_of(config.algo, config.env)
         self._begin()
         self.refresh_panes()
 
@@ -247,7 +253,7 @@ class TrainScreen(Screen):
         self.status_bar.global_step, self.status_bar.episodes = s.global_step, s.episodes
         self.status_bar.sps = s.sps
         new_update = s.stats is not self._shown_stats
-        if new_update or not self.rewards_progress:  # the rewards move only at updates
+        if new_update or not self.series:  # a task's series move only at updates
             self.returns.show(s)
         if new_update:
             self._shown_stats = s.stats

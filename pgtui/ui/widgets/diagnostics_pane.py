@@ -8,28 +8,8 @@ from rich.table import Table
 from textual.reactive import reactive
 from textual.widgets import Static
 
-# stats key, label, short label for a narrow pane
-SHOWN = (
-    ("policy_loss", "policy loss", "loss"), ("value_loss", "value loss", "vloss"),
-    ("entropy", "entropy", "ent"), ("approx_kl", "approx kl", "kl"),
-    ("clipfrac", "clip frac", "clip"), ("explained_variance", "expl var", "ev"),
-    ("grad_norm", "grad norm", "|g|"), ("grad_var", "grad var", "g var"),
-    ("grad_snr", "grad snr", "snr"), ("policy_kl", "policy KL", "KL pi"),
-    ("greedy_flips", "greedy flips", "flips"), ("baseline_se", "baseline term", "b term"),
-    ("true_grad_cosine", "cos true grad", "cos"), ("true_grad_mse", "MSE true grad", "mse"),
-    ("td_loss", "TD loss", "td"), ("q_mean", "mean Q", "Q"),
-    ("epsilon", "epsilon", "eps"), ("buffer_fill", "buffer", "buf"),
-    ("target_updates", "target upd", "tgt"),
-    # SAC
-    ("q_loss", "Q loss", "qloss"), ("actor_loss", "actor loss", "aloss"), ("alpha", "alpha", "α"),
-    # GRPO: the k3 estimate of KL(pi || pi_ref) a response, the spread its groups compare
-    ("kl_k3", "k3 KL", "k3"), ("group_reward_std", "group std", "g std"),
-    # DPO: its implicit reward beta log(pi / pi_ref) on the pairs it read
-    ("reward_margin", "margin", "margin"), ("reward_accuracy", "pair acc", "acc"),
-    # the RLHF dialogue, exact by enumeration
-    ("kl_exact", "KL to ref", "KL"), ("agreement_when_wrong_exact", "agrees|wrong", "agree"),
-    ("rm_accuracy", "RM accuracy", "rm acc"), ("sps", "steps/s", "sps"),
-)
+from ...rl.stats import Stat
+
 FULL_LABELS_WIDTH = 40  # narrower than this, the short labels
 
 
@@ -54,6 +34,8 @@ class DiagnosticsPane(Static):
     """The stats dict of the latest UpdateFinished event."""
     placeholders: reactive[tuple[str, ...]] = reactive(())
     """Figures shown with a dash until an update reports them (``AlgoSpec.placeholders``)."""
+    schema: reactive[tuple[Stat, ...]] = reactive(())
+    """The figures the run reports, in the order shown (``schema.stats_of``)."""
 
     def render(self) -> Table:
         full = self.content_size.width >= FULL_LABELS_WIDTH
@@ -61,18 +43,17 @@ class DiagnosticsPane(Static):
         for _ in range(4):
             table.add_column(no_wrap=True, overflow="ellipsis")
         both = "critic_grad_norm" in self.stats  # the actor's and the critic's, each clipped
-        cells = [(("|g| pi / V" if both and key == "grad_norm" else label) if full else short,
-                  self._value(key)) for key, label, short in SHOWN
-                 if key in self.stats or key in self.placeholders]
+        cells = [(("|g| pi / V" if both and s.key == "grad_norm" else s.label) if full else s.short,
+                  self._value(s)) for s in self.schema
+                 if s.shown and (s.key in self.stats or s.key in self.placeholders)]
         for i in range(0, len(cells), 2):
             table.add_row(*[item for pair in cells[i:i + 2] for item in pair])
         return table
 
-    def _value(self, key: str) -> str:
-        if key == "baseline_se" and key in self.stats:  # its mean's distance from zero
-            return f"{self.stats[key]:.1f} se from 0"
-        if key == "buffer_fill" and key in self.stats:
-            return f"{self.stats[key]:.0%}"
-        if key == "grad_norm" and "critic_grad_norm" in self.stats:  # clipped each on its own
-            return f"{_fmt(self.stats[key])} / {_fmt(self.stats['critic_grad_norm'])}"
-        return _fmt(self.stats.get(key))
+    def _value(self, stat: Stat) -> str:
+        value = self.stats.get(stat.key)
+        if stat.key == "grad_norm" and "critic_grad_norm" in self.stats:  # clipped each on its own
+            return f"{_fmt(value)} / {_fmt(self.stats['critic_grad_norm'])}"
+        if value is not None and math.isfinite(value) and (own := stat.shown_value(value)) is not None:
+            return own
+        return _fmt(value)

@@ -14,6 +14,7 @@ from textual.reactive import reactive
 from textual.widgets import Sparkline
 
 from ...rl.events import Solved
+from ...rl.tasks import Series
 from ..state import RunState
 from .text_line import TextLine
 
@@ -191,70 +192,70 @@ class ReturnsPane(Vertical):
         self.query_one("#returns-figures", TextLine).text = text
 
 
-class RewardsPane(Vertical):
-    """The RLHF dialogue: the reward model's score (proxy reward) and accuracy (true
-    reward), exact at every update, one sparkline each on its own axis."""
+class SeriesPane(Vertical):
+    """A task's figures per update (``TaskSpec.progress``: the dialogue's exact proxy and
+    true reward), one sparkline each on its own axis, with the optimum's where the task
+    reports it."""
 
     DEFAULT_CSS = """
-    RewardsPane { height: auto; }
-    RewardsPane Horizontal { height: 2; }
-    RewardsPane .rewards--label { width: 6; }
-    RewardsPane Sparkline { height: 2; width: 1fr; }
-    RewardsPane > .returns--figures { height: 2; }
+    SeriesPane { height: auto; }
+    SeriesPane Horizontal { height: 2; }
+    SeriesPane .series--label { width: 6; }
+    SeriesPane Sparkline { height: 2; width: 1fr; }
+    SeriesPane > .returns--figures { height: 2; }
     """
 
-    proxy: reactive[tuple[float, ...]] = reactive(tuple)
-    """The exact expected reward-model score per update (0: the reference policy's)."""
-    true: reactive[tuple[float, ...]] = reactive(tuple)
-    """The exact accuracy per update."""
-    optimum: reactive[tuple[float, float] | None] = reactive(None)
-    """The KL-regularised optimum's (proxy, true) at the run's kl_coef: the best any
-    method can do against this reward model."""
+    values: reactive[tuple[tuple[float, ...], ...]] = reactive(tuple)
+    """Each series' values, one per update."""
+    optimum: reactive[tuple[float, ...] | None] = reactive(None)
+    """The best any policy can do, per series (the dialogue's KL-regularised optimum at
+    the run's kl_coef), or None: not reported."""
+
+    def __init__(self, series: tuple[Series, ...], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.series = series
 
     def show(self, state: RunState) -> None:
-        """The run's exact rewards per update, and the optimum's at its kl_coef."""
-        self.proxy, self.true = tuple(state.proxy), tuple(state.true)
-        if "optimum_true_reward" in state.stats:
-            self.optimum = (state.stats["optimum_proxy_reward"], state.stats["optimum_true_reward"])
+        """The run's series, and the optimum's where its latest update reports it."""
+        self.values = tuple(tuple(state.series.get(s.key, ())) for s in self.series)
+        if all(s.optimum and s.optimum in state.stats for s in self.series):
+            self.optimum = tuple(state.stats[s.optimum] for s in self.series)
+
+    def clear(self) -> None:
+        self.values, self.optimum = (), None
 
     def compose(self) -> ComposeResult:
-        with Horizontal():
-            yield TextLine(Text("proxy", "bold"), classes="rewards--label")
-            yield ReturnsSparkline([], id="proxy-spark")
-        with Horizontal():
-            yield TextLine(Text("true", "bold"), classes="rewards--label")
-            yield ReturnsSparkline([], id="true-spark")
-        yield TextLine(id="rewards-figures", classes="returns--figures")
+        for s in self.series:
+            with Horizontal():
+                yield TextLine(Text(s.label, "bold"), classes="series--label")
+                yield ReturnsSparkline([], id=f"{s.label}-spark")
+        yield TextLine(id="series-figures", classes="returns--figures")
 
-    def watch_proxy(self, proxy: tuple[float, ...]) -> None:
-        self._draw("#proxy-spark", proxy)
-
-    def watch_true(self, true: tuple[float, ...]) -> None:
-        self._draw("#true-spark", true)
-
-    def watch_optimum(self) -> None:
-        self._refresh_figures()
-
-    def _draw(self, spark_id: str, values: tuple[float, ...]) -> None:
+    def watch_values(self, values: tuple[tuple[float, ...], ...]) -> None:
         """Each row on its own axis: accuracy falling from 0.62 to 0.50 on an axis from 0
         to 1 read as a solid block."""
         if self.is_mounted:
-            spark = self.query_one(spark_id, ReturnsSparkline)
-            spark.axis = own_axis(values) if values else None
-            spark.data = list(values[-SPARK_POINTS:])
+            for s, shown in zip(self.series, values or [()] * len(self.series), strict=True):
+                spark = self.query_one(f"#{s.label}-spark", ReturnsSparkline)
+                spark.axis = own_axis(shown) if shown else None
+                spark.data = list(shown[-SPARK_POINTS:])
+        self._refresh_figures()
+
+    def watch_optimum(self) -> None:
         self._refresh_figures()
 
     def _refresh_figures(self) -> None:
         if not self.is_mounted:
             return
-        if not (self.proxy and self.true):  # the screen sets one, then the other
+        if len(self.values) < len(self.series) or not all(self.values):
             text = Text("exact per update, by enumeration; waiting for the first", "dim")
         else:
-            (p_low, p_high), (t_low, t_high) = own_axis(self.proxy), own_axis(self.true)
-            text = Text(f"proxy {self.proxy[-1]:+.2f} (from {self.proxy[0]:+.2f}) · "
-                        f"true {self.true[-1]:.3f} (from {self.true[0]:.3f})")
+            rows = list(zip(self.series, self.values, strict=True))
+            text = Text(" · ".join(f"{s.label} {v[-1]:{s.fmt}} (from {v[0]:{s.fmt}})" for s, v in rows))
             if self.optimum is not None:
-                text.append(f" · π* {self.optimum[0]:+.2f}, {self.optimum[1]:.3f}", "magenta")
-            text.append(f"\neach row on its own axis: proxy {p_low:+.2f}..{p_high:+.2f}, "
-                        f"true {t_low:.3f}..{t_high:.3f}", "dim")
-        self.query_one("#rewards-figures", TextLine).text = text
+                shown = ", ".join(format(o, s.fmt) for s, o in zip(self.series, self.optimum, strict=True))
+                text.append(f" · π* {shown}", "magenta")
+            axes = [(s, own_axis(v)) for s, v in rows]
+            text.append("\neach row on its own axis: " + ", ".join(
+                f"{s.label} {low:{s.fmt}}..{high:{s.fmt}}" for s, (low, high) in axes), "dim")
+        self.query_one("#series-figures", TextLine).text = text

@@ -16,6 +16,8 @@ from ...rl.envs.corridor import BEST_P, STEP_CAP, objective
 from ...rl.envs.registry import CORRIDOR_ID
 from ...rl.race.figures import VariantSummary, band, summarize, variance_ratio_text
 from ...rl.race.spec import VariantProgress, expected_gradient
+from ...rl.tasks import Trace
+from ...tasks import task_of
 
 METER_WIDTH = 16
 
@@ -72,36 +74,27 @@ class VariantColumn(Vertical):
         seeds = f"{len(race.seeds)} seed" + ("s" if len(race.seeds) != 1 else "")
         lines.append(f" · {seeds} · {min(done / total, 1.0):4.0%} of steps\n")
         lines.append(f"last-100 {_fmt(s.final_mean, '.1f')} ± {_fmt(s.final_std, '.1f')}\n")
-        if s.figures:  # the RLHF dialogue: no threshold, no gradient noise; its own figures
-            self._dialogue_lines(lines, s.figures)
+        task = task_of(race.config.env)
+        if task is not None and task.column_lines is not None and s.figures:  # the task's own
+            for line in task.column_lines(s.figures):
+                lines.append(line + "\n")
+            spec = algo_spec(s.algo)
+            if spec.race_note and all(k in s.figures for k in spec.race_figures):
+                lines.append(spec.race_note.format(**s.figures) + "\n")
         else:
             self._solve_lines(lines, s, reference, scale, threshold)
         if s.exact:
             self._exact_lines(lines, s.exact, race.config.env)
         knobs = race.config
         lines.append(algo_spec(knobs.algo).knob_line(knobs), style="dim")
-        if s.figures:
-            lines.append(f" · kl_coef {knobs.kl_coef:g} · bias {knobs.labeler_bias:g}", style="dim")
+        if task is not None and task.knobs:
+            lines.append(" · " + task.knobs.format(**vars(knobs)), style="dim")
         if race.feedback:
             lines.append("\n" + race.feedback, style="green")
         if race.error:
             lines.append("\n" + race.error, style="red")
         self._figures = lines
         self.figures.update(lines)
-
-    @staticmethod
-    def _dialogue_lines(lines: Text, figures: dict[str, float]) -> None:
-        """Exact figures, mean over the seeds."""
-        get = figures.get
-        lines.append(f"proxy reward {_fmt(get('proxy_reward'), '+.2f')} · "
-                     f"true reward {_fmt(get('true_reward'), '.3f')}\n")
-        lines.append(f"user wrong: agrees {_fmt(get('agreement_when_wrong'), '.3f')} · "
-                     f"right {_fmt(get('accuracy_when_wrong'), '.3f')}\n")
-        lines.append(f"KL to ref {_fmt(get('kl'), '.3f')} · RM accuracy "
-                     f"{_fmt(get('rm_accuracy'), '.3f')}\n")
-        if "reward_margin" in figures:  # DPO: its implicit reward on the pairs it read
-            lines.append(f"implicit reward: margin {figures['reward_margin']:.3f} · pairs "
-                         f"ranked as labelled {_fmt(get('reward_accuracy'), '.2f')}\n")
 
     @staticmethod
     def _exact_lines(lines: Text, exact: dict[str, float], env_id: str) -> None:
@@ -157,14 +150,15 @@ class VariantColumn(Vertical):
 
     def draw_plot(self, threshold: float | None, y_range: tuple[float, float] | None = None) -> None:
         """The band over episodes; ``y_range``: the race's shared one, so that every
-        column's curves read on the same scale. The dialogue's: its exact true reward
-        over steps, from 0 to 1, with pi*'s as a line across."""
+        column's curves read on the same scale. A task's trace (the dialogue's exact true
+        reward) over steps instead, with the optimum's as a line across."""
         plt = self.plot.plt
         plt.clear_data()
         plt.clear_figure()
-        traces = [t for t in self.race.true_rewards if t]
-        if traces:
-            self._draw_true_reward(plt, traces)
+        task = task_of(self.race.config.env)
+        traces = [t for t in self.race.traces if t]
+        if task is not None and task.trace is not None and traces:
+            self._draw_trace(plt, traces, task.trace)
             return
         med, lo, hi = band(self.race.curves)
         if y_range is not None:
@@ -179,15 +173,15 @@ class VariantColumn(Vertical):
         plt.xlabel("episode")
         self.plot.refresh()
 
-    def _draw_true_reward(self, plt, traces: list[list[tuple[int, float]]]) -> None:
+    def _draw_trace(self, plt, traces: list[list[tuple[int, float]]], trace: Trace) -> None:
         med, lo, hi = band([[y for _, y in t] for t in traces], window=1)
         xs = [x / 1000 for x, _ in max(traces, key=len)][:len(med)]
-        plt.ylim(0.0, 1.0)
+        plt.ylim(*trace.y_range)
         plt.plot(xs, lo, marker="dot", color="gray")
         plt.plot(xs, hi, marker="dot", color="gray")
         plt.plot(xs, med, marker="braille", color="cyan")
-        optimum = self.race.summary.figures.get("optimum_true_reward")
+        optimum = self.race.summary.figures.get(f"optimum_{trace.key}")
         if optimum is not None:
             plt.hline(optimum, color="green")
-        plt.xlabel("k steps · true reward")
+        plt.xlabel(f"k steps · {trace.label}")
         self.plot.refresh()
