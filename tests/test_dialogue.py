@@ -381,3 +381,21 @@ def test_the_engine_finds_the_dialogue_s_hook_without_importing_a_task():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["Rlhf", "True"]
+
+
+def test_a_labelled_pair_is_two_different_responses_drawn_from_the_reference():
+    """The first as pi_ref draws it, the second from pi_ref without the first: on three
+    responses of weight 0.5, 0.3 and 0.2, P(first i, second j) = p_i p_j / (1 - p_i)."""
+    from pgtui.tasks.rlhf.dialogue import NUM_PROMPTS, NUM_RESPONSES
+    from pgtui.tasks.rlhf.reward_model import sample_pairs
+
+    p = np.zeros(NUM_RESPONSES)
+    p[:3] = 0.5, 0.3, 0.2
+    n = 200_000
+    _, first, second = sample_pairs(np.random.default_rng(0), np.tile(p, (NUM_PROMPTS, 1)), n)
+    assert (first != second).all() and first.max() < 3 and second.max() < 3
+    for i in range(3):
+        for j in range(3):
+            want = 0.0 if i == j else p[i] * p[j] / (1 - p[i])
+            got = np.mean((first == i) & (second == j))
+            assert abs(got - want) <= 4 * math.sqrt(want * (1 - want) / n) + 1e-12, (i, j, got, want)

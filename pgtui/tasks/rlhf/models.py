@@ -24,7 +24,7 @@ from .exact import policy_log_probs
 from .reference import ACTIVATION, HIDDEN, fit_reference
 from .reward_model import FittedRewardModel, fit_reward_model
 
-VERSION = 2  # 2: fitted on one thread, whatever the process's cores
+VERSION = 3  # 2: fitted on one thread, whatever the process's cores; 3: pairs of distinct responses
 
 
 def _fingerprint() -> str:

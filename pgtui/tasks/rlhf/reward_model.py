@@ -47,13 +47,25 @@ class FittedRewardModel:
     # correct response higher
 
 
+def _draw(rng: np.random.Generator, probs: np.ndarray) -> np.ndarray:
+    """One index per row of ``probs`` (rows of weights, not necessarily normalized), by
+    the inverse of its cumulative weights; an index of weight 0 is never drawn."""
+    cdf = probs.cumsum(1)
+    return (cdf < rng.random((len(probs), 1)) * cdf[:, -1:]).sum(1).clip(max=probs.shape[1] - 1)
+
+
 def sample_pairs(rng: np.random.Generator, ref_probs: np.ndarray, size: int
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(prompts, first, second): two reference-policy responses to each drawn prompt."""
+    """(prompts, first, second): two different reference-policy responses to each drawn
+    prompt, the first from pi_ref and the second from pi_ref less the first. A labeler
+    compares two responses: a response against itself says nothing (it would carry no
+    gradient for the reward model or DPO, and add log 2 to DPO's loss)."""
     prompts = rng.choice(NUM_PROMPTS, size=size, p=prompt_probs())
-    cdf = ref_probs[prompts].cumsum(1)
-    draw = lambda: (cdf < rng.random((size, 1)) * cdf[:, -1:]).sum(1).clip(max=NUM_RESPONSES - 1)  # noqa: E731
-    return prompts, draw(), draw()
+    probs = ref_probs[prompts]
+    first = _draw(rng, probs)
+    others = probs.copy()
+    others[np.arange(size), first] = 0.0
+    return prompts, first, _draw(rng, others)
 
 
 def ranking_accuracy(scores: np.ndarray, prompts: np.ndarray, first: np.ndarray,
