@@ -86,3 +86,17 @@ def test_every_algorithm_s_spec_names_a_learner_that_loads_and_acts_as_its_trait
         assert spec.kl_in_loss == (learner.shaping is not Learner.shaping), name
         assert spec.knob_line(Config(algo=name)).startswith(f"{spec.title} · lr "), name
         assert set(spec.settings) <= set(FIELDS), name  # its settings are config fields
+
+
+def test_an_algorithm_refuses_the_action_spaces_its_spec_leaves_out():
+    from pgtui.rl.algos import ALGORITHMS
+    from pgtui.rl.algos.plugins import learner_class
+    from pgtui.rl.envs.registry import make_vec_env
+    from pgtui.rl.task import TaskHook
+
+    envs = {"discrete": make_vec_env("CartPole-v1", 1), "box": make_vec_env("Pendulum-v1", 1)}
+    for name, spec in ALGORITHMS.items():
+        for kind, env in envs.items():
+            why = learner_class(spec).check(Config(algo=name), env, TaskHook())
+            assert (kind in spec.actions) or why is not None, (name, kind)
+        assert set(spec.actions) <= set(envs), name

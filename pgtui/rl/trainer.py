@@ -22,20 +22,11 @@ import torch
 
 from ..config import FIELDS, Config, ConfigError, check_live
 from . import checkpoint, events, run_state
-from .algos import algo_spec, plugins
-from .algos.exact_gradient import tabular_model
-from .algos.interface import Parts
+from .assembly import assemble
 from .device import device_name
-from .envs.registry import EnvError, aliased_state, describe, make_vec_env, solved_threshold
-from .evaluation import Evaluator
-from .networks import SeedNets
-from .optim import RowOptimizer
-from .policies import seeded_policies
-from .rollout import Batch, Collector
-from .seed_run import Emit, SeedRun
-from .seeding import SeedStreams
-from .task import TaskHook
-from .tasks import task_of
+from .envs.registry import aliased_state, solved_threshold
+from .rollout import Batch
+from .seed_run import Emit
 
 
 class Trainer:
@@ -54,42 +45,14 @@ class Trainer:
         self._last_autosave = time.monotonic()
         self.pause_on_diverge = pause_on_diverge  # the playground pauses; headless ends
         self.device = torch.device(device_name(config.device))
-        self.spec = algo_spec(config.algo)
-        learner_class = plugins.learner_class(self.spec)
-        envs = [make_vec_env(config.env, config.num_envs, config.max_episode_steps, config.env_kwargs)
-                for _ in seeds]
-        spec = task_of(config.env)  # registered as its env's module was imported
-        self.task: TaskHook = spec.hook(self.device) if spec is not None else TaskHook()
-        self.info = describe(envs[0])
-        why = (learner_class.check(config, envs[0], self.task)
-               or self.task.check(config, not learner_class.q_network))
-        if why is not None:
-            for e in envs:
-                e.close()
-            raise EnvError(f"env '{config.env}': {why}")
+        self.parts, learner_class = assemble(config, seeds, emits, self.device, lambda: self.config,
+                                             self._emit_snapshot, snapshot_hz, reference)
+        parts = self.parts
+        self.nets, self.optimizer, self.collector = parts.nets, parts.optimizer, parts.collector
+        self.runs, self.task, self.tabular = parts.runs, parts.task, parts.tabular
+        self.info = parts.collector.info
         self.threshold = solved_threshold(config, self.info)
-        streams = [SeedStreams(seed) for seed in seeds]
-        self.nets = SeedNets(seeded_policies(config, self.info, [s.init() for s in streams],
-                                             learner_class.networks), self.device)
-        self.task.start(self.nets)
-        self.optimizer = RowOptimizer.for_nets(self.nets, config)
-        self.runs = [SeedRun(stream, e, torch.Generator(device=self.device).manual_seed(stream.sampler()),
-                             torch.Generator().manual_seed(stream.shuffle()),
-                             Evaluator(config, stream, self.info, learner_class.greedy)
-                             if config.eval_every > 0 else None)
-                     for stream, e in zip(streams, emits, strict=True)]
-        self.collector = Collector(envs, self.info, self.device, [r.generator for r in self.runs],
-                                   [s.env_reset_seed(e) for s, e in zip(streams, envs, strict=True)],
-                                   snapshot_sink=self._emit_snapshot, snapshot_hz=snapshot_hz,
-                                   reward_scale=config.reward_scale)
-        self.task.apply(config, self._all_envs())
-        # tabular envs that publish their model: drawn with the policy's arrows, and
-        # REINFORCE's estimates meet the true gradient
-        self.tabular = (tabular_model(config.env, config.max_episode_steps, config.env_kwargs)
-                        if self.info.discrete else None)
-        self.parts = Parts(self.nets, self.optimizer, self.collector, self.runs, streams,
-                           lambda: self.config, self.tabular, reference, self.task)
-        self.learner = learner_class(self.parts)
+        self.learner = learner_class(parts)
         self.inbox: queue.SimpleQueue[events.Command] = inbox if inbox is not None else queue.SimpleQueue()
         self.paused = self._step_pending = self._stop_requested = False
         self.last_batch: Batch | None = None
@@ -277,12 +240,9 @@ class Trainer:
         if key == "lr":
             self.optimizer.set_lr(slice(None), value)
         if FIELDS[key].metadata.get("task"):  # a task's own setting
-            self.task.apply(self.config, self._all_envs())
+            self.task.apply(self.config, self.parts.every_env())
         for i, run in enumerate(self.runs):
             run.emit(events.ChangeApplied(self.seed_step(i), run.update, key, old, value))
-
-    def _all_envs(self) -> list:
-        return [*self.collector.envs.envs, *(r.evaluator.envs for r in self.runs if r.evaluator is not None)]
 
     def _maybe_autosave(self) -> None:
         if self.autosave is not None and 0 < self.autosave_every_s <= time.monotonic() - self._last_autosave:

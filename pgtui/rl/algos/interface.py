@@ -64,6 +64,11 @@ class Parts:
     reference: dict[str, Any] | None = None  # a race's reference estimator settings
     task: TaskHook = TaskHook()  # what the run's task adds (a reference policy, preference data)
 
+    def every_env(self) -> list[gym.Env]:
+        """Every env of the run, training and evaluation (a task's live settings reach
+        them all)."""
+        return [*self.collector.envs.envs, *(r.evaluator.envs for r in self.runs if r.evaluator is not None)]
+
     def diagnosing(self, seeds: list[int]) -> list[torch.Generator | None]:
         """Per seed, the generator of this update's gradient diagnostics, or None where
         they are not due (every ``diag_every`` updates). Each is seeded per update apart

@@ -21,6 +21,9 @@ class AlgoSpec:
     title: str  # as a screen shows it: "PPO"
     description: str  # one line
     learner: str = ""  # its ``Learner`` as "module:Class" (a plugin's: where it was loaded from)
+    #: the action spaces it can act in: "discrete", "box" (its learner's ``check`` says
+    #: why not, in one line, where an env's is another)
+    actions: tuple[str, ...] = ("discrete", "box")
     #: it keeps a replay buffer and learns off-policy (DQN, SAC)
     replay: bool = False
     #: it keeps the KL to a task's reference policy in its own loss, so the task adds no

@@ -8,8 +8,6 @@ assigns the panes' reactives (attributes down, messages up); its keys act on the
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 import time
 from functools import partial
 from pathlib import Path
@@ -28,7 +26,6 @@ from textual.widgets import Static
 from ...config import Config, ConfigError
 from ...processes import RemoteTrainer
 from ...rl.algos import algo_spec
-from ...rl.checkpoint import CheckpointError
 from ...rl.envs.registry import EnvInfo, solved_threshold
 from ...rl.events import (
     ChangeApplied,
@@ -43,7 +40,6 @@ from ...rl.events import (
 )
 from ...rl.schema import stats_of
 from ...tasks import task_of
-from ..forks import FORK_TITLE, Fork, fork_choices, take_checkpoint
 from ..messages import TrainerEvents, WatchFrame
 from ..state import RunState
 from ..watching import Watching
@@ -54,8 +50,8 @@ from ..widgets.policy_pane import PolicyPane
 from ..widgets.returns_pane import ReturnsPane, SeriesPane
 from ..widgets.status_bar import StatusBar
 from ..widgets.steady_footer import SteadyFooter
-from .choice import ChoicePicker
 from .confirm import ConfirmRestart
+from .handoff import HandOff
 from .plot import PlotScreen
 
 MIN_SIZE = (60, 20)  # below this the panes cannot be drawn legibly
@@ -98,7 +94,7 @@ class TrainScreen(Screen):
         self.progress_title = task.progress_title if task is not None else "episode returns"
         self.state = self._new_state()
         self.watching = Watching(self, self._watch_ended)
-        self._pending_save: tuple[str, str, Any] | None = None  # (path, "watch"|"fork", fork)
+        self.handoff = HandOff(self, self._start_watching)
         self._resume_after_watch = False
         self._shown_stats: dict | None = None
         self._last_plot = 0.0
@@ -171,7 +167,8 @@ class TrainScreen(Screen):
             self.params.show_config(config)
         self.config, self.preset, self.remote = config, preset, remote
         self.threshold = solved_threshold(config, self.info)
-        self.state, self._pending_save, self._shown_stats = self._new_state(), None, None
+        self.state, self._shown_stats = self._new_state(), None
+        self.handoff.pending = None
         self.status_bar.preset = preset
         if self.series:
             self.returns.clear()
@@ -233,17 +230,8 @@ class TrainScreen(Screen):
         elif isinstance(event, Solved):
             self.notify(f"solved at episode {event.episode:,} (step {event.global_step:,})",
                         title="solved")
-        elif isinstance(event, CheckpointSaved):
-            if self._pending_save is not None and event.path == self._pending_save[0]:
-                path, purpose, fork = self._pending_save
-                self._pending_save = None
-                if purpose == "watch":
-                    self.watching.start(path)
-                    self.refresh_panes()
-                else:
-                    self._start_fork(path, fork)
-            else:
-                self.app.hand_over(event.path)
+        elif isinstance(event, CheckpointSaved) and not self.handoff.saved(event.path):
+            self.app.hand_over(event.path)
 
     def refresh_panes(self) -> None:
         if not self.diagnostics.is_mounted:
@@ -335,40 +323,15 @@ class TrainScreen(Screen):
         name = Path(self.preset).stem
         self.send(SaveCheckpoint(str(folder / f"{name}-step{self.state.global_step}.pt")))
 
-    def _save_for(self, purpose: str, fork: Fork | None = None) -> None:
-        """Pause, save the run's whole state to a temporary file; its CheckpointSaved
-        starts what it is for (watch mode, a fork)."""
-        self.send(Pause())
-        handle, path = tempfile.mkstemp(prefix=f"pgtui-{purpose}-", suffix=".pt")
-        os.close(handle)
-        self._pending_save = (path, purpose, fork)
-        self.send(SaveCheckpoint(path))
-
     def _has_policy(self) -> bool:
         return self.remote is not None and self.state.status not in ("starting", "error")
 
     def action_fork(self) -> None:
         """Clone the run's current state into two branches that differ in one setting."""
-        if not self._has_policy() or self._pending_save is not None:
+        if not self._has_policy() or self.handoff.pending is not None:
             self.notify("no running policy to fork")
             return
-        forks = {f.id: f for f in fork_choices(self.config)}
-
-        def picked(key: str | None) -> None:
-            if key:
-                self._save_for("fork", forks[key])
-
-        self.app.push_screen(ChoicePicker(FORK_TITLE, [(f.id, f.label) for f in forks.values()]),
-                             picked)
-
-    def _start_fork(self, path: str, fork: Fork) -> None:
-        try:
-            payload = take_checkpoint(path)
-        except CheckpointError as err:
-            self.notify(str(err), title="cannot fork", severity="error")
-            return
-        step = payload["meta"]["global_step"]
-        self.app.open_compare(fork.race_config(self.config), f"fork at step {step:,}", resume=payload)
+        self.handoff.fork()
 
     def action_watch(self) -> None:
         """Pause training, save the policy, and play it in one env at real-time speed (again:
@@ -376,13 +339,17 @@ class TrainScreen(Screen):
         if self.watching.active:
             self.watching.stop()
             return
-        if self._pending_save is not None:
+        if self.handoff.pending is not None:
             return
         if not self._has_policy():
             self.notify("no policy to watch yet")
             return
         self._resume_after_watch = self.state.status != "paused"
-        self._save_for("watch")
+        self.handoff.save_for("watch")
+
+    def _start_watching(self, path: str) -> None:
+        self.watching.start(path)
+        self.refresh_panes()
 
     def _watch_ended(self) -> None:
         if self._resume_after_watch:
