@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 from rich.console import Console
-from textual.widgets import Input, Select
+from textual.widgets import Input, OptionList, Select
 from waiting import wait_for
 
 from pgtui.presets import load_preset
@@ -513,3 +513,17 @@ async def test_ctrl_s_saves_a_checkpoint_and_says_where(tmp_path):
         await wait_for(lambda: f"checkpoint saved: {saved}" in said)
         assert checkpoint.load(saved)["config"]["env"] == "CartPole-v1"
         await pilot.press("q")
+
+
+@pytest.mark.parametrize("preset, offered", [
+    ("cartpole-ppo", ["reinforce", "a2c", "ppo", "dqn", "grpo", "dpo"]),
+    ("pendulum-sac", ["reinforce", "a2c", "ppo", "sac"]),
+])
+async def test_the_algorithm_picker_offers_what_acts_in_the_env_s_action_space(preset, offered):
+    app = PlaygroundApp(load_preset(preset), preset, autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        select = app.screen.params.query_one("#algo", Select)
+        select.action_show_overlay()  # as a click opens it: the options on offer
+        await pilot.pause()
+        options = select.query_one(OptionList)  # the overlay is one
+        assert [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)] == offered

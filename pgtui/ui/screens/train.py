@@ -103,7 +103,7 @@ class TrainScreen(Screen):
         # kept as attributes: many updates a second reach them, queries are slow
         self.status_bar = StatusBar(id="status")
         self.status_bar.preset, self.status_bar.device = self.preset, self.device
-        self.params = ParamsPane(self.config, id="params-pane")
+        self.params = ParamsPane(self.config, self.info.discrete, id="params-pane")
         self.policy = PolicyPane(self.info.action_names, self.info.discrete, id="policy-pane")
         self.env_view = EnvView(self.config.env, self.config.algo, id="env-pane")
         self.returns = (SeriesPane(self.series, id="returns-pane") if self.series

@@ -113,16 +113,19 @@ class ParamsPane(VerticalScroll):
         value: Any
         live: bool
 
-    def __init__(self, config: Config, **kwargs) -> None:
+    def __init__(self, config: Config, discrete: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
         self.config = config
+        self.actions = "discrete" if discrete else "box"  # the env's action space
         self._ent_coef_on = config.ent_coef or DEFAULT_ENT_COEF
 
     def compose(self) -> ComposeResult:
         c = self.config
         envs = CLASSIC_ENVS if c.env in CLASSIC_ENVS else (c.env, *CLASSIC_ENVS)
-        # a learner of the user's own is offered beside the built-ins, by its title
-        algos = [(a, a) for a in ALGOS] + ([] if c.algo in ALGOS else [(algo_spec(c.algo).title, c.algo)])
+        # the algorithms that act in this env's action space; a learner of the user's own
+        # beside them, by its title
+        algos = [(a, a) for a in ALGOS if self.actions in algo_spec(a).actions or a == c.algo]
+        algos += [] if c.algo in ALGOS else [(algo_spec(c.algo).title, c.algo)]
         yield from self._row("algo", Select(algos, value=c.algo,
                                             allow_blank=False, compact=True, id="algo"))
         yield from self._row("env", Select([(e, e) for e in envs], value=c.env,
