@@ -11,7 +11,16 @@ from textual.widgets import Input, OptionList, Select
 from waiting import wait_for
 
 from pgtui.presets import load_preset
-from pgtui.rl.events import ChangeApplied, EpisodesFinished, Snapshot, UpdateFinished
+from pgtui.rl.events import (
+    ChangeApplied,
+    DiscretePolicy,
+    EpisodesFinished,
+    EpsilonGreedy,
+    Scene,
+    Snapshot,
+    TwinCritics,
+    UpdateFinished,
+)
 from pgtui.tasks.rlhf.dialogue import END, GREAT, NO, YES, Prompt, encode, prompt_index
 from pgtui.ui.app import PlaygroundApp
 from pgtui.ui.forks import FORK_TITLE
@@ -155,7 +164,7 @@ def feed(app):
                                   "explained_variance": 0.41, "grad_norm": 14.2,
                                   "critic_grad_norm": 96.0,
                                   "grad_var": 2100.0, "grad_snr": 6.4, "sps": 23400.0}),
-        Snapshot(4096, (0.4, 0.0, 0.08, 0.0), (0.62, 0.38), None, None, 87.1),
+        Snapshot(4096, Scene((0.4, 0.0, 0.08, 0.0)), DiscretePolicy((0.62, 0.38), 87.1)),
     )))
 
 
@@ -185,7 +194,7 @@ async def test_watch_plays_in_a_process_of_its_own_and_reset_takes_the_warm_spar
         await pilot.pause()
         assert "watching" in app.screen.status_bar.render().plain
         assert len(frames[-1].probs) == 2 and abs(sum(frames[-1].probs) - 1) < 1e-5
-        assert app.screen.env_view.obs in {f.obs for f in frames}
+        assert app.screen.env_view.scene.obs in {f.obs for f in frames}
         await pilot.press("w")  # again: back to training
         await wait_for(lambda: not app.screen.watching.active and app.state.status == "running")
 
@@ -273,8 +282,7 @@ async def test_a_dqn_run_shows_q_values_epsilon_and_its_own_settings():
             UpdateFinished(40, 10240, {"td_loss": 0.21, "q_mean": 35.2, "grad_norm": 3.1,
                                        "epsilon": 0.37, "buffer_fill": 0.1024,
                                        "target_updates": 1024.0, "sps": 1500.0}),
-            Snapshot(10240, (0.1, 0.0, -0.05, 0.2), (0.185, 0.815), None, None, 41.3,
-                     q_values=(40.7, 41.3)),
+            Snapshot(10240, Scene((0.1, 0.0, -0.05, 0.2)), EpsilonGreedy((40.7, 41.3), (0.185, 0.815))),
         )))
         await pilot.pause(0.2)
         policy = drawn_text(app.screen.policy.query_one("#policy-extra"))
@@ -296,7 +304,7 @@ async def test_a_sac_run_shows_its_mean_action_twin_critics_temperature_and_sett
     app = PlaygroundApp(load_preset("pendulum-sac"), "pendulum-sac")
     async with app.run_test(size=(120, 36)) as pilot:
         await wait_for(lambda: "q_loss" in app.state.stats and app.state.snapshot is not None
-                       and app.state.snapshot.q_values is not None, timeout=60)
+                       and isinstance(app.state.snapshot.policy, TwinCritics), timeout=60)
         await pilot.pause(0.3)
         policy = drawn_text(app.screen.policy.query_one("#policy-extra"))
         assert re.search(r"a0 μ [+-]\d\.\d\d σ \d\.\d\d\n", policy), policy
@@ -336,7 +344,7 @@ async def test_the_dialogue_shows_the_conversation_proxy_vs_true_reward_and_its_
                   "rm_accuracy": 0.61, "policy_loss": -0.1, "sps": 8000.0} for u in range(4)]
         app.screen.post_message(TrainerEvents(app.screen.run, (
             *[UpdateFinished(u + 1, 256 * (u + 1), s) for u, s in enumerate(stats)],
-            Snapshot(1024, obs, (0.05,) * 8 + (0.6,), None, None, 0.2, last_final=last),
+            Snapshot(1024, Scene(obs, last), DiscretePolicy((0.05,) * 8 + (0.6,), 0.2)),
         )))
         await pilot.pause(0.2)
         env = drawn_text(app.screen.env_view)
@@ -397,7 +405,7 @@ async def test_the_corridor_is_drawn_with_the_agent_and_the_policy_on_j():
     app = PlaygroundApp(load_preset("corridor-reinforce"), "corridor-reinforce", autostart=False)
     async with app.run_test(size=(120, 36)) as pilot:
         app.screen.post_message(TrainerEvents(app.screen.run, (
-            Snapshot(640, (1.0,), (0.35, 0.65), None, None, -12.0, state=1),
+            Snapshot(640, Scene((1.0,), state=1), DiscretePolicy((0.35, 0.65), -12.0)),
         )))
         await pilot.pause(0.2)
         env = drawn_text(app.screen.env_view)
@@ -491,7 +499,7 @@ async def test_a_sac_single_step_shows_its_mean_and_spread_not_q_values():
     app = PlaygroundApp(load_preset("pendulum-sac"), "pendulum-sac", autostart=False)
     async with app.run_test(size=(120, 36)) as pilot:
         app.screen.post_message(TrainerEvents(app.screen.run, (
-            Snapshot(500, (1.0, 0.0, 0.0), None, (0.1,), (0.9,), -3.0, q_values=(-3.0, -2.5)),
+            Snapshot(500, Scene((1.0, 0.0, 0.0)), TwinCritics((0.1,), (0.9,), (-3.0, -2.5))),
             StepCompared(101, (1.0, 0.0, 0.0), (0.1, 0.9), (0.2, 0.8)),
         )))
         await pilot.pause(0.2)

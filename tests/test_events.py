@@ -7,10 +7,12 @@ import queue
 import pytest
 
 from pgtui.rl.events import (
+    DiscretePolicy,
     EpisodesFinished,
     EventBatcher,
     Pause,
     Resume,
+    Scene,
     SetParam,
     Snapshot,
     StatusChanged,
@@ -28,7 +30,7 @@ class Clock:
 
 
 def snapshot(step: int) -> Snapshot:
-    return Snapshot(step, (0.0, 0.0, 0.0, 0.0), (0.5, 0.5), None, None, 1.0)
+    return Snapshot(step, Scene((0.0, 0.0, 0.0, 0.0)), DiscretePolicy((0.5, 0.5), 1.0))
 
 
 def test_within_a_period_returns_merge_and_the_newest_snapshot_and_update_win():

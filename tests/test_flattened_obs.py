@@ -8,6 +8,7 @@ from cli_helpers import call_pgtui
 from gymnasium import spaces
 
 from pgtui.rl.envs.registry import env_info, flattenable, make_env
+from pgtui.rl.events import Scene
 from pgtui.ui.render import render
 
 
@@ -44,7 +45,7 @@ def test_blackjacks_hand_arrives_one_hot_and_is_drawn_as_text():
     obs, _ = env.reset(seed=3)
     total, dealer, ace = env.unwrapped._get_obs()
     assert obs.sum() == 3 and obs[total] == 1 and obs[32 + dealer] == 1 and obs[43 + ace] == 1
-    frame = render("Blackjack-v1", tuple(map(float, obs)), 40, 6)
+    frame = render("Blackjack-v1", Scene(tuple(map(float, obs))), 40, 6)
     assert f"your hand   {total}" in frame and "dealer shows" in frame
 
 

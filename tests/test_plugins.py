@@ -69,7 +69,7 @@ async def test_the_playground_shows_the_vpg_s_policy_and_diagnostics():
         await pilot.pause()
         policy = app.screen.query_one("#policy-pane")
         assert policy.border_title == "policy π(a|s)"
-        probs = app.state.snapshot.probs
+        probs = app.state.snapshot.policy.probs
         assert len(probs) == 2 and abs(sum(probs) - 1) < 1e-6
         shown = drawn_text(app.screen.query_one("#diagnostics-pane"))
         assert "policy loss" in shown and "entropy" in shown and "grad norm" in shown, shown

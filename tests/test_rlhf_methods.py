@@ -205,7 +205,7 @@ def test_dpo_samples_nothing_and_counts_the_tokens_it_reads():
     assert trainer.collector.shaping is None
     trainer.run(max_updates=4)
     shown = [e for e in log if isinstance(e, Snapshot)]  # the screen still sees the policy
-    assert shown and shown[-1].probs is not None and abs(sum(shown[-1].probs) - 1) < 1e-5
+    assert shown and abs(sum(shown[-1].policy.probs) - 1) < 1e-5
     assert trainer.global_step == 4 * 16 * 2 * RESPONSE_LENGTH
     assert trainer.runs[0].episodes == 0  # no dialogue was played
     stats = stats_of(log)

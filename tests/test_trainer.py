@@ -105,13 +105,13 @@ def test_snapshots_carry_the_shown_state_and_action_probabilities():
     snaps = [e for e in events if isinstance(e, Snapshot)]
     assert snaps
     s = snaps[0]
-    assert len(s.obs) == 4 and len(s.probs) == 2
-    assert sum(s.probs) == pytest.approx(1.0, abs=1e-5)
+    assert len(s.scene.obs) == 4 and len(s.policy.probs) == 2
+    assert sum(s.policy.probs) == pytest.approx(1.0, abs=1e-5)
     # drawn in the first rollout, by the initial weights: those of a fresh twin
     twin = Trainer(small(num_envs=2, episodes_per_update=2))
-    assert s.probs == pytest.approx(twin.summary_of(s.obs), abs=1e-6)
-    assert s.value == pytest.approx(twin.nets.value(0, s.obs), abs=1e-6)
-    assert s.obs in {tuple(map(float, o)) for o in trainer.last_batch.obs[:, 0].reshape(-1, 4).tolist()}
+    assert s.policy.probs == pytest.approx(twin.summary_of(s.scene.obs), abs=1e-6)
+    assert s.policy.value == pytest.approx(twin.nets.value(0, s.scene.obs), abs=1e-6)
+    assert s.scene.obs in {tuple(map(float, o)) for o in trainer.last_batch.obs[:, 0].reshape(-1, 4).tolist()}
 
 
 def test_episode_returns_are_all_reported():

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..rl.events import Scene
 from ..rl.player import Player
 from ..ui.render import render
 
@@ -59,7 +60,7 @@ def _live():
 def _frame(player: Player, obs, episode: int, total: float):
     from rich.text import Text
 
-    text = Text(render(player.config.env, tuple(map(float, obs)), *FRAME_SIZE))
+    text = Text(render(player.config.env, Scene(tuple(map(float, obs))), *FRAME_SIZE))
     text.append(f"\nepisode {episode + 1} · return {total:g}", "bold")
     return text
 

@@ -32,22 +32,64 @@ class UpdateFinished:
 
 
 @dataclass(frozen=True)
+class DiscretePolicy:
+    """A policy over discrete actions: pi(.|s), and V(s) where it has a critic."""
+
+    probs: tuple[float, ...]
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class GaussianPolicy:
+    """A diagonal Gaussian policy: its mean and std per action dimension, and V(s)."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    value: float | None = None
+
+
+@dataclass(frozen=True)
+class EpsilonGreedy:
+    """DQN: Q(s, .) and the probabilities of the epsilon-greedy policy it acts by."""
+
+    q: tuple[float, ...]
+    probs: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class TwinCritics:
+    """SAC: its Gaussian's mean and std (before squashing) and its twin critics' Q1, Q2
+    at the mean action."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    q: tuple[float, ...]
+
+
+#: the policy's view of one state, as its algorithm has it
+PolicyView = DiscretePolicy | GaussianPolicy | EpsilonGreedy | TwinCritics
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What the env pane draws of env 0: its observation and what its env adds to it."""
+
+    obs: tuple[float, ...]
+    #: a task that shows it (the dialogue): the last finished episode's final observation
+    last: tuple[float, ...] | None = None
+    #: a tabular env: the policy at every state (DQN: Q(s, .)), drawn as arrows
+    table: tuple[tuple[float, ...], ...] | None = None
+    #: an env whose states look alike to the policy (the corridor): env 0's true state
+    state: int | None = None
+
+
+@dataclass(frozen=True)
 class Snapshot:
-    """Env 0 as the policy sees it: observation, action distribution and V(s)."""
+    """Env 0 as the policy sees it: the scene drawn, and the policy's view of it."""
 
     global_step: int
-    obs: tuple[float, ...]
-    probs: tuple[float, ...] | None  # discrete actions
-    mean: tuple[float, ...] | None  # continuous actions
-    std: tuple[float, ...] | None
-    value: float | None  # V(s), or DQN's max_a Q(s, a)
-    q_values: tuple[float, ...] | None = None  # DQN: Q(s, .); ``probs`` is then epsilon-greedy's
-    # the RLHF dialogue: the final observation of env 0's last finished response
-    last_final: tuple[float, ...] | None = None
-    # a tabular env: pi(.|s) (DQN: Q(s, .)) of every state, for the drawing's arrows
-    policy_table: tuple[tuple[float, ...], ...] | None = None
-    # an env whose states look alike to the policy (the corridor): env 0's true state
-    state: int | None = None
+    scene: Scene
+    policy: PolicyView
 
 
 @dataclass(frozen=True)

@@ -284,4 +284,6 @@ class Trainer:
         last = self.collector.last_final if self.task.shows_last_final else None
         snapshot = self.learner.snapshot(self.global_step, obs, head, last)
         state = aliased_state(self.collector.envs.envs[0])
-        self.runs[0].emit(snapshot if state is None else dataclasses.replace(snapshot, state=state))
+        if state is not None:
+            snapshot = dataclasses.replace(snapshot, scene=dataclasses.replace(snapshot.scene, state=state))
+        self.runs[0].emit(snapshot)

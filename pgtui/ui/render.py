@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 
 from ..rl.envs.corridor import RIGHT
 from ..rl.envs.registry import CORRIDOR_ID, DISCRETE_PENDULUM_ID
+from ..rl.events import DiscretePolicy, EpsilonGreedy, GaussianPolicy, PolicyView, Scene, TwinCritics
 from ..tasks import task_of
 from .canvas import CELL_ASPECT, as_text, new_grid, observation_bars, put, segment, write
 from .render_discrete import ARROWS, ansi_env, blackjack, corridor, tabular
@@ -107,13 +108,17 @@ LUNAR_PAD_X = 0.2  # the landing pad spans x in [-0.2, 0.2] (normalized), at y =
 LUNAR_TOP = 1.5  # normalized height the drawing shows above the pad
 
 
-def lander_engines(env_id: str, probs: Sequence[float] | None, mean: Sequence[float] | None
-                   ) -> tuple[float, float] | None:
+def acting_probs(policy: PolicyView | None) -> tuple[float, ...] | None:
+    """The probabilities a discrete policy acts by (DQN: its epsilon-greedy ones), or None."""
+    return policy.probs if isinstance(policy, DiscretePolicy | EpsilonGreedy) else None
+
+
+def lander_engines(policy: PolicyView | None) -> tuple[float, float] | None:
     """(main throttle 0..1, side -1 left .. +1 right) the policy fires most likely now:
     LunarLander's discrete actions (0 none, 1 left engine, 2 main, 3 right engine), or its
     continuous action's mean (main fires above 0, a side engine beyond 0.5)."""
-    if not env_id.startswith("LunarLander"):
-        return None
+    probs = acting_probs(policy)
+    mean = policy.mean if isinstance(policy, GaussianPolicy | TwinCritics) else None
     if probs is not None and len(probs) == 4:
         best = max(range(4), key=lambda a: probs[a])
         return {0: (0.0, 0.0), 1: (0.0, -1.0), 2: (1.0, 0.0), 3: (0.0, 1.0)}[best]
@@ -180,29 +185,22 @@ RENDERERS: dict[str, Callable[[Sequence[float], int, int], str]] = {
 }
 
 
-def render(env_id: str, obs: Sequence[float], width: int, height: int,
-           last: Sequence[float] | None = None,
-           policy: Sequence[Sequence[float]] | None = None,
-           engines: tuple[float, float] | None = None, state: int | None = None,
-           probs: Sequence[float] | None = None) -> str:
-    """A frame for ``env_id``; envs without a drawing get their observation as bars.
-    ``last``: a task's last finished episode (the dialogue's response, drawn below the
-    one being written);
-    ``policy``: pi(.|s) of every state of a tabular env, drawn as arrows; ``engines``:
-    LunarLander's firing engines (``lander_engines``); ``state``: the true state where
-    the observation does not tell it (the corridor), and ``probs`` the acting policy's
-    pi(.|s) there."""
-    width, height = max(width, 1), max(height, 1)
+def render(env_id: str, scene: Scene, width: int, height: int, policy: PolicyView | None = None) -> str:
+    """A frame of ``scene`` for ``env_id``, with what its drawing shows of ``policy``
+    (LunarLander's firing engines, the corridor's p(right)); envs without a drawing get
+    their observation as bars."""
+    width, height, obs = max(width, 1), max(height, 1), scene.obs
     if env_id == CORRIDOR_ID:
-        return corridor(state, probs[RIGHT] if probs else None, width, height)
+        probs = acting_probs(policy)
+        return corridor(scene.state, probs[RIGHT] if probs else None, width, height)
     if env_id.startswith("LunarLander"):
-        return lunar_lander(obs, width, height, engines)
+        return lunar_lander(obs, width, height, lander_engines(policy))
     one_hot = len(obs) > 8 and max(obs) == 1.0 and sum(obs) == 1.0
     if env_id in ARROWS or (one_hot and ansi_env(env_id) is not None):  # toy-text
-        return tabular(env_id, obs, width, height, policy)
+        return tabular(env_id, obs, width, height, scene.table)
     task = task_of(env_id)
     if task is not None and task.draw is not None:  # a task draws its own env
-        frame = task.draw(obs, width, height, last)
+        frame = task.draw(obs, width, height, scene.last)
         return frame if frame is not None else observation_bars(obs, width, height)
     draw = RENDERERS.get(env_id)
     return draw(obs, width, height) if draw else observation_bars(obs, width, height)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ...config import Config
-from ..events import Snapshot
+from ..events import EpsilonGreedy, Scene, Snapshot
 from ..floats import as_float
 from ..networks import SeedNets
 from ..optim import RowOptimizer, descend
@@ -224,8 +224,8 @@ class DQN(ReplayLearner):
                  last_final: np.ndarray | None) -> Snapshot:
         q = self.summary(head)
         probs = tuple(behaviour_probs(head, epsilon(self.parts.config(), step)).tolist())
-        return Snapshot(step, tuple(map(float, obs)), probs, None, None, max(q), q_values=q,
-                        policy_table=self.policy_table())
+        scene = Scene(tuple(map(float, obs)), table=self.policy_table())
+        return Snapshot(step, scene, EpsilonGreedy(q, probs))
 
     def more_state(self, s: int) -> dict:
         return {"target_updates": int(self.target_updates[s])}

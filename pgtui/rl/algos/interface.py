@@ -24,7 +24,7 @@ from torch.distributions import Categorical, Normal, kl_divergence
 
 from ...config import Config
 from ..envs.registry import EnvInfo
-from ..events import Snapshot
+from ..events import DiscretePolicy, GaussianPolicy, Scene, Snapshot
 from ..floats import as_float
 from ..networks import SeedNets
 from ..optim import RowOptimizer, descend
@@ -215,14 +215,14 @@ class Learner:
         """The drawn state with the policy's view of it (``head``: seed 0's output there;
         ``last_final``: the last finished episode's final observation, for a task that
         shows it)."""
-        summary, point = self.summary(head), tuple(map(float, obs))
+        summary, value = self.summary(head), self.parts.nets.value(0, obs)
         last_final = None if last_final is None else tuple(map(float, last_final))
-        value = self.parts.nets.value(0, obs)
         if self.parts.nets.discrete:
-            return Snapshot(step, point, summary, None, None, value, last_final=last_final,
-                            policy_table=self.policy_table())
+            scene = Scene(tuple(map(float, obs)), last_final, self.policy_table())
+            return Snapshot(step, scene, DiscretePolicy(summary, value))
         d = len(summary) // 2
-        return Snapshot(step, point, None, summary[:d], summary[d:], value)
+        return Snapshot(step, Scene(tuple(map(float, obs)), last_final),
+                        GaussianPolicy(summary[:d], summary[d:], value))
 
     def seed_state(self, i: int) -> dict[str, Any]:
         """What a checkpoint of seed ``i`` keeps of this learner beyond the weights."""

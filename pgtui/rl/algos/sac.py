@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from ...config import Config
 from ..envs.registry import EnvInfo
-from ..events import Snapshot
+from ..events import Scene, Snapshot, TwinCritics
 from ..floats import as_float
 from ..networks import SeedNets
 from ..optim import descend
@@ -268,4 +268,4 @@ class SAC(ReplayLearner):
         critic = nets.select([0], nets.critic_params(nets.params))
         q = tuple(nets.q_values(x, action, critic)[0, :, 0].tolist())
         d = len(summary) // 2
-        return Snapshot(step, tuple(map(float, obs)), None, summary[:d], summary[d:], min(q), q_values=q)
+        return Snapshot(step, Scene(tuple(map(float, obs))), TwinCritics(summary[:d], summary[d:], q))

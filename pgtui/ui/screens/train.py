@@ -30,10 +30,12 @@ from ...rl.envs.registry import EnvInfo, solved_threshold
 from ...rl.events import (
     ChangeApplied,
     CheckpointSaved,
+    EpsilonGreedy,
     Pause,
     Resume,
     RunError,
     SaveCheckpoint,
+    Scene,
     SetParam,
     Solved,
     StepOnce,
@@ -250,7 +252,7 @@ class TrainScreen(Screen):
             self.policy.show(s.snapshot)
             self.env_view.show(s.snapshot)
         if s.step_compare is not None:  # DQN's are Q values (SAC's: its mean and spread)
-            values = s.snapshot is not None and None not in (s.snapshot.q_values, s.snapshot.probs)
+            values = s.snapshot is not None and isinstance(s.snapshot.policy, EpsilonGreedy)
             self.policy.compare = self.policy.step_text(s.step_compare, values)
         plot = self.app.screen
         if isinstance(plot, PlotScreen) and time.monotonic() - self._last_plot > PLOT_PERIOD:
@@ -359,7 +361,7 @@ class TrainScreen(Screen):
     def on_watch_frame(self, frame: WatchFrame) -> None:
         if not self.watching.active:
             return
-        self.env_view.obs, self.env_view.last, self.env_view.engines = frame.obs, None, None
+        self.env_view.scene, self.env_view.policy = Scene(frame.obs), None
         self.policy.probs = frame.probs
         self.status_bar.status = "watching"
 

@@ -7,8 +7,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from ...rl.algos import algo_spec
-from ...rl.events import Snapshot
-from ..render import lander_engines, render
+from ...rl.events import PolicyView, Scene, Snapshot
+from ..render import render
 
 # over the drawing of a run whose algorithm plays no episode
 OFFLINE_NOTE = ("DPO samples nothing: it learns from labelled pairs of π_ref's responses, the "
@@ -23,18 +23,11 @@ class EnvView(Widget):
     EnvView { height: 1fr; min-height: 4; }
     """
 
-    obs: reactive[tuple[float, ...] | None] = reactive(None)
-    """The observation of the state to draw (env 0, or the watched episode)."""
-    policy: reactive[tuple[tuple[float, ...], ...] | None] = reactive(None)
-    """A tabular env: pi(.|s) of every state, drawn as arrows."""
-    engines: reactive[tuple[float, float] | None] = reactive(None)
-    """LunarLander: the engines the policy fires most likely (``render.lander_engines``)."""
-    last: reactive[tuple[float, ...] | None] = reactive(None)
-    """The RLHF dialogue: the last finished response's final observation."""
-    state: reactive[int | None] = reactive(None)
-    """The corridor: env 0's true state (its observation does not tell it)."""
-    probs: reactive[tuple[float, ...] | None] = reactive(None)
-    """The corridor: the acting policy's pi(.|s), the same in every state."""
+    scene: reactive[Scene | None] = reactive(None)
+    """The state to draw (env 0's, or the watched episode's) and what its env adds."""
+    policy: reactive[PolicyView | None] = reactive(None)
+    """The policy's view of it, for what the drawing shows of it (LunarLander's engines,
+    the corridor's p(right)); None while a watched episode plays."""
 
     def __init__(self, env_id: str, algo: str = "", **kwargs) -> None:
         super().__init__(**kwargs)
@@ -43,15 +36,12 @@ class EnvView(Widget):
 
     def show(self, snapshot: Snapshot) -> None:
         """The state a run's snapshot carries, with the policy's view of it."""
-        self.obs, self.last, self.policy = snapshot.obs, snapshot.last_final, snapshot.policy_table
-        self.state, self.probs = snapshot.state, snapshot.probs
-        self.engines = lander_engines(self.env_id, snapshot.probs, snapshot.mean)
+        self.scene, self.policy = snapshot.scene, snapshot.policy
 
     def render(self) -> Text:
         note = Text(self.note + "\n\n", style="dim") if self.note else Text()
-        if self.obs is None:
+        if self.scene is None:
             return note + Text("waiting for the first state…", style="dim")
         width, height = self.content_size
         rows = len(note.wrap(self.app.console, width)) if self.note else 0
-        return note + Text(render(self.env_id, self.obs, width, max(height - rows, 1), self.last,
-                                  self.policy, self.engines, self.state, self.probs))
+        return note + Text(render(self.env_id, self.scene, width, max(height - rows, 1), self.policy))

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Label, ProgressBar
 
-from ...rl.events import Snapshot, StepCompared
+from ...rl.events import DiscretePolicy, EpsilonGreedy, GaussianPolicy, Snapshot, StepCompared
 from .text_line import TextLine
 
 
@@ -52,9 +52,18 @@ class PolicyPane(Vertical):
         yield TextLine(id="policy-extra")
 
     def show(self, snapshot: Snapshot) -> None:
-        """pi(a|s) (or a Gaussian's mean and std), V(s) and Q(s, .) at a snapshot's state."""
-        self.probs = snapshot.probs if snapshot.probs is not None else snapshot.mean + snapshot.std
-        self.value, self.q_values = snapshot.value, snapshot.q_values
+        """The policy's view of a snapshot's state: pi(a|s) and V(s); a Gaussian's mean
+        and std; DQN's Q(s, .) with its epsilon-greedy probabilities as the bars; SAC's
+        twin critics at the mean action."""
+        view = snapshot.policy
+        if isinstance(view, DiscretePolicy):
+            self.probs, self.value, self.q_values = view.probs, view.value, None
+        elif isinstance(view, GaussianPolicy):
+            self.probs, self.value, self.q_values = view.mean + view.std, view.value, None
+        elif isinstance(view, EpsilonGreedy):
+            self.probs, self.value, self.q_values = view.probs, max(view.q), view.q
+        else:
+            self.probs, self.value, self.q_values = view.mean + view.std, min(view.q), view.q
 
     def step_text(self, c: StepCompared, values: bool) -> str:
         """A single step's before -> after on one state: pi(a|s), a Gaussian's figures, or
