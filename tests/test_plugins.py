@@ -38,6 +38,12 @@ def test_the_example_vpg_solves_cartpole_on_every_seed():
     assert [run.solved is not None for run in trainer.runs] == [True] * 4
 
 
+def test_a_run_of_a_plugin_is_named_by_its_title():
+    result = call_pgtui("train", "--preset", VPG, "--updates", "1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("CartPole-v1 VPG seed 0: reached --updates after 1 upd"), result.stdout
+
+
 def test_the_spec_of_a_plugin_comes_from_its_class():
     spec = algo_spec(load_preset(VPG).algo)
     assert (spec.title, spec.settings, spec.gradient_noise) == ("VPG", ("episodes_per_update",), False)

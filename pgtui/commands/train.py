@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..config import Config
 from ..metrics import MetricsWriter, cut_after
+from ..rl.algos import algo_spec
 from ..rl.events import Event, RunError, Solved, UpdateFinished
 from ..rl.trainer import Trainer
 
@@ -176,7 +177,8 @@ def run_train(config: Config, options: TrainOptions) -> int:
 
 def _human_summary(s: dict[str, Any]) -> str:
     mean = "—" if s["last100_mean"] is None else f"{s['last100_mean']:.1f}"
-    line = (f"{s['env']} {s['algo']} seed {s['seed']}: {REASONS[s['reason']]} after {s['updates']} "
+    title = algo_spec(s["algo"]).title  # a learner of the user's own: not its file's path
+    line = (f"{s['env']} {title} seed {s['seed']}: {REASONS[s['reason']]} after {s['updates']} "
             f"updates, {s['global_step']} steps ({s['learned_steps']} learned from), "
             f"{s['episodes']} episodes, {s['wall_s']:.1f} s "
             f"({s['sps']:.0f} steps/s); last-100 mean {mean}")

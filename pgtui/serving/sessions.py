@@ -24,6 +24,7 @@ from pathlib import Path
 from textual_serve.app_service import AppService
 
 from .. import lockdown
+from ..cache import cache_dir
 from ..processes import MAX_PROCESSES_VAR, TRAINER_NICE_VAR
 
 QUIT_GRACE_S = 3.0  # the app's own quit, then its process group is ended
@@ -73,7 +74,7 @@ class Session(AppService):
         environment["TEXTUAL_FPS"] = str(SCREEN_FPS)
         environment[MAX_PROCESSES_VAR] = str(MAX_TRAINING_PROCESSES)
         # the models' cache stays where the server filled it (a session only reads it)
-        environment.setdefault("PGTUI_CACHE_DIR", _cache_dir())
+        environment.setdefault("PGTUI_CACHE_DIR", str(cache_dir()))
         if not self.trusted:
             environment[lockdown.ENV_VAR] = "1"
         else:
@@ -158,8 +159,3 @@ def group_usage(group: int) -> Usage | None:
                         if line.startswith("Pss:")), 0)
     return Usage(count, memory)
 
-
-def _cache_dir() -> str:
-    from ..tasks.rlhf.models import cache_dir
-
-    return str(cache_dir())

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ... import lockdown
+from ...cache import cache_dir
 from ...rl.policies import CategoricalActor
 from . import labelers, reference
 from . import reward_model as rm
@@ -32,14 +33,6 @@ def _fingerprint() -> str:
                  reference.NOISE, reference.FIT_STEPS, rm.PAIRS, rm.HELD_OUT, rm.FIT_STEPS,
                  labelers.FLATTERY, labelers.DECISIVENESS)
     return hashlib.sha256(repr(constants).encode()).hexdigest()[:12]
-
-
-def cache_dir() -> Path:
-    """``$PGTUI_CACHE_DIR``, else ``$XDG_CACHE_HOME/pgtui``, else ``~/.cache/pgtui``."""
-    if os.environ.get("PGTUI_CACHE_DIR"):
-        return Path(os.environ["PGTUI_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "pgtui"
 
 
 def _store(path: Path, write) -> None:
