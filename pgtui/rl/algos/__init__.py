@@ -17,6 +17,8 @@ Adding an algorithm: a module with its ``Learner``, and its spec below.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ..stats import (
     APPROX_KL,
     BUFFER_FILL,
@@ -53,19 +55,21 @@ def _minibatches_fit(config) -> str | None:
 _ACTOR_CRITIC_STATS = (POLICY_LOSS, VALUE_LOSS, ENTROPY, EXPLAINED_VARIANCE, LOSS, GRAD_NORM,
                        CRITIC_GRAD_NORM, *GRADIENT_NOISE)
 _AGAINST_TRUTH = "the update's estimate against the true gradient (tabular envs)"
+_TRUE_GRAD = (
+    Stat("true_grad_cosine", "cos true grad", "cos", f"cosine of {_AGAINST_TRUTH}", ESTIMATOR,
+         averaged=True),
+    Stat("true_grad_mse", "MSE true grad", "mse", f"mean squared error of {_AGAINST_TRUTH}", ESTIMATOR,
+         averaged=True),
+)
 _REINFORCE_STATS = (
     *_ACTOR_CRITIC_STATS,
     Stat("baseline_se", "baseline term", "b term", "the baseline's own term of the gradient "
          "(with it minus without), in standard errors from zero", ESTIMATOR, "{:.1f} se from 0",
          averaged=True),
-    Stat("true_grad_cosine", "cos true grad", "cos", f"cosine of {_AGAINST_TRUTH}", ESTIMATOR,
-         averaged=True),
-    Stat("true_grad_mse", "MSE true grad", "mse", f"mean squared error of {_AGAINST_TRUTH}", ESTIMATOR,
-         averaged=True),
-    Stat("true_grad_cosine_ref", "cos true grad, ref", "cos ref", "the same of a race's first "
-         "variant's estimator on this batch", ESTIMATOR, averaged=True),
-    Stat("true_grad_mse_ref", "MSE true grad, ref", "mse ref", "the same of a race's first "
-         "variant's estimator on this batch", ESTIMATOR, averaged=True),
+    *_TRUE_GRAD,
+    # the same of a race's reference estimator, measured on this variant's batch
+    *(replace(s, key=f"{s.key}_ref", label=f"{s.label}, ref", short=f"{s.short} ref",
+              meaning="the same of a race's first variant's estimator on this batch") for s in _TRUE_GRAD),
 )
 _DQN_STATS = (
     Stat("td_loss", "TD loss", "td", "the Huber loss of Q against its TD targets", board="losses/td_loss"),
