@@ -16,6 +16,8 @@ from pgtui.rl.events import (
     DiscretePolicy,
     EpisodesFinished,
     EpsilonGreedy,
+    HiddenState,
+    LastEpisode,
     Scene,
     Snapshot,
     TwinCritics,
@@ -344,7 +346,7 @@ async def test_the_dialogue_shows_the_conversation_proxy_vs_true_reward_and_its_
                   "rm_accuracy": 0.61, "policy_loss": -0.1, "sps": 8000.0} for u in range(4)]
         app.screen.post_message(TrainerEvents(app.screen.run, (
             *[UpdateFinished(u + 1, 256 * (u + 1), s) for u, s in enumerate(stats)],
-            Snapshot(1024, Scene(obs, last), DiscretePolicy((0.05,) * 8 + (0.6,), 0.2)),
+            Snapshot(1024, Scene(obs, LastEpisode(last)), DiscretePolicy((0.05,) * 8 + (0.6,), 0.2)),
         )))
         await pilot.pause(0.2)
         env = drawn_text(app.screen.env_view)
@@ -405,7 +407,7 @@ async def test_the_corridor_is_drawn_with_the_agent_and_the_policy_on_j():
     app = PlaygroundApp(load_preset("corridor-reinforce"), "corridor-reinforce", autostart=False)
     async with app.run_test(size=(120, 36)) as pilot:
         app.screen.post_message(TrainerEvents(app.screen.run, (
-            Snapshot(640, Scene((1.0,), state=1), DiscretePolicy((0.35, 0.65), -12.0)),
+            Snapshot(640, Scene((1.0,), HiddenState(1)), DiscretePolicy((0.35, 0.65), -12.0)),
         )))
         await pilot.pause(0.2)
         env = drawn_text(app.screen.env_view)

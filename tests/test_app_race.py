@@ -32,11 +32,11 @@ async def test_a_compare_preset_races_live_and_each_column_obeys_its_keys():
         assert all(len(curve) > 0 for r in races for curve in r.curves)
 
         await pilot.press("space")  # pauses the selected column only
-        await wait_for(lambda: races[0].state == "paused")
+        await wait_for(lambda: races[0].status == "paused")
         steps = sum(s.global_step for s in races[0].seeds)
         await wait_for(lambda: sum(s.global_step for s in races[1].seeds) > steps + 5000)
         assert sum(s.global_step for s in races[0].seeds) == steps
-        assert races[1].state == "running"
+        assert races[1].status == "running"
 
         await pilot.press("right", "b")  # value -> optimal on the second column
         await wait_for(lambda: races[1].config.baseline == "optimal")
@@ -44,7 +44,7 @@ async def test_a_compare_preset_races_live_and_each_column_obeys_its_keys():
         assert races[0].config.baseline == "none"  # the first column was never touched
 
         await pilot.press("left", "space")
-        await wait_for(lambda: races[0].state == "running")
+        await wait_for(lambda: races[0].status == "running")
         await pilot.press("escape")
         assert isinstance(app.screen, RaceScreen), "the race is the whole session"
         await pilot.press("q")
@@ -108,7 +108,7 @@ async def test_columns_show_the_reports_they_are_given():
                                 last100_mean=sum(returns) / len(returns), solved_episode=solved,
                                 solved_step=None if solved is None else 6100 * solved,
                                 grad_var_sum=var, grad_snr_sum=2.0, diag_updates=1,
-                                state="running", paired_var_sum=paired, reference_var_sum=ref)
+                                status="running", paired_var_sum=paired, reference_var_sum=ref)
 
         screen.post_message(VariantItem("no baseline", VariantReport("no baseline", (
             seed(0, (10.0, 30.0), None, 800.0, 800.0, 800.0),
@@ -182,7 +182,7 @@ async def test_an_rlhf_methods_race_plots_each_methods_true_reward_against_pi_st
         screen = app.screen
         races = list(screen.variants.values())
         assert [r.name for r in races] == ["RLOO", "PPO", "GRPO", "Dr. GRPO", "DPO"]
-        await wait_for(lambda: all(r.state == "finished" for r in races), timeout=120)
+        await wait_for(lambda: all(r.status == "finished" for r in races), timeout=120)
         await pilot.pause(0.5)
         texts = text_of(screen)
         assert "DPO · lr 0.001 · 64 pairs a step" in texts[4]

@@ -28,8 +28,8 @@ async def test_a_sweep_preset_fills_its_table_and_plot_and_enter_opens_a_point_s
         table = screen.query_one(DataTable)
         assert cells(table, "baseline") == ["none", "none", "value", "value"]
         assert cells(table, "lr") == ["0.001", "0.01", "0.001", "0.01"]
-        await wait_for(lambda: any(s.startswith("running") for s in cells(table, "state")))
-        await wait_for(lambda: cells(table, "state") == ["done"] * 4, timeout=180)
+        await wait_for(lambda: any(s.startswith("running") for s in cells(table, "status")))
+        await wait_for(lambda: cells(table, "status") == ["done"] * 4, timeout=180)
         assert cells(table, "solved") == ["0/2"] * 4  # 6,000 steps cannot solve CartPole
         rows = screen.rows()
         for row, shown in zip(rows, cells(table, "final mean ± std"), strict=True):
@@ -43,7 +43,7 @@ async def test_a_sweep_preset_fills_its_table_and_plot_and_enter_opens_a_point_s
 
         await pilot.press("down", "enter")  # the second point: baseline none, lr 0.01
         assert isinstance(app.screen, PointCurvesScreen)
-        state = app.screen.state
+        state = app.screen.progress
         assert state.point.name == "baseline=none lr=0.01"
         assert sorted(state.curves) == [0, 1] and all(len(c) > 10 for c in state.curves.values())
         drawn = app.screen.query_one(PlotextPlot).plt.build()
@@ -62,7 +62,7 @@ async def test_quitting_mid_sweep_stops_its_processes_and_keeps_finished_trials(
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         table = screen.query_one(DataTable)
-        await wait_for(lambda: any(s.startswith("running") for s in cells(table, "state")))
+        await wait_for(lambda: any(s.startswith("running") for s in cells(table, "status")))
         await pilot.press("q")
     assert app.return_code == 0
     assert not list(tmp_path.glob("*/running.json"))

@@ -31,7 +31,7 @@ def seed(n, last100, solved, var_sum=0.0, snr_sum=0.0, diag=0, paired=0.0, ref=0
     return SeedProgress(seed=n, global_step=1000, episodes=50, new_returns=(), last100_mean=last100,
                         solved_episode=solved, solved_step=None if solved is None else 100 * solved,
                         grad_var_sum=var_sum, grad_snr_sum=snr_sum,
-                        diag_updates=diag, state="finished", paired_var_sum=paired,
+                        diag_updates=diag, status="finished", paired_var_sum=paired,
                         reference_var_sum=ref)
 
 
@@ -133,7 +133,7 @@ def test_a_variant_run_applies_live_changes_to_every_seed_and_pairs_the_estimato
     assert group.trainer.config.ent_coef == 0.05
     assert ("ent_coef", 0.05) in [c for r in reports for c in r.changes]
     final = reports[-1]
-    assert final.final and [s.state for s in final.seeds] == ["finished", "finished"]
+    assert final.final and [s.status for s in final.seeds] == ["finished", "finished"]
     assert all(s.diag_updates == 3 and s.reference_var_sum > s.paired_var_sum > 0
                for s in final.seeds), "the value baseline beats raw returns on the same batches"
     returns = [r for report in reports for r in report.seeds[0].new_returns]
@@ -148,7 +148,7 @@ def test_a_paused_variant_run_stands_still_until_resumed():
     worker.start()
     try:
         for _ in range(200):
-            if reports and reports[-1].seeds[0].state == "paused":
+            if reports and reports[-1].seeds[0].status == "paused":
                 break
             time.sleep(0.02)
         steps = [s.global_step for s in reports[-1].seeds]
@@ -248,7 +248,7 @@ def test_a_seed_whose_env_raises_is_reported_and_the_group_ends_cleanly():
     group = VariantRun("raises", configs, reports.append, sinks=[sunk[0].append, sunk[1].append])
     group.run()
     final = reports[-1]
-    assert final.final and [s.state for s in final.seeds] == ["error", "error"]
+    assert final.final and [s.status for s in final.seeds] == ["error", "error"]
     assert all("the simulator lost its state" in s.message for s in final.seeds)
     for events in sunk:
         assert isinstance(events[-2], RunError) and events[-2].fatal
@@ -265,7 +265,7 @@ def test_a_seed_whose_env_raises_ends_alone_and_the_other_goes_on(preset):
     reports = []
     VariantRun("v", configs, reports.append).run()
     final = reports[-1]
-    assert [s.state for s in final.seeds] == ["finished", "error"]
+    assert [s.status for s in final.seeds] == ["finished", "error"]
     assert "seed 1" in final.seeds[1].message and "lost its state" in final.seeds[1].message
     assert final.seeds[0].global_step >= 2000 > final.seeds[1].global_step
 
@@ -310,9 +310,9 @@ def test_stability_after_solving_by_hand():
     """A seed that reached the threshold and fell back, one that held, one that never
     reached it: fell back 1 of 2, the lowest last-100 mean after reaching 380."""
     from pgtui.rl.events import UpdateFinished
-    from pgtui.rl.race.variant import _SeedState
+    from pgtui.rl.race.variant import _SeedMemory
 
-    states = [_SeedState(n, None, threshold=475.0) for n in range(3)]
+    states = [_SeedMemory(n, None, threshold=475.0) for n in range(3)]
     for state, means in zip(states, ([300, 480, 460, 380, 490], [200, 476, 500, 499], [100, 300]),
                             strict=True):
         for m in means:

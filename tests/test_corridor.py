@@ -14,7 +14,7 @@ from pgtui.presets import load_preset
 from pgtui.rl.algos.exact_gradient import expected_return, tabular_model, true_gradient
 from pgtui.rl.envs.corridor import BEST_P, GOAL, STEP_CAP, objective
 from pgtui.rl.envs.registry import make_env
-from pgtui.rl.events import DiscretePolicy, Scene, Snapshot, UpdateFinished
+from pgtui.rl.events import DiscretePolicy, HiddenState, Scene, Snapshot, UpdateFinished
 from pgtui.rl.networks import SeedNets
 from pgtui.rl.policies import ActorCritic, TabularCritic, TabularSoftmaxActor
 from pgtui.rl.race.spec import variant_configs
@@ -103,7 +103,7 @@ def test_dqns_greedy_policy_is_deterministic_and_never_arrives():
 
 
 def test_the_drawing_shows_the_agent_the_switched_cell_and_the_policy_on_j():
-    frame = render(CORRIDOR, Scene((1.0,), state=2), 36, 12, DiscretePolicy((0.3, 0.7)))
+    frame = render(CORRIDOR, Scene((1.0,), HiddenState(2)), 36, 12, DiscretePolicy((0.3, 0.7)))
     lines = frame.splitlines()
     assert len(lines) == 12 and all(len(line) == 36 for line in lines)
     assert "│   │ ⇄ │ @ │ G │" in frame
@@ -117,8 +117,9 @@ def test_a_run_on_the_corridor_sends_env_0s_true_state_with_its_snapshots():
     trainer = Trainer(load_preset("corridor-reinforce"), events.append, snapshot_hz=1000.0)
     trainer.run(max_updates=3)
     snapshots = [e for e in events if isinstance(e, Snapshot)]
-    assert snapshots and {s.scene.state for s in snapshots} <= {0, 1, 2, 3}
-    assert len({s.scene.state for s in snapshots}) > 1 and all(s.scene.obs == (1.0,) for s in snapshots)
+    states = {s.scene.detail.index for s in snapshots}
+    assert snapshots and states <= {0, 1, 2, 3} and len(states) > 1
+    assert all(s.scene.obs == (1.0,) for s in snapshots)
 
 
 def test_the_race_reports_p_j_policy_change_and_greedy_flips_in_its_json():

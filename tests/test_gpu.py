@@ -51,7 +51,7 @@ def test_a_race_on_cuda():
     reports = []
     for name, configs in variant_configs(config, seeds=2):
         VariantRun(name, configs, reports.append).run()
-    assert all(s.episodes > 0 and s.state == "finished" for r in reports if r.final for s in r.seeds)
+    assert all(s.episodes > 0 and s.status == "finished" for r in reports if r.final for s in r.seeds)
 
 
 def test_sac_trains_on_cuda_with_its_buffer_on_the_cpu():

@@ -65,14 +65,15 @@ def test_unknown_env_shows_labelled_bars():
 def test_a_tabular_env_is_drawn_with_the_agent_and_the_policys_arrows():
     from pgtui.ui.render import render
 
-    chain = render("pgtui/Chain-v0", Scene((0, 0, 1, 0, 0, 0), table=((0.9, 0.1), (0.2, 0.8)) * 3), 30,
-                   4).splitlines()
+    chain = render("pgtui/Chain-v0", Scene((0, 0, 1, 0, 0, 0)), 30, 4,
+                   DiscretePolicy((0.5, 0.5), table=((0.9, 0.1), (0.2, 0.8)) * 3)).splitlines()
     assert chain[0].split() == ["<", ".", "@", ".", ".", "G"]
     assert chain[1].split() == ["←", "→", "←", "→", "←"]  # none on the goal
     one_hot = [0.0] * 16
     one_hot[6] = 1.0  # FrozenLake's row 1, column 2
     arrows = ((0.1, 0.7, 0.1, 0.1),) * 16
-    lake = render("FrozenLake-v1", Scene(tuple(one_hot), table=arrows), 20, 9).splitlines()
+    lake = render("FrozenLake-v1", Scene(tuple(one_hot)), 20, 9,
+                  EpsilonGreedy((0.0,) * 4, (0.25,) * 4, arrows)).splitlines()
     assert [line.split() for line in lake[0:8:2]] == [["S", ".", ".", "."], [".", "H", "@", "H"],
                                                       [".", ".", ".", "H"], ["H", ".", ".", "G"]]
     assert lake[1].split() == ["↓"] * 4 and lake[3].split() == ["↓", "↓"]  # not on holes

@@ -154,7 +154,7 @@ def test_a_seed_that_diverges_goes_back_to_its_weights_and_the_others_go_on():
         race.run(max_updates=2)
         alone = Trainer(configs[2].replace(anneal_lr=False))
         alone.run(max_updates=2)
-    assert [s.state for s in reports[-1].seeds] == ["finished", "diverged", "finished"]
+    assert [s.status for s in reports[-1].seeds] == ["finished", "diverged", "finished"]
     assert torch.equal(trainer.nets.rows[1], before[1])
     assert trainer.optimizer.steps[1] == 0 and not trainer.optimizer.exp_avg[1].any()
     assert [run.update for run in trainer.runs] == [2, 0, 2]

@@ -28,10 +28,10 @@ from pgtui.sweep.spec import Point, build_sweep, parse_grid
 pytestmark = pytest.mark.xdist_group("sweep")  # the tiny sweep is trained once (conftest)
 
 def seed(seed: int, last100: float, solved_step: int | None = None, grad_var: float = 0.0,
-         state: str = "finished") -> SeedProgress:
+         status: str = "finished") -> SeedProgress:
     return SeedProgress(seed=seed, global_step=1000, episodes=10, new_returns=(), last100_mean=last100,
                         solved_episode=5 if solved_step else None, grad_var_sum=grad_var,
-                        grad_snr_sum=0.0, diag_updates=1 if grad_var else 0, state=state,
+                        grad_snr_sum=0.0, diag_updates=1 if grad_var else 0, status=status,
                         solved_step=solved_step)
 
 

@@ -62,9 +62,9 @@ def test_asha_stops_hopeless_points_early_and_keeps_them_in_the_summary(cluster,
     assert done.returncode == 0, done.stderr
     results = [json.loads((tmp_path / "o" / f"lr-{lr}" / "seed-0" / "result.json").read_text())
                for lr in ("0.003", "0.01", "1e-05", "0.03")]
-    stopped = [r for r in results if r["state"] == "stopped"]
+    stopped = [r for r in results if r["status"] == "stopped"]
     assert stopped and all(r["global_step"] < 16_000 for r in stopped)
-    assert any(r["state"] == "finished" and r["global_step"] >= 16_000 for r in results)
+    assert any(r["status"] == "finished" and r["global_step"] >= 16_000 for r in results)
     assert [p["seeds"] for p in json_line(done.stdout)["points"]] == [1, 1, 1, 1]
 
 

@@ -121,7 +121,7 @@ def exact_header(key: str) -> str:
 def summary_table(summaries: list[VariantSummary], task: tasks.TaskSpec | None) -> Table:
     if task is not None and task.columns and any(s.figures for s in summaries):
         return task_table(summaries, task)
-    table = Table(title="compare", title_justify="left", caption_justify="left",
+    table = Table(title="race", title_justify="left", caption_justify="left",
                   caption="steps to solve, seconds: medians over the seeds that solved (steps "
                           "learned from, training time); fell back: seeds whose last-100 mean "
                           "fell below the threshold after reaching it, of those that reached "
@@ -176,7 +176,7 @@ def true_gradient_lines(summaries: list[VariantSummary]) -> list[str]:
 def task_table(summaries: list[VariantSummary], task: tasks.TaskSpec) -> Table:
     """A task's figures (``tasks.TaskSpec.columns``): at the end of training, mean over seeds;
     a row for each distinct optimum the task reports."""
-    table = Table(title="compare", title_justify="left", caption_justify="left", caption=task.caption)
+    table = Table(title="race", title_justify="left", caption_justify="left", caption=task.caption)
     table.add_column("variant")
     for title, _, _ in task.columns:
         table.add_column(title, justify="right")
@@ -272,7 +272,7 @@ def run_compare(config: Config, options: CompareOptions) -> int:
     total = sum(c.total_steps for _, configs in variants for c in configs)
     progress = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                         console=err, transient=True, disable=not show_progress)
-    task = progress.add_task("compare", total=total)
+    task = progress.add_task("race", total=total)
 
     def on_report(results: dict[str, VariantProgress]) -> None:
         done = sum(s.global_step for r in results.values() for s in r.seeds)
@@ -309,7 +309,7 @@ def run_compare(config: Config, options: CompareOptions) -> int:
         out.print(f"grad var ∝ {fit['key']}^{fit['slope']:.2f}{se} over "
                   f"{', '.join(fit['variants'])} ({fit['points']} seed runs, log-log least squares)")
     for r in results:
-        bad = [f"seed {s.seed}: {s.state}" for s in r.seeds if s.state in ("diverged", "error")]
+        bad = [f"seed {s.seed}: {s.status}" for s in r.seeds if s.status in ("diverged", "error")]
         if bad:
             out.print(f"{r.name}: " + ", ".join(bad))
     if env_task is not None and env_task.trace is not None and any(any(t) for r in results for t in r.traces):

@@ -37,6 +37,8 @@ class DiscretePolicy:
 
     probs: tuple[float, ...]
     value: float | None = None
+    #: a tabular env: pi at every state, drawn as arrows
+    table: tuple[tuple[float, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class EpsilonGreedy:
 
     q: tuple[float, ...]
     probs: tuple[float, ...]
+    #: a tabular env: Q at every state, drawn as arrows
+    table: tuple[tuple[float, ...], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,16 +75,29 @@ PolicyView = DiscretePolicy | GaussianPolicy | EpsilonGreedy | TwinCritics
 
 
 @dataclass(frozen=True)
+class HiddenState:
+    """An env whose states look alike to the policy (the corridor): env 0's true state."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class LastEpisode:
+    """A task that shows it (the dialogue): the last finished episode's final observation."""
+
+    final: tuple[float, ...]
+
+
+#: what an env adds to its observation for the drawing
+EnvDetail = HiddenState | LastEpisode
+
+
+@dataclass(frozen=True)
 class Scene:
     """What the env pane draws of env 0: its observation and what its env adds to it."""
 
     obs: tuple[float, ...]
-    #: a task that shows it (the dialogue): the last finished episode's final observation
-    last: tuple[float, ...] | None = None
-    #: a tabular env: the policy at every state (DQN: Q(s, .)), drawn as arrows
-    table: tuple[tuple[float, ...], ...] | None = None
-    #: an env whose states look alike to the policy (the corridor): env 0's true state
-    state: int | None = None
+    detail: EnvDetail | None = None
 
 
 @dataclass(frozen=True)

@@ -66,12 +66,12 @@ class RowOptimizer:
 
         They are separate networks: one norm over both would let a large value-loss
         gradient (returns in the hundreds) shrink the policy's step."""
-        parts = (self.grad[:, :self.critic_from], self.grad[:, self.critic_from:])
-        norms = torch.stack([torch.linalg.vector_norm(p, dim=1) for p in parts], 1)
+        halves = (self.grad[:, :self.critic_from], self.grad[:, self.critic_from:])
+        norms = torch.stack([torch.linalg.vector_norm(p, dim=1) for p in halves], 1)
         if max_norm > 0:
             scale = (max_norm / (norms + 1e-6)).clamp_(max=1.0)
-            for j, part in enumerate(parts):
-                part.mul_(scale[:, j:j + 1])
+            for j, half in enumerate(halves):
+                half.mul_(scale[:, j:j + 1])
         return norms
 
     @torch.no_grad()

@@ -36,7 +36,7 @@ class SeedRun:
     episodes: int = 0
     train_seconds: float = 0.0
     solved: Solved | None = None
-    state: str = "running"  # running | diverged | error
+    status: str = "running"  # running | diverged | error
     recent_returns: deque = dataclasses.field(default_factory=lambda: deque(maxlen=SOLVE_WINDOW))
 
     @property
@@ -55,7 +55,7 @@ class SeedRun:
     def fail(self, message: str) -> None:
         """The seed ends with an error (the run's other seeds go on)."""
         self.emit(RunError(message, fatal=True))
-        self.state = "error"
+        self.status = "error"
 
     def record_episodes(self, finished: list[Episode], env_steps: int, threshold: float | None) -> None:
         """Count and emit the episodes that ended; solved at the exact episode whose end
@@ -80,7 +80,7 @@ class SeedRun:
                         threshold: float | None) -> None:
         """Seed ``i``'s greedy evaluation when one is due; solved if its mean reaches
         ``threshold`` first."""
-        if self.evaluator is None or self.state != "running" or not self.evaluator.due(env_steps):
+        if self.evaluator is None or self.status != "running" or not self.evaluator.due(env_steps):
             return
         returns = self.evaluator.run(nets, i)
         mean = sum(returns) / len(returns)
@@ -103,8 +103,8 @@ class SeedRun:
                    until_solved: bool) -> str | None:
         """Why this seed is done (diverged, error, updates, solved, finished), or None
         while it goes on."""
-        if self.state != "running":
-            return self.state
+        if self.status != "running":
+            return self.status
         if max_updates is not None and self.update >= max_updates:
             return "updates"
         if until_solved and self.solved is not None:

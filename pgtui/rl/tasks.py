@@ -10,11 +10,12 @@ the spec builds the run's hook (``task.TaskHook``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .envs.registry import EnvError, check_installed, registered_id
+from .events import PolicyView, Scene
 from .stats import Stat
 
 if TYPE_CHECKING:
@@ -59,9 +60,9 @@ class TaskSpec:
     #: the figures its hook reports exactly each update (as ``<key>_exact``), which a
     #: race keeps per variant
     figures: tuple[str, ...] = ()
-    #: its env's drawing for the env pane, of an observation (and the last finished
-    #: episode's final one), as text; None where it has none for that observation
-    draw: Callable[[Sequence[float], int, int, Sequence[float] | None], str | None] | None = None
+    #: its env's drawing for the env pane, of a scene (and the policy's view of it), as
+    #: text; None where it has none for that scene's observation
+    draw: Callable[[Scene, PolicyView | None, int, int], str | None] | None = None
     #: the figures its hook reports (``stats.Stat``), which the diagnostics pane shows
     stats: tuple[Stat, ...] = ()
     #: the figures a race keeps of an update's stats, the latest winning (its end-of-run

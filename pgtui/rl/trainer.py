@@ -108,7 +108,7 @@ class Trainer:
                 self._maybe_autosave()
         except Exception as err:  # the run ends; the caller's process must not
             for run in self.runs:
-                if run.state == "running":
+                if run.status == "running":
                     run.fail(f"{type(err).__name__}: {err}")
         finally:
             reasons = [reason(i) or ("stopped" if stopped else "finished") for i in range(len(self.runs))]
@@ -208,7 +208,7 @@ class Trainer:
                 self._step_pending, self.paused = False, True
                 self._broadcast(events.StatusChanged("paused"))
             else:
-                run.state = "diverged"
+                run.status = "diverged"
             return False
         run.report_update(stats, self.seed_step(i), self.learned_steps_of(i), float(self.optimizer.lr[i]))
         return True
@@ -281,9 +281,15 @@ class Trainer:
         return self.learner.summary(self.nets.head_at(0, obs))
 
     def _emit_snapshot(self, obs, head: torch.Tensor) -> None:
-        last = self.collector.last_final if self.task.shows_last_final else None
-        snapshot = self.learner.snapshot(self.global_step, obs, head, last)
+        policy = self.learner.policy_shown(self.global_step, obs, head)
+        self.runs[0].emit(events.Snapshot(self.global_step, self._scene(obs), policy))
+
+    def _scene(self, obs) -> events.Scene:
+        """Env 0's observation and what its env adds for the drawing."""
         state = aliased_state(self.collector.envs.envs[0])
         if state is not None:
-            snapshot = dataclasses.replace(snapshot, scene=dataclasses.replace(snapshot.scene, state=state))
-        self.runs[0].emit(snapshot)
+            return events.Scene(tuple(map(float, obs)), events.HiddenState(state))
+        last = self.collector.last_final if self.task.shows_last_final else None
+        if last is not None:
+            return events.Scene(tuple(map(float, obs)), events.LastEpisode(tuple(map(float, last))))
+        return events.Scene(tuple(map(float, obs)))

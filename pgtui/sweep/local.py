@@ -110,4 +110,4 @@ def _finish(sweep: Sweep, store: TrialStore, emit: Callable[[SweepEvent], None],
 def failed_progress(seed: int, message: str) -> SeedProgress:
     return SeedProgress(seed=seed, global_step=0, episodes=0, new_returns=(), last100_mean=float("nan"),
                         solved_episode=None, grad_var_sum=0.0, grad_snr_sum=0.0, diag_updates=0,
-                        state="error", message=message)
+                        status="error", message=message)

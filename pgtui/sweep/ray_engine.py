@@ -90,8 +90,8 @@ def _seeds_of(sweep: Sweep, point: Point, result: dict[str, Any] | None, stopped
     seeds = [progress_from_json(s) for s in json.loads(result["seeds_json"])]
     total = sweep.config.total_steps
     if stopped_early and not result.get("final"):  # the scheduler ended it, maybe at max_t
-        seeds = [dataclasses.replace(s, state="stopped" if s.global_step < total else "finished")
-                 if s.state in ("running", "paused") else s for s in seeds]
+        seeds = [dataclasses.replace(s, status="stopped" if s.global_step < total else "finished")
+                 if s.status in ("running", "paused") else s for s in seeds]
     done = tuple(s for s in seeds if is_done(s, total))
     for seed in done:
         store.save(point, seed)

@@ -36,7 +36,7 @@ def point_row(point: Point, seeds: Sequence[SeedProgress]) -> dict[str, Any]:
             "median_solve_seconds": _clean(s.median_solve_seconds),
             "final_mean": _clean(s.final_mean), "final_std": _clean(s.final_std),
             "grad_var": _clean(s.grad_var),
-            "failed": sum(seed.state in ("diverged", "error") for seed in seeds)}
+            "failed": sum(seed.status in ("diverged", "error") for seed in seeds)}
 
 
 def rows(sweep: Sweep, results: dict[Point, dict[int, SeedProgress]]) -> list[dict[str, Any]]:

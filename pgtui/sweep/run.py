@@ -146,7 +146,7 @@ def run_sweep(config: Config, options: SweepOptions) -> int:
                       "finished and kept" + (f"; `pgtui sweep --resume {out}` runs the rest"
                                              if out is not None else ""))
         return 130
-    errors = [s for seeds in results.values() for s in seeds.values() if s.state == "error"]
+    errors = [s for seeds in results.values() for s in seeds.values() if s.status == "error"]
     for seed in errors[:3]:
         print(f"pgtui sweep: seed {seed.seed}: {seed.message}", file=sys.stderr)
     return 1 if errors else 0

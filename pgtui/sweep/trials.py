@@ -41,7 +41,7 @@ def progress_from_json(data: dict[str, Any]) -> SeedProgress:
 def is_done(seed: SeedProgress, total_steps: int) -> bool:
     """A trial that ran its steps, or ended for good (diverged, failed, stopped early);
     one that a ctrl+c cut short is not, and a resumed sweep runs it again."""
-    return seed.state in ("diverged", "error", "stopped") or seed.global_step >= total_steps
+    return seed.status in ("diverged", "error", "stopped") or seed.global_step >= total_steps
 
 
 class TrialStore:

@@ -55,7 +55,7 @@ class PlaygroundApp(App[int]):
     BINDINGS = [
         Binding("r", "reset", "reset"),
         Binding("p", "presets", "presets"),
-        Binding("c", "compare", "race"),
+        Binding("c", "race", "race"),
         Binding("L", "lessons", "lessons", show=False),  # in the help and README; the footer is full
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit_app", "quit"),
@@ -70,7 +70,7 @@ class PlaygroundApp(App[int]):
         self.run_id = 0  # counts the runs started
         self._spare: RemoteTrainer | None = None  # started ahead: a new run begins at once
 
-    SINGLE_RUN_ACTIONS = frozenset({"reset", "presets", "compare", "lessons"})
+    SINGLE_RUN_ACTIONS = frozenset({"reset", "presets", "race", "lessons"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The single run's keys are off (and out of the footer) during a race."""
@@ -106,13 +106,13 @@ class PlaygroundApp(App[int]):
 
     def on_mount(self) -> None:
         if self.initial.variants:  # a race preset: the race is the session
-            self.open_compare(self.initial, self.preset, first=True)
+            self.open_race(self.initial, self.preset, first=True)
         elif self.initial.sweep:  # a sweep preset: so is the sweep
             self.open_sweep(self.initial, self.preset)
         else:
             self.start_run(self.initial, first=True)
 
-    def open_compare(self, config: Config, title: str, *, resume: dict | None = None,
+    def open_race(self, config: Config, title: str, *, resume: dict | None = None,
                      first: bool = False) -> None:
         try:
             info = env_info(config.env, config.env_kwargs)
@@ -233,7 +233,7 @@ class PlaygroundApp(App[int]):
 
         self.push_screen(PresetPicker(), picked)
 
-    def action_compare(self) -> None:
+    def action_race(self) -> None:
         """Pick a race preset and race its variants (the single run pauses)."""
         choices = []
         for name in preset_names():
@@ -248,7 +248,7 @@ class PlaygroundApp(App[int]):
             if name:
                 if self.train_screen is not None:
                     self.train_screen.send(Pause())
-                self.open_compare(load_preset(name), name)
+                self.open_race(load_preset(name), name)
 
         self.push_screen(ChoicePicker("Pick a race preset", choices), picked)
 
@@ -263,7 +263,7 @@ class PlaygroundApp(App[int]):
             if config.variants:
                 if self.train_screen is not None:
                     self.train_screen.send(Pause())
-                self.open_compare(config, name)
+                self.open_race(config, name)
             else:
                 self.preset = name
                 self.start_run(config)

@@ -1,6 +1,7 @@
-"""Text frames of env states: pure functions ``(obs, width, height) -> str``, and
-``render``, which picks the one for an env. The physics envs are drawn here; the
-discrete worlds in ``render_discrete.py``; the grid they draw on in ``canvas.py``.
+"""Text frames of env states: each env's drawing, registered once in ``DRAWINGS`` as a
+function of its scene (and the policy's view of it), and ``render``, which draws one.
+The physics envs are drawn here; the discrete worlds in ``render_discrete.py``; the grid
+they draw on in ``canvas.py``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ from collections.abc import Callable, Sequence
 
 from ..rl.envs.corridor import RIGHT
 from ..rl.envs.registry import CORRIDOR_ID, DISCRETE_PENDULUM_ID
-from ..rl.events import DiscretePolicy, EpsilonGreedy, GaussianPolicy, PolicyView, Scene, TwinCritics
+from ..rl.events import (
+    DiscretePolicy,
+    EpsilonGreedy,
+    GaussianPolicy,
+    HiddenState,
+    PolicyView,
+    Scene,
+    TwinCritics,
+)
 from ..tasks import task_of
 from .canvas import CELL_ASPECT, as_text, new_grid, observation_bars, put, segment, write
 from .render_discrete import ARROWS, ansi_env, blackjack, corridor, tabular
@@ -173,34 +182,67 @@ def lunar_lander(obs: Sequence[float], width: int, height: int,
     return as_text(grid)
 
 
-RENDERERS: dict[str, Callable[[Sequence[float], int, int], str]] = {
-    "CartPole-v1": cartpole,
-    "CartPole-v0": cartpole,
-    "Acrobot-v1": acrobot,
-    "MountainCar-v0": mountain_car,
-    "MountainCarContinuous-v0": mountain_car,
-    "Pendulum-v1": pendulum,
-    DISCRETE_PENDULUM_ID: pendulum,
-    "Blackjack-v1": blackjack,
+#: an env's drawing: a frame of its scene, with what it shows of the policy's view of it
+Drawing = Callable[[Scene, PolicyView | None, int, int], str]
+
+
+def of_obs(draw: Callable[[Sequence[float], int, int], str]) -> Drawing:
+    """A drawing of the observation alone."""
+    return lambda scene, policy, width, height: draw(scene.obs, width, height)
+
+
+def lander(scene: Scene, policy: PolicyView | None, width: int, height: int) -> str:
+    return lunar_lander(scene.obs, width, height, lander_engines(policy))
+
+
+def short_corridor(scene: Scene, policy: PolicyView | None, width: int, height: int) -> str:
+    probs = acting_probs(policy)
+    state = scene.detail.index if isinstance(scene.detail, HiddenState) else None
+    return corridor(state, probs[RIGHT] if probs else None, width, height)
+
+
+def tabular_drawing(env_id: str) -> Drawing:
+    """A chain or toy-text grid, with the arrows of the policy's table where it has one."""
+    def draw(scene: Scene, policy: PolicyView | None, width: int, height: int) -> str:
+        table = policy.table if isinstance(policy, DiscretePolicy | EpsilonGreedy) else None
+        return tabular(env_id, scene.obs, width, height, table)
+    return draw
+
+
+#: each env's drawing, registered once by its id
+DRAWINGS: dict[str, Drawing] = {
+    "CartPole-v1": of_obs(cartpole),
+    "CartPole-v0": of_obs(cartpole),
+    "Acrobot-v1": of_obs(acrobot),
+    "MountainCar-v0": of_obs(mountain_car),
+    "MountainCarContinuous-v0": of_obs(mountain_car),
+    "Pendulum-v1": of_obs(pendulum),
+    DISCRETE_PENDULUM_ID: of_obs(pendulum),
+    "Blackjack-v1": of_obs(blackjack),
+    "LunarLander-v3": lander,
+    "LunarLanderContinuous-v3": lander,
+    CORRIDOR_ID: short_corridor,
+    **{env_id: tabular_drawing(env_id) for env_id in ARROWS},
 }
+
+
+def drawing_of(env_id: str, obs: Sequence[float]) -> Drawing | None:
+    """``env_id``'s drawing: its registered one, its task's, or, for another toy-text env
+    (one-hot observations), its grid; None: the observation is drawn as bars."""
+    if env_id in DRAWINGS:
+        return DRAWINGS[env_id]
+    task = task_of(env_id)
+    if task is not None and task.draw is not None:
+        return task.draw
+    one_hot = len(obs) > 8 and max(obs) == 1.0 and sum(obs) == 1.0
+    return tabular_drawing(env_id) if one_hot and ansi_env(env_id) is not None else None
 
 
 def render(env_id: str, scene: Scene, width: int, height: int, policy: PolicyView | None = None) -> str:
     """A frame of ``scene`` for ``env_id``, with what its drawing shows of ``policy``
-    (LunarLander's firing engines, the corridor's p(right)); envs without a drawing get
-    their observation as bars."""
-    width, height, obs = max(width, 1), max(height, 1), scene.obs
-    if env_id == CORRIDOR_ID:
-        probs = acting_probs(policy)
-        return corridor(scene.state, probs[RIGHT] if probs else None, width, height)
-    if env_id.startswith("LunarLander"):
-        return lunar_lander(obs, width, height, lander_engines(policy))
-    one_hot = len(obs) > 8 and max(obs) == 1.0 and sum(obs) == 1.0
-    if env_id in ARROWS or (one_hot and ansi_env(env_id) is not None):  # toy-text
-        return tabular(env_id, obs, width, height, scene.table)
-    task = task_of(env_id)
-    if task is not None and task.draw is not None:  # a task draws its own env
-        frame = task.draw(obs, width, height, scene.last)
-        return frame if frame is not None else observation_bars(obs, width, height)
-    draw = RENDERERS.get(env_id)
-    return draw(obs, width, height) if draw else observation_bars(obs, width, height)
+    (LunarLander's firing engines, the corridor's p(right), a table's arrows); envs
+    without a drawing, or a scene their drawing does not know, get the observation as bars."""
+    width, height = max(width, 1), max(height, 1)
+    draw = drawing_of(env_id, scene.obs)
+    frame = draw(scene, policy, width, height) if draw is not None else None
+    return frame if frame is not None else observation_bars(scene.obs, width, height)

@@ -99,11 +99,11 @@ def a2c_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
     if config.normalize_advantage:
         adv = normalize(adv, mask_or_none(samples))
     logp, entropy, values = nets.evaluate(samples.obs, samples.actions, params)
-    loss, _, parts = actor_critic_loss(logp, entropy, values, adv, returns, mask_or_none(samples), config)
+    loss, _, terms = actor_critic_loss(logp, entropy, values, adv, returns, mask_or_none(samples), config)
     norms = descend(nets, optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
     stats = per_seed(("policy_loss", "value_loss", "entropy", "loss", "grad_norm",
                     "critic_grad_norm", "explained_variance"),
-                   [*parts.detach().T, loss.detach(), *norms.T,
+                   [*terms.detach().T, loss.detach(), *norms.T,
                     explained_variance(old_values, returns, samples.mask)])
     return [{**s, **n} for s, n in zip(stats, noise, strict=True)]
 
@@ -186,10 +186,10 @@ def ppo_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, config: Co
                 adv = normalize(adv, every)
             # selected again: a subset is a copy, and the last step moved them
             logp, entropy, values = nets.evaluate(obs, actions, nets.select(batch.seeds))
-            loss, log_ratio, parts = actor_critic_loss(logp, entropy, values, adv, ret, every,
+            loss, log_ratio, terms = actor_critic_loss(logp, entropy, values, adv, ret, every,
                                                        config, old)
             norms = descend(nets, optimizer, loss, batch.seeds, config.max_grad_norm, stepping)
-            records.append((parts.detach(), log_ratio.detach(), mb_mask, norms, stepping, epoch))
+            records.append((terms.detach(), log_ratio.detach(), mb_mask, norms, stepping, epoch))
         if config.target_kl > 0:  # each seed's approx_kl on its epoch's last minibatch
             epoch = records[-index.shape[1]:]
             kl = torch.stack([approx_kl(epoch[j][1][s], epoch[j][2][s]) for s, j in enumerate(last)])
@@ -208,10 +208,10 @@ def _ppo_stats(records: list, running: list[bool], old_values: torch.Tensor,
     (the first epoch's first minibatch is 0 by construction, and the last epoch says
     how far the update went); nan for a seed that took no step."""
     *tensors, epochs = zip(*records, strict=True)
-    parts, log_ratio, mask, norms, took = (torch.stack(x) for x in tensors)
+    terms, log_ratio, mask, norms, took = (torch.stack(x) for x in tensors)
     epoch = torch.tensor(epochs, device=took.device).unsqueeze(1)  # (steps, 1)
     steps = took.sum(0)
-    losses = torch.where(took.unsqueeze(-1), parts, 0.0).sum(0) / steps.unsqueeze(-1)
+    losses = torch.where(took.unsqueeze(-1), terms, 0.0).sum(0) / steps.unsqueeze(-1)
     seen = mask.sum((0, 2))
     ratio = log_ratio.exp()
     last_epoch = torch.where(took, epoch, -1).max(0).values  # (S,)

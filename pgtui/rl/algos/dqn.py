@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ...config import Config
-from ..events import EpsilonGreedy, Scene, Snapshot
+from ..events import EpsilonGreedy
 from ..floats import as_float
 from ..networks import SeedNets
 from ..optim import RowOptimizer, descend
@@ -220,12 +220,9 @@ class DQN(ReplayLearner):
     def table(self, head: torch.Tensor) -> torch.Tensor:
         return head
 
-    def snapshot(self, step: int, obs: np.ndarray, head: torch.Tensor,
-                 last_final: np.ndarray | None) -> Snapshot:
-        q = self.summary(head)
+    def policy_shown(self, step: int, obs: np.ndarray, head: torch.Tensor) -> EpsilonGreedy:
         probs = tuple(behaviour_probs(head, epsilon(self.parts.config(), step)).tolist())
-        scene = Scene(tuple(map(float, obs)), table=self.policy_table())
-        return Snapshot(step, scene, EpsilonGreedy(q, probs))
+        return EpsilonGreedy(self.summary(head), probs, self.policy_table())
 
     def more_state(self, s: int) -> dict:
         return {"target_updates": int(self.target_updates[s])}

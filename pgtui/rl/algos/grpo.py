@@ -113,16 +113,16 @@ class GRPO(Learner):
         for _ in range(config.update_epochs):
             logp, entropy, _ = nets.evaluate(samples.obs, samples.actions, nets.select(batch.seeds),
                                              critic=False)
-            loss, parts = grpo_loss(logp, old_logp, ref_logp, adv, entropy, mask, config)
+            loss, terms = grpo_loss(logp, old_logp, ref_logp, adv, entropy, mask, config)
             norms = descend(nets, optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
-            records.append((parts.detach(), (logp - old_logp).detach(), norms[:, 0]))
-        parts, log_ratio, grad_norm = records[0][0], records[-1][1], torch.stack([r[2] for r in records])
+            records.append((terms.detach(), (logp - old_logp).detach(), norms[:, 0]))
+        terms, log_ratio, grad_norm = records[0][0], records[-1][1], torch.stack([r[2] for r in records])
         episodes = batch.num_episodes.to(returns.dtype).clamp(min=1)
-        kl_per_response = parts[:, 1] * samples.count.to(returns.dtype) / episodes  # before the steps
+        kl_per_response = terms[:, 1] * samples.count.to(returns.dtype) / episodes  # before the steps
         clipped = ((log_ratio.exp() - 1).abs() > config.clip_coef).to(returns.dtype)
         count, _, std = group_statistics(scores, groups, present)
         return per_seed(("policy_loss", "kl_k3", "entropy", "grad_norm", "clipfrac", "approx_kl",
                          "group_reward_std"),
-                        [parts[:, 0], kl_per_response, parts[:, 2], grad_norm.mean(0),
+                        [terms[:, 0], kl_per_response, terms[:, 2], grad_norm.mean(0),
                          masked_mean(clipped, mask), masked_mean(k3(log_ratio), mask),
                          masked_mean(std, (present & (count > 1)).to(std.dtype))])

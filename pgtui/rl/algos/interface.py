@@ -24,7 +24,7 @@ from torch.distributions import Categorical, Normal, kl_divergence
 
 from ...config import Config
 from ..envs.registry import EnvInfo
-from ..events import DiscretePolicy, GaussianPolicy, Scene, Snapshot
+from ..events import DiscretePolicy, GaussianPolicy, PolicyView
 from ..floats import as_float
 from ..networks import SeedNets
 from ..optim import RowOptimizer, descend
@@ -210,19 +210,14 @@ class Learner:
                 row.update({f"p_{name}": float(q) for name, q in zip(names[1:], p[1:], strict=True)})
         return figures
 
-    def snapshot(self, step: int, obs: np.ndarray, head: torch.Tensor,
-                 last_final: np.ndarray | None) -> Snapshot:
-        """The drawn state with the policy's view of it (``head``: seed 0's output there;
-        ``last_final``: the last finished episode's final observation, for a task that
-        shows it)."""
+    def policy_shown(self, step: int, obs: np.ndarray, head: torch.Tensor) -> PolicyView:
+        """The policy's view of the drawn state, as the policy pane and the drawing show it
+        (``head``: seed 0's output there; ``step``: the env steps taken)."""
         summary, value = self.summary(head), self.parts.nets.value(0, obs)
-        last_final = None if last_final is None else tuple(map(float, last_final))
         if self.parts.nets.discrete:
-            scene = Scene(tuple(map(float, obs)), last_final, self.policy_table())
-            return Snapshot(step, scene, DiscretePolicy(summary, value))
+            return DiscretePolicy(summary, value, self.policy_table())
         d = len(summary) // 2
-        return Snapshot(step, Scene(tuple(map(float, obs)), last_final),
-                        GaussianPolicy(summary[:d], summary[d:], value))
+        return GaussianPolicy(summary[:d], summary[d:], value)
 
     def seed_state(self, i: int) -> dict[str, Any]:
         """What a checkpoint of seed ``i`` keeps of this learner beyond the weights."""

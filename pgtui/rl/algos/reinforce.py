@@ -153,7 +153,7 @@ def reinforce_loss(nets: SeedNets, params: list[torch.Tensor], samples: Samples,
     Each step's entropy is weighed as its policy term is (summed over the episode,
     averaged over the K episodes), so ``ent_coef`` pulls as hard against the policy
     gradient here as in A2C and PPO, where both are per-step means.
-    Returns (loss (S,), parts); the parts hold the policy loss, value loss and the
+    Returns (loss (S,), terms); the terms hold the policy loss, value loss and the
     per-step mean entropy (S,) and the advantages (S, L) the gradient diagnostics weigh
     the steps by.
     """
@@ -208,32 +208,32 @@ def reinforce_update(nets: SeedNets, optimizer: RowOptimizer, batch: Batch, conf
     returns, episode_ids = samples.targets
     num_episodes = batch.num_episodes.to(returns.dtype)
     terms = _score_terms(nets, params, samples, episode_ids, int(num_episodes.max()))
-    loss, parts = reinforce_loss(nets, params, samples, returns, episode_ids, num_episodes, config,
+    loss, terms = reinforce_loss(nets, params, samples, returns, episode_ids, num_episodes, config,
                                  terms)
     noise: Stats = [{} for _ in batch.seeds]
     width = int(num_episodes.max())
     ref_adv = None
     if reference is not None and (diagnose or true_grad is not None):
         ref_returns = pack(batch, episode_returns(batch, reference)).targets[0]
-        ref_adv = reinforce_advantages(ref_returns, parts["values"], samples, episode_ids,
+        ref_adv = reinforce_advantages(ref_returns, terms["values"], samples, episode_ids,
                                        width, reference, terms)
     if diagnose:
         index, mask = diagnostics.episode_groups(episode_ids, samples.mask, width)
         term = None
         if config.baseline != "none":  # the baseline's own term: with it minus without
-            without = reinforce_advantages(returns, parts["values"], samples, episode_ids, width,
+            without = reinforce_advantages(returns, terms["values"], samples, episode_ids, width,
                                            dataclasses.replace(config, baseline="none"))
-            term = parts["adv"] - without
-        noise = diagnostics.measure(nets, params, samples, parts["adv"], index, mask, ref_adv, term)
+            term = terms["adv"] - without
+        noise = diagnostics.measure(nets, params, samples, terms["adv"], index, mask, ref_adv, term)
     if true_grad is not None:  # the estimates against the true gradient, on this batch
         noise = [{**n, **t} for n, t in zip(noise, _against_truth(
-            nets, params, parts["logp"], samples.mask, num_episodes,
-            {"": parts["adv"], "_ref": ref_adv}, true_grad), strict=True)]
+            nets, params, terms["logp"], samples.mask, num_episodes,
+            {"": terms["adv"], "_ref": ref_adv}, true_grad), strict=True)]
     norms = descend(nets, optimizer, loss, batch.seeds, config.max_grad_norm, samples.count > 0)
     stats = per_seed(("policy_loss", "value_loss", "entropy", "loss", "grad_norm",
                     "critic_grad_norm", "explained_variance"),
-                   [parts["policy_loss"], parts["value_loss"], parts["entropy"], loss, *norms.T,
-                    explained_variance(parts["values"], returns, samples.mask)])
+                   [terms["policy_loss"], terms["value_loss"], terms["entropy"], loss, *norms.T,
+                    explained_variance(terms["values"], returns, samples.mask)])
     return [{**s, **n} for s, n in zip(stats, noise, strict=True)]
 
 

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from ...config import Config
 from ..envs.registry import EnvInfo
-from ..events import Scene, Snapshot, TwinCritics
+from ..events import TwinCritics
 from ..floats import as_float
 from ..networks import SeedNets
 from ..optim import descend
@@ -259,8 +259,7 @@ class SAC(ReplayLearner):
         return tuple(torch.cat([scale.to_env(torch.tanh(mean)), std]).tolist())
 
     @torch.no_grad()
-    def snapshot(self, step: int, obs: np.ndarray, head: torch.Tensor,
-                 last_final: np.ndarray | None) -> Snapshot:
+    def policy_shown(self, step: int, obs: np.ndarray, head: torch.Tensor) -> TwinCritics:
         """The mean action and its spread, and the twin critics at the mean action."""
         summary, nets = self.summary(head), self.parts.nets
         x = as_float(obs, nets.rows.device).reshape(1, 1, -1)
@@ -268,4 +267,4 @@ class SAC(ReplayLearner):
         critic = nets.select([0], nets.critic_params(nets.params))
         q = tuple(nets.q_values(x, action, critic)[0, :, 0].tolist())
         d = len(summary) // 2
-        return Snapshot(step, Scene(tuple(map(float, obs))), TwinCritics(summary[:d], summary[d:], q))
+        return TwinCritics(summary[:d], summary[d:], q)

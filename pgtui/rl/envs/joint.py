@@ -51,11 +51,11 @@ class _SeedwiseStarts:
         rows, total = size
         if total == 0:  # no env resets; an empty draw leaves a generator as it was
             return np.empty(size)
-        counts = self.joint.env.prev_done.reshape(len(self.joint.parts), -1).sum(1)
+        counts = self.joint.env.prev_done.reshape(len(self.joint.members), -1).sum(1)
         # a frozen seed's envs step on unseen: they take zeros, its generator stays put
         return np.concatenate([np.zeros((rows, k)) if s in self.joint.frozen else
-                               part.np_random.uniform(low=low, high=high, size=(rows, k))
-                               for s, (part, k) in enumerate(zip(self.joint.parts,
+                               member.np_random.uniform(low=low, high=high, size=(rows, k))
+                               for s, (member, k) in enumerate(zip(self.joint.members,
                                                                  counts.tolist(), strict=True))
                                if k > 0], axis=1)
 
@@ -63,10 +63,10 @@ class _SeedwiseStarts:
 class JointCartPole:
     """S CartPole vector envs of N envs each, stepped as one of S x N."""
 
-    def __init__(self, parts: list[CartPoleVectorEnv]) -> None:
-        self.parts = parts
-        first = parts[0]
-        self.env = CartPoleVectorEnv(num_envs=len(parts) * first.num_envs,
+    def __init__(self, members: list[CartPoleVectorEnv]) -> None:
+        self.members = members
+        first = members[0]
+        self.env = CartPoleVectorEnv(num_envs=len(members) * first.num_envs,
                                      max_episode_steps=first.max_episode_steps,
                                      sutton_barto_reward=first._sutton_barto_reward)
         self.env.kinematics_integrator = first.kinematics_integrator
@@ -86,9 +86,9 @@ class JointCartPole:
     def gather(self) -> None:
         """Take the seeds' env state into the joint env (before a rollout)."""
         self.frozen = set()
-        self.env.state = np.concatenate([p.state for p in self.parts], axis=1)
-        self.env.steps = np.concatenate([p.steps for p in self.parts])
-        self.env.prev_done = np.concatenate([p.prev_done for p in self.parts])
+        self.env.state = np.concatenate([p.state for p in self.members], axis=1)
+        self.env.steps = np.concatenate([p.steps for p in self.members])
+        self.env.prev_done = np.concatenate([p.prev_done for p in self.members])
 
     def freeze(self, seed: int) -> None:
         """Seed ``seed``'s rollout has ended: its env keeps the state it has now, and
@@ -98,16 +98,16 @@ class JointCartPole:
 
     def scatter(self) -> None:
         """Give each seed's env its state back (after a rollout)."""
-        for seed in range(len(self.parts)):
+        for seed in range(len(self.members)):
             if seed not in self.frozen:
                 self._give_back(seed)
 
     def _give_back(self, seed: int) -> None:
-        n, part = self.parts[0].num_envs, self.parts[seed]
+        n, member = self.members[0].num_envs, self.members[seed]
         cut = slice(seed * n, (seed + 1) * n)
-        part.state = self.env.state[:, cut].copy()
-        part.steps = self.env.steps[cut].copy()
-        part.prev_done = self.env.prev_done[cut].copy()
+        member.state = self.env.state[:, cut].copy()
+        member.steps = self.env.steps[cut].copy()
+        member.prev_done = self.env.prev_done[cut].copy()
 
     def step(self, actions: np.ndarray, held: np.ndarray | None = None
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -38,7 +38,7 @@ class SeedProgress:
     grad_var_sum: float  # over the updates that measured it; mean = sum / diag_updates
     grad_snr_sum: float
     diag_updates: int
-    state: str  # running | paused | finished | diverged | error
+    status: str  # running | paused | finished | diverged | error
     message: str = ""
     learned_steps: int = 0  # steps learned from (global_step: env steps taken)
     solved_step: int | None = None  # steps learned from when it solved
@@ -99,11 +99,11 @@ class VariantProgress:
         self.seeds = seeds
 
     @property
-    def state(self) -> str:
-        states = {s.state for s in self.seeds}
-        if not states:
+    def status(self) -> str:
+        statuses = {s.status for s in self.seeds}
+        if not statuses:
             return "starting"
-        return next((s for s in ("running", "paused", "error", "diverged") if s in states),
+        return next((s for s in ("running", "paused", "error", "diverged") if s in statuses),
                     "finished")
 
 

@@ -34,7 +34,7 @@ from ..trainer import Trainer
 from .spec import SeedProgress, VariantReport, is_exact
 
 
-class _SeedState:
+class _SeedMemory:
     """What the report remembers of one seed between reports."""
 
     def __init__(self, seed: int, sink: Callable[[Event], None] | None,
@@ -52,7 +52,7 @@ class _SeedState:
         self.grad_var_sum = self.grad_snr_sum = 0.0
         self.diag_updates = 0
         self.paired_var_sum = self.reference_var_sum = 0.0
-        self.state = "running"
+        self.status = "running"
         self.message = ""
         self.change: tuple[str, Any] | None = None
         self.figures: dict[str, float] = {}
@@ -93,11 +93,11 @@ class _SeedState:
         elif isinstance(event, RunError):
             self.message = event.message
             if event.fatal:
-                self.state = "diverged" if event.diverged else "error"
+                self.status = "diverged" if event.diverged else "error"
         elif isinstance(event, ChangeApplied):
             self.change = (event.key, event.new)
-        elif isinstance(event, Stopped) and self.state == "running":
-            self.state = "finished"
+        elif isinstance(event, Stopped) and self.status == "running":
+            self.status = "finished"
 
     def _track_stability(self, mean: float) -> None:
         """The lowest last-100 mean once it has reached the threshold (at update ends)."""
@@ -121,25 +121,25 @@ class VariantRun:
         self.variant, self.report = variant, report
         self.period = 1.0 / report_hz
         self._next_report = 0.0
-        self.states = [_SeedState(c.seed, sinks[i] if sinks else None)
+        self.memories = [_SeedMemory(c.seed, sinks[i] if sinks else None)
                        for i, c in enumerate(configs)]
-        self.trainer = Trainer(configs[0], self.states, seeds=[c.seed for c in configs],
+        self.trainer = Trainer(configs[0], self.memories, seeds=[c.seed for c in configs],
                                reference=reference)
         task = task_of(configs[0].env)
         averaged = tuple(s.key for s in stats_of(configs[0].algo, configs[0].env) if s.averaged)
-        for state in self.states:
-            state.threshold = self.trainer.threshold
-            state.task_figures = task.race_figures if task is not None else None
-            state.algo_figures = algo_spec(configs[0].algo).race_figures
-            state.averaged = averaged
+        for memory in self.memories:
+            memory.threshold = self.trainer.threshold
+            memory.task_figures = task.race_figures if task is not None else None
+            memory.algo_figures = algo_spec(configs[0].algo).race_figures
+            memory.averaged = averaged
         for i, payload in enumerate(resume or ()):
             if payload is not None:
                 self.trainer.load_run_state(payload, i)
                 solved = self.trainer.runs[i].solved
                 if solved is not None:  # solved before the fork: no new event comes
-                    self.states[i].solved_episode = solved.episode
-                    self.states[i].solved_step = solved.learned_step
-                    self.states[i].solved_wall_s = solved.wall_s
+                    self.memories[i].solved_episode = solved.episode
+                    self.memories[i].solved_step = solved.learned_step
+                    self.memories[i].solved_wall_s = solved.wall_s
 
     def submit(self, command: Command) -> None:
         self.trainer.submit(command)
@@ -159,26 +159,26 @@ class VariantRun:
     def _send(self, final: bool) -> None:
         seeds, trainer = [], self.trainer
         paused = trainer.paused and not final
-        for i, (run, state) in enumerate(zip(trainer.runs, self.states, strict=True)):
-            shown = "paused" if paused and state.state == "running" else state.state
+        for i, (run, memory) in enumerate(zip(trainer.runs, self.memories, strict=True)):
+            shown = "paused" if paused and memory.status == "running" else memory.status
             seeds.append(SeedProgress(
-                seed=state.seed, global_step=trainer.seed_step(i), episodes=run.episodes,
-                new_returns=tuple(state.new_returns), last100_mean=run.last100_mean,
-                solved_episode=state.solved_episode, grad_var_sum=state.grad_var_sum,
-                grad_snr_sum=state.grad_snr_sum, diag_updates=state.diag_updates,
-                state=shown, message=state.message, learned_steps=trainer.learned_steps_of(i),
-                solved_step=state.solved_step, solved_wall_s=state.solved_wall_s,
-                lowest_after_reaching=state.lowest_after_reaching,
-                fell_back=state.lowest_after_reaching is not None and state.threshold is not None
-                and state.lowest_after_reaching < state.threshold, paired_var_sum=state.paired_var_sum,
-                reference_var_sum=state.reference_var_sum, figures=dict(state.figures),
-                sums=dict(state.sums), last_eval=state.last_eval, exact=dict(state.exact)))
-            state.new_returns = []
+                seed=memory.seed, global_step=trainer.seed_step(i), episodes=run.episodes,
+                new_returns=tuple(memory.new_returns), last100_mean=run.last100_mean,
+                solved_episode=memory.solved_episode, grad_var_sum=memory.grad_var_sum,
+                grad_snr_sum=memory.grad_snr_sum, diag_updates=memory.diag_updates,
+                status=shown, message=memory.message, learned_steps=trainer.learned_steps_of(i),
+                solved_step=memory.solved_step, solved_wall_s=memory.solved_wall_s,
+                lowest_after_reaching=memory.lowest_after_reaching,
+                fell_back=memory.lowest_after_reaching is not None and memory.threshold is not None
+                and memory.lowest_after_reaching < memory.threshold, paired_var_sum=memory.paired_var_sum,
+                reference_var_sum=memory.reference_var_sum, figures=dict(memory.figures),
+                sums=dict(memory.sums), last_eval=memory.last_eval, exact=dict(memory.exact)))
+            memory.new_returns = []
         changes = {}  # every seed applied the same change: report it once
-        for state in self.states:
-            if state.change is not None:
-                changes[state.change[0]] = state.change[1]
-                state.change = None
+        for memory in self.memories:
+            if memory.change is not None:
+                changes[memory.change[0]] = memory.change[1]
+                memory.change = None
         self.report(VariantReport(self.variant, tuple(seeds), final=final,
                                 changes=tuple(changes.items())))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ...rl.events import LastEpisode, PolicyView, Scene
 from .dialogue import claim, decode, words
 
 
@@ -25,13 +26,13 @@ def _exchange(obs: Sequence[float], cursor: str) -> list[str]:
     return lines
 
 
-def draw(obs: Sequence[float], width: int, height: int,
-         last: Sequence[float] | None = None) -> str | None:
-    """The dialogue being written and, below it, the last one finished; None where
-    ``obs`` is no dialogue's (the pane then shows it as bars)."""
-    if decode(obs) is None:
+def draw(scene: Scene, policy: PolicyView | None, width: int, height: int) -> str | None:
+    """The dialogue being written and, below it, the last one finished; None where the
+    observation is no dialogue's (the pane then shows it as bars)."""
+    if decode(scene.obs) is None:
         return None
-    lines = _exchange(obs, "▌")
+    last = scene.detail.final if isinstance(scene.detail, LastEpisode) else None
+    lines = _exchange(scene.obs, "▌")
     if last is not None and decode(last) is not None:
         lines += ["", "last finished:", *_exchange(last, "")]
     rows = [line[:width].ljust(width) for line in lines[:height]]

@@ -64,5 +64,5 @@ class HandOff:
             self.screen.notify(str(err), title="cannot fork", severity="error")
             return
         step = payload["meta"]["global_step"]
-        self.screen.app.open_compare(fork.race_config(self.screen.config), f"fork at step {step:,}",
+        self.screen.app.open_race(fork.race_config(self.screen.config), f"fork at step {step:,}",
                                      resume=payload)

@@ -66,7 +66,7 @@ class RaceScreen(Screen):
         self._last_plot = 0.0
 
     def compose(self) -> ComposeResult:
-        self.header = Static(id="compare-header")
+        self.header = Static(id="race-header")
         yield self.header
         with Horizontal(id="columns"):
             for i, race in enumerate(self.variants.values()):
@@ -182,10 +182,10 @@ class RaceScreen(Screen):
 
     def action_toggle_pause(self) -> None:
         race = self._race()
-        self._send(race, Resume() if race.state == "paused" else Pause())
+        self._send(race, Resume() if race.status == "paused" else Pause())
 
     def action_toggle_all(self) -> None:
-        resume = all(r.state == "paused" for r in self.variants.values())
+        resume = all(r.status == "paused" for r in self.variants.values())
         for race in self.variants.values():
             self._send(race, Resume() if resume else Pause())
 

@@ -45,7 +45,7 @@ class PointState:
 
     def __init__(self, point: Point, seeds: list[int]) -> None:
         self.point = point
-        self.state = "waiting"
+        self.status = "waiting"
         self.curves: dict[int, list[float]] = {s: [] for s in seeds}  # episode returns per seed
         self.latest: tuple[SeedProgress, ...] = ()
         self.finished: dict[int, SeedProgress] = {}
@@ -70,7 +70,7 @@ class SweepScreen(Screen):
         for point, done in finished_trials(self.sweep, self.store).items():  # resumed
             self.points[point].finished = dict(done)
             if len(done) == len(self.sweep.seeds):
-                self.points[point].state = "done"
+                self.points[point].status = "done"
         self.stop = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -85,7 +85,7 @@ class SweepScreen(Screen):
         table = self.query_one(DataTable)
         for key in self.sweep.keys:
             table.add_column(key, key=key)
-        for column in ("state", "solved", "final mean ± std", "grad var"):
+        for column in ("status", "solved", "final mean ± std", "grad var"):
             table.add_column(column, key=column)
         for point in self.sweep.points:
             table.add_row(*[show(v) for _, v in point.values], "waiting", "", "", "",
@@ -118,7 +118,7 @@ class SweepScreen(Screen):
         event = message.event
         state = self.points[event.point]
         if isinstance(event, PointStarted):
-            state.state = "running"
+            state.status = "running"
         elif isinstance(event, PointProgress):
             for seed in event.report.seeds:
                 state.curves.setdefault(seed.seed, []).extend(seed.new_returns)
@@ -129,7 +129,7 @@ class SweepScreen(Screen):
                 curve.clear()
         elif isinstance(event, PointFinished):
             state.finished.update({s.seed: s for s in event.seeds})
-            state.state = "failed" if event.error else "done"
+            state.status = "failed" if event.error else "done"
             state.note = event.error or ""
         self.refresh_point(state)
         if isinstance(event, PointFinished):
@@ -142,8 +142,8 @@ class SweepScreen(Screen):
         table = self.query_one(DataTable)
         seeds = list(state.finished.values()) or list(state.latest)
         row = report.point_row(state.point, seeds) if seeds else None
-        progress = state.state
-        if state.state == "running" and state.latest:
+        progress = state.status
+        if state.status == "running" and state.latest:
             done = sum(s.global_step for s in state.latest)
             progress = f"running {min(done / (len(state.latest) * self.sweep.config.total_steps), 1):.0%}"
         if state.note:
@@ -151,7 +151,7 @@ class SweepScreen(Screen):
         spec = report.return_format([row]) if row is not None else ".1f"
         final = "" if row is None or row["final_mean"] is None else \
             f"{row['final_mean']:{spec}} ± {row['final_std']:{spec}}"
-        cells = {"state": progress, "solved": "" if row is None else f"{row['solved']}/{len(seeds)}",
+        cells = {"status": progress, "solved": "" if row is None else f"{row['solved']}/{len(seeds)}",
                  "final mean ± std": final,
                  "grad var": "" if row is None or row["grad_var"] is None else f"{row['grad_var']:.3g}"}
         for column, text in cells.items():  # a column widens to its longest text
@@ -210,9 +210,9 @@ class PointCurvesScreen(Screen):
 
     BINDINGS = [Binding("escape", "app.pop_screen", "back"), Binding("enter", "app.pop_screen", "back")]
 
-    def __init__(self, state: PointState, threshold: float | None) -> None:
+    def __init__(self, progress: PointState, threshold: float | None) -> None:
         super().__init__()
-        self.state, self.threshold = state, threshold
+        self.progress, self.threshold = progress, threshold
 
     def compose(self) -> ComposeResult:
         yield PlotextPlot(id="point-curves")
@@ -221,9 +221,9 @@ class PointCurvesScreen(Screen):
     def on_mount(self) -> None:
         plot = self.query_one(PlotextPlot)
         plt = plot.plt
-        plt.title(f"{self.state.point.name}: return, {CURVE_WINDOW}-episode mean, per seed")
+        plt.title(f"{self.progress.point.name}: return, {CURVE_WINDOW}-episode mean, per seed")
         plt.xlabel("episode")
-        for seed, returns in sorted(self.state.curves.items()):
+        for seed, returns in sorted(self.progress.curves.items()):
             if returns:
                 plt.plot(list(range(1, len(returns) + 1)), moving_average(returns, CURVE_WINDOW),
                          label=f"seed {seed}", marker="braille")

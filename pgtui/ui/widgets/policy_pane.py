@@ -70,12 +70,12 @@ class PolicyPane(Vertical):
         with ``values`` Q(s, a)."""
         names = self.action_names
         if values:
-            parts = [f"Q {n} {b:.2f}→{a:.2f}" for n, b, a in zip(names, c.before, c.after, strict=False)]
+            lines = [f"Q {n} {b:.2f}→{a:.2f}" for n, b, a in zip(names, c.before, c.after, strict=False)]
         elif self.discrete:
-            parts = [f"{n} {b:.3f}→{a:.3f}" for n, b, a in zip(names, c.before, c.after, strict=False)]
+            lines = [f"{n} {b:.3f}→{a:.3f}" for n, b, a in zip(names, c.before, c.after, strict=False)]
         else:
-            parts = [f"{b:+.2f}→{a:+.2f}" for b, a in zip(c.before, c.after, strict=False)]
-        return f"after step {c.update}:\n" + "\n".join(parts)
+            lines = [f"{b:+.2f}→{a:+.2f}" for b, a in zip(c.before, c.after, strict=False)]
+        return f"after step {c.update}:\n" + "\n".join(lines)
 
     def on_mount(self) -> None:
         self.set_class(not self.discrete, "-continuous")

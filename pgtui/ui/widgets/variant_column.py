@@ -70,7 +70,7 @@ class VariantColumn(Vertical):
         done = sum(x.global_step for x in race.seeds)
         total = race.config.total_steps * max(len(race.seeds), 1)
         lines = Text()
-        lines.append(f"{race.state}", style="bold yellow" if race.state == "paused" else "bold")
+        lines.append(f"{race.status}", style="bold yellow" if race.status == "paused" else "bold")
         seeds = f"{len(race.seeds)} seed" + ("s" if len(race.seeds) != 1 else "")
         lines.append(f" · {seeds} · {min(done / total, 1.0):4.0%} of steps\n")
         lines.append(f"last-100 {_fmt(s.final_mean, '.1f')} ± {_fmt(s.final_std, '.1f')}\n")
