@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .assignments import apply_assignments
 from .commands import UsageError
+from .commands.exercise import configure as configure_exercise
 from .config import FIELDS, ConfigError
 from .presets import load_preset, preset_names
 from .rl.checkpoint import CheckpointError
@@ -89,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     presets.add_argument("--keys", action="store_true", help="list every config key instead")
 
     sub.add_parser("lessons", help="the lessons' exercises and the preset that answers each")
+    configure_exercise(sub.add_parser("exercise", help="write an exercise's scaffold; check, play "
+                                      "and race your answer"))
     train = sub.add_parser("train", help="train without the screen")
     start = train.add_mutually_exclusive_group(required=True)
     start.add_argument("--preset", help="preset name or .toml path")
@@ -347,6 +350,12 @@ def _cmd_lessons(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_exercise(args: argparse.Namespace) -> int:
+    from .commands.exercise import run
+
+    return run(args)
+
+
 def _cmd_app(args: argparse.Namespace) -> int:
     from .rl.envs.registry import check_installed
     from .ui.app import PlaygroundApp
@@ -366,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         handler = {"presets": _cmd_presets, "train": _cmd_train, "compare": _cmd_compare,
                    "sweep": _cmd_sweep, "watch": _cmd_watch, "serve": _cmd_serve,
-                   "lessons": _cmd_lessons}.get(args.command, _cmd_app)
+                   "lessons": _cmd_lessons, "exercise": _cmd_exercise}.get(args.command, _cmd_app)
         return handler(args)
     except UsageError as err:
         print(err, file=sys.stderr)

@@ -18,7 +18,7 @@ from typing import Any
 
 from . import lockdown
 from .rl.algos import ALGORITHM_SETTINGS, ALGORITHMS, PluginError, algo_spec
-from .rl.algos.plugins import normalized
+from .rl.algos.plugins import is_plugin, normalized
 from .toml_text import toml_value
 
 if sys.version_info >= (3, 11):
@@ -59,7 +59,7 @@ class Config:
     env_kwargs: dict = _f({}, "Keyword arguments for the env, a table (e.g. { is_slippery = "
                           "false, map_name = \"8x8\" }).")
     algo: str = _f("ppo", f"Algorithm: {', '.join(ALGOS)}, or a learner of your own as "
-                   "module:Class or path/to/file.py:Class.")
+                   "module:Class or path/to/file.py:Class, or your answer to an exercise as path/to/file.py.")
     seed: int = _f(0, "Seed for the networks, the action sampling and the envs.", lo=0)
     device: str = _f("auto", "Torch device; auto picks cpu (small MLPs are fastest there).",
                      choices=DEVICES)
@@ -269,7 +269,7 @@ def _check_algo(algo: str, where: str) -> str:
     file's path made absolute); never imported in a served session."""
     if algo in ALGORITHMS:
         return algo
-    if ":" not in algo:
+    if not is_plugin(algo):
         raise ConfigError(f"{where}: expected one of {', '.join(ALGOS)}, or module:Class, "
                           f"got {algo!r}")
     if lockdown.active():

@@ -81,11 +81,16 @@ def env_error(env_id: str) -> str | None:
 
 def algo_error(algo: str) -> str | None:
     """Why a locked-down session may not train ``algo``: a learner of the user's own
-    (``module:Class``) would import its module; a built-in imports nothing named by a
-    visitor."""
-    if ":" in algo:
+    (``module:Class``, an exercise's answer) would import its module; a built-in imports
+    nothing named by a visitor. (The test of ``plugins.is_plugin``, which imports this.)"""
+    if ":" in algo or algo.endswith(".py") or "." in algo:
         return f"algo: '{algo}' would import a module, which is not allowed {SUFFIX}"
     return None
+
+
+def exercise_error() -> str:
+    """Why a locked-down session may not run `pgtui exercise`: it imports the answer's file."""
+    return f"an exercise runs the answer's own code, which is not allowed {SUFFIX}"
 
 
 def sweep_error(sweep: dict, seeds: int) -> str | None:

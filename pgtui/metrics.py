@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from .rl.events import (
     ChangeApplied,
+    CodeReloaded,
     EpisodesFinished,
     Evaluated,
     Event,
@@ -63,6 +64,9 @@ class MetricsWriter:
             self.write({"type": "change", "global_step": event.global_step,
                         "update": event.update, "key": event.key, "old": event.old,
                         "new": event.new, "wall_s": wall})
+        elif isinstance(event, CodeReloaded):
+            self.write({"type": "code", "global_step": event.global_step, "update": event.update,
+                        "source": event.source, "version": event.version, "wall_s": wall})
         elif isinstance(event, Solved):
             self.write({"type": "solved", "global_step": event.global_step,
                         "learned_step": event.learned_step, "episode": event.episode,

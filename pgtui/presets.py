@@ -7,6 +7,7 @@ from pathlib import Path
 
 from . import lockdown
 from .config import Config, ConfigError, from_mapping, parse_toml
+from .rl.algos.plugins import file_of
 
 
 def presets_dir() -> Path:
@@ -44,7 +45,7 @@ def load_preset(name_or_path: str) -> Config:
     data = parse_toml(text, str(path))
     for table in (data, *(v for v in data.get("variants", []) if isinstance(v, dict))):
         algo = table.get("algo")
-        if isinstance(algo, str) and algo.rpartition(":")[0].endswith(".py"):
+        if isinstance(algo, str) and file_of(algo) is not None:
             # a learner's file is found beside the preset that names it
             table["algo"] = str(path.parent / algo) if not Path(algo).is_absolute() else algo
     return from_mapping(data, source=str(path))

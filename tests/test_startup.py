@@ -43,7 +43,7 @@ def test_the_screen_process_stays_without_torch_while_a_run_trains_plays_and_rac
                 await pilot.press("w")  # watch mode plays the policy: in a process of its own
                 played = await until(lambda: len(frames) > 0)
                 await pilot.press("w")
-                app.open_compare(load_preset("variance-baseline"), "variance-baseline")
+                app.open_race(load_preset("variance-baseline"), "variance-baseline")
                 raced = await until(lambda: any(v.seeds for v in app.screen.variants.values()))
                 await pilot.press("q")
             print(trained and played and raced, "torch" in sys.modules)

@@ -40,6 +40,7 @@ from ..rl.race.spec import (
     reference_estimator,
     variant_configs,
 )
+from .curves import write_png
 
 PLOT_SIZE = (78, 18)
 
@@ -318,6 +319,10 @@ def run_compare(config: Config, options: CompareOptions) -> int:
         print(trace_plot(results, env_task.trace.title, optimum, color=sys.stdout.isatty()))
     else:
         print(curves_plot(results, color=sys.stdout.isatty()))
+        if options.out is not None:
+            plain = curves_plot(results, color=False)
+            (options.out / "curves.txt").write_text(plain + "\n", encoding="utf-8")
+            write_png(results, options.out / "curves.png", f"{config.env}: return per episode")
     document = {"variants": [s.as_json() for s in summaries]}
     for fit in slopes:  # each variant of a fitted series carries its series' slope
         for variant in document["variants"]:

@@ -119,6 +119,17 @@ class ChangeApplied:
 
 
 @dataclass(frozen=True)
+class CodeReloaded:
+    """The learner's code was saved anew and trains from this update on (an exercise's
+    answer, reloaded live); ``version`` counts the versions that trained."""
+
+    global_step: int
+    update: int
+    source: str  # the file's name
+    version: int
+
+
+@dataclass(frozen=True)
 class StepCompared:
     """After a single step (StepOnce): the policy on one state, before and after."""
 
@@ -177,8 +188,8 @@ class Stopped:
     global_step: int
 
 
-Event = (EpisodesFinished | UpdateFinished | Snapshot | ChangeApplied | StepCompared | Solved
-         | Evaluated | StatusChanged | CheckpointSaved | RunError | Stopped)
+Event = (EpisodesFinished | UpdateFinished | Snapshot | ChangeApplied | CodeReloaded | StepCompared
+         | Solved | Evaluated | StatusChanged | CheckpointSaved | RunError | Stopped)
 
 
 @dataclass(frozen=True)

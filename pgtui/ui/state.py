@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from ..rl.events import (
     ChangeApplied,
+    CodeReloaded,
     EpisodesFinished,
     Evaluated,
     Event,
@@ -81,6 +82,8 @@ class RunState:
             self.step_compare = event
         elif isinstance(event, ChangeApplied):
             self.marks.append((self.episodes, f"{event.key}: {event.old} -> {event.new}"))
+        elif isinstance(event, CodeReloaded):
+            self.marks.append((self.episodes, f"{event.source} v{event.version}"))
         elif isinstance(event, Evaluated):
             self.evaluations.append((self.episodes, event.global_step, event.mean_return))
         elif isinstance(event, Solved):

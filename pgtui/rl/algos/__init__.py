@@ -36,7 +36,7 @@ from ..stats import (
     VALUE_LOSS,
     Stat,
 )
-from .plugins import PluginError, plugin_spec
+from .plugins import PluginError, is_plugin, plugin_spec
 from .spec import AlgoSpec
 
 _ACTOR_CRITIC = ("gae_lambda", "normalize_advantage", "ent_coef", "vf_coef", "max_grad_norm",
@@ -176,7 +176,7 @@ def algo_spec(algo: str) -> AlgoSpec:
     spec = ALGORITHMS.get(algo)
     if spec is not None:
         return spec
-    if ":" not in algo:
+    if not is_plugin(algo):
         raise PluginError(f"algo '{algo}': expected one of {', '.join(ALGORITHMS)}, "
                           "or a learner of your own as module:Class")
     return plugin_spec(algo)

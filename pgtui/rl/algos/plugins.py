@@ -1,5 +1,8 @@
 """Learners named as ``"module:Class"``: pgtui's own (each ``AlgoSpec.learner``) and the
-user's, as ``algo = "my_package.my_module:MyLearner"`` or ``algo = "path/to/file.py:MyLearner"``.
+user's, as ``algo = "my_package.my_module:MyLearner"`` or ``algo = "path/to/file.py:MyLearner"``;
+and an answer to one of pgtui's exercises, as ``algo = "path/to/my_reinforce.py"`` (or a
+module's dotted name): its ``EXERCISE`` names the exercise's package, whose
+``learner_for(module, algo)`` gives the learner that trains with the answer's functions.
 
 A user's learner subclasses ``interface.Learner``; it may say how pgtui shows it with
 a class attribute ``spec = AlgoSpec(...)`` (its settings, stats, titles), else it is
@@ -31,11 +34,25 @@ class PluginError(ValueError):
     """A learner that cannot be loaded; the message is one line meant for the user."""
 
 
+def is_plugin(algo: str) -> bool:
+    """``algo`` names a learner outside the built-in ones: "module:Class", "file.py:Class",
+    or an exercise's answer ("file.py", "dotted.module")."""
+    return ":" in algo or algo.endswith(".py") or "." in algo
+
+
+def file_of(algo: str) -> str | None:
+    """The ``.py`` file ``algo`` loads its learner from, or None (a module)."""
+    where = algo.rpartition(":")[0] if ":" in algo else algo
+    return where if where.endswith(".py") else None
+
+
 def normalized(algo: str) -> str:
     """``algo`` with a file path made absolute, so that a run's saved config (and a
     training process started elsewhere) names the same file."""
-    where, _, name = algo.rpartition(":")
-    return f"{Path(where).resolve()}:{name}" if where.endswith(".py") else algo
+    path = file_of(algo)
+    if path is None:
+        return algo
+    return str(Path(path).resolve()) + algo[len(path):]
 
 
 def _module(where: str, algo: str) -> ModuleType:
@@ -68,16 +85,35 @@ def _module(where: str, algo: str) -> ModuleType:
 
 
 def load_class(algo: str) -> type:
-    """The class ``algo`` ("module:Class" or "file.py:Class") names."""
-    where, _, name = algo.rpartition(":")
+    """The class ``algo`` ("module:Class" or "file.py:Class") names, or the learner of
+    the exercise the answer ``algo`` ("file.py" or "module") answers."""
+    where, _, name = algo.rpartition(":") if ":" in algo else (algo, "", "")
     if lockdown.active() and not where.startswith("pgtui."):  # never a visitor's import
         raise PluginError(lockdown.algo_error(algo))
+    if not name:
+        return _answer_learner(_module(where, algo), algo)
     if not where or not name.isidentifier():
         raise PluginError(f"algo '{algo}': expected module:Class or path/to/file.py:Class")
     found = getattr(_module(where, algo), name, None)
     if found is None:
         raise PluginError(f"algo '{algo}': {where} has no {name}")
     return found
+
+
+def _answer_learner(module: ModuleType, algo: str) -> type:
+    """The learner that trains with the functions of ``module``, an exercise's answer."""
+    exercise = getattr(module, "EXERCISE", None)
+    if not isinstance(exercise, str):
+        raise PluginError(f"algo '{algo}': names no class (module:Class) and answers no "
+                          "exercise (no EXERCISE = \"...\" in it)")
+    try:
+        package = importlib.import_module(exercise)
+    except ImportError as err:
+        raise PluginError(f"algo '{algo}': its EXERCISE {exercise!r} cannot be imported: {err}") from None
+    learner_for = getattr(package, "learner_for", None)
+    if learner_for is None:
+        raise PluginError(f"algo '{algo}': its EXERCISE {exercise!r} is no exercise")
+    return learner_for(module, algo)
 
 
 def plugin_spec(algo: str) -> AlgoSpec:

@@ -30,6 +30,7 @@ from ...rl.envs.registry import EnvInfo, solved_threshold
 from ...rl.events import (
     ChangeApplied,
     CheckpointSaved,
+    CodeReloaded,
     EpsilonGreedy,
     Pause,
     Resume,
@@ -222,6 +223,8 @@ class TrainScreen(Screen):
             self.params.show_config(self.config)
             self.params.feedback(f"applied {event.key}: {show_field(event.key, event.old)} → "
                                  f"{show_field(event.key, event.new)} at update {event.update}")
+        elif isinstance(event, CodeReloaded):
+            self.params.feedback(f"{event.source}: version {event.version} trains from update {event.update}")
         elif isinstance(event, RunError):
             if event.fatal:
                 self.notify(event.message, title="run stopped", severity="error", timeout=8)
