@@ -81,15 +81,21 @@ def check_entropy(entropy: Callable) -> None:
 
 # -- returns -----------------------------------------------------------------------------------
 
-def _returns_check(name: str, reference: Callable) -> Callable[[Callable], None]:
+def _returns_check(name: str, reference: Callable, other: tuple[Callable, str]) -> Callable[[Callable], None]:
+    """``other``: the other kind of return, and what to say where it is given instead."""
     def run(function: Callable) -> None:
         for label, batch in _batches():
             for gamma in GAMMAS:
                 got = tensor_of(name, function(batch.rewards, batch.dones, gamma), batch.rewards.shape)
                 expected = reference(batch.rewards, batch.dones, gamma)
                 spot = _origin(got, expected, batch.valid)
-                if spot is not None:
-                    raise Mismatch(_returns_mismatch(name, got, expected, batch, spot, gamma, label))
+                if spot is None:
+                    continue
+                if agrees(got, other[0](batch.rewards, batch.dones, gamma), batch.valid):
+                    raise Mismatch(f"{name}: {other[1]}")
+                if gamma != 1 and agrees(got, reference(batch.rewards, batch.dones, 1.0), batch.valid):
+                    raise Mismatch(f"{name}: ignores gamma (it gives gamma = 1's returns at gamma {gamma:g})")
+                raise Mismatch(_returns_mismatch(name, got, expected, batch, spot, gamma, label))
     return run
 
 
@@ -238,10 +244,12 @@ CHECKS = (
           "logits.log_softmax(-1), then the entry of each action: .gather(-1, actions.unsqueeze(-1))"),
     Check("entropy", check_entropy,
           "with logp = logits.log_softmax(-1): -(logp.exp() * logp).sum(-1)"),
-    Check("reward_to_go", _returns_check("reward_to_go", answer.reward_to_go),
+    Check("reward_to_go", _returns_check("reward_to_go", answer.reward_to_go, (
+        answer.episode_return, "gives each step its episode's whole return, not the rewards from t on")),
           "run backwards over t: G = r[t] + gamma * G * (1 - dones[t]), so the sum restarts "
           "at each episode's end"),
-    Check("episode_return", _returns_check("episode_return", answer.episode_return),
+    Check("episode_return", _returns_check("episode_return", answer.episode_return, (
+        answer.reward_to_go, "gives each step the reward-to-go, not its episode's whole return G_0")),
           "the reward-to-go at each episode's first step (t = 0, and t after a done), carried "
           "forward over the episode's steps"),
     Check("mean_baseline", check_mean_baseline,
