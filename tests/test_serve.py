@@ -245,6 +245,7 @@ def test_the_lockdown_refusals_import_nothing_and_write_nothing(tmp_path, monkey
         (["--set", "env=marker_env:Marker-v0"], "would import a module, which is not allowed"),
         (["--set", "algo=marker_env:Learner"], "would import a module, which is not allowed"),
         (["--set", f"algo={Path('tests/marker_env.py').resolve()}:Learner"], "would import a module"),
+        (["--set", f"algo={Path('tests/marker_env.py').resolve()}"], "would import a module"),  # an answer
         (["--set", "num_envs=65"], "num_envs: at most 64 in a served session"),
         (["--set", "hidden_sizes=[512, 512]"], "hidden_sizes: at most 3 layers of 256"),
         (["--set", "total_steps=10_000_000"], "total_steps: at most 3,000,000"),
@@ -256,6 +257,10 @@ def test_the_lockdown_refusals_import_nothing_and_write_nothing(tmp_path, monkey
                            cwd=tmp_path)
         assert result.returncode == 2, (args, result.stderr)
         assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    answer = str(Path("tests/marker_env.py").resolve())
+    for args in (["check", answer], ["play", answer], ["reinforce", str(tmp_path / "mine")]):
+        result = run_pgtui("exercise", *args, cwd=tmp_path)
+        assert result.returncode == 2 and "an exercise runs the answer's own code" in result.stderr
     assert not marker.exists(), "a refused module:EnvId or module:Class was imported"
     assert list(tmp_path.iterdir()) == []  # nothing written
 
