@@ -272,8 +272,8 @@ def _check_algo(algo: str, where: str) -> str:
     if not is_plugin(algo):
         raise ConfigError(f"{where}: expected one of {', '.join(ALGOS)}, or module:Class, "
                           f"got {algo!r}")
-    if lockdown.active():
-        raise ConfigError(f"{where.rpartition(':')[0]}: {lockdown.algo_error(algo)}")
+    if lockdown.active() and (why := lockdown.algo_error(algo)):
+        raise ConfigError(f"{where.rpartition(':')[0]}: {why}")
     try:
         algo_spec(normalized(algo))
     except PluginError as err:

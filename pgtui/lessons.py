@@ -36,6 +36,11 @@ LESSONS = (
            "The diagnostics' 'baseline term' is the baseline's own contribution to the "
            "gradient, in standard errors from zero: it hovers near 1, what zero looks like "
            "through noise. Meanwhile 'grad var' is lower than without the baseline."),
+    Lesson("Write REINFORCE yourself", "exercise-reinforce",
+           "`pgtui exercise reinforce` writes reinforce.py, the lesson's pieces to fill in; "
+           "`pgtui exercise check reinforce.py` grades each against pgtui's answer and the whole "
+           "gradient against the exact one, and `pgtui exercise play reinforce.py` trains it here, "
+           "reloading each save. This preset plays pgtui's own answer."),
     Lesson("Estimates against the true gradient", "chain-estimators",
            "On a chain whose true policy gradient is computed exactly, each update's "
            "estimate is compared with it by cosine. The baselines point closer to it than "

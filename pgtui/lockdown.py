@@ -82,8 +82,10 @@ def env_error(env_id: str) -> str | None:
 def algo_error(algo: str) -> str | None:
     """Why a locked-down session may not train ``algo``: a learner of the user's own
     (``module:Class``, an exercise's answer) would import its module; a built-in imports
-    nothing named by a visitor. (The test of ``plugins.is_plugin``, which imports this.)"""
-    if ":" in algo or algo.endswith(".py") or "." in algo:
+    nothing named by a visitor, and neither does an answer of pgtui's own (a ``pgtui.``
+    module: the lessons' exercise preset). (``plugins.is_plugin``'s test, which imports this.)"""
+    own_answer = algo.startswith("pgtui.") and ":" not in algo and not algo.endswith(".py")
+    if (":" in algo or algo.endswith(".py") or "." in algo) and not own_answer:
         return f"algo: '{algo}' would import a module, which is not allowed {SUFFIX}"
     return None
 

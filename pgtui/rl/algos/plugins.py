@@ -88,8 +88,8 @@ def load_class(algo: str) -> type:
     """The class ``algo`` ("module:Class" or "file.py:Class") names, or the learner of
     the exercise the answer ``algo`` ("file.py" or "module") answers."""
     where, _, name = algo.rpartition(":") if ":" in algo else (algo, "", "")
-    if lockdown.active() and not where.startswith("pgtui."):  # never a visitor's import
-        raise PluginError(lockdown.algo_error(algo))
+    if lockdown.active() and (why := lockdown.algo_error(algo)) and not where.startswith("pgtui."):
+        raise PluginError(why)  # never a visitor's import
     if not name:
         return _answer_learner(_module(where, algo), algo)
     if not where or not name.isidentifier():
@@ -118,8 +118,8 @@ def _answer_learner(module: ModuleType, algo: str) -> type:
 
 def plugin_spec(algo: str) -> AlgoSpec:
     """The spec of the user's learner ``algo``, importing its module (and torch)."""
-    if lockdown.active():  # before any import
-        raise PluginError(lockdown.algo_error(algo))
+    if lockdown.active() and (why := lockdown.algo_error(algo)):  # before any import
+        raise PluginError(why)
     learner = load_class(algo)
     from .interface import Learner  # torch: the user's module has imported it already
 
