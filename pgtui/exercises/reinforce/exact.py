@@ -23,8 +23,8 @@ from .learner import Functions, answer_losses
 #: whole return estimate the same gradient
 CASES = (("none", "full"), ("mean", "reward_to_go"), ("value", "reward_to_go"))
 SEEDS, BATCHES, EPISODES = 16, 24, 4  # 16 x 24 estimates of 4 episodes each, per case
-# an unbiased answer's mean lands within about 1 standard error (2.4 at most over 36
-# draws of the grader's batches); a biased one that still trains lands 7 and more away
+# an unbiased answer's mean lands within about 1 standard error (2.0 at most over 36
+# draws of the grader's batches, 2.4 along); a biased one that still trains lands 9.7 away
 TOLERANCE = 3.0  # the mean's error (its norm), in standard errors of the mean
 ALONG_TOLERANCE = 3.5  # its error along the true gradient, in standard errors
 
