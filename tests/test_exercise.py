@@ -194,3 +194,24 @@ def test_not_started_is_not_a_gradient_check():
     from pgtui.exercises.reinforce import grade as grade_file
 
     assert all(v.status == NOT_STARTED for v in grade_file(scaffold))
+
+
+@pytest.mark.parametrize("biased", [False, True])
+def test_on_the_chain_the_diagnostics_hold_each_update_against_the_true_gradient(tmp_path, biased):
+    from pgtui.rl.events import UpdateFinished
+
+    path = planted(tmp_path, *MISTAKES["a baseline that sees its own episode"][1:3]) if biased \
+        else planted(tmp_path, "EXERCISE =", "EXERCISE =")
+    events = []
+    config = load_preset("exercise-reinforce").replace(
+        algo=str(path), env="pgtui/Chain-v0", hidden_sizes=[16], gamma=1.0, baseline="mean",
+        normalize_advantage=False, num_envs=4, episodes_per_update=4, diag_every=1)
+    Trainer(config, events.append).run(max_updates=60)
+    stats = [e.stats for e in events if isinstance(e, UpdateFinished)]
+    assert len(stats) == 60 and all("true_grad_cosine" in s for s in stats)
+    assert sum(s["true_grad_cosine"] for s in stats) / 60 > 0.3  # each update's: noisy, aligned
+    # the error along the true gradient, averaged over the updates: noise, or a bias of 1/K
+    if biased:
+        assert stats[-1]["true_grad_bias"] < -0.2 and stats[-1]["true_grad_bias_se"] > 3
+    else:
+        assert abs(stats[-1]["true_grad_bias"]) < 0.2 and stats[-1]["true_grad_bias_se"] < 3
