@@ -17,12 +17,15 @@ PACKAGE = Path(__file__).parent.parent / "pgtui"
 RULES = (
     # the engine imports no task: a task registers itself with it (``rl/tasks.py``)
     ("pgtui.rl", ("pgtui.ui", "pgtui.sweep", "pgtui.cli", "pgtui.commands", "pgtui.metrics",
-                  "pgtui.tensorboard", "pgtui.processes", "pgtui.serving", "pgtui.tasks", "textual",
-                  "rich")),
+                  "pgtui.tensorboard", "pgtui.processes", "pgtui.serving", "pgtui.tasks",
+                  "pgtui.exercises", "textual", "rich")),
     ("pgtui.rl.algos", ("pgtui.rl.race", "pgtui.tasks")),
     ("pgtui.rl.envs", ("pgtui.rl.race", "pgtui.tasks")),
     ("pgtui.tasks", ("pgtui.ui", "pgtui.sweep", "pgtui.cli", "pgtui.commands", "pgtui.processes",
                      "pgtui.serving", "pgtui.rl.race")),
+    # an exercise sits on the engine (its learner, its grader) and below every screen
+    ("pgtui.exercises", ("pgtui.ui", "pgtui.sweep", "pgtui.cli", "pgtui.commands", "pgtui.processes",
+                         "pgtui.serving")),
     # the app knows nothing of being served but what the lockdown tells it
     ("pgtui.ui", ("pgtui.serving", "textual_serve")),
     # the config is read by every layer above the engine; of the engine it asks only
