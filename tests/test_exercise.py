@@ -156,6 +156,7 @@ def test_check_exits_0_on_the_answer_and_1_with_one_line_per_failure(tmp_path):
     (["check", "tests/conftest.py"], "answers no exercise"),
     (["nope"], "expected an exercise (reinforce) or one of check, play, race"),
     (["play"], "expected one answer file"),
+    (["race", "x.py", "--seeds", "0"], "--seeds: expected a positive integer, got '0'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, says):
     result = run_pgtui("exercise", *args, cwd=Path(__file__).parent.parent)

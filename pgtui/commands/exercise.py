@@ -23,6 +23,16 @@ from . import UsageError
 ACTIONS = ("check", "play", "race")
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("words", nargs="*", metavar="NAME [DIR] | check|play|race FILE",
                         help="an exercise's name (and the folder for its scaffold), or an "
@@ -31,8 +41,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hint", action="store_true", help="check: a hint under each failing function")
     parser.add_argument("--bonus", action="store_true", help="race: the exercise's bonus variants "
                         "(no baseline, mean, value; reward-to-go against the whole return)")
-    parser.add_argument("--seeds", type=int, default=3, help="race: seeds per variant (3)")
-    parser.add_argument("--max-steps", type=int, help="race: env steps per run (the preset's)")
+    parser.add_argument("--seeds", type=_positive, default=3, help="race: seeds per variant (3)")
+    parser.add_argument("--max-steps", type=_positive, help="race: env steps per run (the preset's)")
     parser.add_argument("--out", type=Path, help="race: folder for its runs, table and curves "
                         "(default: exercise-race beside FILE)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
