@@ -216,3 +216,18 @@ def test_on_the_chain_the_diagnostics_hold_each_update_against_the_true_gradient
         assert stats[-1]["true_grad_bias"] < -0.2 and stats[-1]["true_grad_bias_se"] > 3
     else:
         assert abs(stats[-1]["true_grad_bias"]) < 0.2 and stats[-1]["true_grad_bias_se"] < 3
+
+
+def test_the_screens_process_reads_an_answer_without_running_it_or_loading_torch(tmp_path):
+    import subprocess
+    import sys
+
+    path = planted(tmp_path, "EXERCISE =", "EXERCISE =")
+    code = ("import sys\nfrom pgtui.presets import load_preset\n"
+            "shown = load_preset('exercise-reinforce')\n"
+            f"mine = shown.replace(algo={str(path)!r})\n"
+            "from pgtui.rl.algos import algo_spec\n"
+            "print(algo_spec(mine.algo).title, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["REINFORCE", "(reinforce.py)", "False"]

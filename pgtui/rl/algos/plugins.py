@@ -13,6 +13,7 @@ is first asked for (the config's checks), never in a served session.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import importlib
@@ -100,9 +101,7 @@ def load_class(algo: str) -> type:
     return found
 
 
-def _answer_learner(module: ModuleType, algo: str) -> type:
-    """The learner that trains with the functions of ``module``, an exercise's answer."""
-    exercise = getattr(module, "EXERCISE", None)
+def _exercise_package(exercise: object, algo: str) -> ModuleType:
     if not isinstance(exercise, str):
         raise PluginError(f"algo '{algo}': names no class (module:Class) and answers no "
                           "exercise (no EXERCISE = \"...\" in it)")
@@ -110,16 +109,60 @@ def _answer_learner(module: ModuleType, algo: str) -> type:
         package = importlib.import_module(exercise)
     except ImportError as err:
         raise PluginError(f"algo '{algo}': its EXERCISE {exercise!r} cannot be imported: {err}") from None
-    learner_for = getattr(package, "learner_for", None)
-    if learner_for is None:
+    if not all(hasattr(package, name) for name in ("learner_for", "spec_for")):
         raise PluginError(f"algo '{algo}': its EXERCISE {exercise!r} is no exercise")
-    return learner_for(module, algo)
+    return package
+
+
+def _answer_learner(module: ModuleType, algo: str) -> type:
+    """The learner that trains with the functions of ``module``, an exercise's answer."""
+    package = _exercise_package(getattr(module, "EXERCISE", None), algo)
+    return package.learner_for(module, algo)
+
+
+def _answer_source(algo: str) -> Path:
+    """The file of the answer ``algo`` ("file.py" or a dotted module), found without
+    running it."""
+    if algo.endswith(".py"):
+        path = Path(algo)
+    else:
+        try:
+            found = importlib.util.find_spec(algo)
+        except (ImportError, ValueError):
+            found = None
+        if found is None or not found.origin:
+            raise PluginError(f"algo '{algo}': no module {algo}")
+        path = Path(found.origin)
+    if not path.is_file():
+        raise PluginError(f"algo '{algo}': no such file {path}")
+    return path
+
+
+def answer_spec(algo: str) -> AlgoSpec:
+    """The spec of the exercise's answer ``algo``, read from its source without running
+    it (the screen's process stays free of its code, and of torch): its ``EXERCISE``
+    line names the exercise, whose package describes it."""
+    path = _answer_source(algo)
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    except SyntaxError as err:
+        raise PluginError(f"algo '{algo}': {path.name}, line {err.lineno}: syntax error: {err.msg}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PluginError(f"algo '{algo}': cannot read {path}: {err}") from None
+    exercise = next((node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                     and any(isinstance(t, ast.Name) and t.id == "EXERCISE" for t in node.targets)
+                     and isinstance(node.value, ast.Constant)), None)
+    spec = _exercise_package(exercise, algo).spec_for(path.resolve())
+    return dataclasses.replace(spec, name=algo, learner=algo)
 
 
 def plugin_spec(algo: str) -> AlgoSpec:
-    """The spec of the user's learner ``algo``, importing its module (and torch)."""
+    """The spec of the user's learner ``algo``, importing its module (and torch); of an
+    exercise's answer, read from its source (``answer_spec``)."""
     if lockdown.active() and (why := lockdown.algo_error(algo)):  # before any import
         raise PluginError(why)
+    if ":" not in algo:
+        return answer_spec(algo)
     learner = load_class(algo)
     from .interface import Learner  # torch: the user's module has imported it already
 
