@@ -15,11 +15,12 @@ from .assignments import apply_assignments
 from .commands import UsageError
 from .commands.exercise import configure as configure_exercise
 from .config import FIELDS, ConfigError
+from .figures import FigureError
 from .presets import load_preset, preset_names
 from .rl.checkpoint import CheckpointError
 from .rl.envs.registry import EnvError
 
-USAGE_ERRORS = (ConfigError, EnvError, CheckpointError)
+USAGE_ERRORS = (ConfigError, EnvError, CheckpointError, FigureError)
 DEFAULT_PRESET = "cartpole-reinforce-baseline"
 # one served session per core: measured on 2 cores (benchmarks/serve_sessions.py), two
 # sessions all training answer a key within 76 ms at p95, three within 234 ms
@@ -123,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path, help="directory for each run's metrics and a summary")
     compare.add_argument("--json", action="store_true",
                          help="print a JSON summary as the last stdout line")
+    compare.add_argument("--plot", type=Path, metavar="FILE",
+                         help="also the curves as a figure: PNG, SVG or PDF by the suffix (pgtui[plot])")
     compare.add_argument("--tensorboard", type=Path, metavar="DIR",
                          help="also write TensorBoard scalars, one run per variant x seed")
     sweep = sub.add_parser("sweep", help="train every grid point x seed; a table and a "
@@ -265,8 +268,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         from .tensorboard import require_tensorboard
 
         require_tensorboard()
+    if args.plot is not None:  # a figure it cannot write is one line now, not after the races
+        from .figures import check_path, pyplot
+
+        check_path(args.plot)
+        pyplot()
     return run_compare(config, CompareOptions(seeds=args.seeds, out=args.out, json=args.json,
-                                              tensorboard=args.tensorboard))
+                                              tensorboard=args.tensorboard, plot=args.plot))
 
 
 def _sweep_config(args: argparse.Namespace):

@@ -22,6 +22,8 @@ from rich.table import Table
 
 from .. import tasks
 from ..config import Config
+from ..figures import available as can_draw
+from ..figures import race_figure, save_figure
 from ..processes import RemoteVariant, race_threads, relay
 from ..rl.algos import algo_spec
 from ..rl.events import RunError, Stop
@@ -40,7 +42,6 @@ from ..rl.race.spec import (
     reference_estimator,
     variant_configs,
 )
-from .curves import write_png
 
 PLOT_SIZE = (78, 18)
 
@@ -51,6 +52,7 @@ class CompareOptions:
     out: Path | None = None
     json: bool = False
     tensorboard: Path | None = None  # also TensorBoard scalars, one run per variant x seed
+    plot: Path | None = None  # also the curves as a figure (PNG, SVG or PDF by the suffix)
 
 
 def run_races(config: Config, options: CompareOptions, on_report=None
@@ -322,7 +324,12 @@ def run_compare(config: Config, options: CompareOptions) -> int:
         if options.out is not None:
             plain = curves_plot(results, color=False)
             (options.out / "curves.txt").write_text(plain + "\n", encoding="utf-8")
-            write_png(results, options.out / "curves.png", f"{config.env}: return per episode")
+        curves = {r.name: r.curves for r in results}
+        title = f"{config.env}: return per episode"
+        if options.plot is not None:
+            save_figure(race_figure(curves, title), options.plot)
+        if options.out is not None and can_draw():
+            save_figure(race_figure(curves, title), options.out / "curves.png")
     document = {"variants": [s.as_json() for s in summaries]}
     for fit in slopes:  # each variant of a fitted series carries its series' slope
         for variant in document["variants"]:

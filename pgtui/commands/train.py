@@ -36,6 +36,8 @@ class TrainOptions:
     checkpoint_every_s: float = 30.0  # with --out: also save every so often while running
     resume: dict[str, Any] | None = None  # a checkpoint payload to continue from
     tensorboard: Path | None = None  # also TensorBoard scalars in this folder
+    progress: bool | None = None  # a progress bar (None: where stderr is a terminal)
+    quiet: bool = False  # no summary printed (the Python API reads it back instead)
 
 
 class _Fanout:
@@ -112,7 +114,8 @@ def _worked_step_report(trainer: Trainer, theta_before: list[float]) -> list[str
 def run_train(config: Config, options: TrainOptions) -> int:
     """Run one training; returns the process exit code (0 ok, 1 the run failed)."""
     torch.set_num_threads(1)  # tiny MLPs: threads cost more than they give
-    show_progress = sys.stderr.isatty() and not options.json
+    show_progress = (sys.stderr.isatty() and not options.json) if options.progress is None \
+        else options.progress
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=Console(stderr=True), transient=True,
                         disable=not show_progress)
@@ -168,7 +171,11 @@ def run_train(config: Config, options: TrainOptions) -> int:
     for message in fanout.errors:
         print(f"pgtui train: {message}", file=sys.stderr)
     result = summary(trainer, options, reason)
-    if options.json:
+    if options.out is not None:
+        (options.out / "summary.json").write_text(json.dumps(result) + "\n", encoding="utf-8")
+    if options.quiet:
+        pass
+    elif options.json:
         print(json.dumps(result))
     else:
         print(_human_summary(result))
