@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.processes import race_threads
 from pgtui.rl.trainer import Trainer
 

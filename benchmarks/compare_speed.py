@@ -34,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     budget = ["--max-steps", str(args.max_steps)] if args.max_steps else []
 
-    from pgtui.presets import load_preset
+    from pgtui.preset_files import load_preset
 
     first = load_preset(args.preset).variants[0]
     overrides = [f"--set={k}={json.dumps(v)}" for k, v in first.items() if k != "name"]

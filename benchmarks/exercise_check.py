@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from pgtui.exercises.reinforce import answer
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.events import CodeReloaded, UpdateFinished
 from pgtui.rl.trainer import Trainer
 

@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.ui.app import PlaygroundApp
 
 WARM_UP_S = 30.0  # torch, Textual and the first rollouts allocate once at the start

@@ -33,7 +33,7 @@ from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 from torch import nn
 from torch.nn import functional as F
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 
 
 def env_seconds(envs: int, vector_steps: int) -> float:

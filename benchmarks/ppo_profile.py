@@ -25,7 +25,7 @@ import time
 import torch
 
 from pgtui.assignments import apply_assignments
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.algos import actor_critic
 from pgtui.rl.trainer import Trainer
 

@@ -24,7 +24,7 @@ import tempfile
 
 from pgtui.assignments import apply_assignments
 from pgtui.config import Config
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 
 # stage: (seeds, fixed settings, grid); each stage pins the previous stage's choice
 STAGES = {

@@ -18,7 +18,7 @@ import asyncio
 import statistics
 import time
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.events import Snapshot
 from pgtui.ui.app import PlaygroundApp
 from pgtui.ui.messages import TrainerEvents

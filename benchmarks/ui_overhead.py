@@ -18,7 +18,7 @@ import time
 import torch
 from textual import events
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.trainer import Trainer
 from pgtui.ui.app import PlaygroundApp
 

@@ -1,6 +1,6 @@
 """pgtui: a terminal playground for policy-gradient reinforcement learning.
 
-From Python: ``pgtui.train``, ``pgtui.compare``, ``pgtui.load``, ``pgtui.presets``,
+From Python: ``pgtui.train``, ``pgtui.compare``, ``pgtui.load``, ``pgtui.preset_files``,
 ``pgtui.keys`` (``pgtui/api.py``). They load on first use, so that ``import pgtui`` stays
 quick and imports no torch.
 """

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import FIELDS, Config
-from .presets import load_preset, preset_names
+from .preset_files import load_preset, preset_names
 
 
 def presets() -> list[str]:

@@ -16,7 +16,7 @@ from .commands import UsageError
 from .commands.exercise import configure as configure_exercise
 from .config import FIELDS, ConfigError
 from .figures import FigureError
-from .presets import load_preset, preset_names
+from .preset_files import load_preset, preset_names
 from .rl.checkpoint import CheckpointError
 from .rl.envs.registry import EnvError
 

@@ -5,6 +5,7 @@ file's suffix. The terminal's plots are plotext's; these are the same shapes on 
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,8 @@ def pyplot() -> Any:
         raise FigureError("figures need matplotlib: pip install 'pgtui[plot]'")
     import matplotlib
 
-    if "matplotlib.pyplot" not in __import__("sys").modules:
-        matplotlib.use("Agg")  # no display; a notebook that imported pyplot keeps its own
+    if "matplotlib.pyplot" not in sys.modules and "ipykernel" not in sys.modules:
+        matplotlib.use("Agg")  # a file, no window; a notebook keeps its inline backend
     import matplotlib.pyplot as plt
 
     return plt

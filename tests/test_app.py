@@ -10,7 +10,7 @@ from rich.console import Console
 from textual.widgets import Input, OptionList, Select
 from waiting import wait_for
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.events import (
     ChangeApplied,
     DiscretePolicy,

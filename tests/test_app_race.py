@@ -4,7 +4,7 @@ import re
 
 from waiting import wait_for
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.race.spec import SeedProgress, VariantReport
 from pgtui.ui.app import PlaygroundApp
 from pgtui.ui.screens.race import RaceScreen, VariantItem

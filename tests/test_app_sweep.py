@@ -6,7 +6,7 @@ from textual.widgets import DataTable
 from textual_plotext import PlotextPlot
 from waiting import wait_for
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.ui.app import PlaygroundApp
 from pgtui.ui.screens.sweep import PointCurvesScreen, SweepScreen
 

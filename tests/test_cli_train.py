@@ -6,7 +6,7 @@ import pytest
 from cli_helpers import run_pgtui
 
 from pgtui.metrics import WALL_CLOCK_FIELDS, read_metrics
-from pgtui.presets import load_preset, preset_names
+from pgtui.preset_files import load_preset, preset_names
 from pgtui.rl.checkpoint import load
 
 SUMMARY_KEYS = {"preset", "algo", "env", "seed", "global_step", "episodes", "wall_s", "sps",
@@ -57,7 +57,7 @@ def test_presets_lists_every_preset_with_its_description():
 
 def test_lessons_lists_each_exercise_with_a_preset_that_loads():
     from pgtui.lessons import LESSONS
-    from pgtui.presets import load_preset
+    from pgtui.preset_files import load_preset
 
     done = run_pgtui("lessons")
     assert done.returncode == 0 and "Traceback" not in done.stderr

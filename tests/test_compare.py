@@ -11,7 +11,7 @@ import torch
 from cli_helpers import call_pgtui, run_pgtui
 
 from pgtui.metrics import read_metrics
-from pgtui.presets import load_preset, preset_names
+from pgtui.preset_files import load_preset, preset_names
 from pgtui.processes import race_threads
 from pgtui.rl.events import Pause, Resume, SetParam, Stop
 from pgtui.rl.race.figures import (

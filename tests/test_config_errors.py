@@ -6,7 +6,7 @@ from cli_helpers import call_pgtui, run_pgtui
 from pgtui.assignments import apply_assignments
 from pgtui.cli import main
 from pgtui.config import Config, ConfigError, from_mapping
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 
 GOOD = 'env = "CartPole-v1"\nalgo = "ppo"\n'
 

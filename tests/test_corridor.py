@@ -10,7 +10,7 @@ import pytest
 import torch
 from cli_helpers import call_pgtui
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.algos.exact_gradient import expected_return, tabular_model, true_gradient
 from pgtui.rl.envs.corridor import BEST_P, GOAL, STEP_CAP, objective
 from pgtui.rl.envs.registry import make_env

@@ -8,7 +8,7 @@ import threading
 import torch
 from cli_helpers import call_pgtui
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.checkpoint import load
 from pgtui.rl.events import EpisodesFinished, RunError, StatusChanged
 from pgtui.rl.trainer import Trainer

@@ -9,7 +9,7 @@ from resuming import straight_and_resumed
 from stepping import single_step
 
 from pgtui.config import Config
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.algos.dqn import behaviour_probs, epsilon, td_targets
 from pgtui.rl.algos.replay import ReplayBuffer
 from pgtui.rl.envs.registry import env_info

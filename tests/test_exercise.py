@@ -13,7 +13,7 @@ from pgtui.exercises.reinforce import answer
 from pgtui.exercises.reinforce.checks import CHECKS
 from pgtui.exercises.reinforce.exact import check_gradient
 from pgtui.metrics import read_metrics
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.trainer import Trainer
 
 ANSWER = Path(answer.__file__).read_text(encoding="utf-8")
@@ -223,7 +223,7 @@ def test_the_screens_process_reads_an_answer_without_running_it_or_loading_torch
     import sys
 
     path = planted(tmp_path, "EXERCISE =", "EXERCISE =")
-    code = ("import sys\nfrom pgtui.presets import load_preset\n"
+    code = ("import sys\nfrom pgtui.preset_files import load_preset\n"
             "shown = load_preset('exercise-reinforce')\n"
             f"mine = shown.replace(algo={str(path)!r})\n"
             "from pgtui.rl.algos import algo_spec\n"

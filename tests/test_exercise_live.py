@@ -7,7 +7,7 @@ from cli_helpers import run_pgtui
 from test_exercise import ANSWER, ENTROPY, planted
 from waiting import wait_for
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.ui.app import PlaygroundApp
 
 

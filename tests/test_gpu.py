@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.events import UpdateFinished
 from pgtui.rl.trainer import Trainer
 

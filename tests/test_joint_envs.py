@@ -5,7 +5,7 @@ import pytest
 import torch
 from devices import DEVICES
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.envs.joint import JointCartPole
 from pgtui.rl.envs.registry import make_vec_env
 from pgtui.rl.trainer import Trainer

@@ -5,7 +5,7 @@ import json
 from cli_helpers import run_pgtui
 
 from pgtui.metrics import read_metrics
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.events import Evaluated, UpdateFinished
 from pgtui.rl.trainer import Trainer
 

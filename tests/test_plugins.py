@@ -11,7 +11,7 @@ from waiting import wait_for
 
 from pgtui.config import ConfigError, used_by
 from pgtui.metrics import read_metrics
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.algos import algo_spec
 from pgtui.rl.trainer import Trainer
 from pgtui.ui.app import PlaygroundApp

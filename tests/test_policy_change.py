@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.algos.interface import policy_kl
 from pgtui.rl.algos.returns import masked_mean
 from pgtui.rl.events import UpdateFinished

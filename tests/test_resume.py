@@ -11,7 +11,7 @@ import torch
 from cli_helpers import call_pgtui, pgtui_command, run_pgtui
 
 from pgtui.metrics import WALL_CLOCK_FIELDS, read_metrics
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl import checkpoint
 from pgtui.rl.envs import state as env_state
 from pgtui.rl.envs.registry import make_vec_env

@@ -10,7 +10,7 @@ import torch
 from cli_helpers import run_pgtui
 from resuming import straight_and_resumed
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.algos.actor_critic import k3
 from pgtui.rl.algos.dpo import dpo_loss
 from pgtui.rl.algos.grpo import STD_EPS, group_advantages, grpo_loss

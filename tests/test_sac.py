@@ -13,7 +13,7 @@ from stepping import single_step
 from torch.distributions import Normal, TransformedDistribution
 from torch.distributions.transforms import TanhTransform
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.algos.sac import (
     SAC,
     soft_targets,

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import pgtui.tasks  # noqa: F401  (registers the tasks' figures)
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.events import UpdateFinished
 from pgtui.rl.schema import figures_table, stats_of
 from pgtui.rl.trainer import Trainer

@@ -13,7 +13,7 @@ import torch
 from devices import DEVICES
 from numerics import GAP, float64, gap, tensor_gap
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.events import UpdateFinished
 from pgtui.rl.optim import RowOptimizer
 from pgtui.rl.race.spec import variant_configs

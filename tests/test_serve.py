@@ -266,7 +266,7 @@ def test_the_lockdown_refusals_import_nothing_and_write_nothing(tmp_path, monkey
 
 
 def test_every_shipped_preset_opens_in_a_locked_down_session(monkeypatch):
-    from pgtui.presets import load_preset, preset_names
+    from pgtui.preset_files import load_preset, preset_names
 
     monkeypatch.setenv("PGTUI_LOCKDOWN", "1")
     for name in preset_names():
@@ -276,7 +276,7 @@ def test_every_shipped_preset_opens_in_a_locked_down_session(monkeypatch):
 async def test_a_locked_down_screen_refuses_a_typed_value_above_a_cap(monkeypatch):
     from textual.widgets import Input
 
-    from pgtui.presets import load_preset
+    from pgtui.preset_files import load_preset
     from pgtui.ui.app import PlaygroundApp
 
     monkeypatch.setenv("PGTUI_LOCKDOWN", "1")

@@ -216,7 +216,7 @@ async def test_connections_that_never_finish_their_headers_hold_nothing_for_long
 async def test_a_typed_preset_name_is_shown_as_text_never_as_markup(monkeypatch):
     from textual.widgets._toast import Toast
 
-    from pgtui.presets import load_preset
+    from pgtui.preset_files import load_preset
     from pgtui.ui.app import PlaygroundApp
 
     monkeypatch.setenv("PGTUI_LOCKDOWN", "1")
@@ -232,7 +232,7 @@ async def test_a_typed_preset_name_is_shown_as_text_never_as_markup(monkeypatch)
 
 
 async def test_a_picker_leaves_only_with_a_choice_it_offered():
-    from pgtui.presets import load_preset
+    from pgtui.preset_files import load_preset
     from pgtui.ui.app import PlaygroundApp
     from pgtui.ui.screens.choice import ChoicePicker
 
@@ -254,7 +254,7 @@ async def test_a_picker_leaves_only_with_a_choice_it_offered():
 async def test_past_its_cap_a_session_refuses_a_race_in_one_line_and_its_run_goes_on(monkeypatch):
     from textual.widgets._toast import Toast
 
-    from pgtui.presets import load_preset
+    from pgtui.preset_files import load_preset
     from pgtui.processes import MAX_PROCESSES_VAR, live_processes
     from pgtui.ui.app import PlaygroundApp
 

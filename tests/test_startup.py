@@ -23,7 +23,7 @@ def test_the_front_ends_import_without_torch(module):
 def test_the_screen_process_stays_without_torch_while_a_run_trains_plays_and_races():
     out = _run("""
         import asyncio, sys
-        from pgtui.presets import load_preset
+        from pgtui.preset_files import load_preset
         from pgtui.ui.app import PlaygroundApp
         from pgtui.ui.messages import WatchFrame
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.envs.joint import hold_step
 from pgtui.rl.events import EpisodesFinished, Solved, UpdateFinished
 from pgtui.rl.seed_run import SOLVE_WINDOW

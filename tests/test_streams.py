@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.seeding import SeedStreams
 from pgtui.rl.trainer import Trainer
 

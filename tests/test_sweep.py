@@ -20,7 +20,7 @@ from sweep_helpers import (
 
 from pgtui.config import ConfigError
 from pgtui.metrics import read_metrics
-from pgtui.presets import load_preset
+from pgtui.preset_files import load_preset
 from pgtui.rl.race.spec import SeedProgress
 from pgtui.sweep import report
 from pgtui.sweep.spec import Point, build_sweep, parse_grid

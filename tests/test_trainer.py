@@ -6,7 +6,7 @@ import threading
 import pytest
 import torch
 
-from pgtui.presets import load_preset, preset_names
+from pgtui.preset_files import load_preset, preset_names
 from pgtui.rl.events import (
     ChangeApplied,
     EpisodesFinished,

@@ -145,7 +145,7 @@ def check(path: Path, package: ModuleType, hint: bool) -> int:
 
 def _config(path: Path, exercise: Exercise, assignments: list[str]):
     from ..assignments import apply_assignments
-    from ..presets import load_preset
+    from ..preset_files import load_preset
 
     config = load_preset(f"exercise-{exercise.name}").replace(algo=str(path.resolve()))
     return apply_assignments(config, assignments)

@@ -35,7 +35,7 @@ def prepare_models() -> None:
     """Fit (or read) the dialogue's reference policy and the reward models its shipped
     presets use, into the cache the sessions read: a locked-down session writes none."""
     from .. import tasks
-    from ..presets import load_preset, preset_names
+    from ..preset_files import load_preset, preset_names
 
     configs = []
     for name in preset_names():

@@ -22,7 +22,7 @@ from textual.binding import Binding
 from .. import lockdown, processes
 from ..config import Config, ConfigError
 from ..lessons import LESSONS
-from ..presets import load_preset, preset_names
+from ..preset_files import load_preset, preset_names
 from ..processes import RemoteTrainer
 from ..rl.device import device_name
 from ..rl.envs.registry import EnvError, EnvInfo, env_info, solved_threshold

@@ -11,7 +11,7 @@ from textual.widgets.option_list import Option
 
 from ... import lockdown
 from ...config import ConfigError
-from ...presets import load_preset, preset_names
+from ...preset_files import load_preset, preset_names
 
 
 class PresetPicker(ModalScreen[str | None]):
