@@ -113,3 +113,19 @@ def test_ctrl_c_ends_a_run_cleanly_and_returns_what_was_trained(tmp_path):
     assert process.returncode == 0, err
     assert out.split() == ["stopped", "True", "True"]
     assert (tmp_path / "checkpoint.pt").is_file()  # what was trained is kept
+
+
+async def test_the_playground_saves_an_svg_of_its_screen_where_it_says(tmp_path):
+    from pgtui.preset_files import load_preset
+    from pgtui.ui.app import PlaygroundApp
+
+    app = PlaygroundApp(load_preset("cartpole-reinforce-baseline"), "cartpole-reinforce-baseline",
+                        out=tmp_path, autostart=False)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("S")
+        await pilot.pause(0.3)
+        saved = list(tmp_path.glob("*.svg"))
+        assert len(saved) == 1 and saved[0].read_text().startswith("<svg")
+        assert any(str(saved[0]) in n.message for n in app._notifications)
+        assert "policy" in saved[0].read_text()  # the panes are in it
+        await pilot.press("q")

@@ -58,6 +58,7 @@ class PlaygroundApp(App[int]):
         Binding("c", "race", "race"),
         Binding("L", "lessons", "lessons", show=False),  # in the help and README; the footer is full
         Binding("question_mark", "help", "help", key_display="?"),
+        Binding("S", "screenshot", "screenshot", show=False),  # an SVG of the screen, for a report
         Binding("q", "quit_app", "quit"),
     ]
 
@@ -269,6 +270,16 @@ class PlaygroundApp(App[int]):
                 self.start_run(config)
 
         self.push_screen(ChoicePicker("The lessons' exercises", choices), picked)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """An SVG of the screen (the `S` key, the command palette's Screenshot): into `--out`,
+        else the working folder, and said where; a served session's goes to its browser."""
+        if lockdown.served():
+            return super().deliver_screenshot(filename, path, time_format)
+        saved = self.save_screenshot(filename, path or str(self.out or Path.cwd()), time_format)
+        self.notify(f"saved {saved}", title="screenshot")
+        return saved
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -22,6 +22,7 @@ HELP = """\
 | `L` | the lessons' exercises: pick one and its preset opens |
 | `f` | fork: race two branches of this run that differ in one setting |
 | `ctrl+s` | save a checkpoint |
+| `S` | an SVG screenshot of the screen, into `--out` or here |
 | `?` | this help |
 | `q` | quit (the run stops, files are flushed) |
 | `tab` / `shift+tab` | move between controls; `enter` applies a typed value |
