@@ -1,6 +1,6 @@
 """pgtui: a terminal playground for policy-gradient reinforcement learning.
 
-From Python: ``pgtui.train``, ``pgtui.compare``, ``pgtui.load``, ``pgtui.preset_files``,
+From Python: ``pgtui.train``, ``pgtui.compare``, ``pgtui.sweep``, ``pgtui.load``, ``pgtui.preset_files``,
 ``pgtui.keys`` (``pgtui/api.py``). They load on first use, so that ``import pgtui`` stays
 quick and imports no torch.
 """
@@ -9,7 +9,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = ("train", "compare", "load", "presets", "keys", "Run", "Race", "Policy")
+_API = ("train", "compare", "sweep", "load", "presets", "keys", "Run", "Race", "Sweep", "Policy")
 
 
 def __getattr__(name: str) -> Any:

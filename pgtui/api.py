@@ -209,4 +209,51 @@ def compare(preset: str | Path, *, seeds: int | None = None, max_steps: int | No
                 variance_ratios(summaries))
 
 
-__all__ = ["Policy", "Race", "Run", "compare", "keys", "load", "presets", "train"]
+class Sweep:
+    """A finished sweep: one row per grid point (the `pgtui sweep` table's)."""
+
+    def __init__(self, config: Config, points: list[dict[str, Any]]) -> None:
+        self.config, self.points = config, points
+
+    def __repr__(self) -> str:
+        return f"Sweep({len(self.points)} grid points over {', '.join(self.config.sweep)})"
+
+    def table(self) -> list[dict[str, Any]]:
+        return list(self.points)
+
+    def frame(self) -> Any:
+        return _frame(self.table())
+
+    def plot(self, ax: Any = None) -> Any:
+        """Each point's final return against the swept key; returns the figure."""
+        from .figures import sweep_figure
+        from .sweep.spec import build_sweep
+
+        return sweep_figure(build_sweep(self.config), self.points, ax)
+
+
+def sweep(preset: str | Path, *, grid: dict[str, list] | None = None, seeds: int | None = None,
+          max_steps: int | None = None, engine: str = "local", **settings: Any) -> Sweep:
+    """Train every grid point x seed of ``preset`` (or of ``grid``: each key's values) as
+    `pgtui sweep` does, on the local engine or Ray (``engine="ray"``)."""
+    from .sweep.run import SweepOptions, run_sweep
+
+    changes = dict(settings)
+    if max_steps is not None:
+        changes["total_steps"] = max_steps
+    if grid is not None:
+        changes["sweep"] = {**grid}
+    if seeds is not None:
+        changes["seeds"] = seeds
+    config = _config(preset, changes)
+    if not config.sweep:
+        from .config import ConfigError
+
+        raise ConfigError(f"{preset}: not a sweep preset (no [sweep] table); pass grid={{key: [values]}}")
+    with tempfile.TemporaryDirectory(prefix="pgtui-sweep-") as folder:
+        run_sweep(config, SweepOptions(engine=engine, out=Path(folder), quiet=True))
+        points = json.loads((Path(folder) / "summary.json").read_text(encoding="utf-8"))["points"]
+    return Sweep(config, points)
+
+
+__all__ = ["Policy", "Race", "Run", "Sweep", "compare", "keys", "load", "presets", "sweep", "train"]

@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config key of every trial (repeatable)")
     sweep.add_argument("--seeds", type=_positive_int, help="seeds per grid point (preset: seeds)")
+    sweep.add_argument("--plot", type=Path, metavar="FILE",
+                       help="also the sensitivity plot as a figure: PNG, SVG or PDF by the suffix "
+                       "(pgtui[plot])")
     sweep.add_argument("--max-steps", type=_positive_int, help="env steps per trial")
     sweep.add_argument("--device", choices=("auto", "cpu", "cuda"), help="torch device")
     sweep.add_argument("--engine", choices=("local", "ray"), default="local",
@@ -322,9 +325,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
         require_tensorboard()
     device_name(config.device)  # a missing GPU is a usage error, before any process
+    if args.plot is not None:  # a figure it cannot write is one line now, not after the trials
+        from .figures import check_path, pyplot
+
+        check_path(args.plot)
+        pyplot()
     options = SweepOptions(engine=args.engine, address=args.address, scheduler=args.scheduler,
                            out=out, json=args.json, tensorboard=args.tensorboard,
-                           workers=args.workers)
+                           workers=args.workers, plot=args.plot)
     return run_sweep(config, options)
 
 

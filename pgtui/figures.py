@@ -87,6 +87,27 @@ def race_figure(curves: dict[str, Sequence[Sequence[float]]], title: str, ax: An
     return figure
 
 
+def sweep_figure(sweep: Any, points: list[dict[str, Any]], ax: Any = None) -> Any:
+    """Each grid point's final return (the last-100 mean, mean over seeds, with ± its std)
+    against the swept key, one line per setting of the other keys (``sweep.report``)."""
+    from .sweep.report import axis, series, show
+
+    figure, ax = _axes(ax, "final return (last-100 mean), mean ± std over seeds")
+    key, position, log = axis(sweep)
+    for label, line in series(sweep, points):
+        drawn = [(position(x), row) for x, row in line if row["final_mean"] is not None]
+        if drawn:
+            ax.errorbar([x for x, _ in drawn], [row["final_mean"] for _, row in drawn],
+                        yerr=[row["final_std"] or 0.0 for _, row in drawn], marker="o", capsize=3,
+                        label=label)
+    values = sweep.config.sweep[key]
+    ax.set_xticks([position(v) for v in values], [show(v) for v in values])
+    ax.set(xlabel=f"{key}{' (log scale)' if log else ''}", ylabel="return")
+    ax.legend(loc="best")
+    figure.tight_layout()
+    return figure
+
+
 def save_figure(figure: Any, path: str | Path) -> Path:
     """``figure`` written to ``path`` in the format its suffix names; closed after."""
     path = check_path(path)

@@ -129,3 +129,15 @@ async def test_the_playground_saves_an_svg_of_its_screen_where_it_says(tmp_path)
         assert any(str(saved[0]) in n.message for n in app._notifications)
         assert "policy" in saved[0].read_text()  # the panes are in it
         await pilot.press("q")
+
+
+def test_a_sweep_from_python_and_its_figure_from_the_command_line(tmp_path):
+    sweep = pgtui.sweep("sweep-lr", grid={"lr": [1e-3, 1e-2]}, seeds=1, max_steps=2000)
+    assert [row["lr"] for row in sweep.table()] == [1e-3, 1e-2]
+    assert all(row["seeds"] == 1 and row["final_mean"] > 0 for row in sweep.table())
+    figures.save_figure(sweep.plot(), tmp_path / "sweep.png")
+    assert _drawn(tmp_path / "sweep.png")[1] > 0.03
+    done = run_pgtui("sweep", "--preset", "sweep-lr", "--grid", "lr=0.001,0.01", "--seeds", "1",
+                     "--max-steps", "2000", "--plot", str(tmp_path / "sweep.svg"))
+    assert done.returncode == 0, done.stderr
+    assert b"<svg" in (tmp_path / "sweep.svg").read_bytes()[:400]

@@ -37,6 +37,8 @@ class SweepOptions:
     json: bool = False
     tensorboard: Path | None = None
     workers: int | None = None  # local: processes at once (default: the cores)
+    plot: Path | None = None  # also the sensitivity plot as a figure (PNG, SVG, PDF by the suffix)
+    quiet: bool = False  # no table or plot printed (the Python API reads summary.json instead)
 
 
 def run_engine(sweep: Sweep, store: TrialStore, options: SweepOptions,
@@ -135,9 +137,14 @@ def run_sweep(config: Config, options: SweepOptions) -> int:
     if out is not None:
         write_atomic(out / "summary.json", report.json_line(points) + "\n")
         write_atomic(out / "summary.csv", report.to_csv(sweep, points))
-    console = Console(force_terminal=None if sys.stdout.isatty() else False, width=100)
-    console.print(report.table(sweep, points))
-    print(report.sensitivity_plot(sweep, points, color=sys.stdout.isatty()))
+    if options.plot is not None:
+        from ..figures import save_figure, sweep_figure
+
+        save_figure(sweep_figure(sweep, points), options.plot)
+    if not options.quiet:
+        console = Console(force_terminal=None if sys.stdout.isatty() else False, width=100)
+        console.print(report.table(sweep, points))
+        print(report.sensitivity_plot(sweep, points, color=sys.stdout.isatty()))
     if options.json:
         print(report.json_line(points))
     if stop.is_set():
