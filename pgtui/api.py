@@ -169,6 +169,15 @@ class Race:
         """The table as a pandas DataFrame."""
         return _frame(self.table())
 
+    def optimum(self) -> dict[str, dict[str, float]]:
+        """A task's race (the RLHF dialogue): the optimum π*'s exact figures by its label,
+        as the compare table's last rows show them; empty for another env."""
+        from . import tasks
+        from .commands.compare import optimum_figures
+
+        task = tasks.task_of(self.config.env)
+        return optimum_figures(self._summaries, task) if task is not None and task.columns else {}
+
     def variance_ratios(self) -> list[str]:
         """Each variant's gradient variance against the first's, a sentence each."""
         return list(self._ratios)
