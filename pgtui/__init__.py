@@ -1,8 +1,9 @@
 """pgtui: a terminal playground for policy-gradient reinforcement learning.
 
-From Python: ``pgtui.train``, ``pgtui.compare``, ``pgtui.sweep``, ``pgtui.load``, ``pgtui.preset_files``,
-``pgtui.keys`` (``pgtui/api.py``). They load on first use, so that ``import pgtui`` stays
-quick and imports no torch.
+From Python: ``pgtui.train``, ``pgtui.compare``, ``pgtui.sweep``, ``pgtui.load``,
+``pgtui.presets``, ``pgtui.keys`` (``pgtui/api.py``). They load on first use, so that
+``import pgtui`` stays quick and imports no torch. (No subpackage may take one of their
+names: ``pgtui.sweeps`` and ``pgtui.preset_files`` are named so.)
 """
 
 from typing import Any

@@ -236,7 +236,7 @@ class Sweep:
     def plot(self, ax: Any = None) -> Any:
         """Each point's final return against the swept key; returns the figure."""
         from .figures import sweep_figure
-        from .sweep.spec import build_sweep
+        from .sweeps.spec import build_sweep
 
         return sweep_figure(build_sweep(self.config), self.points, ax)
 
@@ -245,7 +245,7 @@ def sweep(preset: str | Path, *, grid: dict[str, list] | None = None, seeds: int
           max_steps: int | None = None, engine: str = "local", **settings: Any) -> Sweep:
     """Train every grid point x seed of ``preset`` (or of ``grid``: each key's values) as
     `pgtui sweep` does, on the local engine or Ray (``engine="ray"``)."""
-    from .sweep.run import SweepOptions, run_sweep
+    from .sweeps.run import SweepOptions, run_sweep
 
     changes = dict(settings)
     if max_steps is not None:

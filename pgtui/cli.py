@@ -283,7 +283,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _sweep_config(args: argparse.Namespace):
     """The sweep to run: a preset with the command line's changes, or the one in --resume."""
     from .config import from_mapping, parse_toml
-    from .sweep.spec import parse_grid
+    from .sweeps.spec import parse_grid
 
     if args.resume is None:
         config = _config_from(args)
@@ -307,7 +307,7 @@ def _sweep_config(args: argparse.Namespace):
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from .rl.device import device_name
-    from .sweep.run import SweepOptions, run_sweep
+    from .sweeps.run import SweepOptions, run_sweep
 
     ray_only = [name for name, value in (("--address", args.address),
                                          ("--scheduler", args.scheduler)) if value]
@@ -317,7 +317,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         raise UsageError("pgtui sweep: --workers is for the local engine (Ray places the trials)")
     config, out = _sweep_config(args)
     if args.engine == "ray":
-        from .sweep.run import require_ray
+        from .sweeps.run import require_ray
 
         require_ray()
     if args.tensorboard is not None:

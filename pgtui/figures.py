@@ -90,7 +90,7 @@ def race_figure(curves: dict[str, Sequence[Sequence[float]]], title: str, ax: An
 def sweep_figure(sweep: Any, points: list[dict[str, Any]], ax: Any = None) -> Any:
     """Each grid point's final return (the last-100 mean, mean over seeds, with ± its std)
     against the swept key, one line per setting of the other keys (``sweep.report``)."""
-    from .sweep.report import axis, series, show
+    from .sweeps.report import axis, series, show
 
     figure, ax = _axes(ax, "final return (last-100 mean), mean ± std over seeds")
     key, position, log = axis(sweep)

@@ -141,3 +141,11 @@ def test_a_sweep_from_python_and_its_figure_from_the_command_line(tmp_path):
                      "--max-steps", "2000", "--plot", str(tmp_path / "sweep.svg"))
     assert done.returncode == 0, done.stderr
     assert b"<svg" in (tmp_path / "sweep.svg").read_bytes()[:400]
+
+
+def test_no_module_hides_an_api_function():
+    import pgtui.preset_files
+    import pgtui.sweeps.run
+
+    names = ("train", "compare", "sweep", "load", "presets", "keys")
+    assert all(callable(getattr(pgtui, name)) for name in names)

@@ -16,21 +16,21 @@ PACKAGE = Path(__file__).parent.parent / "pgtui"
 #: (importing modules, imported modules they must not reach): prefixes of dotted names
 RULES = (
     # the engine imports no task: a task registers itself with it (``rl/tasks.py``)
-    ("pgtui.rl", ("pgtui.ui", "pgtui.sweep", "pgtui.cli", "pgtui.commands", "pgtui.metrics",
+    ("pgtui.rl", ("pgtui.ui", "pgtui.sweeps", "pgtui.cli", "pgtui.commands", "pgtui.metrics",
                   "pgtui.tensorboard", "pgtui.processes", "pgtui.serving", "pgtui.tasks",
                   "pgtui.exercises", "textual", "rich")),
     ("pgtui.rl.algos", ("pgtui.rl.race", "pgtui.tasks")),
     ("pgtui.rl.envs", ("pgtui.rl.race", "pgtui.tasks")),
-    ("pgtui.tasks", ("pgtui.ui", "pgtui.sweep", "pgtui.cli", "pgtui.commands", "pgtui.processes",
+    ("pgtui.tasks", ("pgtui.ui", "pgtui.sweeps", "pgtui.cli", "pgtui.commands", "pgtui.processes",
                      "pgtui.serving", "pgtui.rl.race")),
     # an exercise sits on the engine (its learner, its grader) and below every screen
-    ("pgtui.exercises", ("pgtui.ui", "pgtui.sweep", "pgtui.cli", "pgtui.commands", "pgtui.processes",
+    ("pgtui.exercises", ("pgtui.ui", "pgtui.sweeps", "pgtui.cli", "pgtui.commands", "pgtui.processes",
                          "pgtui.serving")),
     # the app knows nothing of being served but what the lockdown tells it
     ("pgtui.ui", ("pgtui.serving", "textual_serve")),
     # the config is read by every layer above the engine; of the engine it asks only
     # Gymnasium's registry whether an env exists
-    ("pgtui.config", ("pgtui.ui", "pgtui.tasks", "pgtui.sweep", "pgtui.commands", "pgtui.cli",
+    ("pgtui.config", ("pgtui.ui", "pgtui.tasks", "pgtui.sweeps", "pgtui.commands", "pgtui.cli",
                       "pgtui.serving", "pgtui.processes")),
     # the command line calls the commands, never the other way
     ("pgtui.commands", ("pgtui.cli",)),

@@ -22,8 +22,8 @@ from pgtui.config import ConfigError
 from pgtui.metrics import read_metrics
 from pgtui.preset_files import load_preset
 from pgtui.rl.race.spec import SeedProgress
-from pgtui.sweep import report
-from pgtui.sweep.spec import Point, build_sweep, parse_grid
+from pgtui.sweeps import report
+from pgtui.sweeps.spec import Point, build_sweep, parse_grid
 
 pytestmark = pytest.mark.xdist_group("sweep")  # the tiny sweep is trained once (conftest)
 

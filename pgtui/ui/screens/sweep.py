@@ -25,11 +25,11 @@ from ... import processes
 from ...config import Config
 from ...rl.race.figures import moving_average
 from ...rl.race.spec import SeedProgress
-from ...sweep import report
-from ...sweep.events import PointFinished, PointProgress, PointRetried, PointStarted, SweepEvent
-from ...sweep.run import finished_trials, prepare_out
-from ...sweep.spec import Point, Sweep, build_sweep, show
-from ...sweep.trials import TrialStore
+from ...sweeps import report
+from ...sweeps.events import PointFinished, PointProgress, PointRetried, PointStarted, SweepEvent
+from ...sweeps.run import finished_trials, prepare_out
+from ...sweeps.spec import Point, Sweep, build_sweep, show
+from ...sweeps.trials import TrialStore
 from ..widgets.steady_footer import SteadyFooter
 
 CURVE_WINDOW = 20
@@ -98,7 +98,7 @@ class SweepScreen(Screen):
 
     @work(thread=True, group="sweep", exit_on_error=False)
     def _run(self) -> None:
-        from ...sweep.local import run_local
+        from ...sweeps.local import run_local
 
         workers, left = processes.available_cores(), processes.room()
         if left is not None:  # a process a core, within a served session's cap
