@@ -235,7 +235,7 @@ class Sweep:
 
     def plot(self, ax: Any = None) -> Any:
         """Each point's final return against the swept key; returns the figure."""
-        from .figures import sweep_figure
+        from .sweeps.report import sweep_figure
         from .sweeps.spec import build_sweep
 
         return sweep_figure(build_sweep(self.config), self.points, ax)

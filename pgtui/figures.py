@@ -1,6 +1,7 @@
 """Figures for reports (matplotlib, the `plot` extra): a run's returns and a race's
-curves, drawn into a given Axes or a new figure, and saved as PNG, SVG or PDF by the
-file's suffix. The terminal's plots are plotext's; these are the same shapes on paper."""
+curves (a sweep's is in ``sweeps/report.py``), drawn into a given Axes or a new figure,
+and saved as PNG, SVG or PDF by the file's suffix. The terminal's plots are plotext's;
+these are the same shapes on paper."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def check_path(path: str | Path) -> Path:
     return path
 
 
-def _axes(ax: Any, title: str) -> tuple[Any, Any]:
+def axes(ax: Any, title: str) -> tuple[Any, Any]:
     plt = pyplot()
     if ax is None:
         figure, ax = plt.subplots(figsize=(8, 4.5), dpi=120)
@@ -57,7 +58,7 @@ def _axes(ax: Any, title: str) -> tuple[Any, Any]:
 
 def run_figure(returns: Sequence[float], title: str, threshold: float | None = None, ax: Any = None) -> Any:
     """One run's episode returns (faint) and their moving average, with the solve line."""
-    figure, ax = _axes(ax, title)
+    figure, ax = axes(ax, title)
     episodes = range(1, len(returns) + 1)
     ax.plot(episodes, returns, alpha=0.25, linewidth=0.8, label="return")
     ax.plot(episodes, moving_average(list(returns), WINDOW), label=f"{WINDOW}-episode mean")
@@ -73,7 +74,7 @@ def race_figure(curves: dict[str, Sequence[Sequence[float]]], title: str, ax: An
     """Each variant's median return over episodes (a 20-episode mean per seed) with its
     25th-75th percentile band across seeds: ``curves`` holds each variant's seeds'
     episode returns."""
-    figure, ax = _axes(ax, title)
+    figure, ax = axes(ax, title)
     for name, seeds in curves.items():
         med, lo, hi = band(seeds, WINDOW)
         if not med:
@@ -83,27 +84,6 @@ def race_figure(curves: dict[str, Sequence[Sequence[float]]], title: str, ax: An
         ax.fill_between(episodes, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
     ax.set_ylabel(f"return, {WINDOW}-episode mean (median across seeds)")
     ax.legend(loc="lower right")
-    figure.tight_layout()
-    return figure
-
-
-def sweep_figure(sweep: Any, points: list[dict[str, Any]], ax: Any = None) -> Any:
-    """Each grid point's final return (the last-100 mean, mean over seeds, with ± its std)
-    against the swept key, one line per setting of the other keys (``sweep.report``)."""
-    from .sweeps.report import axis, series, show
-
-    figure, ax = _axes(ax, "final return (last-100 mean), mean ± std over seeds")
-    key, position, log = axis(sweep)
-    for label, line in series(sweep, points):
-        drawn = [(position(x), row) for x, row in line if row["final_mean"] is not None]
-        if drawn:
-            ax.errorbar([x for x, _ in drawn], [row["final_mean"] for _, row in drawn],
-                        yerr=[row["final_std"] or 0.0 for _, row in drawn], marker="o", capsize=3,
-                        label=label)
-    values = sweep.config.sweep[key]
-    ax.set_xticks([position(v) for v in values], [show(v) for v in values])
-    ax.set(xlabel=f"{key}{' (log scale)' if log else ''}", ylabel="return")
-    ax.legend(loc="best")
     figure.tight_layout()
     return figure
 

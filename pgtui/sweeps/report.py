@@ -162,5 +162,27 @@ def sensitivity_plot(sweep: Sweep, points: list[dict[str, Any]], color: bool,
     return drawn_text if color else plt.uncolorize(drawn_text)
 
 
+def sweep_figure(sweep: Sweep, points: list[dict[str, Any]], ax: Any = None) -> Any:
+    """The sensitivity plot as a figure (matplotlib): each grid point's final return (the
+    last-100 mean, mean over seeds, with ± its std) against the swept key, one line per
+    setting of the other keys; into ``ax``, else a new figure."""
+    from ..figures import axes
+
+    figure, ax = axes(ax, "final return (last-100 mean), mean ± std over seeds")
+    key, position, log = axis(sweep)
+    for label, line in series(sweep, points):
+        drawn = [(position(x), row) for x, row in line if row["final_mean"] is not None]
+        if drawn:
+            ax.errorbar([x for x, _ in drawn], [row["final_mean"] for _, row in drawn],
+                        yerr=[row["final_std"] or 0.0 for _, row in drawn], marker="o", capsize=3,
+                        label=label)
+    values = sweep.config.sweep[key]
+    ax.set_xticks([position(v) for v in values], [show(v) for v in values])
+    ax.set(xlabel=f"{key}{' (log scale)' if log else ''}", ylabel="return")
+    ax.legend(loc="best")
+    figure.tight_layout()
+    return figure
+
+
 def json_line(points: list[dict[str, Any]]) -> str:
     return json.dumps(document(points))

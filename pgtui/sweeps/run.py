@@ -138,9 +138,9 @@ def run_sweep(config: Config, options: SweepOptions) -> int:
         write_atomic(out / "summary.json", report.json_line(points) + "\n")
         write_atomic(out / "summary.csv", report.to_csv(sweep, points))
     if options.plot is not None:
-        from ..figures import save_figure, sweep_figure
+        from ..figures import save_figure
 
-        save_figure(sweep_figure(sweep, points), options.plot)
+        save_figure(report.sweep_figure(sweep, points), options.plot)
     if not options.quiet:
         console = Console(force_terminal=None if sys.stdout.isatty() else False, width=100)
         console.print(report.table(sweep, points))
