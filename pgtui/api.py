@@ -13,8 +13,6 @@ Settings are the config's keys, checked as a preset's are: a bad one raises
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import shutil
 import sys
@@ -208,10 +206,21 @@ def compare(preset: str | Path, *, seeds: int | None = None, max_steps: int | No
     if max_steps is not None:  # a variant's own budget gives way, as on the command line
         config = config.replace(variants=[{k: v for k, v in variant.items() if k != "total_steps"}
                                           for variant in config.variants])
-    options = CompareOptions(seeds=seeds)
-    with contextlib.redirect_stderr(io.StringIO()) if not _watched() else contextlib.nullcontext():
-        results, _ = run_races(config, options)
-    firsts = {name: configs[0] for name, configs in variant_configs(config, seeds)}
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    variants = variant_configs(config, seeds)
+    total = sum(c.total_steps for _, configs in variants for c in configs)
+    progress = Progress(TextColumn("race"), BarColumn(), TimeElapsedColumn(), transient=True,
+                        disable=not _watched())
+    task = progress.add_task("race", total=total)
+
+    def on_report(reports: dict) -> None:
+        done = sum(s.global_step for r in reports.values() for s in r.seeds)
+        progress.update(task, completed=min(done, total))
+
+    with progress:
+        results, _ = run_races(config, CompareOptions(seeds=seeds), on_report)
+    firsts = {name: configs[0] for name, configs in variants}
     summaries = like_for_like([summarize(r.name, r.seeds, firsts[r.name].algo,
                                          expected_gradient(firsts[r.name])) for r in results])
     return Race(config, summaries, {r.name: [list(c) for c in r.curves] for r in results},
