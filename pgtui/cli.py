@@ -15,7 +15,7 @@ from .assignments import apply_assignments
 from .commands import UsageError
 from .commands.exercise import configure as configure_exercise
 from .config import FIELDS, ConfigError
-from .figures import FigureError
+from .figures import FigureError, require_figure
 from .preset_files import load_preset, preset_names
 from .rl.checkpoint import CheckpointError
 from .rl.envs.registry import EnvError
@@ -271,11 +271,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         from .tensorboard import require_tensorboard
 
         require_tensorboard()
-    if args.plot is not None:  # a figure it cannot write is one line now, not after the races
-        from .figures import check_path, pyplot
-
-        check_path(args.plot)
-        pyplot()
+    if args.plot is not None:
+        require_figure(args.plot)  # one line now, not after the races
     return run_compare(config, CompareOptions(seeds=args.seeds, out=args.out, json=args.json,
                                               tensorboard=args.tensorboard, plot=args.plot))
 
@@ -325,11 +322,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
         require_tensorboard()
     device_name(config.device)  # a missing GPU is a usage error, before any process
-    if args.plot is not None:  # a figure it cannot write is one line now, not after the trials
-        from .figures import check_path, pyplot
-
-        check_path(args.plot)
-        pyplot()
+    if args.plot is not None:
+        require_figure(args.plot)  # one line now, not after the trials
     options = SweepOptions(engine=args.engine, address=args.address, scheduler=args.scheduler,
                            out=out, json=args.json, tensorboard=args.tensorboard,
                            workers=args.workers, plot=args.plot)

@@ -45,6 +45,13 @@ def check_path(path: str | Path) -> Path:
     return path
 
 
+def require_figure(path: str | Path) -> Path:
+    """``path`` checked as a figure's file, with matplotlib there to write it; else a
+    FigureError (one line) before any work that would end in the figure."""
+    pyplot()
+    return check_path(path)
+
+
 def axes(ax: Any, title: str) -> tuple[Any, Any]:
     plt = pyplot()
     if ax is None:
