@@ -6,6 +6,8 @@ a loss there, else the last good one goes on and the error is one line on screen
 
 from __future__ import annotations
 
+import ast
+import inspect
 import math
 from pathlib import Path
 from types import ModuleType
@@ -35,6 +37,12 @@ class Functions:
     def __init__(self, module: ModuleType, path: Path | None) -> None:
         self.module, self.path = module, path
         self.borrowed: set[str] = set()
+        self.unwritten = unwritten(module)
+
+    def own(self) -> int:
+        """How many of the exercise's functions are the answer's own (written, and not
+        stood in for since the last count)."""
+        return len(FUNCTIONS) - len(self.unwritten | self.borrowed)
 
     def call(self, name: str, *args: Any) -> Any:
         own = getattr(self.module, name, None)
@@ -47,6 +55,24 @@ class Functions:
                 raise AnswerError(where(err, self.path)) from None
         self.borrowed.add(name)
         return getattr(answer, name)(*args)
+
+
+def unwritten(module: ModuleType) -> set[str]:
+    """The exercise's functions ``module`` lacks or leaves as the scaffold has them: a
+    body that only raises NotImplementedError (read from its source, not called)."""
+    missing = {name for name in FUNCTIONS if not callable(getattr(module, name, None))}
+    try:
+        tree = ast.parse(inspect.getsource(module))
+    except (OSError, TypeError, SyntaxError):
+        return missing
+    for node in tree.body:
+        if not (isinstance(node, ast.FunctionDef) and node.name in FUNCTIONS):
+            continue
+        body = [n for n in node.body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))]
+        raises = len(body) == 1 and isinstance(body[0], ast.Raise)
+        if raises and "NotImplementedError" in ast.unparse(body[0]):
+            missing.add(node.name)
+    return missing
 
 
 def _shaped(name: str, out: Any, shape: tuple[int, ...]) -> torch.Tensor:
@@ -183,7 +209,7 @@ class AnswerReinforce(Learner):
         if parts.tabular is not None and any(d is not None for d in parts.diagnosing(batch.seeds)):
             against = self._against_truth(batch, config, params)
         grad_norm = self.descend(losses, batch.seeds, config.max_grad_norm)
-        own = float(len(FUNCTIONS) - len(self.functions.borrowed))
+        own = float(self.functions.own())
         self.functions.borrowed.clear()
         rows = torch.stack([losses.detach(), figures["entropy"], grad_norm], 1).tolist()
         out = [{"loss": a, "entropy": b, "grad_norm": c, "own_functions": own} for a, b, c in rows]
