@@ -231,3 +231,13 @@ def test_the_screens_process_reads_an_answer_without_running_it_or_loading_torch
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["REINFORCE", "(reinforce.py)", "False"]
+
+
+def test_the_scaffold_counts_none_of_its_functions_as_written_while_it_trains(tmp_path):
+    path = tmp_path / "reinforce.py"
+    path.write_text(Path(answer.__file__).with_name("scaffold.py").read_text())
+    result = run_pgtui("train", "--preset", "exercise-reinforce", "--set", f"algo={path}",
+                       "--updates", "1", "--out", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stderr
+    update = next(r for r in read_metrics(tmp_path / "run" / "metrics.jsonl") if r["type"] == "update")
+    assert update["own_functions"] == 0  # pgtui's answer stands in for all nine
