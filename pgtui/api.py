@@ -62,6 +62,7 @@ class Run:
 
         self.folder, self.config, self.summary = folder, config, summary
         self._keep = keep  # a temporary folder lives as long as its run
+        self._policy: Policy | None = None
         self.records = read_metrics(folder / "metrics.jsonl")
         self.episodes = [r for r in self.records if r["type"] == "episode"]
         self.updates = [r for r in self.records if r["type"] == "update"]
@@ -105,7 +106,9 @@ class Run:
 
     def policy(self, obs: Any) -> tuple[float, ...]:
         """The trained policy at ``obs``: pi(.|obs), or a Gaussian's (mean..., std...)."""
-        return load(self.folder / "checkpoint.pt").policy(obs)
+        if self._policy is None:  # rebuilt from the checkpoint once
+            self._policy = load(self.folder / "checkpoint.pt")
+        return self._policy.policy(obs)
 
 
 class Policy:

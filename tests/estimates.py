@@ -5,6 +5,7 @@ import math
 
 import torch
 
+from pgtui.exercises.reinforce.exact import agreement
 from pgtui.rl.algos.reinforce import episode_returns, reinforce_loss
 from pgtui.rl.algos.samples import pack
 from pgtui.rl.trainer import Trainer
@@ -30,9 +31,10 @@ def reinforce_estimates(trainer: Trainer, batches: int) -> torch.Tensor:
 
 def assert_unbiased(estimates: torch.Tensor, exact: torch.Tensor) -> None:
     """The estimates' mean lies within 2 standard errors of ``exact`` (as a vector: the
-    error's norm against the root of the summed variances over n), and ``exact`` is
-    long enough against that noise for a wrong gradient to fail."""
+    error's norm against the root of the summed variances over n; the grader's own
+    statistic, ``exact.agreement``), and ``exact`` is long enough against that noise for a
+    wrong gradient to fail."""
+    found = agreement(estimates, exact)
+    assert found.error_se < 2, found
     noise = math.sqrt(float(estimates.var(0).sum()) / len(estimates))
-    error = float((estimates.mean(0) - exact).norm())
-    assert error < 2 * noise, (error, noise, float(exact.norm()))
     assert float(exact.norm()) > 3 * noise

@@ -116,7 +116,7 @@ def answer_losses(functions: Functions, nets, params: list[torch.Tensor], batch:
         "entropy", logits.reshape(*flat, -1)), flat), valid)
     returns, log_probs, entropies = (x.reshape(T, S, N) for x in (returns, log_probs, entropies))
     coef = config.ent_coef if ent_coef is None else ent_coef
-    losses, weights = [], []
+    losses = []
     for s in range(S):
         ids, ok = batch.episode_ids[:, s], batch.valid[:, s]
         adv = _finite("advantages", _shaped("advantages", functions.call(
@@ -126,7 +126,6 @@ def answer_losses(functions: Functions, nets, params: list[torch.Tensor], batch:
             "loss", log_probs[:, s], adv, entropies[:, s], values[:, s], returns[:, s], ok,
             int(batch.num_episodes[s]), coef, config.vf_coef), ())
         losses.append(_finite("loss", loss))
-        weights.append(adv.detach())
     mean_entropy = (entropies.detach() * batch.valid).sum((0, 2)) / batch.valid.sum((0, 2)).clamp(min=1)
     return torch.stack(losses), {"entropy": mean_entropy}
 
