@@ -13,7 +13,11 @@ from pathlib import Path
 
 from .assignments import apply_assignments
 from .commands import UsageError
+from .commands.arguments import non_negative_float as _non_negative_float
+from .commands.arguments import non_negative_int as _non_negative_int
+from .commands.arguments import positive_int as _positive_int
 from .commands.exercise import configure as configure_exercise
+from .commands.serve import configure as configure_serve
 from .config import FIELDS, ConfigError
 from .figures import FigureError, require_figure
 from .preset_files import load_preset, preset_names
@@ -22,15 +26,6 @@ from .rl.envs.registry import EnvError
 
 USAGE_ERRORS = (ConfigError, EnvError, CheckpointError, FigureError)
 DEFAULT_PRESET = "cartpole-reinforce-baseline"
-# one served session per core: measured on 2 cores (benchmarks/serve_sessions.py), two
-# sessions all training answer a key within 76 ms at p95, three within 234 ms
-# a served session's memory (PSS of its processes, benchmarks/serve_memory.py): a single
-# run held 0.3 GB, the widest shipped race (five variants) 1.6 GB, about 0.29 GB a
-# variant; the most a session may open, a race of six beside its paused run, comes to
-# about 2.2 GB
-DEFAULT_SESSION_MEMORY_GB = 3.0
-DEFAULT_SESSIONS = max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                       else os.cpu_count() or 1)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,43 +33,6 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
-
-
-def _int_at_least(lowest: int, what: str):
-    """An argparse type: an integer >= ``lowest``, with a one-line complaint otherwise."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = lowest - 1
-        if value < lowest:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
-        return value
-
-    return parse
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds >= 0, got {text!r}")
-    return value
-
-
-_positive_int = _int_at_least(1, "a positive integer")
-
-
-def _positive_float(text: str) -> float:
-    value = _non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-_non_negative_int = _int_at_least(0, "an integer >= 0")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,23 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     watch = sub.add_parser("watch", help="play a saved policy: drawn on a terminal, returns printed")
     watch.add_argument("checkpoint", type=Path, help="a .pt file written by ctrl+s or train --out")
     watch.add_argument("--episodes", type=_positive_int, default=3, help="episodes to play (3)")
-    serve = sub.add_parser("serve", help="serve the playground to browsers, a session per tab "
-                           "(needs pgtui[serve])")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    serve.add_argument("--port", type=_int_at_least(1, "a port number"), default=8000,
-                       help="port (8000)")
-    serve.add_argument("--preset", default=DEFAULT_PRESET, help="the shipped preset every tab opens")
-    serve.add_argument("--max-sessions", type=_positive_int, default=DEFAULT_SESSIONS,
-                       help=f"playgrounds at once, the next visitor told the class is full "
-                            f"(one per core: {DEFAULT_SESSIONS})")
-    serve.add_argument("--idle-minutes", type=_positive_float, default=30.0,
-                       help="end a session after this long without a key or click (30)")
-    serve.add_argument("--session-memory", type=_non_negative_float, default=DEFAULT_SESSION_MEMORY_GB,
-                       metavar="GB", help="end a session whose processes hold more memory than "
-                       f"this, 0 for no limit ({DEFAULT_SESSION_MEMORY_GB:g})")
-    serve.add_argument("--public-url", help="the URL visitors use, behind a reverse proxy")
-    serve.add_argument("--trusted", action="store_true",
-                       help="lift the lockdown (preset paths, module:EnvId, caps): your own machine only")
+    configure_serve(sub.add_parser("serve", help="serve the playground to browsers, a session "
+                                   "per tab (needs pgtui[serve])"), DEFAULT_PRESET)
     watch.add_argument("--no-render", action="store_true", help="print returns only")
     watch.add_argument("--fast", action="store_true", help="do not wait for the env's frame rate")
     watch.add_argument("--json", action="store_true",
@@ -338,18 +281,9 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from . import lockdown
-    from .commands.serve import ServeOptions, require_textual_serve, run_serve
+    from .commands.serve import run
 
-    require_textual_serve()
-    if not args.trusted and (why := lockdown.preset_error(args.preset, preset_names())):
-        raise UsageError(f"pgtui serve: {why}")
-    load_preset(args.preset)  # a bad preset is one line now, not in every tab
-    if args.port > 65535:
-        raise UsageError(f"pgtui serve: --port: expected a port number, got {args.port}")
-    return run_serve(ServeOptions(args.preset, args.host, args.port, args.max_sessions,
-                                  args.idle_minutes, args.public_url, args.trusted,
-                                  args.session_memory))
+    return run(args)
 
 
 def _cmd_lessons(args: argparse.Namespace) -> int:

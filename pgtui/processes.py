@@ -101,6 +101,10 @@ def _child_setup(threads: int = 1) -> None:
     import torch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c reaches the parent, which stops us
+    if lockdown.served():  # a served screen's stdout is its page's stream: a print would break it
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
     torch.set_num_threads(threads)
     # a served session's training yields the cores to the screens (see serving/sessions.py)
     if os.environ.get(TRAINER_NICE_VAR):

@@ -19,18 +19,9 @@ from types import ModuleType
 
 from ..exercises import EXERCISES, Exercise
 from . import UsageError
+from .arguments import positive_int
 
 ACTIONS = ("check", "play", "race")
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,8 +32,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hint", action="store_true", help="check: a hint under each failing function")
     parser.add_argument("--bonus", action="store_true", help="race: the exercise's bonus variants "
                         "(no baseline, mean, value; reward-to-go against the whole return)")
-    parser.add_argument("--seeds", type=_positive, default=3, help="race: seeds per variant (3)")
-    parser.add_argument("--max-steps", type=_positive, help="race: env steps per run (the preset's)")
+    parser.add_argument("--seeds", type=positive_int, default=3, help="race: seeds per variant (3)")
+    parser.add_argument("--max-steps", type=positive_int, help="race: env steps per run (the preset's)")
     parser.add_argument("--out", type=Path, help="race: folder for its runs, table and curves "
                         "(default: exercise-race beside FILE)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -52,8 +43,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import lockdown
 
-    if lockdown.active():
-        raise UsageError(f"pgtui exercise: {lockdown.exercise_error()}")
+    if why := lockdown.exercise_error():
+        raise UsageError(f"pgtui exercise: {why}")
     if args.list or not args.words:
         for exercise in EXERCISES.values():
             print(f"{exercise.name:<12} {exercise.title}: {exercise.description}")

@@ -10,6 +10,7 @@ from types import ModuleType
 
 import torch
 
+from .limits import time_limit
 from .loading import where
 
 PASSED, FAILED, NOT_STARTED = "passed", "failed", "not started"
@@ -43,7 +44,8 @@ def grade(module: ModuleType, path: Path | None, checks: tuple[Check, ...]) -> l
             verdicts.append(Verdict(check.name, FAILED, f"{check.name}: not in the file", check.hint))
             continue
         try:
-            check.run(function)
+            with time_limit():
+                check.run(function)
         except NotImplementedError:
             verdicts.append(Verdict(check.name, NOT_STARTED, "", check.hint))
         except Mismatch as found:

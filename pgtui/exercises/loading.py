@@ -8,6 +8,8 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
+from .limits import time_limit
+
 
 class AnswerError(Exception):
     """An answer that cannot train or be graded as it stands; the message is one line
@@ -20,7 +22,8 @@ def fresh_module(path: Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"pgtui_answer_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(module)
+        with time_limit():
+            spec.loader.exec_module(module)
     except SyntaxError as err:
         raise AnswerError(f"{path.name}, line {err.lineno}: syntax error: {err.msg}") from None
     except Exception as err:

@@ -33,7 +33,8 @@ import textual_serve
 from aiohttp import WSMsgType, web
 from textual_serve.server import Server, to_int
 
-from .sessions import MAX_GROUP_PROCESSES, Session, Usage, group_usage
+from .sandbox import Limits
+from .sessions import Session, Usage, group_usage
 
 log = logging.getLogger("pgtui-serve")
 
@@ -56,9 +57,12 @@ class ClassroomServer(Server):
 
     def __init__(self, preset: str, host: str = "127.0.0.1", port: int = 8000, *,
                  max_sessions: int = 4, idle_timeout_s: float = 1800.0, trusted: bool = False,
-                 public_url: str | None = None, session_memory: int | None = None) -> None:
+                 public_url: str | None = None, session_memory: int | None = None,
+                 allow_code: bool = False, sandbox: dict | None = None,
+                 code_seconds: float | None = None) -> None:
         """``session_memory``: the bytes a session's processes may hold together (None:
-        no limit)."""
+        no limit). ``allow_code``: each session runs sandboxed, with ``sandbox``'s limits
+        (``Limits``' fields; the rest its defaults), and may run a visitor's code."""
         self.argv = [sys.executable, "-m", "pgtui", "--preset", preset]
         super().__init__(" ".join(self.argv), host=host, port=port, title=f"pgtui · {preset}",
                          public_url=public_url, statics_path=STATICS, templates_path=TEMPLATES)
@@ -68,6 +72,8 @@ class ClassroomServer(Server):
         self.idle_timeout_s = idle_timeout_s
         self.trusted = trusted
         self.session_memory = session_memory
+        self.sandbox = Limits(**(sandbox or {})) if allow_code else None
+        self.code_seconds = code_seconds
         self.root = Path(tempfile.mkdtemp(prefix="pgtui-serve-"))
         self.sessions: dict[str, Session] = {}
         self.refused = 0  # visitors turned away because the class was full
@@ -81,6 +87,8 @@ class ClassroomServer(Server):
 
     async def on_startup(self, app: web.Application) -> None:
         mode = "trusted" if self.trusted else "locked down"
+        if self.sandbox is not None:
+            mode += ", code allowed: each session sandboxed"
         memory = (f"{self.session_memory / GB:g} GB" if self.session_memory else "no memory limit")
         print(f"pgtui serve: {self.preset} on {self.public_url} ({mode}, at most "
               f"{self.max_sessions} sessions of {memory} each, idle ones end after "
@@ -125,6 +133,7 @@ class ClassroomServer(Server):
         address_space = (self.session_memory + ADDRESS_SPACE_MARGIN
                          if self.session_memory and not self.trusted else None)
         session = Session(self.argv, self.root, self.trusted, memory_limit=address_space,
+                          sandbox=self.sandbox, code_seconds=self.code_seconds,
                           write_bytes=websocket.send_bytes, write_str=websocket.send_str,
                           close=websocket.close, download_manager=self.download_manager)
         self.sessions[session.app_service_id] = session
@@ -209,7 +218,7 @@ class ClassroomServer(Server):
         if self.session_memory and usage.memory > self.session_memory:
             return (f"it used {usage.memory / GB:.1f} GB of memory, more than the "
                     f"{self.session_memory / GB:g} GB a session may use")
-        if usage.processes > MAX_GROUP_PROCESSES:
+        if usage.processes > session.most_processes:
             return f"it ran {usage.processes} processes, more than a session runs"
         return None
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import resource
 import shutil
@@ -25,7 +26,9 @@ from textual_serve.app_service import AppService
 
 from .. import lockdown
 from ..cache import cache_dir
+from ..exercises.limits import SECONDS_VAR
 from ..processes import MAX_PROCESSES_VAR, TRAINER_NICE_VAR
+from . import sandbox as sandboxes
 
 QUIT_GRACE_S = 3.0  # the app's own quit, then its process group is ended
 KILL_GRACE_S = 2.0  # SIGTERM, then SIGKILL
@@ -37,6 +40,7 @@ MAX_TRAINING_PROCESSES = lockdown.MAX_VARIANTS + 2
 # beside them a session holds its screen and multiprocessing's resource tracker; a group
 # past this many is a bug's, and the server ends it
 MAX_GROUP_PROCESSES = MAX_TRAINING_PROCESSES + 2
+SANDBOX_PROCESSES = 2  # bubblewrap's own: the one started and the sandbox's first process
 
 
 class Session(AppService):
@@ -44,14 +48,19 @@ class Session(AppService):
     folder of its own."""
 
     def __init__(self, argv: list[str], root: Path, trusted: bool, memory_limit: int | None = None,
+                 sandbox: sandboxes.Limits | None = None, code_seconds: float | None = None,
                  **kwargs) -> None:
         """``memory_limit``: bytes of address space each of its processes may map (None:
         no limit), a guard against sudden growth that the server's watch (once a second)
-        would see too late."""
+        would see too late. ``sandbox``: run it sandboxed, with these limits, and let it
+        run a visitor's code (each call at most ``code_seconds``)."""
         super().__init__(" ".join(argv), **kwargs)
         self.argv = argv
         self.trusted = trusted
         self.memory_limit = memory_limit
+        self.sandbox = sandbox
+        self.code_seconds = code_seconds
+        self.most_processes = MAX_GROUP_PROCESSES + (SANDBOX_PROCESSES if sandbox else 0)
         self.folder = Path(tempfile.mkdtemp(prefix="pgtui-session-", dir=root))
         self.last_input = time.monotonic()
         self.ended = False
@@ -79,14 +88,25 @@ class Session(AppService):
             environment[lockdown.ENV_VAR] = "1"
         else:
             environment.pop(lockdown.ENV_VAR, None)
+        if self.sandbox is not None:
+            environment[lockdown.CODE_VAR] = "1"
+            if self.code_seconds:
+                environment[SECONDS_VAR] = str(self.code_seconds)
         return environment
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> asyncio.subprocess.Process:
+        argv, environment = self.argv, self._build_environment(width, height)
+        if self.sandbox is not None:  # its limits are set inside, the memory one too
+            limits = dataclasses.replace(self.sandbox, address_space=self.memory_limit)
+            argv = sandboxes.wrap(argv, self.folder, limits,
+                                  sandboxes.session_environment(environment),
+                                  read_only=[cache_dir()])
+            environment = {"PATH": environment.get("PATH", os.defpath)}
         self._process = process = await asyncio.create_subprocess_exec(
-            *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=self._build_environment(width, height),
-            cwd=self.folder, start_new_session=True)
-        if self.memory_limit is not None:  # inherited by the training processes it starts
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=environment, cwd=self.folder,
+            start_new_session=True)
+        if self.memory_limit is not None and self.sandbox is None:  # inherited by its children
             with contextlib.suppress(OSError):  # it may already have ended
                 resource.prlimit(process.pid, resource.RLIMIT_AS, (self.memory_limit,) * 2)
         assert process.stdin is not None

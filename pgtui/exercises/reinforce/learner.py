@@ -21,6 +21,7 @@ from ...rl.algos.interface import Learner
 from ...rl.algos.samples import Stats
 from ...rl.events import CodeReloaded, RunError
 from ...rl.rollout import Batch
+from ..limits import time_limit
 from ..loading import AnswerError, fresh_module, where
 from . import answer
 
@@ -48,7 +49,8 @@ class Functions:
         own = getattr(self.module, name, None)
         if callable(own):
             try:
-                return own(*args)
+                with time_limit():
+                    return own(*args)
             except NotImplementedError:
                 pass
             except Exception as err:
