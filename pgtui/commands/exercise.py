@@ -11,9 +11,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
-import shutil
+import json
+import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -30,6 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                              "action on your answer's file")
     parser.add_argument("--list", action="store_true", help="list the exercises")
     parser.add_argument("--hint", action="store_true", help="check: a hint under each failing function")
+    parser.add_argument("--json", action="store_true", help="check: the verdicts as one JSON "
+                        "object (function, status, message, hint each) instead of a table")
     parser.add_argument("--bonus", action="store_true", help="race: the exercise's bonus variants "
                         "(no baseline, mean, value; reward-to-go against the whole return)")
     parser.add_argument("--seeds", type=positive_int, default=3, help="race: seeds per variant (3)")
@@ -63,21 +68,19 @@ def run(args: argparse.Namespace) -> int:
     path = Path(rest[0])
     exercise, package = exercise_of(path)
     if first == "check":
-        return check(path, package, args.hint)
+        return check(path, package, args.hint, args.json)
     if first == "play":
         return play(path, exercise, args.set)
     return race(path, exercise, args)
 
 
 def write_scaffold(exercise: Exercise, folder: Path) -> int:
-    target = folder / exercise.file
-    if target.exists():
+    target = exercise.write_scaffold(folder)
+    if target is None:
+        target = folder / exercise.file
         print(f"{target} exists: left as it is (check it with pgtui exercise check {target})",
               file=sys.stderr)
         return 1
-    folder.mkdir(parents=True, exist_ok=True)
-    scaffold = Path(importlib.import_module(exercise.package).__file__).parent / "scaffold.py"
-    shutil.copyfile(scaffold, target)
     print(f"wrote {target}: fill in its functions, then\n"
           f"  pgtui exercise check {target}\n  pgtui exercise play {target}\n"
           f"  pgtui exercise race {target}")
@@ -102,7 +105,7 @@ def exercise_of(path: Path) -> tuple[Exercise, ModuleType]:
     return exercise, importlib.import_module(exercise.package)
 
 
-def check(path: Path, package: ModuleType, hint: bool) -> int:
+def check(path: Path, package: ModuleType, hint: bool, as_json: bool = False) -> int:
     import torch
     from rich.console import Console
     from rich.table import Table
@@ -110,6 +113,15 @@ def check(path: Path, package: ModuleType, hint: bool) -> int:
     from ..exercises.grading import FAILED, NOT_STARTED, PASSED
 
     torch.set_num_threads(1)  # tiny networks: threads cost more than they give
+    if as_json:  # the answer's own prints stay out of the one line read back
+        with _quiet_output() as stdout:
+            verdicts = package.grade(path)
+        passed = sum(v.status == PASSED for v in verdicts)
+        found = [{"function": v.name, "status": v.status, "message": v.message, "hint": v.hint}
+                 for v in verdicts]
+        summary = {"file": path.name, "passed": passed, "of": len(verdicts), "verdicts": found}
+        print(json.dumps(summary), file=stdout, flush=True)
+        return 0 if passed == len(verdicts) else 1
     out = Console(highlight=False)
     out.print(f"[bold]{path.name}[/]: each function against pgtui's answer, then the gradient "
               "against the exact one")
@@ -132,6 +144,26 @@ def check(path: Path, package: ModuleType, hint: bool) -> int:
     out.print(f"{passed} of {len(verdicts)} passed" + ("" if hint or passed == len(verdicts)
                                                        else " (--hint: a hint under each failure)"))
     return 0 if passed == len(verdicts) else 1
+
+
+@contextlib.contextmanager
+def _quiet_output() -> Iterator:
+    """Standard output and error sent nowhere (at the descriptors too); yields a file on
+    the real standard output."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    real = os.fdopen(os.dup(1), "w")
+    saved_err = os.dup(2)
+    nowhere = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(nowhere, 1)
+    os.dup2(nowhere, 2)
+    try:
+        yield real
+    finally:
+        sys.stdout.flush()
+        os.dup2(real.fileno(), 1)
+        os.dup2(saved_err, 2)
+        real.flush()
 
 
 def _config(path: Path, exercise: Exercise, assignments: list[str]):

@@ -21,6 +21,7 @@ from textual.binding import Binding
 
 from .. import lockdown, processes
 from ..config import Config, ConfigError
+from ..exercises import EXERCISES
 from ..lessons import LESSONS
 from ..preset_files import load_preset, preset_names
 from ..processes import RemoteTrainer
@@ -29,6 +30,7 @@ from ..rl.envs.registry import EnvError, EnvInfo, env_info, solved_threshold
 from ..rl.events import Pause
 from ..rl.race.spec import variant_configs
 from .screens.choice import ChoicePicker
+from .screens.editor import EditorScreen
 from .screens.help import HelpScreen
 from .screens.presets import PresetPicker
 from .screens.race import RaceScreen
@@ -57,6 +59,7 @@ class PlaygroundApp(App[int]):
         Binding("p", "presets", "presets"),
         Binding("c", "race", "race"),
         Binding("L", "lessons", "lessons", show=False),  # in the help and README; the footer is full
+        Binding("e", "edit", "edit code", show=False),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("S", "screenshot", "screenshot", show=False),  # an SVG of the screen, for a report
         Binding("q", "quit_app", "quit"),
@@ -71,7 +74,7 @@ class PlaygroundApp(App[int]):
         self.run_id = 0  # counts the runs started
         self._spare: RemoteTrainer | None = None  # started ahead: a new run begins at once
 
-    SINGLE_RUN_ACTIONS = frozenset({"reset", "presets", "race", "lessons"})
+    SINGLE_RUN_ACTIONS = frozenset({"reset", "presets", "race", "lessons", "edit"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The single run's keys are off (and out of the footer) during a race."""
@@ -270,6 +273,32 @@ class PlaygroundApp(App[int]):
                 self.start_run(config)
 
         self.push_screen(ChoicePicker("The lessons' exercises", choices), picked)
+
+    def action_edit(self) -> None:
+        """Write an exercise's code (the `e` key): the run's answer file, or the scaffold
+        written into the working folder (never over a file there), which then trains."""
+        if not lockdown.code_allowed():
+            self.notify("this served session runs no code of its visitors (the server's "
+                        "--allow-code allows it, each session sandboxed)", severity="warning")
+            return
+        if isinstance(self.screen, EditorScreen):
+            return
+        algo = self.config.algo
+        if algo.endswith(".py") and Path(algo).is_file():
+            self.push_screen(EditorScreen(Path(algo)))
+            return
+        exercise = next(iter(EXERCISES.values()))
+        target = (Path.cwd() / exercise.file).resolve()
+        try:
+            exercise.write_scaffold(Path.cwd())
+            config = load_preset(f"exercise-{exercise.name}").replace(algo=str(target))
+        except (OSError, ConfigError) as err:
+            self.notify(f"cannot write {exercise.file}: {err}", severity="error")
+            return
+        self.preset = f"{exercise.file} (exercise)"
+        self.start_run(config)
+        self.notify(f"your {exercise.file} trains: each function it leaves unwritten is pgtui's")
+        self.push_screen(EditorScreen(target))
 
     def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
                            time_format: str | None = None) -> str | None:

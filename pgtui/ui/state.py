@@ -45,6 +45,7 @@ class RunState:
     # greedy evaluations (``eval_every``): (episodes finished by then, env step, mean return)
     evaluations: deque = field(default_factory=lambda: deque(maxlen=SERIES_CAPACITY))
     error: str | None = None
+    code_note: str | None = None  # the last word on an answer's code: a version taken, or its error
     # a task's figures per update (``TaskSpec.progress``), by stat key
     series: dict[str, deque] = field(default_factory=dict)
 
@@ -84,6 +85,7 @@ class RunState:
             self.marks.append((self.episodes, f"{event.key}: {event.old} -> {event.new}"))
         elif isinstance(event, CodeReloaded):
             self.marks.append((self.episodes, f"{event.source} v{event.version}"))
+            self.code_note = f"{event.source}: version {event.version} trains from update {event.update}"
         elif isinstance(event, Evaluated):
             self.evaluations.append((self.episodes, event.global_step, event.mean_return))
         elif isinstance(event, Solved):
@@ -95,6 +97,8 @@ class RunState:
             if event.fatal:
                 self.error = event.message
                 self.status = "error"
+            elif not event.diverged:
+                self.code_note = event.message
         elif isinstance(event, Stopped):
             if event.reason in ("diverged", "error"):
                 self.status = "error"

@@ -20,6 +20,7 @@ HELP = """\
 | `w` | watch: play the current policy at real-time speed (again to stop) |
 | `c` | race a race preset (the run pauses; `escape` comes back) |
 | `L` | the lessons' exercises: pick one and its preset opens |
+| `e` | write REINFORCE yourself: `reinforce.py` (the scaffold, if missing) trains and opens in an editor |
 | `f` | fork: race two branches of this run that differ in one setting |
 | `ctrl+s` | save a checkpoint |
 | `S` | an SVG screenshot of the screen, into `--out` or here |
@@ -30,6 +31,9 @@ HELP = """\
 
 In a race: `←`/`→` choose a column; `space` pauses it, `a` all; `b` baseline,
 `t` reward-to-go/full, `e` entropy, `+`/`-` lr, for that column only.
+
+In the editor (`e`): `ctrl+s` saves the file, which the run takes at its next update,
+and checks it (the verdicts show beside the code); `f2` downloads it; `escape` comes back.
 
 In a sweep (a preset with a `[sweep]` table): `↑`/`↓` choose a grid point, `enter`
 shows its seeds' learning curves, `escape` comes back; the table and the plot fill in

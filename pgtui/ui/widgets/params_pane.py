@@ -126,6 +126,7 @@ class ParamsPane(VerticalScroll):
         # beside them, by its title
         algos = [(a, a) for a in ALGOS if self.actions in algo_spec(a).actions or a == c.algo]
         algos += [] if c.algo in ALGOS else [(algo_spec(c.algo).title, c.algo)]
+        self._algo_choices = algos
         yield from self._row("algo", Select(algos, value=c.algo,
                                             allow_blank=False, compact=True, id="algo"))
         yield from self._row("env", Select([(e, e) for e in envs], value=c.env,
@@ -225,6 +226,9 @@ class ParamsPane(VerticalScroll):
         if config.ent_coef > 0:
             self._ent_coef_on = config.ent_coef
         with self.prevent(Select.Changed, Switch.Changed):
+            if config.algo not in [value for _, value in self._algo_choices]:  # an answer's file
+                self._algo_choices = [*self._algo_choices, (algo_spec(config.algo).title, config.algo)]
+                self.query_one("#algo", Select).set_options(self._algo_choices)
             for key in ("algo", "env", "baseline", "return_mode"):
                 select = self.query_one(f"#{key}", Select)
                 if select.value != getattr(config, key):
