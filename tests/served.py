@@ -170,3 +170,35 @@ def session_processes(pid_of_server: int) -> dict[int, list[int]]:
                 groups[-1].append(pgid)  # the groups the server itself started
     leaders = set(groups.pop(-1, []))
     return {g: pids for g, pids in groups.items() if g in leaders}
+
+
+async def answers_within(tab: Tab, seconds: float = 1.0, tries: int = 3) -> None:
+    """The tab's screen answers a key within ``seconds``, at best of ``tries`` (the other
+    tests' processes share these cores): ``L`` opens the lessons' list (whether its run
+    trains or has finished), escape closes it."""
+    latencies = []
+    for _ in range(tries):
+        tab.mark()
+        await tab.press("L")
+        latencies.append(await tab.wait_for_bytes(b"The lessons' exercises"))
+        await tab.press("\x1b")
+        await asyncio.sleep(0.3)
+        if latencies[-1] < seconds:
+            return
+    raise AssertionError(f"the session took {min(latencies):.2f} s at best to answer a key")
+
+
+def server_memory(served: Served) -> int:
+    usage = Path(f"/proc/{served.process.pid}/smaps_rollup").read_text()
+    return next(int(line.split()[1]) * 1024 for line in usage.splitlines() if line.startswith("Pss:"))
+
+
+async def two_sessions(served: Served, **hostile) -> tuple[Tab, Tab, int, int]:
+    """(the other tab, the hostile tab, their session groups): the other first, training."""
+    other = await Tab(served.url).__aenter__()
+    await other.wait_for("running")
+    (other_group,) = session_processes(served.process.pid)
+    bad = await Tab(served.url, emulate=False, **hostile).__aenter__()
+    await bad.wait_for_bytes(b"running")
+    (bad_group,) = set(session_processes(served.process.pid)) - {other_group}
+    return other, bad, other_group, bad_group

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("textual_serve")
-from served import Served, Tab, session_processes
+from served import Served, answers_within, server_memory, session_processes, two_sessions
 
 from pgtui.serving.server import CONNECTIONS_PER_SESSION, HEADER_TIMEOUT_S, terminal_size
 from pgtui.serving.sessions import MAX_GROUP_PROCESSES, group_usage
@@ -23,37 +23,6 @@ pytestmark = pytest.mark.xdist_group("serve")  # one server at a time: they shar
 SERVER_MEMORY_BOUND = 400 * 1024**2  # the server's own process: it relays, it holds no session
 PRESET = "cartpole-reinforce-baseline"
 
-
-async def answers_within(tab: Tab, seconds: float = 1.0, tries: int = 3) -> None:
-    """The tab's screen answers a key within ``seconds``, at best of ``tries`` (the other
-    tests' processes share these cores): ``L`` opens the lessons' list (whether its run
-    trains or has finished), escape closes it."""
-    latencies = []
-    for _ in range(tries):
-        tab.mark()
-        await tab.press("L")
-        latencies.append(await tab.wait_for_bytes(b"The lessons' exercises"))
-        await tab.press("\x1b")
-        await asyncio.sleep(0.3)
-        if latencies[-1] < seconds:
-            return
-    raise AssertionError(f"the session took {min(latencies):.2f} s at best to answer a key")
-
-
-def server_memory(served: Served) -> int:
-    usage = Path(f"/proc/{served.process.pid}/smaps_rollup").read_text()
-    return next(int(line.split()[1]) * 1024 for line in usage.splitlines() if line.startswith("Pss:"))
-
-
-async def two_sessions(served: Served, **hostile) -> tuple[Tab, Tab, int, int]:
-    """(the other tab, the hostile tab, their session groups): the other first, training."""
-    other = await Tab(served.url).__aenter__()
-    await other.wait_for("running")
-    (other_group,) = session_processes(served.process.pid)
-    bad = await Tab(served.url, emulate=False, **hostile).__aenter__()
-    await bad.wait_for_bytes(b"running")
-    (bad_group,) = set(session_processes(served.process.pid)) - {other_group}
-    return other, bad, other_group, bad_group
 
 
 def test_a_terminal_size_is_clamped_to_a_browsers_and_nonsense_is_refused():
