@@ -48,10 +48,13 @@ class SandboxError(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
-    """What one sandboxed session may hold (the defaults: benchmarks/serve_sessions.py)."""
+    """What one sandboxed session may hold. Measured (benchmarks/serve_memory.py
+    --allow-code): the widest shipped races run 31 tasks and hold at most 38 files open
+    in one process; the most a session may open (six variants, its paused run, one being
+    replaced, and a check of its code) comes to about 50 tasks."""
 
-    tasks: int = 256  # processes and threads, all its processes together
-    open_files: int = 1024  # per process
+    tasks: int = 128  # processes and threads, all its processes together
+    open_files: int = 256  # per process
     disk: int = 256 * MB  # its folder, a tmpfs: files in it are memory
     address_space: int | None = None  # bytes per process; None: no limit
 
