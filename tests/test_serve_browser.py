@@ -51,16 +51,21 @@ class Page:
 
     def __init__(self, driver) -> None:
         self.driver = driver
+        self.screen: pyte.Screen | None = None
+        self.read = 0  # the frames fed to the emulator so far
 
     def text(self) -> str:
-        size = self.driver.execute_script("return window.pgtuiSize")
-        if not size:
-            return ""
-        screen = pyte.Screen(*size)
-        stream = pyte.ByteStream(screen)
-        for frame in self.driver.execute_script("return window.pgtuiFrames"):
-            stream.feed(base64.b64decode(frame))
-        return "\n".join(screen.display)
+        if self.screen is None:
+            size = self.driver.execute_script("return window.pgtuiSize")
+            if not size:
+                return ""
+            self.screen = pyte.Screen(*size)
+            self.stream = pyte.ByteStream(self.screen)
+        frames = self.driver.execute_script(f"return window.pgtuiFrames.slice({self.read})")
+        self.read += len(frames)
+        for frame in frames:
+            self.stream.feed(base64.b64decode(frame))
+        return "\n".join(self.screen.display)
 
     def wait_for(self, needle: str, timeout: float = 60) -> float:
         start = time.monotonic()
@@ -150,3 +155,51 @@ def test_the_page_says_why_the_server_ended_its_session(browser):
         while not reason.is_displayed() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert reason.text == "This session has ended: its tab was idle for 0.05 minutes."
+
+
+LOSS = ("return (-(log_probs * advantages * valid).sum() - ent_coef * (entropies * valid).sum()) "
+        "/ num_episodes + vf_coef * 0.5 * ((values - returns) ** 2 * valid).sum() / valid.sum()")
+
+
+def ctrl(driver, key: str) -> None:
+    ActionChains(driver).key_down(Keys.CONTROL).send_keys(key).key_up(Keys.CONTROL).perform()
+    time.sleep(0.3)
+
+
+@pytest.mark.skipif(not shutil.which("bwrap"), reason="needs bubblewrap (apt)")
+def test_a_student_edits_the_loss_in_the_browser_and_the_run_takes_it(browser):
+    with Served("--preset", "cartpole-reinforce-baseline", "--allow-code") as served:
+        open_tab(browser, served.url)
+        page = Page(browser)
+        page.wait_for("CartPole-v1")
+        page.press("e")  # reinforce.py from the scaffold: it trains, and opens in the editor
+        page.wait_for("ctrl+s saves it")
+        page.wait_for("run: running")
+        # a broken edit first, while the scaffold's run is young: one line, and the
+        # scaffold's version trains on
+        ctrl(browser, Keys.END)
+        page.press("x = (")
+        ctrl(browser, "s")
+        page.wait_for("syntax error: '(' was never closed")
+        page.wait_for("the last good version trains on")
+        step = int(page.text().split("run: running · step ")[1].split()[0].replace(",", ""))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # and it trains on
+            time.sleep(1)
+            now = page.text().split("run: running · step ")
+            if len(now) > 1 and int(now[1].split()[0].replace(",", "")) > step:
+                break
+        else:
+            raise AssertionError(f"the run stopped training after the broken edit:\n{page.text()}")
+        # the broken line fixed, and the loss's `raise NotImplementedError`, the line
+        # above, given a body (home goes to a line's text, after its indent)
+        page.press(Keys.END, ")", Keys.UP, Keys.HOME)
+        ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.END).key_up(Keys.SHIFT).perform()
+        page.press(LOSS)
+        ctrl(browser, "s")
+        page.wait_for("reinforce.py: version 2 trains from update")  # the run took it
+        page.wait_for("4 of 12 passed")  # the checks: the loss and the three gradients
+        page.press(Keys.ESCAPE, Keys.ESCAPE)  # unsaved? no: saved; back to the run and its curve
+        page.wait_for("hyperparameters")
+        page.press("g")
+        page.wait_for("reinforce.py v2")  # the curve marks where the student's version took over

@@ -180,8 +180,9 @@ class AnswerReinforce(Learner):
 
     def _say(self, message: str) -> None:
         name = self.source.name if self.source is not None else "answer"
+        said = message if message.startswith(name) else f"{name}: {message}"
         for run in self.parts.runs:
-            run.emit(RunError(f"{name}: {message}; the last good version trains on"))
+            run.emit(RunError(f"{said}; the last good version trains on"))
 
     def update(self, batch: Batch, config: Config) -> Stats:
         nets, params = self.parts.nets, self.parts.nets.select(batch.seeds)

@@ -56,6 +56,8 @@ class EditorScreen(Screen):
         Binding("ctrl+s", "save", "save and check"),
         Binding("f2", "download", "download"),
         Binding("escape", "leave", "back to the run", priority=True),  # before the editor's own
+        Binding("ctrl+home", "to_start", "start of the file", show=False),
+        Binding("ctrl+end", "to_end", "end of the file", show=False),
     ]
 
     def __init__(self, path: Path) -> None:
@@ -75,6 +77,7 @@ class EditorScreen(Screen):
             with VerticalScroll(id="checks-pane"):
                 yield Static("the checks show here after a save", id="checks")
         yield Static("", id="run-line")
+        yield Static("", id="code-note")
         yield SteadyFooter()
 
     def on_mount(self) -> None:
@@ -91,9 +94,15 @@ class EditorScreen(Screen):
         mean = state.mean100
         line = Text(f"run: {state.status} · step {state.global_step:,}"
                     + (f" · mean of the last 100 returns {mean:.1f}" if mean is not None else ""))
-        if state.code_note:
-            line.append(f" · {state.code_note}", style="yellow")
         self.query_one("#run-line", Static).update(line)
+        self.query_one("#code-note", Static).update(Text(state.code_note or "", style="yellow"))
+
+    def action_to_start(self) -> None:
+        self.query_one("#code", TextArea).move_cursor((0, 0))
+
+    def action_to_end(self) -> None:
+        area = self.query_one("#code", TextArea)
+        area.move_cursor(area.document.end)
 
     def action_save(self) -> None:
         text = self.text
