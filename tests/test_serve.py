@@ -6,6 +6,8 @@ import asyncio
 import os
 import signal
 import stat
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -70,11 +72,26 @@ def test_without_textual_serve_serve_is_one_line_and_exit_2(tmp_path):
     (["--preset", "no-such-preset"], "a served session opens only the shipped presets"),
     (["--max-sessions", "0"], "expected a positive integer"),
     (["--idle-minutes", "0"], "expected a number > 0"),
+    (["--sandbox-tasks", "64"], "set the limits of --allow-code, which is not given"),
+    (["--allow-code", "--sandbox-disk", "0"], "expected a positive integer"),
+    (["--allow-code", "--code-seconds", "never"], "expected a number >= 0"),
 ])
 def test_bad_serve_options_are_one_line_and_exit_2(args, says):
     result = run_pgtui("serve", *args)
     assert result.returncode == 2, result.stdout
     assert says in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_allow_code_without_bubblewrap_is_one_line_and_exit_2(tmp_path):
+    """No sandbox, no code: never a silent fall back to sessions that run code unsandboxed."""
+    bare = tmp_path / "bin"  # a PATH with nothing on it
+    bare.mkdir()
+    result = subprocess.run([sys.executable, "-m", "pgtui", "serve", "--allow-code"],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PATH": str(bare)})
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("pgtui serve: --allow-code needs bwrap")
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_any_host_but_localhost_warns_that_anyone_who_reaches_it_can_use_it():
@@ -261,6 +278,7 @@ def test_the_lockdown_refusals_import_nothing_and_write_nothing(tmp_path, monkey
     for args in (["check", answer], ["play", answer], ["reinforce", str(tmp_path / "mine")]):
         result = run_pgtui("exercise", *args, cwd=tmp_path)
         assert result.returncode == 2 and "an exercise runs the answer's own code" in result.stderr
+        assert "without --allow-code" in result.stderr
     assert not marker.exists(), "a refused module:EnvId or module:Class was imported"
     assert list(tmp_path.iterdir()) == []  # nothing written
 
