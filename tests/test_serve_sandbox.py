@@ -32,7 +32,8 @@ HEAD = 'EXERCISE = "pgtui.exercises.reinforce"\n'
 def served(tmp_path_factory):
     root = tmp_path_factory.mktemp("served")  # the server's own folder, where its sessions' are made
     with Served("--preset", "cartpole-reinforce-baseline", "--allow-code", "--session-memory", "1",
-                "--code-seconds", str(CODE_SECONDS), env={"TMPDIR": str(root)}) as server:
+                "--code-seconds", str(CODE_SECONDS),
+                env={"TMPDIR": str(root), "CLASS_TOKEN": "the teacher's"}) as server:
         server.root = root
         yield server
 
@@ -130,6 +131,8 @@ async def test_it_reads_writes_and_connects_to_nothing_outside_its_folder(served
                     done.append("connected " + str(address))
                 except OSError:
                     pass
+            if "CLASS_TOKEN" in os.environ:  # the server's variables stay out
+                done.append("the server's CLASS_TOKEN")
             pids = [p for p in os.listdir("/proc") if p.isdigit()]
             if len(pids) > 12:  # its own processes, not the machine's
                 done.append(f"saw {{len(pids)}} processes")
