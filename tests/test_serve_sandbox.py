@@ -191,8 +191,8 @@ async def test_printing_without_end_leaves_the_page_whole(served):
         await submit(bad, HEAD + "\nimport os, sys\n\ndef loss(*args):\n"
                                "    for _ in range(256):\n        print('x' * 2**20)\n"
                                "        os.write(1, b'\\x1b[2J' * 2**16)\n"
-                               "    raise RuntimeError('printed 512 MB')\n")
-        await bad.wait_for_bytes(b"printed 512 MB", timeout=90)
+                               "    raise RuntimeError('printed 256 MB')\n")
+        await bad.wait_for_bytes(b"printed 256 MB", timeout=90)
         await goes_on(bad)  # its page still draws and answers
         await answers_within(other)
     finally:

@@ -97,9 +97,10 @@ def python_folders() -> list[Path]:
 
 
 def session_environment(environment: Mapping[str, str]) -> dict[str, str]:
-    """The variables of ``environment`` a session keeps."""
-    return {k: v for k, v in environment.items()
-            if k in KEPT_VARIABLES or k.startswith(KEPT_PREFIXES)}
+    """The variables of ``environment`` a session keeps, and no bytecode written: the
+    Python environment is read-only inside."""
+    kept = {k: v for k, v in environment.items() if k in KEPT_VARIABLES or k.startswith(KEPT_PREFIXES)}
+    return {**kept, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def _binds(kind: str, paths: Iterable[str | Path]) -> list[str]:
