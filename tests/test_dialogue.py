@@ -399,3 +399,19 @@ def test_a_labelled_pair_is_two_different_responses_drawn_from_the_reference():
             want = 0.0 if i == j else p[i] * p[j] / (1 - p[i])
             got = np.mean((first == i) & (second == j))
             assert abs(got - want) <= 4 * math.sqrt(want * (1 - want) / n) + 1e-12, (i, j, got, want)
+
+
+def test_the_models_cache_is_readable_by_a_sandboxed_session(tmp_path, monkeypatch):
+    """`pgtui serve --allow-code` runs each session as a user of its own: the cache's files
+    must be readable by others, or every session would fit the models again."""
+    from pgtui.tasks.rlhf import models
+
+    monkeypatch.setenv("PGTUI_CACHE_DIR", str(tmp_path))
+    written = tmp_path / "dialogue-test-reward.npz"
+    models._store(written, lambda f: f.write(b"scores"))
+    assert written.read_bytes() == b"scores" and written.stat().st_mode & 0o777 == 0o644
+    old = tmp_path / "dialogue-old-reference.pt"  # as an earlier pgtui wrote it: its owner's only
+    old.write_bytes(b"weights")
+    old.chmod(0o600)
+    models.share_cache()
+    assert old.stat().st_mode & 0o777 == 0o644

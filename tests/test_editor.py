@@ -4,7 +4,7 @@ a locked-down session that runs no visitor's code refusing it in one line."""
 
 import json
 
-from test_exercise import ANSWER, ENTROPY
+from test_exercise import ANSWER, ENTROPY, planted
 from textual.widgets import TextArea
 from waiting import wait_for
 
@@ -75,6 +75,30 @@ async def test_escape_with_unsaved_changes_warns_once_and_f2_hands_over_the_file
         await pilot.press("escape")  # again: left without saving
         assert not isinstance(app.screen, EditorScreen)
         assert path.read_text() == ANSWER
+        await pilot.press("q")
+
+
+async def test_a_run_its_code_paused_resumes_with_the_fix_and_a_users_pause_stays(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = planted(tmp_path, "episodes = max(num_episodes, 1)", "episodes = max(num_episodes, 1) + {}")
+    config = load_preset("exercise-reinforce").replace(algo=str(path), num_envs=4, episodes_per_update=4)
+    app = PlaygroundApp(config, "exercise")
+    async with app.run_test(size=(140, 40)) as pilot:
+        await wait_for(lambda: app.state.status == "paused", timeout=60)  # its loss raised
+        await pilot.press("e")
+        await wait_for(lambda: isinstance(app.screen, EditorScreen), timeout=30)
+        app.screen.query_one("#code", TextArea).text = ANSWER
+        await pilot.press("ctrl+s")
+        await wait_for(lambda: app.state.status == "running", timeout=60)  # the fix resumed it
+        await pilot.press("escape")
+        await pilot.press("space")  # the user's own pause
+        await wait_for(lambda: app.state.status == "paused", timeout=30)
+        await pilot.press("e")
+        await wait_for(lambda: isinstance(app.screen, EditorScreen), timeout=30)
+        await pilot.press("ctrl+s")
+        await pilot.pause(1.0)
+        assert app.state.status == "paused" and not app.state.paused_by_error
+        await pilot.press("escape")
         await pilot.press("q")
 
 

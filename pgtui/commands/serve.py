@@ -132,6 +132,10 @@ def run_serve(options: ServeOptions) -> int:
               f"{options.port} can use the playground (see docs/serve.md)", file=sys.stderr)
     print("pgtui serve: making the dialogue's models ready (fitted once, then cached)…", flush=True)
     prepare_models()
+    if options.allow_code:  # its sessions run as users of their own: they read the cache as others
+        from ..tasks.rlhf.models import share_cache
+
+        share_cache()
     server = ClassroomServer(options.preset, options.host, options.port,
                              max_sessions=options.max_sessions,
                              idle_timeout_s=options.idle_minutes * 60, trusted=options.trusted,

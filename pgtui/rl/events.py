@@ -180,6 +180,7 @@ class RunError:
     fatal: bool = False
     diverged: bool = False  # non-finite loss or weights; the update was undone
     died: bool = False  # the training process ended without a word (killed, crashed)
+    paused: bool = False  # the run paused on it (an update that raised), to resume once fixed
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,7 @@ class Trainer:
         for i in seeds:
             self.optimizer.restore(i, undo)
         self._broadcast(events.RunError(f"update {self.update + 1} raised {why}; weights restored, "
-                                        "paused: fix it and resume"))
+                                        "paused: fix it and resume", paused=True))
         self._step_pending, self.paused = False, True
         self._broadcast(events.StatusChanged("paused"))
 

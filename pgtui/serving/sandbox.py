@@ -28,7 +28,8 @@ from pathlib import Path
 MB = 1024**2
 #: the tools the sandbox is made with: bubblewrap, and util-linux's setpriv and prlimit
 TOOLS = ("bwrap", "setpriv", "prlimit")
-#: user ids of sessions served by root: one each, never one of the system's
+#: user ids of sessions served by root: one each, far above the system's and its users';
+#: each server counts from a block of its own (two servers on one machine never share one)
 FIRST_UID = 1_800_000_000
 _uids = itertools.count(FIRST_UID + os.getpid() % 100_000 * 1000)
 #: the server's variables a session keeps (the rest, a teacher's tokens included, stay out)

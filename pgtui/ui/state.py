@@ -46,6 +46,7 @@ class RunState:
     evaluations: deque = field(default_factory=lambda: deque(maxlen=SERIES_CAPACITY))
     error: str | None = None
     code_note: str | None = None  # the last word on an answer's code: a version taken, or its error
+    paused_by_error: bool = False  # paused by an update that raised, not by the user
     # a task's figures per update (``TaskSpec.progress``), by stat key
     series: dict[str, deque] = field(default_factory=dict)
 
@@ -93,12 +94,14 @@ class RunState:
             self.marks.append((event.episode, "solved"))
         elif isinstance(event, StatusChanged):
             self.status = "running" if event.status == "stepping" else event.status
+            self.paused_by_error = self.paused_by_error and self.status == "paused"
         elif isinstance(event, RunError):
             if event.fatal:
                 self.error = event.message
                 self.status = "error"
             elif not event.diverged:
                 self.code_note = event.message
+                self.paused_by_error = event.paused
         elif isinstance(event, Stopped):
             if event.reason in ("diverged", "error"):
                 self.status = "error"

@@ -6,6 +6,7 @@ of the constants they were fitted with, so a changed constant never reads an old
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -45,9 +46,22 @@ def _store(path: Path, write) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as f:
             write(f)
+        os.chmod(f.name, READABLE)  # a temporary file is its owner's only
         os.replace(f.name, path)
     except OSError:
         pass
+
+
+READABLE = 0o644  # the cache's files: a sandboxed session (a user of its own) reads them
+
+
+def share_cache() -> None:
+    """Make the cache's files readable by every user, as ``_store`` now writes them (it
+    once wrote them readable by their owner only): for `pgtui serve --allow-code`, whose
+    sessions run as users of their own."""
+    for path in cache_dir().glob("dialogue-*"):
+        with contextlib.suppress(OSError):
+            path.chmod(path.stat().st_mode | 0o044)
 
 
 @functools.lru_cache(maxsize=1)

@@ -65,6 +65,7 @@ class EditorScreen(Screen):
         self.path = path
         self.saved = path.read_text(encoding="utf-8")
         self.warned = False  # escape once with unsaved changes: told; twice: left
+        self.saves = 0  # a check's verdicts show only if no later save was checked since
 
     def compose(self) -> ComposeResult:
         yield Static(f"{self.path.name}: ctrl+s saves it (the run takes it at its next update) "
@@ -112,17 +113,21 @@ class EditorScreen(Screen):
             self.notify(f"not saved: {err}", severity="error")
             return
         self.saved, self.warned = text, False
-        if self.app.state.status == "paused":  # a run its code had stopped tries again
-            screen = self.app.train_screen
-            if screen is not None:
-                screen.send(Resume())
+        state, screen = self.app.state, self.app.train_screen
+        if state.paused_by_error and screen is not None:  # a run its code had paused tries again
+            screen.send(Resume())
+        self.saves += 1
         self.query_one("#checks", Static).update(Text("checking…", style="dim"))
-        self.check()
+        self.check(self.saves)
 
-    @work(thread=True, exclusive=True, group="check")
-    def check(self) -> None:
+    @work(thread=True, group="check")
+    def check(self, save: int) -> None:
         result = check_answer(self.path)
-        self.app.call_from_thread(self.query_one("#checks", Static).update, verdict_text(result))
+        self.app.call_from_thread(self._show_checks, save, verdict_text(result))
+
+    def _show_checks(self, save: int, verdicts: Text) -> None:
+        if save == self.saves:  # a later save's check is on its way
+            self.query_one("#checks", Static).update(verdicts)
 
     def action_download(self) -> None:
         """The file as saved: to the browser in a served session, else where it is."""
