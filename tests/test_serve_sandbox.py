@@ -67,6 +67,11 @@ async def submit(tab: Tab, program: str) -> None:
     await tab.press(SAVE)
 
 
+async def checked(tab: Tab) -> None:
+    """The session's check of the saved file has finished (the attack ran there too)."""
+    await tab.wait_for_bytes(b"of 12 passed", timeout=180)
+
+
 async def goes_on(tab: Tab) -> None:
     """The hostile session itself still answers: escape leaves its editor for its run,
     whose screen answers a key."""
@@ -139,6 +144,7 @@ async def test_it_reads_writes_and_connects_to_nothing_outside_its_folder(served
             """)
         await submit(bad, program)
         await bad.wait_for_bytes(b"got through 0: []", timeout=60)
+        await checked(bad)
         assert own.stat().st_mtime_ns == before
         assert [secret.read_text() for secret in secrets] == ["the server's"] * 2
         assert not (served.root / "planted").exists() and not (Path.home() / "planted").exists()
@@ -156,6 +162,7 @@ async def test_an_endless_loop_in_the_loss_is_stopped_and_the_run_goes_on(served
         await submit(bad, HEAD + "\ndef loss(*args):\n    while True:\n        pass\n")
         await bad.wait_for_bytes(f"ran past the {CODE_SECONDS} s one call may take".encode(), timeout=60)
         await bad.wait_for_bytes(b"the last good version trains on")
+        await checked(bad)
         await answers_within(other)
         await goes_on(bad)
     finally:
@@ -169,6 +176,7 @@ async def test_allocating_without_end_fails_in_one_line(served):
         await submit(bad, HEAD + "\nimport torch\nkept = []\n\ndef loss(*args):\n"
                                "    while True:\n        kept.append(torch.empty(2**28))\n")
         await bad.wait_for_bytes(b"can't allocate memory", timeout=60)
+        await checked(bad)
         await answers_within(other)
         await goes_on(bad)
     finally:
@@ -193,6 +201,7 @@ async def test_printing_without_end_leaves_the_page_whole(served):
                                "        os.write(1, b'\\x1b[2J' * 2**16)\n"
                                "    raise RuntimeError('printed 256 MB')\n")
         await bad.wait_for_bytes(b"printed 256 MB", timeout=90)
+        await checked(bad)
         await goes_on(bad)  # its page still draws and answers
         await answers_within(other)
     finally:

@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,12 +73,14 @@ def check() -> None:
         raise SandboxError(f"--allow-code needs {', '.join(missing)} to sandbox each session's "
                            "code (Debian: apt-get install bubblewrap util-linux); none is run "
                            "without one")
-    probe = Path(os.environ.get("TMPDIR", "/tmp"))
+    probe = Path(tempfile.mkdtemp(prefix="pgtui-sandbox-trial-"))  # a folder as a session's
     argv = wrap([sys.executable, "-c", "pass"], probe, Limits(), {})
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd="/")
     except (OSError, subprocess.TimeoutExpired) as err:
         raise SandboxError(f"--allow-code: a trial sandbox did not start: {err}") from None
+    finally:
+        probe.rmdir()
     if done.returncode != 0:
         said = " ".join(done.stderr.split())[:300] or f"exit code {done.returncode}"
         raise SandboxError(f"--allow-code: a trial sandbox did not start: {said}")
