@@ -67,6 +67,9 @@ async def test_escape_with_unsaved_changes_warns_once_and_f2_hands_over_the_file
         await pilot.press("e")
         await wait_for(lambda: isinstance(app.screen, EditorScreen), timeout=30)
         app.screen.query_one("#code", TextArea).text = ANSWER + "\n# a thought\n"
+        app.screen.set_focus(None)  # a click beside the code: its letters still quit nothing
+        await pilot.press("q", "r")
+        assert isinstance(app.screen, EditorScreen) and app.is_running
         await pilot.press("escape")
         assert isinstance(app.screen, EditorScreen)  # told about the unsaved change
         monkeypatch.setenv(lockdown.SESSION_VAR, str(tmp_path))  # as a served session: a download

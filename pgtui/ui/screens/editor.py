@@ -75,7 +75,7 @@ class EditorScreen(Screen):
             if "python" in area.available_languages:
                 area.language = "python"
             yield area
-            with VerticalScroll(id="checks-pane"):
+            with VerticalScroll(id="checks-pane", can_focus=False):  # keys stay the code's
                 yield Static("the checks show here after a save", id="checks")
         yield Static("", id="run-line")
         yield Static("", id="code-note")
@@ -93,8 +93,10 @@ class EditorScreen(Screen):
         """The run's status and its last word on the code (a version taken, or its error)."""
         state = self.app.state
         mean = state.mean100
+        own = state.stats.get("own_functions")
         line = Text(f"run: {state.status} · step {state.global_step:,}"
-                    + (f" · mean of the last 100 returns {mean:.1f}" if mean is not None else ""))
+                    + (f" · mean of the last 100 returns {mean:.1f}" if mean is not None else "")
+                    + (f" · your functions: {own:.0f}" if own is not None else ""))
         self.query_one("#run-line", Static).update(line)
         self.query_one("#code-note", Static).update(Text(state.code_note or "", style="yellow"))
 
@@ -116,6 +118,9 @@ class EditorScreen(Screen):
         state, screen = self.app.state, self.app.train_screen
         if state.paused_by_error and screen is not None:  # a run its code had paused tries again
             screen.send(Resume())
+        elif state.status == "finished":  # nothing trains to take the save: a new run does
+            self.app.start_run(self.app.config)
+            self.notify(f"the run had finished: a new one trains {self.path.name}")
         self.saves += 1
         self.query_one("#checks", Static).update(Text("checking…", style="dim"))
         self.check(self.saves)
