@@ -161,6 +161,12 @@ LOSS = ("return (-(log_probs * advantages * valid).sum() - ent_coef * (entropies
         "/ num_episodes + vf_coef * 0.5 * ((values - returns) ** 2 * valid).sum() / valid.sum()")
 
 
+def run_step(page: Page) -> int:
+    """The step the editor's run line shows."""
+    line = next(row for row in page.text().splitlines() if "run: " in row and " · step " in row)
+    return int(line.split(" · step ")[1].split()[0].replace(",", ""))
+
+
 def ctrl(driver, key: str) -> None:
     ActionChains(driver).key_down(Keys.CONTROL).send_keys(key).key_up(Keys.CONTROL).perform()
     time.sleep(0.3)
@@ -182,15 +188,14 @@ def test_a_student_edits_the_loss_in_the_browser_and_the_run_takes_it(browser):
         ctrl(browser, "s")
         page.wait_for("syntax error: '(' was never closed")
         page.wait_for("the last good version trains on")
-        step = int(page.text().split("run: running · step ")[1].split()[0].replace(",", ""))
+        # and it trains on: its step grows, or it finishes its budget (CartPole's 2M steps
+        # take about two minutes); never paused or stopped by the broken save
+        step = run_step(page)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # and it trains on
+        while run_step(page) <= step and "run: finished" not in page.text():
+            assert "run: paused" not in page.text() and "run: error" not in page.text(), page.text()
+            assert time.monotonic() < deadline, f"the run stopped training:\n{page.text()}"
             time.sleep(1)
-            now = page.text().split("run: running · step ")
-            if len(now) > 1 and int(now[1].split()[0].replace(",", "")) > step:
-                break
-        else:
-            raise AssertionError(f"the run stopped training after the broken edit:\n{page.text()}")
         # the broken line fixed, and the loss's `raise NotImplementedError`, the line
         # above, given a body (home goes to a line's text, after its indent)
         page.press(Keys.END, ")", Keys.UP, Keys.HOME)
