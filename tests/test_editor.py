@@ -3,13 +3,14 @@ a save taken by the run and checked in a process of its own, the file downloaded
 a locked-down session that runs no visitor's code refusing it in one line."""
 
 import json
+import time
 
 from test_exercise import ANSWER, ENTROPY, planted
 from textual.widgets import TextArea
 from waiting import wait_for
 
 from pgtui import lockdown
-from pgtui.exercises.limits import CodeTimeout, time_limit
+from pgtui.exercises.limits import WAIT_FACTOR, CodeTimeout, time_limit
 from pgtui.preset_files import load_preset
 from pgtui.processes import CheckResult
 from pgtui.ui.app import PlaygroundApp
@@ -138,12 +139,26 @@ def test_a_call_past_its_time_is_stopped_with_code_timeout():
             while True:
                 steps += 1
     except CodeTimeout as err:
-        assert "ran past the 0.2 s one call may take" in str(err)
+        assert "ran past the 0.2 s of CPU time one call may take" in str(err)
     else:
         raise AssertionError("the loop was not stopped")
     assert steps > 0
     with time_limit(5.0):  # a call within its time returns as it would
         assert sum(range(10)) == 45
+
+
+def test_waiting_counts_against_the_clock_not_the_cpu_limit():
+    # a busy machine stretches an honest call's wall time, never its CPU time: waiting
+    # twice the CPU limit passes, waiting past WAIT_FACTOR times it is stopped
+    with time_limit(0.05):
+        time.sleep(0.1)
+    try:
+        with time_limit(0.05):
+            time.sleep(5)
+    except CodeTimeout as err:
+        assert f"waited past the {0.05 * WAIT_FACTOR:g} s one call may take" in str(err)
+    else:
+        raise AssertionError("the sleep was not stopped")
 
 
 def test_check_json_is_one_object_whatever_the_answer_prints(tmp_path):

@@ -69,7 +69,7 @@ def configure(parser: argparse.ArgumentParser, default_preset: str) -> None:
     code.add_argument("--sandbox-disk", type=positive_int, metavar="MB",
                       help=f"what its folder may hold, in memory ({defaults.disk // MB})")
     code.add_argument("--code-seconds", type=positive_float, metavar="S",
-                      help=f"the longest one call of a session's code may run before its run "
+                      help=f"the CPU time one call of a session's code may use before its run "
                            f"pauses ({DEFAULT_CODE_SECONDS:g})")
 
 
