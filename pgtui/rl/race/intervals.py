@@ -1,0 +1,115 @@
+"""How sure a race's figures are, as Agarwal et al. ("Deep RL at the Edge of the
+Statistical Precipice", NeurIPS 2021) report them: the interquartile mean (IQM) over the
+seeds, its 95% bootstrap interval, and the probability that one variant's seed beats
+another's. scipy does the resampling; a race is one task, so the stratified bootstrap
+of many tasks is here the plain one over seeds.
+
+A seed that never solved counts as infinitely slow to solve: the IQM of steps to solve
+stays finite while at most a quarter of the seeds fail, and is infinite (shown as "—")
+once a typical seed fails."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .spec import SeedProgress
+
+CONFIDENCE = 0.95
+RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A figure and its bootstrap interval (low == high == value for a single seed)."""
+
+    value: float
+    low: float
+    high: float
+
+    def as_json(self) -> dict[str, float | None]:
+        return {k: (v if math.isfinite(v) else None)
+                for k, v in (("value", self.value), ("low", self.low), ("high", self.high))}
+
+
+def iqm(values: Sequence[float] | np.ndarray, axis: int | None = None) -> float | np.ndarray:
+    """The mean of the middle half: a quarter of the values cut from each end (as many
+    as a quarter rounds down to), the rest averaged."""
+    from scipy import stats
+
+    return stats.trim_mean(np.asarray(values, dtype=float), 0.25, axis=axis)
+
+
+def probability_of_improvement(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    """P(X > Y) + P(X = Y) / 2 for a seed X of one variant and a seed Y of the other
+    (the Mann-Whitney U statistic over the pairs), higher being better; along ``axis``,
+    batched over the others."""
+    x, y = np.moveaxis(np.asarray(x, float), axis, -1), np.moveaxis(np.asarray(y, float), axis, -1)
+    pairs_x, pairs_y = x[..., :, None], y[..., None, :]
+    return (pairs_x > pairs_y).mean(axis=(-2, -1)) + 0.5 * (pairs_x == pairs_y).mean(axis=(-2, -1))
+
+
+def _bootstrap(samples: tuple[np.ndarray, ...], statistic, estimate: float, seed: int) -> Interval:
+    from scipy import stats
+
+    if all(len(s) < 2 or np.all(s == s[0]) for s in samples):  # nothing to resample
+        return Interval(estimate, estimate, estimate)
+    with np.errstate(invalid="ignore"):  # infinite values: their spread is nan, the interval is not
+        found = stats.bootstrap(samples, statistic, confidence_level=CONFIDENCE, n_resamples=RESAMPLES,
+                                method="percentile", vectorized=True, rng=np.random.default_rng(seed))
+    low, high = found.confidence_interval
+    return Interval(estimate, float(low), float(high))
+
+
+def iqm_interval(values: Sequence[float], seed: int = 0) -> Interval | None:
+    """The IQM of ``values`` and its 95% percentile-bootstrap interval; None for none."""
+    sample = np.asarray(values, dtype=float)
+    if sample.size == 0:
+        return None
+    return _bootstrap((sample,), iqm, float(iqm(sample)), seed)
+
+
+def improvement_interval(better: Sequence[float], than: Sequence[float], seed: int = 0) -> Interval | None:
+    """The probability that a seed of ``better`` beats one of ``than`` (higher values
+    win), and its interval with each sample resampled on its own; None if one is empty."""
+    x, y = np.asarray(better, dtype=float), np.asarray(than, dtype=float)
+    if x.size == 0 or y.size == 0:
+        return None
+    return _bootstrap((x, y), probability_of_improvement, float(probability_of_improvement(x, y)), seed)
+
+
+@dataclass(frozen=True)
+class Certainty:
+    """A variant's figures over its seeds, each with its interval."""
+
+    steps: Interval | None  # steps learned from when it solved (never: infinite)
+    seconds: Interval | None  # training seconds when it solved (never: infinite)
+    final: Interval | None  # the last-100 mean return at the end
+    beats_first: Interval | None = None  # P(its final return > the first variant's)
+
+    def as_json(self) -> dict:
+        named = {"steps_iqm": self.steps, "seconds_iqm": self.seconds, "final_iqm": self.final,
+                 "beats_first": self.beats_first}
+        return {k: v.as_json() for k, v in named.items() if v is not None}
+
+
+def finals(seeds: Sequence[SeedProgress]) -> list[float]:
+    return [s.last100_mean for s in seeds if math.isfinite(s.last100_mean)]
+
+
+def certainty(seeds: Sequence[SeedProgress], first: Sequence[SeedProgress] | None = None) -> Certainty:
+    """IQMs and intervals of a finished variant; with ``first`` (the first variant's
+    seeds), the probability that it beats that one on the final return."""
+    solvers = any(s.solved_step is not None for s in seeds)
+    # a solve resumed from an old checkpoint knows no step (-1): left out
+    steps = [math.inf if s.solved_step is None else s.solved_step for s in seeds
+             if s.solved_step is None or s.solved_step >= 0]
+    seconds = [s.solved_wall_s if s.solved_wall_s is not None else math.inf for s in seeds]
+    beats = improvement_interval(finals(seeds), finals(first)) if first is not None else None
+    return Certainty(steps=iqm_interval(steps) if solvers else None,
+                     seconds=iqm_interval(seconds) if solvers and any(s.solved_wall_s for s in seeds)
+                     else None,
+                     final=iqm_interval(finals(seeds)), beats_first=beats)
