@@ -181,6 +181,13 @@ def test_pgtui_compare_prints_a_table_a_plot_and_json_and_keeps_every_run(tmp_pa
         assert keys <= set(variant) and variant["seeds"] == 2 and variant["solved"] == 0
         assert variant["final_mean"] > 0 and variant["grad_var"] > 0
     assert document["variants"][1]["variance_ratio"] > 1
+    for variant in document["variants"]:  # neither solves: no steps' IQM, the finals' only
+        final = variant["final_iqm"]
+        assert "steps_iqm" not in variant and final["low"] <= final["value"] <= final["high"]
+    beats = document["variants"][1]["beats_first"]
+    assert 0 <= beats["low"] <= beats["value"] <= beats["high"] <= 1
+    assert "beats_first" not in document["variants"][0]
+    assert "P(> no baseline)" in result.stdout
     text = result.stdout
     assert "no baseline" in text and "value baseline: " in text
     assert "same batches, same expected gradient" in text
@@ -325,3 +332,14 @@ def test_stability_after_solving_by_hand():
     summary = summarize("v", seeds)
     assert (summary.reached, summary.fell_back, summary.lowest_after) == (2, 1, 380.0)
     assert summary.median_solve_seconds == 16.0
+
+
+def test_an_iqm_is_shown_with_its_interval():
+    from pgtui.commands.compare import show_interval, show_steps
+    from pgtui.rl.race.intervals import Interval
+
+    assert show_interval(Interval(62_100, 58_000, 66_300), show_steps) == "62.1k [58.0k, 66.3k]"
+    assert show_interval(Interval(55_000, 40_000, math.inf), show_steps) == "55.0k [40.0k, ∞]"
+    assert show_interval(Interval(math.inf, 50_000, math.inf), show_steps) == "—"  # a typical seed failed
+    assert show_interval(Interval(3.0, 3.0, 3.0), lambda v: f"{v:.1f}") == "3.0"  # one seed
+    assert show_interval(None, show_steps) == "—"

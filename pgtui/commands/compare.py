@@ -13,7 +13,7 @@ import queue
 import signal
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -35,6 +35,7 @@ from ..rl.race.figures import (
     variance_ratios,
     variance_slopes,
 )
+from ..rl.race.intervals import Certainty, Interval, certainty
 from ..rl.race.spec import (
     VariantProgress,
     VariantReport,
@@ -111,6 +112,24 @@ def show_steps(value: float | None) -> str:
     return f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
 
 
+def show_interval(found: Interval | None, show) -> str:
+    """An IQM and its interval, "62.1k [58.0k, 66.3k]"; "—" where a typical seed never got there."""
+    if found is None or not math.isfinite(found.value):
+        return "—"
+    if found.low == found.high:
+        return show(found.value)
+    high = show(found.high) if math.isfinite(found.high) else "∞"
+    return f"{show(found.value)} [{show(found.low)}, {high}]"
+
+
+def with_certainty(summaries: list[VariantSummary], results: list[VariantProgress]) -> list[VariantSummary]:
+    """The summaries of a finished race with their IQMs and intervals, each variant's
+    chance of beating the first on the final return beside it."""
+    first = results[0].seeds if results else None
+    return [replace(s, certainty=certainty(r.seeds, first if i else None))
+            for i, (s, r) in enumerate(zip(summaries, results, strict=True))]
+
+
 CHANGE_HEADERS = {"policy_kl": "policy KL", "greedy_flips": "greedy flips"}
 
 
@@ -125,10 +144,14 @@ def summary_table(summaries: list[VariantSummary], task: tasks.TaskSpec | None) 
     if task is not None and task.columns and any(s.figures for s in summaries):
         return task_table(summaries, task)
     table = Table(title="race", title_justify="left", caption_justify="left",
-                  caption="steps to solve, seconds: medians over the seeds that solved (steps "
-                          "learned from, training time); fell back: seeds whose last-100 mean "
+                  caption="steps to solve, seconds, final return: the interquartile mean over "
+                          "the seeds, in brackets its 95% bootstrap interval (steps learned from, training "
+                          "time; a seed that never solved counts as never, and — is a typical "
+                          "seed that never did; the final return: of the last 100 training "
+                          "episodes); P(> first): the chance that a seed of the variant ends "
+                          "above a seed of the first, and its interval; fell back: seeds whose last-100 mean "
                           "fell below the threshold after reaching it, of those that reached "
-                          "it (the lowest); final mean: of the last 100 training episodes; "
+                          "it (the lowest); "
                           "final eval: the last greedy evaluation's mean (mean over seeds); "
                           "p(a), J exact: the acting policy's, exact, at the end (J greedy: "
                           "its greedy policy's); policy KL: KL(before || after) of an update, "
@@ -139,7 +162,9 @@ def summary_table(summaries: list[VariantSummary], task: tasks.TaskSpec | None) 
     exact = list(dict.fromkeys(k for s in summaries for k in s.exact))
     changes = [k for k in ("policy_kl", "greedy_flips") if any(k in s.averages for s in summaries)]
     noise = any(s.grad_var is not None for s in summaries)  # DQN and SAC measure none
-    columns = ["variant", "solved", "steps to solve", "seconds", "fell back", "final mean ± std",
+    versus = len(summaries) > 1 and any(s.certainty is not None for s in summaries)
+    columns = ["variant", "solved", "steps to solve", "seconds", "fell back", "final return",
+               *([f"P(> {summaries[0].name})"] if versus else []),
                *(["final eval"] if evaluated else []), *[exact_header(k) for k in exact],
                *(["grad var", "grad snr"] if noise else []), *[CHANGE_HEADERS[k] for k in changes]]
     if paired:
@@ -148,9 +173,11 @@ def summary_table(summaries: list[VariantSummary], task: tasks.TaskSpec | None) 
         table.add_column(column, justify="left" if column == "variant" else "right")
     for s in summaries:
         fell = f"{s.fell_back}/{s.reached}" + (f" ({s.lowest_after:.0f})" if s.fell_back else "")
-        row = [s.name, f"{s.solved}/{s.seeds}", show_steps(s.median_solve_steps),
-               show_number(s.median_solve_seconds, ".1f"), fell if s.reached else "—",
-               f"{show_number(s.final_mean, '.1f')} ± {show_number(s.final_std, '.1f')}",
+        sure = s.certainty or Certainty(None, None, None)
+        row = [s.name, f"{s.solved}/{s.seeds}", show_interval(sure.steps, show_steps),
+               show_interval(sure.seconds, lambda v: f"{v:.1f}"), fell if s.reached else "—",
+               show_interval(sure.final, lambda v: f"{v:.1f}"),
+               *([show_interval(sure.beats_first, lambda v: f"{v:.2f}")] if versus else []),
                *([show_number(s.final_eval, ".1f")] if evaluated else []),
                *[show_number(s.exact.get(k), ".3f" if k.startswith("p_") else ".2f") for k in exact],
                *([show_number(s.grad_var, ".3g"), show_number(s.grad_snr, ".3g")] if noise else []),
@@ -287,8 +314,9 @@ def run_compare(config: Config, options: CompareOptions) -> int:
     with progress:
         results, interrupted = run_races(config, options, on_report)
     firsts = {name: configs[0] for name, configs in variants}
-    summaries = like_for_like([summarize(r.name, r.seeds, firsts[r.name].algo,
-                                         expected_gradient(firsts[r.name])) for r in results])
+    summaries = with_certainty(like_for_like([summarize(r.name, r.seeds, firsts[r.name].algo,
+                                                        expected_gradient(firsts[r.name]))
+                                              for r in results]), results)
     failed = [r for r in results if r.error]
     for r in failed:
         print(f"pgtui compare: {r.error}", file=sys.stderr)

@@ -10,6 +10,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 
+from .intervals import Certainty
 from .spec import SeedProgress
 
 
@@ -42,6 +43,8 @@ class VariantSummary:
     final_eval: float | None = None
     # a tabular env's exact figures at the end (``spec.EXACT``, ``p_<action>``), mean over seeds
     exact: dict = field(default_factory=dict)
+    # IQMs with their intervals, once the race has finished (``intervals.certainty``)
+    certainty: Certainty | None = None
 
     @property
     def baseline_se(self) -> float | None:
@@ -55,8 +58,9 @@ class VariantSummary:
     def as_json(self) -> dict:
         data = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                 for k, v in asdict(self).items()
-                if k not in ("algo", "gradient", "figures", "averages", "exact")}
-        return {**data, **self.figures, **self.averages, **self.exact}
+                if k not in ("algo", "gradient", "figures", "averages", "exact", "certainty")}
+        sure = self.certainty.as_json() if self.certainty is not None else {}
+        return {**data, **self.figures, **self.averages, **self.exact, **sure}
 
 
 def _finite(values: Sequence[float]) -> list[float]:
