@@ -50,7 +50,8 @@ def _frame(records: list[dict[str, Any]]) -> Any:
         import pandas
     except ImportError:
         raise ImportError("a DataFrame needs pandas: pip install pandas") from None
-    return pandas.DataFrame.from_records(records)
+    # an interval's fields become columns of their own: steps_iqm_value, steps_iqm_low, ...
+    return pandas.json_normalize(records, sep="_")
 
 
 class Run:
@@ -194,9 +195,9 @@ def compare(preset: str | Path, *, seeds: int | None = None, max_steps: int | No
             **settings: Any) -> Race:
     """Race every variant x seed of ``preset`` as `pgtui compare` does; the table and
     the curves come back instead of being printed."""
-    from .commands.compare import CompareOptions, run_races
-    from .rl.race.figures import like_for_like, summarize, variance_ratios
-    from .rl.race.spec import expected_gradient, variant_configs
+    from .commands.compare import CompareOptions, race_summaries, run_races
+    from .rl.race.figures import variance_ratios
+    from .rl.race.spec import variant_configs
 
     changes = dict(settings)
     if max_steps is not None:
@@ -223,9 +224,7 @@ def compare(preset: str | Path, *, seeds: int | None = None, max_steps: int | No
 
     with progress:
         results, _ = run_races(config, CompareOptions(seeds=seeds), on_report)
-    firsts = {name: configs[0] for name, configs in variants}
-    summaries = like_for_like([summarize(r.name, r.seeds, firsts[r.name].algo,
-                                         expected_gradient(firsts[r.name])) for r in results])
+    summaries = race_summaries(results, variants)
     return Race(config, summaries, {r.name: [list(c) for c in r.curves] for r in results},
                 variance_ratios(summaries))
 

@@ -64,6 +64,9 @@ def test_a_run_and_a_race_draw_real_figures(tmp_path):
     race = pgtui.compare("variance-baseline", seeds=2, max_steps=3000)
     assert [row["name"] for row in race.table()] == ["no baseline", "value baseline"]
     assert race.frame().shape[0] == 2 and len(race.variance_ratios()) == 1
+    frame = race.frame()  # an interval's fields are columns of their own
+    assert (frame["final_iqm_low"] <= frame["final_iqm_value"]).all()
+    assert (frame["final_iqm_value"] <= frame["final_iqm_high"]).all()
     figure = race.plot()
     assert [t.get_text() for t in figure.axes[0].get_legend().get_texts()] == [
         "no baseline (2 seeds)", "value baseline (2 seeds)"]

@@ -122,9 +122,13 @@ def show_interval(found: Interval | None, show) -> str:
     return f"{show(found.value)} [{show(found.low)}, {high}]"
 
 
-def with_certainty(summaries: list[VariantSummary], results: list[VariantProgress]) -> list[VariantSummary]:
-    """The summaries of a finished race with their IQMs and intervals, each variant's
-    chance of beating the first on the final return beside it."""
+def race_summaries(results: list[VariantProgress], variants: list[tuple[str, list[Config]]]
+                   ) -> list[VariantSummary]:
+    """The summaries of a finished race, with their IQMs and intervals and each variant's
+    chance of beating the first on the final return."""
+    firsts = {name: configs[0] for name, configs in variants}
+    summaries = like_for_like([summarize(r.name, r.seeds, firsts[r.name].algo,
+                                         expected_gradient(firsts[r.name])) for r in results])
     first = results[0].seeds if results else None
     return [replace(s, certainty=certainty(r.seeds, first if i else None))
             for i, (s, r) in enumerate(zip(summaries, results, strict=True))]
@@ -314,9 +318,7 @@ def run_compare(config: Config, options: CompareOptions) -> int:
     with progress:
         results, interrupted = run_races(config, options, on_report)
     firsts = {name: configs[0] for name, configs in variants}
-    summaries = with_certainty(like_for_like([summarize(r.name, r.seeds, firsts[r.name].algo,
-                                                        expected_gradient(firsts[r.name]))
-                                              for r in results]), results)
+    summaries = race_summaries(results, variants)
     failed = [r for r in results if r.error]
     for r in failed:
         print(f"pgtui compare: {r.error}", file=sys.stderr)
