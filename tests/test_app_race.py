@@ -97,6 +97,37 @@ async def test_fork_races_two_branches_from_the_same_weights():
     assert app.return_code == 0
 
 
+async def test_a_stopped_race_shows_each_variants_iqm_interval_and_its_chance_over_the_first():
+    config = load_preset("variance-baseline").replace(seeds=4)
+    app = PlaygroundApp(config, "variance-baseline", autostart=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+
+        def seed(n, final, step, status):
+            return SeedProgress(seed=n, global_step=50_000, episodes=400, new_returns=(final,),
+                                last100_mean=final, solved_episode=None if step is None else 300,
+                                solved_step=step, solved_wall_s=None if step is None else step / 10_000,
+                                grad_var_sum=1.0, grad_snr_sum=1.0, diag_updates=1, status=status)
+
+        def report(name, finals, steps, status):
+            seeds = tuple(seed(n, f, s, status) for n, (f, s) in enumerate(zip(finals, steps)))
+            screen.post_message(VariantItem(name, VariantReport(name, seeds)))
+
+        report("no baseline", (100.0, 120.0, 140.0, 160.0), (None,) * 4, "running")
+        report("value baseline", (480.0, 490.0, 500.0, 500.0), (40_000, 30_000, 50_000, None), "finished")
+        await pilot.pause(0.5)
+        assert not any("IQM" in text for text in text_of(screen))  # one variant still trains
+        report("no baseline", (100.0, 120.0, 140.0, 160.0), (None,) * 4, "finished")
+        await wait_for(lambda: all("final IQM" in text for text in text_of(screen)))
+        none_text, value_text = text_of(screen)
+        assert "final IQM 130.0 [" in none_text and "P(>" not in none_text
+        # 4 seeds, one cut from each end of 30k, 40k, 50k and never: (40k + 50k) / 2
+        assert "IQM 45.0k [" in value_text and "∞] steps" in value_text
+        assert "IQM 4.5 [" in value_text and "final IQM 495.0 [" in value_text
+        assert "P(> no baseline) 1.00" in value_text  # each of its seeds ends above each of the other's
+        assert "median" not in value_text
+
+
 async def test_columns_show_the_reports_they_are_given():
     config = load_preset("variance-baseline").replace(seeds=2)
     app = PlaygroundApp(config, "variance-baseline", autostart=False)

@@ -335,8 +335,8 @@ def test_stability_after_solving_by_hand():
 
 
 def test_an_iqm_is_shown_with_its_interval():
-    from pgtui.commands.compare import show_interval, show_steps
-    from pgtui.rl.race.intervals import Interval
+    from pgtui.commands.compare import show_steps
+    from pgtui.rl.race.intervals import Interval, show_interval
 
     assert show_interval(Interval(62_100, 58_000, 66_300), show_steps) == "62.1k [58.0k, 66.3k]"
     assert show_interval(Interval(55_000, 40_000, math.inf), show_steps) == "55.0k [40.0k, ∞]"

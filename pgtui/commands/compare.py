@@ -35,7 +35,7 @@ from ..rl.race.figures import (
     variance_ratios,
     variance_slopes,
 )
-from ..rl.race.intervals import Certainty, Interval, certainty
+from ..rl.race.intervals import Certainty, certainty, show_interval
 from ..rl.race.spec import (
     VariantProgress,
     VariantReport,
@@ -110,16 +110,6 @@ def show_steps(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "—"
     return f"{value / 1000:.1f}k" if value >= 1000 else f"{value:.0f}"
-
-
-def show_interval(found: Interval | None, show) -> str:
-    """An IQM and its interval, "62.1k [58.0k, 66.3k]"; "—" where a typical seed never got there."""
-    if found is None or not math.isfinite(found.value):
-        return "—"
-    if found.low == found.high:
-        return show(found.value)
-    high = show(found.high) if math.isfinite(found.high) else "∞"
-    return f"{show(found.value)} [{show(found.low)}, {high}]"
 
 
 def race_summaries(results: list[VariantProgress], variants: list[tuple[str, list[Config]]]

@@ -11,7 +11,7 @@ once a typical seed fails."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +33,16 @@ class Interval:
     def as_json(self) -> dict[str, float | None]:
         return {k: (v if math.isfinite(v) else None)
                 for k, v in (("value", self.value), ("low", self.low), ("high", self.high))}
+
+
+def show_interval(found: Interval | None, show: Callable[[float], str]) -> str:
+    """An IQM and its interval, "62.1k [58.0k, 66.3k]"; "—" where a typical seed never got there."""
+    if found is None or not math.isfinite(found.value):
+        return "—"
+    if found.low == found.high:
+        return show(found.value)
+    high = show(found.high) if math.isfinite(found.high) else "∞"
+    return f"{show(found.value)} [{show(found.low)}, {high}]"
 
 
 def iqm(values: Sequence[float] | np.ndarray, axis: int | None = None) -> float | np.ndarray:

@@ -20,6 +20,7 @@ from ...config import BASELINES, Config, used_by
 from ...processes import RemoteVariant, TooManyProcesses, race_threads
 from ...rl.events import Pause, Resume, RunError, SetParam
 from ...rl.race.figures import band
+from ...rl.race.intervals import Certainty, certainty
 from ...rl.race.spec import VariantReport, reference_estimator, variant_configs
 from ..widgets.params_pane import show_field
 from ..widgets.steady_footer import SteadyFooter
@@ -126,6 +127,27 @@ class RaceScreen(Screen):
         if plots:
             self._last_plot = now
         self.refresh_columns(plots)
+        self._measure_when_stopped()
+
+    def _measure_when_stopped(self) -> None:
+        """Once no variant trains any more: their IQMs and intervals, off the event loop."""
+        races = list(self.variants.values())
+        stopped = races and all(r.seeds and r.status not in ("running", "paused") for r in races)
+        if stopped and any(r.certain_of is not r.seeds for r in races):
+            self._measure([(r.name, r.seeds) for r in races])
+
+    @work(thread=True, group="certainty", exclusive=True, exit_on_error=False)
+    def _measure(self, seeds: list[tuple[str, tuple]]) -> None:
+        first = seeds[0][1]
+        found = [(name, own, certainty(own, first if i else None)) for i, (name, own) in enumerate(seeds)]
+        self.app.call_from_thread(self._measured, found)
+
+    def _measured(self, found: list[tuple[str, tuple, Certainty]]) -> None:
+        for name, seeds, sure in found:
+            race = self.variants.get(name)
+            if race is not None and race.seeds is seeds:  # else it has trained on since
+                race.certainty, race.certain_of = sure, seeds
+        self.refresh_columns()
 
     def refresh_columns(self, plots: bool = False) -> None:
         summaries = [race.summary for race in self.variants.values()]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -15,6 +15,7 @@ from ...rl.algos import algo_spec
 from ...rl.envs.corridor import BEST_P, STEP_CAP, objective
 from ...rl.envs.registry import CORRIDOR_ID
 from ...rl.race.figures import VariantSummary, band, summarize, variance_ratio_text
+from ...rl.race.intervals import Certainty, show_interval
 from ...rl.race.spec import VariantProgress, expected_gradient
 from ...rl.tasks import Trace
 from ...tasks import task_of
@@ -27,10 +28,16 @@ class VariantOnScreen(VariantProgress):
     """A variant as its column shows it: its progress and the last note under it."""
 
     feedback: str = ""
+    # the IQMs and intervals of the seeds ``certain_of`` (measured once the race has stopped)
+    certainty: Certainty | None = None
+    certain_of: tuple = ()
 
     @property
     def summary(self) -> VariantSummary:
-        return summarize(self.name, self.seeds, self.config.algo, expected_gradient(self.config))
+        found = summarize(self.name, self.seeds, self.config.algo, expected_gradient(self.config))
+        if self.certainty is not None and self.certain_of is self.seeds:
+            found = replace(found, certainty=self.certainty)
+        return found
 
 
 def meter(value: float | None, low: float, high: float) -> str:
@@ -111,14 +118,30 @@ class VariantColumn(Vertical):
                          style="dim")
 
     @staticmethod
+    def _certainty_lines(lines: Text, sure: Certainty, reference: VariantSummary | None) -> None:
+        """Once the race has stopped: IQMs over the seeds, each with its 95% interval, and
+        the chance that a seed of this variant ends above one of the first."""
+        thousands, tenths = "{:.1f}k".format, "{:.1f}".format
+        figures = [("IQM ", sure.steps, lambda v: thousands(v / 1000), " steps"),
+                   ("IQM ", sure.seconds, tenths, " s"), ("final IQM ", sure.final, tenths, "")]
+        if reference is not None:
+            figures.append((f"P(> {reference.name}) ", sure.beats_first, "{:.2f}".format, ""))
+        for label, found, show, unit in figures:
+            if found is not None:
+                lines.append(f"{label}{show_interval(found, show)}{unit}\n")
+
+    @staticmethod
     def _solve_lines(lines: Text, s: VariantSummary, reference: VariantSummary | None,
                      scale: tuple[float, float], threshold: float | None) -> None:
         solved = f"solved {s.solved}/{s.seeds}"
-        if s.median_solve_steps is not None:
-            solved += f", median {s.median_solve_steps / 1000:.1f}k steps"
-        if s.median_solve_seconds is not None:
-            solved += f", {s.median_solve_seconds:.1f} s"
+        if s.certainty is None:  # while it trains; once stopped, the IQMs below say it better
+            if s.median_solve_steps is not None:
+                solved += f", median {s.median_solve_steps / 1000:.1f}k steps"
+            if s.median_solve_seconds is not None:
+                solved += f", {s.median_solve_seconds:.1f} s"
         lines.append(solved + (f" (≥{threshold:g})" if threshold is not None else "") + "\n")
+        if s.certainty is not None:
+            VariantColumn._certainty_lines(lines, s.certainty, reference)
         if s.reached:
             lines.append(f"fell back {s.fell_back}/{s.reached}"
                          + (f" (lowest {s.lowest_after:.0f})" if s.fell_back else "") + "\n")
