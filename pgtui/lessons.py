@@ -55,6 +55,11 @@ LESSONS = (
     Lesson("Every variance reduction, one gradient", "variance-techniques",
            "Full return, reward-to-go and the mean, value and optimal baselines at gamma = 1 "
            "all estimate the same gradient. The race's paired cuts show what each removes."),
+    Lesson("How many seeds?", "how-many-seeds",
+           "One setting raced against itself, seeds 0-9 against 10-19: any difference is "
+           "luck. Once both stop, the second column says how often 3 seeds a side (and 5) "
+           "would have called one the faster solver by 10% or more, and P(> seeds 0-9) "
+           "with its interval holds 0.5, as it should."),
     Lesson("RLHF: biased feedback breeds sycophancy", "rlhf-sycophancy",
            "A reward model of labelers who side with the user makes the policy agree with "
            "wrong users. Fair labelers make it accurate; every figure is exact."),

@@ -128,6 +128,24 @@ async def test_a_stopped_race_shows_each_variants_iqm_interval_and_its_chance_ov
         assert "median" not in value_text
 
 
+async def test_one_setting_raced_against_itself_says_how_often_few_seeds_call_a_winner():
+    app = PlaygroundApp(load_preset("how-many-seeds"), "how-many-seeds", autostart=False)
+    async with app.run_test(size=(120, 40)):
+        screen = app.screen
+        for name, steps in (("seeds 0-9", range(100_000, 200_000, 10_000)),
+                            ("seeds 10-19", range(105_000, 205_000, 10_000))):
+            seeds = tuple(SeedProgress(seed=n, global_step=400_000, episodes=900, new_returns=(500.0,),
+                                       last100_mean=500.0, solved_episode=500, solved_step=step,
+                                       grad_var_sum=1.0, grad_snr_sum=1.0, diag_updates=1, status="finished")
+                          for n, step in enumerate(steps))
+            screen.post_message(VariantItem(name, VariantReport(name, seeds)))
+        await wait_for(lambda: "setting on other seeds" in text_of(screen)[1])
+        said = " ".join(text_of(screen)[1].split())
+        assert "seeds 10-19 is seeds 0-9's setting on other seeds, yet 3 seeds a side called one" in said
+        assert "P(> seeds 0-9) 0.50" in said  # every final return ties: a coin toss, surely
+        assert "setting on other seeds" not in text_of(screen)[0]
+
+
 async def test_columns_show_the_reports_they_are_given():
     config = load_preset("variance-baseline").replace(seeds=2)
     app = PlaygroundApp(config, "variance-baseline", autostart=False)

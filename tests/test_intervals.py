@@ -8,14 +8,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from pgtui.preset_files import load_preset
 from pgtui.rl.race.intervals import (
     certainty,
+    false_winner_rate,
+    false_winner_text,
     improvement_interval,
     iqm,
     iqm_interval,
     probability_of_improvement,
 )
-from pgtui.rl.race.spec import SeedProgress
+from pgtui.rl.race.spec import SeedProgress, same_setting, variant_configs
 
 
 def test_iqm_by_hand():
@@ -99,3 +102,39 @@ def test_certainty_of_a_finished_variant():
     assert certainty(first).beats_first is None
     document = found.as_json()
     assert document["steps_iqm"]["value"] == 55_000 and document["steps_iqm"]["high"] is None
+
+
+def test_false_winners_by_hand():
+    # one draw a side: means 10 and 13.3, the lower 10% or more below the higher
+    assert false_winner_rate([10, 10, 10], [10, 10, 20], draw=3) == 1.0
+    # two a side: the first's draws all mean 10; the second's 10, 15, 15: 2 of 3 pairs
+    assert false_winner_rate([10, 10, 10], [10, 10, 20], draw=2) == pytest.approx(2 / 3)
+    assert false_winner_rate([10, 10, 10], [10, 10, 10.5], draw=2) == 0.0  # 5%: no win
+    # a seed that never solved loses to any that did; two that never did tie
+    assert false_winner_rate([10, math.inf], [10, 10], draw=1) == 0.5
+    assert false_winner_rate([math.inf], [math.inf], draw=1) == 0.0
+    assert false_winner_rate([10, 10], [10, 10, 10], draw=3) is None  # too few seeds
+
+
+def test_one_setting_against_itself_counts_its_false_winners():
+    first = [seed(n, 500.0, step) for n, step in enumerate((40_000, 50_000, 60_000, 70_000, 80_000, 90_000))]
+    other = [seed(n, 500.0, step) for n, step in enumerate((45_000, 55_000, 65_000, 75_000, 85_000, 95_000))]
+    found = certainty(other, first, same_setting=True)
+    assert found.false_winners == {3: false_winner_rate([s.solved_step for s in first],
+                                                        [s.solved_step for s in other], 3),
+                                   5: false_winner_rate([s.solved_step for s in first],
+                                                        [s.solved_step for s in other], 5)}
+    assert 0 < found.false_winners[3] < 1
+    said = false_winner_text("B", "A", found)
+    assert said.startswith("B is A's setting on other seeds, yet 3 seeds a side called one the "
+                           "faster solver by 10% or more in ")
+    assert certainty(other, first).false_winners is None  # another setting: no such figure
+    assert false_winner_text("B", "A", certainty(other, first)) is None
+
+
+def test_the_how_many_seeds_preset_races_one_setting_on_other_seeds():
+    (_, first), (_, second) = variant_configs(load_preset("how-many-seeds"))
+    assert [c.seed for c in first] == list(range(10)) and [c.seed for c in second] == list(range(10, 20))
+    assert same_setting(first[0], second[0])
+    (_, none), (_, value) = variant_configs(load_preset("variance-baseline"))
+    assert not same_setting(none[0], value[0])

@@ -35,12 +35,13 @@ from ..rl.race.figures import (
     variance_ratios,
     variance_slopes,
 )
-from ..rl.race.intervals import Certainty, certainty, show_interval
+from ..rl.race.intervals import Certainty, certainty, false_winner_text, show_interval
 from ..rl.race.spec import (
     VariantProgress,
     VariantReport,
     expected_gradient,
     reference_estimator,
+    same_setting,
     variant_configs,
 )
 
@@ -119,8 +120,9 @@ def race_summaries(results: list[VariantProgress], variants: list[tuple[str, lis
     firsts = {name: configs[0] for name, configs in variants}
     summaries = like_for_like([summarize(r.name, r.seeds, firsts[r.name].algo,
                                          expected_gradient(firsts[r.name])) for r in results])
-    first = results[0].seeds if results else None
-    return [replace(s, certainty=certainty(r.seeds, first if i else None))
+    first = results[0] if results else None
+    return [replace(s, certainty=certainty(r.seeds, first.seeds if i else None,
+                                           same_setting(firsts[first.name], firsts[r.name])))
             for i, (s, r) in enumerate(zip(summaries, results, strict=True))]
 
 
@@ -320,6 +322,9 @@ def run_compare(config: Config, options: CompareOptions) -> int:
     out.print(table)
     for line in variance_ratios(summaries):
         out.print(line)
+    for s in summaries[1:]:  # a race of one setting against itself: what a few seeds would say
+        if s.certainty is not None and (line := false_winner_text(s.name, summaries[0].name, s.certainty)):
+            out.print(line)
     for line in true_gradient_lines(summaries):
         out.print(line)
     terms = [f"{s.name} {s.baseline_se:.1f}" for s in summaries if s.baseline_se is not None]

@@ -10,6 +10,7 @@ once a typical seed fails."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from .spec import SeedProgress
 
 CONFIDENCE = 0.95
 RESAMPLES = 2000
+MARGIN = 0.1  # a gap a paper would call a win: 10%
+DRAWS = (3, 5)  # the seeds a side of the false-winner figures
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,23 @@ def improvement_interval(better: Sequence[float], than: Sequence[float], seed: i
     return _bootstrap((x, y), probability_of_improvement, float(probability_of_improvement(x, y)), seed)
 
 
+def false_winner_rate(first: Sequence[float], second: Sequence[float], draw: int,
+                      margin: float = MARGIN) -> float | None:
+    """Of every way to draw ``draw`` seeds from each of two runs of one setting, the share
+    in which one side's mean is ``margin`` or more better than the other's (values
+    positive; an infinite one, a seed that never solved, loses to any finite one): how
+    often that many seeds would have declared a winner where there is none. None where
+    a side has fewer seeds than ``draw``."""
+    x, y = np.asarray(first, dtype=float), np.asarray(second, dtype=float)
+    if min(x.size, y.size) < draw:
+        return None
+    sides = [values[list(itertools.combinations(range(values.size), draw))].mean(axis=1)
+             for values in (x, y)]
+    low = np.minimum(sides[0][:, None], sides[1][None, :])
+    high = np.maximum(sides[0][:, None], sides[1][None, :])
+    return float(((low <= (1 - margin) * high) & np.isfinite(low)).mean())
+
+
 @dataclass(frozen=True)
 class Certainty:
     """A variant's figures over its seeds, each with its interval."""
@@ -99,27 +119,58 @@ class Certainty:
     seconds: Interval | None  # training seconds when it solved (never: infinite)
     final: Interval | None  # the last-100 mean return at the end
     beats_first: Interval | None = None  # P(its final return > the first variant's)
+    # the first's setting on other seeds: seeds a side -> how often that many would have
+    # declared one of the two the faster solver by MARGIN (``false_winner_rate``)
+    false_winners: dict[int, float] | None = None
 
     def as_json(self) -> dict:
         named = {"steps_iqm": self.steps, "seconds_iqm": self.seconds, "final_iqm": self.final,
                  "beats_first": self.beats_first}
-        return {k: v.as_json() for k, v in named.items() if v is not None}
+        found = {k: v.as_json() for k, v in named.items() if v is not None}
+        if self.false_winners is not None:
+            found["false_winners"] = {str(k): v for k, v in self.false_winners.items()}
+        return found
 
 
 def finals(seeds: Sequence[SeedProgress]) -> list[float]:
     return [s.last100_mean for s in seeds if math.isfinite(s.last100_mean)]
 
 
-def certainty(seeds: Sequence[SeedProgress], first: Sequence[SeedProgress] | None = None) -> Certainty:
+def solve_steps(seeds: Sequence[SeedProgress]) -> list[float]:
+    """Each seed's steps to solve, infinite where it never solved; a solve resumed from an
+    old checkpoint knows no step (-1) and is left out."""
+    return [math.inf if s.solved_step is None else s.solved_step for s in seeds
+            if s.solved_step is None or s.solved_step >= 0]
+
+
+def certainty(seeds: Sequence[SeedProgress], first: Sequence[SeedProgress] | None = None,
+              same_setting: bool = False) -> Certainty:
     """IQMs and intervals of a finished variant; with ``first`` (the first variant's
-    seeds), the probability that it beats that one on the final return."""
+    seeds), the probability that it beats that one on the final return, and where it is
+    ``same_setting`` as the first (on other seeds), how often a few seeds a side would
+    have called one of the two the faster solver."""
     solvers = any(s.solved_step is not None for s in seeds)
-    # a solve resumed from an old checkpoint knows no step (-1): left out
-    steps = [math.inf if s.solved_step is None else s.solved_step for s in seeds
-             if s.solved_step is None or s.solved_step >= 0]
+    steps = solve_steps(seeds)
     seconds = [s.solved_wall_s if s.solved_wall_s is not None else math.inf for s in seeds]
     beats = improvement_interval(finals(seeds), finals(first)) if first is not None else None
     return Certainty(steps=iqm_interval(steps) if solvers else None,
                      seconds=iqm_interval(seconds) if solvers and any(s.solved_wall_s for s in seeds)
                      else None,
-                     final=iqm_interval(finals(seeds)), beats_first=beats)
+                     final=iqm_interval(finals(seeds)), beats_first=beats,
+                     false_winners=false_winners(solve_steps(first), steps)
+                     if first is not None and same_setting and solvers else None)
+
+
+def false_winners(first: list[float], second: list[float]) -> dict[int, float] | None:
+    found = {draw: false_winner_rate(first, second, draw) for draw in DRAWS}
+    found = {draw: rate for draw, rate in found.items() if rate is not None}
+    return found or None
+
+
+def false_winner_text(name: str, first: str, sure: Certainty) -> str | None:
+    """The false-winner figures in a sentence, where the variant is the first's setting."""
+    if not sure.false_winners:
+        return None
+    rates = [f"{draw} seeds a side called one the faster solver by {MARGIN:.0%} or more in "
+             f"{rate:.0%} of draws" for draw, rate in sorted(sure.false_winners.items())]
+    return f"{name} is {first}'s setting on other seeds, yet " + "; ".join(rates)

@@ -123,6 +123,11 @@ def variant_configs(config: Config, seeds: int | None = None) -> list[tuple[str,
     return out
 
 
+def same_setting(one: Config, other: Config) -> bool:
+    """The two configs differ in their seeds at most: a race of one setting against itself."""
+    return one.replace(seed=0) == other.replace(seed=0)
+
+
 def expected_gradient(config: Config) -> tuple:
     """What a variant's policy-gradient estimator estimates, in expectation: two
     variants with equal tuples estimate the same gradient, and only then does a ratio

@@ -21,7 +21,7 @@ from ...processes import RemoteVariant, TooManyProcesses, race_threads
 from ...rl.events import Pause, Resume, RunError, SetParam
 from ...rl.race.figures import band
 from ...rl.race.intervals import Certainty, certainty
-from ...rl.race.spec import VariantReport, reference_estimator, variant_configs
+from ...rl.race.spec import VariantReport, reference_estimator, same_setting, variant_configs
 from ..widgets.params_pane import show_field
 from ..widgets.steady_footer import SteadyFooter
 from ..widgets.variant_column import VariantColumn, VariantOnScreen
@@ -134,12 +134,13 @@ class RaceScreen(Screen):
         races = list(self.variants.values())
         stopped = races and all(r.seeds and r.status not in ("running", "paused") for r in races)
         if stopped and any(r.certain_of is not r.seeds for r in races):
-            self._measure([(r.name, r.seeds) for r in races])
+            self._measure([(r.name, r.seeds, same_setting(races[0].config, r.config)) for r in races])
 
     @work(thread=True, group="certainty", exclusive=True, exit_on_error=False)
-    def _measure(self, seeds: list[tuple[str, tuple]]) -> None:
+    def _measure(self, seeds: list[tuple[str, tuple, bool]]) -> None:
         first = seeds[0][1]
-        found = [(name, own, certainty(own, first if i else None)) for i, (name, own) in enumerate(seeds)]
+        found = [(name, own, certainty(own, first if i else None, same))
+                 for i, (name, own, same) in enumerate(seeds)]
         self.app.call_from_thread(self._measured, found)
 
     def _measured(self, found: list[tuple[str, tuple, Certainty]]) -> None:

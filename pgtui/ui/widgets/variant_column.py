@@ -15,7 +15,7 @@ from ...rl.algos import algo_spec
 from ...rl.envs.corridor import BEST_P, STEP_CAP, objective
 from ...rl.envs.registry import CORRIDOR_ID
 from ...rl.race.figures import VariantSummary, band, summarize, variance_ratio_text
-from ...rl.race.intervals import Certainty, show_interval
+from ...rl.race.intervals import Certainty, false_winner_text, show_interval
 from ...rl.race.spec import VariantProgress, expected_gradient
 from ...rl.tasks import Trace
 from ...tasks import task_of
@@ -118,7 +118,7 @@ class VariantColumn(Vertical):
                          style="dim")
 
     @staticmethod
-    def _certainty_lines(lines: Text, sure: Certainty, reference: VariantSummary | None) -> None:
+    def _certainty_lines(lines: Text, name: str, sure: Certainty, reference: VariantSummary | None) -> None:
         """Once the race has stopped: IQMs over the seeds, each with its 95% interval, and
         the chance that a seed of this variant ends above one of the first."""
         thousands, tenths = "{:.1f}k".format, "{:.1f}".format
@@ -129,6 +129,9 @@ class VariantColumn(Vertical):
         for label, found, show, unit in figures:
             if found is not None:
                 lines.append(f"{label}{show_interval(found, show)}{unit}\n")
+        said = false_winner_text(name, reference.name, sure) if reference is not None else None
+        if said:
+            lines.append(said + "\n", style="yellow")
 
     @staticmethod
     def _solve_lines(lines: Text, s: VariantSummary, reference: VariantSummary | None,
@@ -141,7 +144,7 @@ class VariantColumn(Vertical):
                 solved += f", {s.median_solve_seconds:.1f} s"
         lines.append(solved + (f" (≥{threshold:g})" if threshold is not None else "") + "\n")
         if s.certainty is not None:
-            VariantColumn._certainty_lines(lines, s.certainty, reference)
+            VariantColumn._certainty_lines(lines, s.name, s.certainty, reference)
         if s.reached:
             lines.append(f"fell back {s.fell_back}/{s.reached}"
                          + (f" (lowest {s.lowest_after:.0f})" if s.fell_back else "") + "\n")
