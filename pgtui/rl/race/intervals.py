@@ -152,14 +152,13 @@ def certainty(seeds: Sequence[SeedProgress], first: Sequence[SeedProgress] | Non
     solvers = any(s.solved_step is not None for s in seeds)
     steps = solve_steps(seeds)
     seconds = [s.solved_wall_s if s.solved_wall_s is not None else math.inf for s in seeds]
+    timed = solvers and any(s.solved_wall_s is not None for s in seeds)
     beats = improvement_interval(finals(seeds), finals(first)) if first is not None else None
+    luck = (false_winners(solve_steps(first), steps)
+            if first is not None and same_setting and solvers else None)
     return Certainty(steps=iqm_interval(steps) if solvers else None,
-                     seconds=iqm_interval(seconds) if solvers and any(s.solved_wall_s for s in seeds)
-                     else None,
-                     final=iqm_interval(finals(seeds)), beats_first=beats,
-                     false_winners=false_winners(solve_steps(first), steps)
-                     if first is not None and same_setting and solvers else None)
-
+                     seconds=iqm_interval(seconds) if timed else None,
+                     final=iqm_interval(finals(seeds)), beats_first=beats, false_winners=luck)
 
 def false_winners(first: list[float], second: list[float]) -> dict[int, float] | None:
     found = {draw: false_winner_rate(first, second, draw) for draw in DRAWS}
