@@ -131,6 +131,28 @@ def available_cores() -> int:
 
 
 TRAINER_NICE_VAR = "PGTUI_TRAINER_NICE"
+ORPHAN_GRACE_S = 10.0  # a child whose parent died ends its run, then leaves within this
+_parent_gone = threading.Event()
+
+
+def _end_with_parent() -> None:
+    """A child outlives a parent that was killed (SIGTERM or SIGKILL run no cleanup), and
+    would train on for no one. Once the parent is gone the child's run stops as a Stop
+    would (``_relay_commands``), closing its files, and the process leaves after
+    ORPHAN_GRACE_S whatever still waits on the dead parent's pipes."""
+    from multiprocessing.connection import wait
+
+    parent = mp.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        _parent_gone.set()
+        time.sleep(ORPHAN_GRACE_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _child_setup(threads: int = 1) -> None:
@@ -139,6 +161,7 @@ def _child_setup(threads: int = 1) -> None:
     import torch
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # ctrl+c reaches the parent, which stops us
+    _end_with_parent()
     if lockdown.served():  # a served screen's stdout is its page's stream: a print would break it
         quiet = os.open(os.devnull, os.O_WRONLY)
         os.dup2(quiet, 1)
@@ -161,7 +184,12 @@ def _relay_commands(commands, submit: Callable[[Command], None]) -> threading.Ev
             else:
                 submit(command)
 
+    def orphaned() -> None:
+        _parent_gone.wait()
+        stop.set()
+
     threading.Thread(target=relay, daemon=True).start()
+    threading.Thread(target=orphaned, daemon=True).start()
     return stop
 
 

@@ -243,6 +243,68 @@ def test_ctrl_c_stops_every_race_cleanly_and_keeps_what_was_written(tmp_path):
         assert records[-1]["type"] == "stopped" and records[-1]["reason"] == "stopped"
 
 
+
+def children_of(pid: int) -> set[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    from pathlib import Path
+
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """``pid`` exists and is not a zombie (ended, its exit status not yet read)."""
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_killed_compare_leaves_no_run_training_and_its_records_whole(tmp_path):
+    # SIGKILL runs no cleanup: the variants' processes see their parent gone and stop
+    import os
+    import signal
+    import subprocess
+
+    from cli_helpers import TESTS_DIR, pgtui_command
+
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(TESTS_DIR)}
+    process = subprocess.Popen([*pgtui_command(), "compare", "--preset", "variance-baseline",
+                                "--seeds", "1", "--max-steps", "10000000", "--out", str(tmp_path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    metrics = [tmp_path / v / "seed-0" / "metrics.jsonl" for v in ("no-baseline", "value-baseline")]
+    try:
+        for _ in range(1200):
+            if all(m.exists() and m.read_text().count("\n") >= 20 for m in metrics):
+                break
+            time.sleep(0.05)
+        children = children_of(process.pid)
+        assert children, "the variants train in processes of their own"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        for _ in range(600):  # they stop at their next update, and leave
+            if not any(running(pid) for pid in children):
+                break
+            time.sleep(0.05)
+        left = [pid for pid in children if running(pid)]
+        assert not left, f"still running after their parent was killed: {left}"
+    finally:
+        if process.poll() is None:
+            process.kill()
+    for path in metrics:  # every line whole, the last one the run's end
+        records = read_metrics(path)
+        assert records[-1]["type"] == "stopped"
+
+
 def test_a_seed_whose_env_raises_is_reported_and_the_group_ends_cleanly():
     import raising_env  # noqa: F401  (registers the env)
 
