@@ -4,7 +4,7 @@ The train screen owns its run (its training process, its events, its keys), as t
 compare screen owns its race. The app picks what runs: it builds a new train screen
 for every run (reset, a preset, a restart), opens races, and keeps one training process
 warm so that a new run's first frame comes at once. Training runs in processes of their
-own (see ``processes.py`` for the measurement that decided it); this process never
+own (see ``processes/__init__.py`` for the measurement that decided it); this process never
 imports torch.
 """
 
