@@ -58,8 +58,8 @@ LESSONS = (
     Lesson("How many seeds?", "how-many-seeds",
            "One setting raced against itself, seeds 0-9 against 10-19: any difference is "
            "luck. Once both stop, the second column says how often 3 seeds a side (and 5) "
-           "would have called one the faster solver by 10% or more, and P(> seeds 0-9) "
-           "with its interval holds 0.5, as it should."),
+           "would have called one the faster solver by 10% or more (about 40% and 25% of "
+           "draws), while P(> seeds 0-9) and its interval hold 0.5, as they should."),
     Lesson("RLHF: biased feedback breeds sycophancy", "rlhf-sycophancy",
            "A reward model of labelers who side with the user makes the policy agree with "
            "wrong users. Fair labelers make it accurate; every figure is exact."),
