@@ -22,6 +22,12 @@ _live: set[_Child] = set()  # the children started here, until seen ended
 _live_lock = threading.Lock()  # runs start from the screen's thread and from workers
 
 
+def count_started(child: _Child) -> None:
+    """Count ``child`` among the processes that run, until it is seen ended."""
+    with _live_lock:
+        _live.add(child)
+
+
 def live_processes() -> int:
     """How many of the processes started here still run."""
     with _live_lock:

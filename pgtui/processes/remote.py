@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import lockdown
 from ..rl.events import Command, Event, RunError, Stop, Stopped
-from .budget import _live, _live_lock, check_room
+from .budget import check_room, count_started
 from .child import _player_main, _trainer_main, _variant_main
 
 _CONTEXT = mp.get_context("spawn")  # no fork of a process that runs threads
@@ -42,8 +42,7 @@ class _Child:
         """Start the process; ``TooManyProcesses`` if the session runs all it may."""
         check_room(1)
         self._process.start()
-        with _live_lock:
-            _live.add(self)
+        count_started(self)
 
     @property
     def alive(self) -> bool:
