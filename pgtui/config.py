@@ -375,6 +375,9 @@ def from_mapping(data: Mapping[str, Any], source: str) -> Config:
     _check_consistency(config, source)
     if lockdown.active() and config.sweep and (why := lockdown.sweep_error(config.sweep, config.seeds)):
         raise ConfigError(f"{source}: {why}")
+    if lockdown.active() and config.variants and (why := lockdown.race_error(len(config.variants),
+                                                                            config.seeds)):
+        raise ConfigError(f"{source}: {why}")
     return config
 
 

@@ -23,7 +23,7 @@ CODE_VAR = "PGTUI_ALLOW_CODE"  # set by `pgtui serve --allow-code`: the session 
 #: class on one machine: each cap keeps one visitor's cost near the shipped presets')
 CAPS: dict[str, tuple[float, str]] = {
     "num_envs": (64, "the shipped presets use at most 32"),
-    "seeds": (5, "a race of 5 variants x 5 seeds is already 25 runs"),
+    "seeds": (20, "a variant's seeds train as one batch, and how-many-seeds races 10 a side"),
     "total_steps": (3_000_000, "the shipped presets' longest single run"),
     "buffer_size": (1_000_000, "a replay buffer's memory grows with it"),
     "episodes_per_update": (256, "a batch's memory grows with it"),
@@ -35,6 +35,7 @@ CAPS: dict[str, tuple[float, str]] = {
 }
 MAX_LAYERS, MAX_WIDTH = 3, 256  # hidden_sizes: the shipped presets' widest is 256 x 256
 MAX_VARIANTS = 6  # a race's columns
+MAX_RUNS = 30  # a race's variants x seeds: 6 columns of 5 seeds, or 2 of 10 and more
 MAX_TRIALS = 40  # a sweep's grid points x seeds, as the shipped sweeps (they run two at a time)
 SUFFIX = "in a served session (the server's --trusted lifts the limits)"
 
@@ -105,6 +106,13 @@ def exercise_error() -> str | None:
         return None
     return (f"an exercise runs the answer's own code, which is not allowed {SUFFIX} "
             "without --allow-code")
+
+
+def race_error(variants: int, seeds: int) -> str | None:
+    """Why a locked-down session may not run a race of ``variants`` x ``seeds``, or None."""
+    if variants * seeds > MAX_RUNS:
+        return f"race: {variants * seeds} runs (variants x seeds); at most {MAX_RUNS} {SUFFIX}"
+    return None
 
 
 def sweep_error(sweep: dict, seeds: int) -> str | None:

@@ -266,6 +266,7 @@ def test_the_lockdown_refusals_import_nothing_and_write_nothing(tmp_path, monkey
         (["--set", "num_envs=65"], "num_envs: at most 64 in a served session"),
         (["--set", "hidden_sizes=[512, 512]"], "hidden_sizes: at most 3 layers of 256"),
         (["--set", "total_steps=10_000_000"], "total_steps: at most 3,000,000"),
+        (["--set", "seeds=21"], "seeds: at most 20"),
         (["--set", 'device="cuda"'], "device: cuda is not offered"),
         (["--preset", str(Path("presets/cartpole-ppo.toml").resolve())], "opens only the shipped presets"),
     ]
@@ -310,3 +311,14 @@ async def test_a_locked_down_screen_refuses_a_typed_value_above_a_cap(monkeypatc
             feedback = " ".join(str(app.screen.params.query_one("#param-feedback").render()).split())
             assert says in feedback, feedback
         assert app.config.num_envs == 32 and app.config.hidden_sizes == [64, 64]
+
+
+def test_a_served_race_may_run_thirty_runs_however_its_seeds_and_variants_share_them(monkeypatch):
+    from pgtui.config import ConfigError
+    from pgtui.preset_files import load_preset
+
+    monkeypatch.setenv("PGTUI_LOCKDOWN", "1")
+    assert load_preset("how-many-seeds").seeds == 10  # 2 variants x 10 seeds: 20 runs
+    assert load_preset("variance-techniques").replace(seeds=6).seeds == 6  # 5 x 6: 30
+    with pytest.raises(ConfigError, match=r"race: 35 runs \(variants x seeds\); at most 30 in a served"):
+        load_preset("variance-techniques").replace(seeds=7)
