@@ -129,6 +129,8 @@ def test_one_setting_against_itself_counts_its_false_winners():
     assert said.startswith("B is A's setting on other seeds, yet 3 seeds a side called one the "
                            "faster solver by 10% or more in ")
     assert certainty(other, first).false_winners is None  # another setting: no such figure
+    failing = [seed(n, 100.0, None) for n in range(6)]  # a typical seed never solved: no such figure
+    assert certainty(failing, first, same_setting=True).false_winners is None
     assert false_winner_text("B", "A", certainty(other, first)) is None
 
 

@@ -154,8 +154,10 @@ def certainty(seeds: Sequence[SeedProgress], first: Sequence[SeedProgress] | Non
     seconds = [s.solved_wall_s if s.solved_wall_s is not None else math.inf for s in seeds]
     timed = solvers and any(s.solved_wall_s is not None for s in seeds)
     beats = improvement_interval(finals(seeds), finals(first)) if first is not None else None
+    # only where a typical seed of each side solved: else most draws are never against never
+    typical = first is not None and all(math.isfinite(iqm(s)) for s in (solve_steps(first), steps) if s)
     luck = (false_winners(solve_steps(first), steps)
-            if first is not None and same_setting and solvers else None)
+            if first is not None and same_setting and solvers and typical else None)
     return Certainty(steps=iqm_interval(steps) if solvers else None,
                      seconds=iqm_interval(seconds) if timed else None,
                      final=iqm_interval(finals(seeds)), beats_first=beats, false_winners=luck)

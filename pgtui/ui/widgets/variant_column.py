@@ -127,8 +127,10 @@ class VariantColumn(Vertical):
         if reference is not None:
             figures.append((f"P(> {reference.name}) ", sure.beats_first, "{:.2f}".format, ""))
         for label, found, show, unit in figures:
-            if found is not None:
+            if found is not None and math.isfinite(found.value):
                 lines.append(f"{label}{show_interval(found, show)}{unit}\n")
+        if sure.steps is not None and not math.isfinite(sure.steps.value):
+            lines.append("IQM to solve: —, over a quarter never solved\n")
         said = false_winner_text(name, reference.name, sure) if reference is not None else None
         if said:
             lines.append(said + "\n", style="yellow")
