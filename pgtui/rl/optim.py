@@ -78,26 +78,23 @@ class RowOptimizer:
     def step(self, stepping: torch.Tensor) -> None:
         """One step of the rows where ``stepping`` (S,) is true; the others keep every bit
         of their weights and state."""
-        every_row = bool(stepping.all())
-        if not every_row and not bool(stepping.any()):
-            return
-        tensors = (self.rows, self.exp_avg, self.exp_avg_sq)
-        kept = None if every_row else [t[~stepping].clone() for t in tensors]
+        # written without a branch on the mask's values, so torch.compile traces it whole
+        # (sac.py's compiled gradient step); a row not stepping is put back bit for bit
+        keep = ~stepping.unsqueeze(1)
         grad = self.grad
         if self.kind == "sgd":
-            self.rows.sub_(grad * self._lr_columns)
-        else:
-            self.steps += stepping
-            beta1, beta2 = BETAS
-            # each row's bias corrections (S, 1); a row that never stepped counts one step
-            corrections = 1 - self._betas ** self.steps.clamp(min=1).unsqueeze(1)
-            self.exp_avg.lerp_(grad, 1 - beta1)
-            self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            denom = self.exp_avg_sq.sqrt().div_(corrections[:, 1:].sqrt()).add_(self.eps)
-            self.rows.addcdiv_(self.exp_avg * (self._lr_columns / corrections[:, :1]), denom, value=-1.0)
-        if kept is not None:
-            for t, old in zip(tensors, kept, strict=True):
-                t[~stepping] = old
+            self.rows.copy_(torch.where(keep, self.rows, self.rows - grad * self._lr_columns))
+            return
+        self.steps += stepping
+        beta1, beta2 = BETAS
+        # each row's bias corrections (S, 1); a row that never stepped counts one step
+        corrections = 1 - self._betas ** self.steps.clamp(min=1).unsqueeze(1)
+        exp_avg = self.exp_avg.lerp(grad, 1 - beta1)
+        exp_avg_sq = self.exp_avg_sq.mul(beta2).addcmul_(grad, grad, value=1 - beta2)
+        denom = exp_avg_sq.sqrt().div_(corrections[:, 1:].sqrt()).add_(self.eps)
+        rows = self.rows.addcdiv(exp_avg * (self._lr_columns / corrections[:, :1]), denom, value=-1.0)
+        for state, new in ((self.rows, rows), (self.exp_avg, exp_avg), (self.exp_avg_sq, exp_avg_sq)):
+            state.copy_(torch.where(keep, state, new))
 
     def snapshot(self) -> tuple[torch.Tensor, ...]:
         """A copy of every row's weights and state, for ``restore``."""
@@ -134,12 +131,19 @@ def descend(nets: SeedNets, optimizer: RowOptimizer, loss: torch.Tensor, seeds: 
     ``stepping``."""
     nets.zero_grad()
     loss.sum().backward()
+    return step_rows(optimizer, seeds, max_grad_norm, stepping)
+
+
+def step_rows(optimizer: RowOptimizer, seeds: list[int], max_grad_norm: float,
+              stepping: torch.Tensor) -> torch.Tensor:
+    """``descend`` once the gradients are in ``optimizer.grad``: clip, and step the seeds
+    ``seeds`` whose norms are finite and that are ``stepping``; their norms (S, 2)."""
     norms = optimizer.clip(max_grad_norm)
     if len(seeds) == len(norms):
         moving = stepping & torch.isfinite(norms).all(1)
     else:
         norms = norms[seeds]
-        moving = torch.zeros(optimizer.rows.shape[0], dtype=torch.bool, device=loss.device)
+        moving = torch.zeros(optimizer.rows.shape[0], dtype=torch.bool, device=norms.device)
         moving[seeds] = stepping & torch.isfinite(norms).all(1)
     optimizer.step(moving)
     return norms

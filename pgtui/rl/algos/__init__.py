@@ -146,7 +146,7 @@ ALGORITHMS: dict[str, AlgoSpec] = {spec.name: spec for spec in (
     AlgoSpec("sac", "SAC", "soft actor-critic: squashed Gaussian, twin critics, learned temperature",
              "pgtui.rl.algos.sac:SAC", stats=_SAC_STATS, actions=("box",), replay=True,
              gradient_noise=False, placeholders=(),
-             settings=(*_REPLAY, "alpha", "target_entropy"),
+             settings=(*_REPLAY, "alpha", "target_entropy", "compile_update"),
              # Polyak averaging after every gradient step, a step per env step
              unset={"tau": 0.005, "gradient_steps": lambda c: c.num_envs * c.train_freq},
              knobs="lr {lr:g} · alpha {alpha}"),

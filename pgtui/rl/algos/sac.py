@@ -32,7 +32,7 @@ from ..envs.registry import EnvInfo
 from ..events import TwinCritics
 from ..floats import as_float
 from ..networks import SeedNets
-from ..optim import descend
+from ..optim import descend, step_rows
 from ..rollout import Acting, Batch
 from ..task import TaskHook
 from .interface import Parts
@@ -155,6 +155,7 @@ class SAC(ReplayLearner):
         self.target_critic = nets.critic_views_of(self.target_rows)
         self.alpha_index = nets.actor.names.index("actor.log_alpha")
         self.alpha_column = sum(s.numel() for s in nets.actor.shapes[:self.alpha_index])
+        self._compiled = None  # the compiled gradient step, built on first use
         parts.collector.acting = self._acting()
 
     def _acting(self) -> Acting:
@@ -208,12 +209,17 @@ class SAC(ReplayLearner):
         tau, steps = config.effective("tau"), config.effective("gradient_steps")
         totals = torch.zeros(len(seeds), 6, device=device)
         stepping = torch.ones(len(seeds), dtype=torch.bool, device=device)
+        compiled = self._compiled_step() if every and config.compile_update else None
         for _ in range(steps):
             if not learned:  # written in before each step (Adam's momentum would move it),
                 self._fix_alpha(seeds, float(config.alpha))  # and a switch to auto starts there
             sample = self.buffer.sample(seeds, config.batch_size, self.generators, device)
             noise = torch.stack([torch.randn(2, config.batch_size, self.act_dim, generator=self.generators[s])
                                  for s in seeds]).to(device)
+            if compiled is not None:
+                figures, norms = compiled(sample, noise, stepping, config.gamma, target_entropy, tau)
+                totals += torch.cat([figures, norms], 1)
+                continue
             # selected anew each step: a subset is a copy, and the last step moved them
             params = nets.select(seeds)
             target = nets.select(seeds, self.target_critic)
@@ -232,6 +238,31 @@ class SAC(ReplayLearner):
         means = (totals / steps).tolist()
         keys = ("q_loss", "actor_loss", "entropy", "q_mean", "grad_norm", "critic_grad_norm")
         return [dict(zip(keys, row, strict=True)) for row in means]
+
+    def _compiled_step(self):
+        """One gradient step of every seed as one compiled graph (``compile_update``): the
+        same losses, differentiated by ``torch.func.grad`` instead of a backward pass, the
+        same Adam (``step_rows``) and the same Polyak update. Built on first use and kept;
+        torch.compile caches its kernels on disk for later runs."""
+        if self._compiled is None:
+            nets, optimizer = self.parts.nets, self.parts.optimizer
+            alpha_index, target_rows = self.alpha_index, self.target_rows
+            every = list(range(nets.num_seeds))
+
+            def step(sample, noise, stepping, gamma, target_entropy, tau):
+                def loss_of(rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                    params = nets.views_of(rows)
+                    loss, figures = sac_losses(nets, params, nets.critic_views_of(target_rows),
+                                               params[alpha_index], sample, noise, gamma, target_entropy)
+                    return loss.sum(), figures
+                grad, figures = torch.func.grad(loss_of, has_aux=True)(nets.rows)
+                optimizer.grad.copy_(grad)
+                norms = step_rows(optimizer, every, 0.0, stepping)
+                target_rows.lerp_(nets.rows[:, nets.actor_size:], tau)
+                return figures, norms
+
+            self._compiled = torch.compile(step, fullgraph=True, dynamic=False)
+        return self._compiled
 
     @torch.no_grad()
     def policy_view(self, obs: torch.Tensor, seeds: list[int]) -> torch.Tensor:
