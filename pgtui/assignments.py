@@ -7,7 +7,8 @@ import dataclasses
 import sys
 from typing import Any
 
-from .config import FIELDS, Config, ConfigError, check_value, from_mapping
+from .config import FIELDS, Config, ConfigError, from_mapping
+from .config_checks import check_value
 
 if sys.version_info >= (3, 11):
     import tomllib

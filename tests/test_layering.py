@@ -32,11 +32,14 @@ RULES = (
     # Gymnasium's registry whether an env exists
     ("pgtui.config", ("pgtui.ui", "pgtui.tasks", "pgtui.sweeps", "pgtui.commands", "pgtui.cli",
                       "pgtui.serving", "pgtui.processes")),
+    ("pgtui.config_checks", ("pgtui.ui", "pgtui.tasks", "pgtui.sweeps", "pgtui.commands", "pgtui.cli",
+                             "pgtui.serving", "pgtui.processes", "pgtui.rl.envs")),
     # the command line calls the commands, never the other way
     ("pgtui.commands", ("pgtui.cli",)),
 )
 #: what the screen's process imports: nothing of it may load torch when it is imported
-TORCH_FREE = ("pgtui.ui", "pgtui.cli", "pgtui.config", "pgtui.processes", "pgtui.lockdown")
+TORCH_FREE = ("pgtui.ui", "pgtui.cli", "pgtui.config", "pgtui.config_checks", "pgtui.processes",
+              "pgtui.lockdown")
 
 
 def module_name(path: Path, root: Path) -> str:

@@ -20,7 +20,8 @@ from typing import Any
 
 import torch
 
-from ..config import FIELDS, Config, ConfigError, check_live
+from ..config import FIELDS, Config, ConfigError
+from ..config_checks import check_live
 from . import checkpoint, events, run_state
 from .assembly import assemble
 from .device import device_name

@@ -14,13 +14,11 @@ from typing import Any
 
 from ..config import (
     FIELDS,
-    NOT_SWEPT,
     Config,
     ConfigError,
-    check_value,
-    folder_name,
     tomllib,
 )
+from ..config_checks import NOT_SWEPT, check_value, folder_name
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...config import Config, folder_name
+from ...config import Config
+from ...config_checks import folder_name
 from ..algos import algo_spec
 from ..tasks import task_of
 

@@ -21,9 +21,9 @@ from ...config import (
     RETURN_MODES,
     Config,
     ConfigError,
-    check_value,
     used_by,
 )
+from ...config_checks import check_value
 from ...rl.algos import algo_spec
 from ...tasks import task_of
 
