@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 
 from pgtui.commands.compare import show_steps
+from pgtui.preset_files import load_preset
+from pgtui.rl.envs.registry import env_info, solved_threshold
 from pgtui.rl.race.intervals import Interval, show_interval
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,9 +81,17 @@ def interval(record: dict, key: str) -> Interval | None:
     return Interval(*(inf if found[k] is None else found[k] for k in ("value", "low", "high")))
 
 
-def row(name: str, kernel: str, record: dict, wall: float) -> str:
+def threshold(preset: str) -> float | None:
+    """The return that counts as solved for ``preset`` (None: its env has none, and
+    "solved" says nothing of it)."""
+    config = load_preset(preset)
+    return solved_threshold(config, env_info(config.env, config.env_kwargs))
+
+
+def row(name: str, kernel: str, record: dict, wall: float, solved_at: float | None) -> str:
     tenths = "{:.1f}".format
-    cells = [name, kernel, f"{record['solved']}/{record['seeds']}",
+    solved = "no threshold" if solved_at is None else f"{record['solved']}/{record['seeds']}"
+    cells = [name, kernel, solved,
              show_interval(interval(record, "steps_iqm"), show_steps),
              show_interval(interval(record, "seconds_iqm"), tenths),
              show_interval(interval(record, "final_iqm"), tenths), f"{wall:.0f}"]
@@ -105,13 +115,14 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     records = []
     for preset in args.presets:
+        solved_at = threshold(preset)
         for kernel in args.kernels:
             variants, wall = race(preset, kernel, args.first_seed, args.seeds)
             for record in variants:  # a race preset's variants each have a row
                 name = preset if len(variants) == 1 else f"{preset}: {record['name']}"
-                print(row(name, kernel, record, wall), flush=True)
+                print(row(name, kernel, record, wall, solved_at), flush=True)
                 records.append({"preset": preset, "kernel": kernel, "capability": paths[kernel],
-                                "wall_s": wall, **record})
+                                "threshold": solved_at, "wall_s": wall, **record})
     if args.json is not None:
         document = {"machine": machine, "kernels": paths, "first_seed": args.first_seed,
                     "seeds": args.seeds, "records": records}
