@@ -128,8 +128,8 @@ class Config:
                                       "-(action dimensions).", optional=True, lo=-1000.0,
                                       hi=1000.0)
     compile_update: bool = _f(False, "SAC: compile each gradient step (losses, gradient, Adam, "
-                              "target update) into one graph with torch.compile: steps about 3x "
-                              "faster after a first compile of about 30 s (cached: later runs 4 s).")
+                              "target update) into one graph with torch.compile: steps 1.5-2.5x "
+                              "faster after a first compile of about 30 s (cached: later runs 5 s).")
     exploration_initial_eps: float = _f(1.0, "DQN: epsilon at the start.", lo=0.0, hi=1.0)
     exploration_final_eps: float = _f(0.05, "DQN: the epsilon the schedule heads to (live).",
                                       lo=0.0, hi=1.0, live=True)
