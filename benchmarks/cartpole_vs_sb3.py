@@ -25,24 +25,26 @@ from sb3_until_solved import until_solved
 SOLVED_AT = 475.0
 STEP_CAP = 1_000_000
 PRESETS = {"ppo": "cartpole-ppo", "a2c": "cartpole-a2c"}
+ZOO_BUDGETS = {"ppo": 100_000, "a2c": 500_000}  # rl-zoo's (its lr schedules anneal over them)
 
 
-def sb3_model(algo: str, seed: int):
-    """rl-zoo's CartPole-v1 settings (hyperparams/ppo.yml, a2c.yml)."""
-    from stable_baselines3 import A2C, PPO
+def sb3_model(algo: str, seed: int, library: str = "stable_baselines3"):
+    """rl-zoo's CartPole-v1 settings (hyperparams/ppo.yml, a2c.yml), in SB3 or in a
+    library of its API (``sbx``: SB3's algorithms in JAX; PPO only)."""
+    import importlib
+
     from stable_baselines3.common.env_util import make_vec_env
 
+    algos = importlib.import_module(library)
+    envs = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
     if algo == "ppo":
-        envs = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
-
         def linear(start: float):
             return lambda progress_remaining: progress_remaining * start
 
-        return PPO("MlpPolicy", envs, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98,
-                   n_epochs=20, ent_coef=0.0, learning_rate=linear(1e-3), clip_range=linear(0.2),
-                   seed=seed, device="cpu", verbose=0)
-    envs = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
-    return A2C("MlpPolicy", envs, ent_coef=0.0, seed=seed, device="cpu", verbose=0)
+        return algos.PPO("MlpPolicy", envs, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98,
+                         n_epochs=20, ent_coef=0.0, learning_rate=linear(1e-3), clip_range=linear(0.2),
+                         seed=seed, device="cpu", verbose=0)
+    return algos.A2C("MlpPolicy", envs, ent_coef=0.0, seed=seed, device="cpu", verbose=0)
 
 
 def run_sb3(algo: str, seed: int) -> dict:
@@ -52,8 +54,7 @@ def run_sb3(algo: str, seed: int) -> dict:
     model = sb3_model(algo, seed)
 
     callback = until_solved(SOLVED_AT)
-    total = 100_000 if algo == "ppo" else 500_000  # rl-zoo's budgets (the lr schedules use them)
-    model.learn(total_timesteps=min(total, STEP_CAP), callback=callback)
+    model.learn(total_timesteps=min(ZOO_BUDGETS[algo], STEP_CAP), callback=callback)
     return {"solved": callback.solved_s is not None, "seconds": callback.solved_s,
             "steps": callback.solved_step}
 

@@ -27,17 +27,24 @@ STEP_CAP = 100_000
 EVAL_EVERY, EVAL_EPISODES = 2048, 10
 
 
-def run_sb3(seed: int) -> dict:
+def sb3_model(seed: int, library: str = "stable_baselines3"):
+    """rl-zoo's CartPole-v1 DQN, in SB3 or in a library of its API (``sbx``)."""
+    import importlib
+
     import gymnasium as gym
+
+    return importlib.import_module(library).DQN(
+        "MlpPolicy", gym.make("CartPole-v1"), learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
+        learning_starts=1000, gamma=0.99, target_update_interval=10, train_freq=256, gradient_steps=128,
+        exploration_fraction=0.16, exploration_final_eps=0.04, policy_kwargs={"net_arch": [256, 256]},
+        seed=seed, device="cpu", verbose=0)
+
+
+def run_sb3(seed: int) -> dict:
     import torch
-    from stable_baselines3 import DQN
 
     torch.set_num_threads(1)
-    model = DQN("MlpPolicy", gym.make("CartPole-v1"), learning_rate=2.3e-3, batch_size=64,
-                buffer_size=100_000, learning_starts=1000, gamma=0.99, target_update_interval=10,
-                train_freq=256, gradient_steps=128, exploration_fraction=0.16,
-                exploration_final_eps=0.04, policy_kwargs={"net_arch": [256, 256]}, seed=seed,
-                device="cpu", verbose=0)
+    model = sb3_model(seed)
     callback = until_greedy_eval("CartPole-v1", seed, SOLVED_AT, EVAL_EVERY, EVAL_EPISODES)
     model.learn(total_timesteps=STEP_CAP, callback=callback)
     return callback.result

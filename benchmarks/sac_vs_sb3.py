@@ -27,13 +27,22 @@ from sb3_until_solved import until_greedy_eval
 EVAL_EVERY, EVAL_EPISODES = 1000, 10
 
 
-def run_sb3(seed: int, env_id: str, solved_at: float, steps: int, lr: float) -> dict:
+def sb3_model(seed: int, env_id: str = "Pendulum-v1", lr: float = 1e-3, library: str = "stable_baselines3"):
+    """rl-zoo's Pendulum-v1 SAC (SB3's defaults but the lr), in SB3 or in a library of
+    its API (``sbx``)."""
+    import importlib
+
     import gymnasium as gym
+
+    return importlib.import_module(library).SAC("MlpPolicy", gym.make(env_id), learning_rate=lr, seed=seed,
+                                                device="cpu", verbose=0)
+
+
+def run_sb3(seed: int, env_id: str, solved_at: float, steps: int, lr: float) -> dict:
     import torch
-    from stable_baselines3 import SAC
 
     torch.set_num_threads(1)
-    model = SAC("MlpPolicy", gym.make(env_id), learning_rate=lr, seed=seed, device="cpu", verbose=0)
+    model = sb3_model(seed, env_id, lr)
     callback = until_greedy_eval(env_id, seed, solved_at, EVAL_EVERY, EVAL_EPISODES)
     model.learn(total_timesteps=steps, callback=callback)
     return callback.result

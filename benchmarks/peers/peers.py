@@ -25,19 +25,23 @@ import subprocess
 import sys
 from pathlib import Path
 
+from peer_runs import EVAL_EPISODES, TASKS
+
 from pgtui.rl.race.intervals import iqm, iqm_interval, show_interval
 
 HERE = Path(__file__).resolve().parent
 SIDES = {"cartpole-ppo": ("sb3", "sbx", "jax"), "pendulum-sac": ("sb3", "sbx"),
          "cartpole-dqn": ("sb3", "sbx")}
-# the pgtui side: the preset, and the settings that make its rule the peers'
-PGTUI = {
-    "cartpole-ppo": ["--preset", "cartpole-ppo"],
-    "pendulum-sac": ["--preset", "pendulum-sac", "--set", "eval_every=1000", "--set", "eval_episodes=10",
-                     "--set", "total_steps=20000", "--set", "solved_threshold=-200"],
-    "cartpole-dqn": ["--preset", "cartpole-dqn", "--set", "eval_every=2048", "--set", "eval_episodes=10",
-                     "--set", "total_steps=100000", "--set", "solved_threshold=475"],
-}
+
+
+def pgtui_args(task: str) -> list[str]:
+    """The pgtui side: the task's preset, solved by the peers' rule (``TASKS``)."""
+    rules = TASKS[task]
+    if rules["eval_every"] is None:  # the last 100 episodes, within the preset's own budget
+        return ["--preset", task]
+    sets = {"total_steps": rules["steps"], "eval_every": rules["eval_every"],
+            "eval_episodes": EVAL_EPISODES, "solved_threshold": rules["threshold"]}
+    return ["--preset", task, *(arg for key, value in sets.items() for arg in ("--set", f"{key}={value}"))]
 
 
 def one_run(cmd: list[str], core: int) -> dict:
@@ -48,7 +52,7 @@ def one_run(cmd: list[str], core: int) -> dict:
 
 
 def run_pgtui(task: str, seed: int, core: int) -> dict:
-    s = one_run([sys.executable, "-m", "pgtui", "train", *PGTUI[task], "--seed", str(seed),
+    s = one_run([sys.executable, "-m", "pgtui", "train", *pgtui_args(task), "--seed", str(seed),
                  "--until-solved", "--json"], core)
     return {"solved": s["solved"], "seconds": s["solved_wall_s"], "steps": s["solved_step"]}
 
