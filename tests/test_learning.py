@@ -6,7 +6,7 @@ from cli_helpers import run_pgtui
 
 from pgtui.metrics import read_metrics
 from pgtui.preset_files import load_preset
-from pgtui.rl.events import Evaluated, UpdateFinished
+from pgtui.rl.events import UpdateFinished
 from pgtui.rl.trainer import Trainer
 
 RANDOM_POLICY_RETURN = 22  # CartPole-v1 under uniformly random actions, about
@@ -46,13 +46,13 @@ def test_the_entropy_bonus_keeps_a_reinforce_policy_wider():
     assert entropy[0.1] > entropy[0.0] + 0.03, entropy
 
 
-def test_dqn_learns_cartpole():
-    """cartpole-dqn, seed 3, at most 30k steps: its greedy policy reaches 300 (seed 3
-    solved at 10k steps when the preset was tuned) and training returns climb well
-    above random even under epsilon's noise."""
-    events = []
-    trainer = Trainer(load_preset("cartpole-dqn").replace(seed=3, total_steps=30_000), events.append)
+def test_dqn_solves_cartpole_on_seeds_it_was_not_tuned_on():
+    """cartpole-dqn as shipped, seeds 0-2 batched as a race runs them: a greedy
+    evaluation reaches 475 within its budget on at least two (tuned on seeds 100-119,
+    where 20 of 20 solved; benchmarks/robustness.py), and every seed's training returns
+    climb well above random even under epsilon's noise."""
+    trainer = Trainer(load_preset("cartpole-dqn"), seeds=[0, 1, 2])
     trainer.run(until_solved=True)
-    evaluations = [e.mean_return for e in events if isinstance(e, Evaluated)]
-    assert evaluations and max(evaluations) >= 300, evaluations
-    assert trainer.runs[0].last100_mean > 3 * RANDOM_POLICY_RETURN
+    solved = [run.solved for run in trainer.runs]
+    assert sum(s is not None and s.by == "eval" for s in solved) >= 2, solved
+    assert all(run.last100_mean > 3 * RANDOM_POLICY_RETURN for run in trainer.runs)
