@@ -44,6 +44,7 @@ from ..rl.race.spec import (
     same_setting,
     variant_configs,
 )
+from ..rl.tasks import optimum_key
 
 PLOT_SIZE = (78, 18)
 
@@ -220,12 +221,12 @@ def task_table(summaries: list[VariantSummary], task: tasks.TaskSpec) -> Table:
 
 
 def optimum_figures(summaries: list[VariantSummary], task: tasks.TaskSpec) -> dict[str, dict[str, float]]:
-    """The optimum's figures (``optimum_<key>``) by its label: one per distinct optimum
+    """The optimum's figures (``optimum_key``) by its label: one per distinct optimum
     (a variant's settings fix it: the dialogue's labeler bias and kl_coef)."""
     keys = [key for _, key, _ in task.columns]
     rows = {}
     for s in summaries:
-        figures = {k: s.figures[f"optimum_{k}"] for k in keys if f"optimum_{k}" in s.figures}
+        figures = {k: s.figures[optimum_key(k)] for k in keys if optimum_key(k) in s.figures}
         if figures:
             rows.setdefault(tuple(round(v, 6) for v in figures.values()), (s.name, figures))
     return {("π*" if len(rows) == 1 else f"π* of {name}"): figures for name, figures in rows.values()}

@@ -35,10 +35,19 @@ class Series:
     optimum: str = ""  # the stat of the best any policy can do, where the task reports it
 
 
+OPTIMUM_PREFIX = "optimum_"
+
+
+def optimum_key(key: str) -> str:
+    """The figure a task reports of the best policy it knows, for its figure ``key``: a
+    line across a race's plot, the π* row of compare's table."""
+    return OPTIMUM_PREFIX + key
+
+
 @dataclass(frozen=True)
 class Trace:
     """A figure a race plots over env steps (median across seeds; the optimum's, where
-    the task reports ``optimum_<key>``, as a line across)."""
+    the task reports its ``optimum_key``, as a line across)."""
 
     key: str
     title: str  # the plot's title: "true reward (exact)"

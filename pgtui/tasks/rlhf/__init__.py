@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...rl.envs.registry import DIALOGUE_ID
-from ...rl.tasks import Series, TaskSpec, Trace
+from ...rl.tasks import Series, TaskSpec, Trace, optimum_key
 from .drawing import draw
 from .figures import CAPTION, COLUMNS, FIGURES, STATS, column_lines, race_figures
 
@@ -39,8 +39,8 @@ def _prepare(configs: list[Config]) -> None:
 
 
 SPEC = TaskSpec("rlhf", DIALOGUE_ID, hook=_hook, prepare=_prepare,
-                progress=(Series("proxy", "proxy_reward_exact", "+.2f", "optimum_proxy_reward"),
-                          Series("true", "true_reward_exact", ".3f", "optimum_true_reward")),
+                progress=(Series("proxy", "proxy_reward_exact", "+.2f", optimum_key("proxy_reward")),
+                          Series("true", "true_reward_exact", ".3f", optimum_key("true_reward"))),
                 progress_title="proxy vs true reward", env_kwargs=lambda c: {"labeler_bias": c.labeler_bias},
                 figures=FIGURES, stats=STATS, race_figures=race_figures, draw=draw, columns=COLUMNS,
                 caption=CAPTION, column_lines=column_lines,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ...rl.stats import TASK, Stat
+from ...rl.tasks import OPTIMUM_PREFIX, optimum_key
 
 #: the figures the hook reports exactly each update (as ``<key>_exact``)
 FIGURES = ("proxy_reward", "true_reward", "agreement_when_wrong", "accuracy_when_wrong", "kl")
@@ -18,12 +19,12 @@ def race_figures(stats: Mapping[str, float]) -> dict[str, float]:
     if "proxy_reward_exact" not in stats:
         return {}
     figures = {k: stats[f"{k}_exact"] for k in FIGURES}
-    figures.update({k: v for k, v in stats.items() if k.startswith("optimum_")})
+    figures.update({k: v for k, v in stats.items() if k.startswith(OPTIMUM_PREFIX)})
     if "kl_to_optimum_exact" in stats:
         figures["kl_to_optimum"] = stats["kl_to_optimum_exact"]
     figures["rm_accuracy"] = stats["rm_accuracy"]
-    if "optimum_true_reward" in figures:
-        figures["optimum_kl_to_optimum"] = 0.0
+    if optimum_key("true_reward") in figures:
+        figures[optimum_key("kl_to_optimum")] = 0.0
     return figures
 
 
@@ -66,7 +67,7 @@ STATS = (
       for k in FIGURES if k not in SHOWN),
     *(Stat(k, k.replace("_", " "), k, f"{MEANINGS[k]}, sampled from the batch", TASK, shown=False)
       for k in FIGURES),
-    *(Stat(f"optimum_{k}", f"π* {k.replace('_', ' ')}", k, "the same of pi*, the best policy "
+    *(Stat(optimum_key(k), f"π* {k.replace('_', ' ')}", k, "the same of pi*, the best policy "
            "against this reward model at this kl_coef", TASK, shown=False) for k in FIGURES),
     Stat("kl_to_optimum_exact", "KL to π*", "KL π*", "KL(pi || pi*) a response, exact", TASK, shown=False),
     Stat("rm_accuracy_held_out", "RM held out", "rm held", "the reward model's accuracy on held-out "

@@ -24,6 +24,7 @@ from ...rl.floats import as_float
 from ...rl.networks import SeedNets, categorical_log_prob
 from ...rl.rollout import Batch, Shaping
 from ...rl.task import TaskHook
+from ...rl.tasks import optimum_key
 from .dialogue import (
     AGREES,
     CORRECT,
@@ -117,7 +118,7 @@ class Rlhf(TaskHook):
         self.kl_coef = kl_coef
         self.optimum_logp = kl_optimum(self.ref_logp, self.scores, kl_coef)
         table = self.figures_of(self.optimum_logp.unsqueeze(0))
-        self.optimum = {f"optimum_{k}": float(v[0]) for k, v in table.items() if k in FIGURES}
+        self.optimum = {optimum_key(k): float(v[0]) for k, v in table.items() if k in FIGURES}
 
     def check(self, config: Config, has_policy: bool) -> str | None:
         return architecture_error(config.hidden_sizes, config.activation, has_policy)

@@ -17,7 +17,7 @@ from ...rl.envs.registry import CORRIDOR_ID
 from ...rl.race.figures import VariantSummary, band, summarize, variance_ratio_text
 from ...rl.race.intervals import Certainty, false_winner_text, show_interval
 from ...rl.race.spec import VariantProgress, expected_gradient
-from ...rl.tasks import Trace
+from ...rl.tasks import Trace, optimum_key
 from ...tasks import task_of
 
 METER_WIDTH = 16
@@ -208,7 +208,7 @@ class VariantColumn(Vertical):
         plt.plot(xs, lo, marker="dot", color="gray")
         plt.plot(xs, hi, marker="dot", color="gray")
         plt.plot(xs, med, marker="braille", color="cyan")
-        optimum = self.race.summary.figures.get(f"optimum_{trace.key}")
+        optimum = self.race.summary.figures.get(optimum_key(trace.key))
         if optimum is not None:
             plt.hline(optimum, color="green")
         plt.xlabel(f"k steps · {trace.label}")
