@@ -139,6 +139,28 @@ def test_the_scaffold_is_written_once_and_graded_not_started_not_crashed(tmp_pat
     assert graded.stdout.count("not started") == 12 and "0 of 12 passed" in graded.stdout
 
 
+def test_a_loss_that_never_returns_is_waited_for_once_not_once_per_check(tmp_path, monkeypatch):
+    from pgtui.exercises.limits import SECONDS_VAR
+    from pgtui.exercises.reinforce import grade as grade_answer
+
+    monkeypatch.setenv(SECONDS_VAR, "0.3")
+    calls = tmp_path / "calls"
+    path = planted(tmp_path, "def loss(", f"""def loss(*args):
+    open({str(calls)!r}, "a").write("called\\n")
+    while True:
+        pass
+
+
+def pgtuis_loss(""")
+    verdicts = {v.name: v for v in grade_answer(path)}
+    assert "ran past the 0.3 s of CPU time" in verdicts["loss"].message, verdicts["loss"]
+    gradients = [v for name, v in verdicts.items() if name.startswith("gradient")]
+    assert len(gradients) == 3 and all(v.status == FAILED for v in gradients)
+    assert all("not run, as loss ran past its time above" in v.message for v in gradients)
+    assert calls.read_text() == "called\n"  # the gradient cases did not call it again
+    assert verdicts["log_prob"].status == PASSED  # the other functions were graded as usual
+
+
 def test_check_exits_0_on_the_answer_and_1_with_one_line_per_failure(tmp_path):
     right = planted(tmp_path, "EXERCISE =", "EXERCISE =", "right.py")
     passed = run_pgtui("exercise", "check", str(right))

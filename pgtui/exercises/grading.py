@@ -10,7 +10,7 @@ from types import ModuleType
 
 import torch
 
-from .limits import time_limit
+from .limits import CodeTimeout, time_limit
 from .loading import where
 
 PASSED, FAILED, NOT_STARTED = "passed", "failed", "not started"
@@ -26,6 +26,7 @@ class Verdict:
     status: str  # passed | failed | not started
     message: str = ""
     hint: str = ""
+    timed_out: bool = False  # a call ran past its time: later checks do not call the answer again
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,9 @@ def grade(module: ModuleType, path: Path | None, checks: tuple[Check, ...]) -> l
             verdicts.append(Verdict(check.name, NOT_STARTED, "", check.hint))
         except Mismatch as found:
             verdicts.append(Verdict(check.name, FAILED, str(found), check.hint))
+        except CodeTimeout as err:
+            verdicts.append(Verdict(check.name, FAILED, f"{check.name}: {where(err, path)}",
+                                    check.hint, timed_out=True))
         except Exception as err:  # the student's code raised
             verdicts.append(Verdict(check.name, FAILED, f"{check.name}: raised {where(err, path)}",
                                     check.hint))

@@ -53,15 +53,19 @@ def learner_for(module: ModuleType, algo: str) -> type:
 def grade(path: Path) -> list:
     """The verdicts on the answer in ``path``: each function against pgtui's answer, then
     the loss they make against the true gradient (``grading.Verdict`` each)."""
-    from ..grading import NOT_STARTED, Verdict
+    from ..grading import FAILED, NOT_STARTED, Verdict
     from ..grading import grade as grade_functions
     from ..loading import fresh_module
     from .checks import CHECKS
-    from .exact import CASES, check_gradient
+    from .exact import CASES, case_name, check_gradient
 
     module = fresh_module(path)
     verdicts = grade_functions(module, path, CHECKS)
+    gradients = [case_name(*case) for case in CASES]
     if all(v.status == NOT_STARTED for v in verdicts if v.name != "policy_network"):
-        return verdicts + [Verdict(f"gradient ({b} baseline, {r.replace('_', '-')})", NOT_STARTED)
-                           for b, r in CASES]
+        return verdicts + [Verdict(name, NOT_STARTED) for name in gradients]
+    stalled = [v.name for v in verdicts if v.timed_out]
+    if stalled:  # each gradient case would wait out the same limit again
+        return verdicts + [Verdict(name, FAILED, f"{name}: not run, as {', '.join(stalled)} ran "
+                                   "past its time above") for name in gradients]
     return verdicts + check_gradient(module, path)

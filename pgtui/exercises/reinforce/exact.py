@@ -88,11 +88,15 @@ def estimates_of(functions: Functions, baseline: str, return_mode: str, seeds: i
     return torch.cat(out), exact
 
 
+def case_name(baseline: str, return_mode: str) -> str:
+    return f"gradient ({baseline} baseline, {return_mode.replace('_', '-')})"
+
+
 def check_gradient(module: ModuleType, path: Path | None) -> list[Verdict]:
     """One verdict per estimator: its mean over many batches against the true gradient."""
     verdicts = []
     for case, (baseline, return_mode) in enumerate(CASES):
-        name = f"gradient ({baseline} baseline, {return_mode.replace('_', '-')})"
+        name = case_name(baseline, return_mode)
         functions = Functions(module, path)
         try:
             estimates, exact = estimates_of(functions, baseline, return_mode, seed=11 + SEEDS * case)
