@@ -66,6 +66,7 @@ def grade(path: Path) -> list:
         return verdicts + [Verdict(name, NOT_STARTED) for name in gradients]
     stalled = [v.name for v in verdicts if v.timed_out]
     if stalled:  # each gradient case would wait out the same limit again
+        their = "its" if len(stalled) == 1 else "their"
         return verdicts + [Verdict(name, FAILED, f"{name}: not run, as {', '.join(stalled)} ran "
-                                   "past its time above") for name in gradients]
+                                   f"past {their} time above") for name in gradients]
     return verdicts + check_gradient(module, path)
