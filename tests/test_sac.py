@@ -212,11 +212,12 @@ def test_a_single_step_of_sac_is_one_gradient_step_with_the_policy_before_and_af
 
 def test_the_replay_race_reports_steps_to_solve_and_each_variants_final_greedy_evaluation():
     result = call_pgtui("compare", "--preset", "replay-vs-on-policy", "--seeds", "1",
-                        "--max-steps", "3000", "--json")
+                        "--max-steps", "5000", "--json")
     assert result.returncode == 0, result.stderr
     variants = {v["name"]: v for v in json.loads(result.stdout.strip().splitlines()[-1])["variants"]}
     assert set(variants) == {"ppo", "sac"}
-    # 3,000 steps: SAC's greedy policy has begun to swing up; PPO's has not
+    # 5,000 steps: SAC's greedy policy swings up (pendulum-sac solves within 3-6k on every
+    # seed checked, benchmarks/README.md); PPO's has not begun to
     assert variants["sac"]["final_eval"] > variants["ppo"]["final_eval"] + 300
     assert "final eval" in result.stdout and "steps to solve" in result.stdout
 
