@@ -10,6 +10,15 @@ capability each path reported and the versions.
     python benchmarks/robustness.py                                    # seeds 0-9, both paths
     python benchmarks/robustness.py --presets cartpole-dqn --first-seed 100 --seeds 20  # tuning
     python benchmarks/robustness.py --kernels native --json robustness.json
+    python benchmarks/robustness.py --presets lunarlander-continuous-sac --kernels native \
+        --until-solved 150000 --core 0                  # each seed alone, in turn
+
+A race runs every seed to the preset's budget, which for lunarlander-continuous-sac (500k
+steps at about 12 ms each) is hours a seed. ``--until-solved MAX_STEPS`` runs each seed
+alone instead, `pgtui train --until-solved --max-steps MAX_STEPS --json` (pinned to
+``--core``): each stops where it solves, and one that has not by MAX_STEPS counts as
+never; its final return is the last-100 mean where it stopped. Each seed's line is
+printed as it ends, so a stopped run keeps what it measured.
 
 Presets are tuned on seeds 100-119 and checked on 0-9, never tuned on the seeds that
 check them.
@@ -19,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import subprocess
@@ -29,7 +39,7 @@ from pathlib import Path
 from pgtui.commands.compare import show_steps
 from pgtui.preset_files import load_preset
 from pgtui.rl.envs.registry import env_info, solved_threshold
-from pgtui.rl.race.intervals import Interval, show_interval
+from pgtui.rl.race.intervals import Interval, iqm_interval, show_interval
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = ("cartpole-reinforce-baseline", "cartpole-a2c", "cartpole-ppo", "cartpole-dqn",
@@ -73,6 +83,34 @@ def race(preset: str, kernel: str, first_seed: int, seeds: int) -> tuple[list[di
     return json.loads(done.stdout.strip().splitlines()[-1])["variants"], wall
 
 
+def solo_runs(preset: str, kernel: str, first_seed: int, seeds: int, max_steps: int,
+              core: int | None) -> tuple[list[dict], float]:
+    """Each seed alone until it solves or takes ``max_steps``: a record laid out as a
+    race variant's (``race``), and the wall time of all of them."""
+    pin = ["taskset", "-c", str(core)] if core is not None else []
+    start, summaries = time.monotonic(), []
+    for seed in range(first_seed, first_seed + seeds):
+        argv = [*pin, sys.executable, "-m", "pgtui", "train", "--preset", preset, "--seed", str(seed),
+                "--until-solved", "--max-steps", str(max_steps), "--json"]
+        done = subprocess.run(argv, env=environment(kernel), capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"{preset} seed {seed} ({kernel}): exit {done.returncode}: "
+                             f"{done.stderr.strip()[-500:]}")
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        summaries.append(summary)
+        print(f"<!-- {preset} seed {seed} ({kernel}): solved {summary['solved']} at "
+              f"{summary['solved_step']}, {summary['wall_s']:.0f} s of training, last-100 mean "
+              f"{summary['last100_mean']:.1f} -->", flush=True)
+    never = math.inf
+    steps = [s["solved_step"] if s["solved"] else never for s in summaries]
+    seconds = [s["solved_wall_s"] if s["solved"] else never for s in summaries]
+    record = {"name": preset, "seeds": seeds, "solved": sum(s["solved"] for s in summaries),
+              "steps_iqm": iqm_interval(steps).as_json(), "seconds_iqm": iqm_interval(seconds).as_json(),
+              "final_iqm": iqm_interval([s["last100_mean"] for s in summaries]).as_json(),
+              "runs": summaries}
+    return [record], time.monotonic() - start
+
+
 def interval(record: dict, key: str) -> Interval | None:
     found = record.get(key)
     if found is None:
@@ -105,6 +143,9 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--json", type=Path, help="also every record, with the machine, here")
+    parser.add_argument("--until-solved", type=int, metavar="MAX_STEPS",
+                        help="each seed alone until it solves, or for MAX_STEPS env steps")
+    parser.add_argument("--core", type=int, help="with --until-solved: the core each run is pinned to")
     args = parser.parse_args()
     paths = {kernel: capability(kernel) for kernel in args.kernels}
     machine = versions()
@@ -117,7 +158,9 @@ def main() -> None:
     for preset in args.presets:
         solved_at = threshold(preset)
         for kernel in args.kernels:
-            variants, wall = race(preset, kernel, args.first_seed, args.seeds)
+            variants, wall = (race(preset, kernel, args.first_seed, args.seeds) if args.until_solved is None
+                              else solo_runs(preset, kernel, args.first_seed, args.seeds,
+                                             args.until_solved, args.core))
             for record in variants:  # a race preset's variants each have a row
                 name = preset if len(variants) == 1 else f"{preset}: {record['name']}"
                 print(row(name, kernel, record, wall, solved_at), flush=True)
