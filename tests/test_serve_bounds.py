@@ -100,6 +100,7 @@ async def test_a_session_past_its_memory_is_ended_and_its_page_says_why():
             assert bad.closed
             assert bad.close_reason.startswith("This session has ended: it used ")
             assert "more than the 0.8 GB a session may use" in bad.close_reason
+            assert ["ended", bad.close_reason] in bad.messages  # said before the close, too
             deadline = time.monotonic() + 15
             while bad_group in session_processes(served.process.pid) and time.monotonic() < deadline:
                 await asyncio.sleep(0.2)

@@ -204,7 +204,13 @@ class ClassroomServer(Server):
                 reason = self._end_reason(session, usage)
                 if reason:
                     log.info("session %s: %s", session.app_service_id, reason)
-                    await websocket.close(message=f"This session has ended: {reason}.".encode())
+                    said = f"This session has ended: {reason}."
+                    # said first as a message, which the close cannot overtake: a close
+                    # frame's reason is lost where the connection ends before it goes out
+                    with contextlib.suppress(ConnectionError, RuntimeError):
+                        await websocket.send_json(["ended", said])
+                    # the relay's end cancels this task; the close must not stop half-way
+                    await asyncio.shield(websocket.close(message=said.encode()))
                     return
         finally:
             log.info("session %s: at most %d processes and %.2f GB", session.app_service_id,
