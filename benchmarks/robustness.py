@@ -17,8 +17,8 @@ A race runs every seed to the preset's budget, which for lunarlander-continuous-
 steps at about 12 ms each) is hours a seed. ``--until-solved MAX_STEPS`` runs each seed
 alone instead, `pgtui train --until-solved --max-steps MAX_STEPS --json` (pinned to
 ``--core``): each stops where it solves, and one that has not by MAX_STEPS counts as
-never; its final return is the last-100 mean where it stopped. Each seed's line is
-printed as it ends, so a stopped run keeps what it measured.
+never; its final return is the last-100 mean where it stopped. Each seed's line goes
+to stderr as it ends, so a stopped run keeps what it measured.
 
 Presets are tuned on seeds 100-119 and checked on 0-9, never tuned on the seeds that
 check them.
@@ -98,9 +98,9 @@ def solo_runs(preset: str, kernel: str, first_seed: int, seeds: int, max_steps: 
                              f"{done.stderr.strip()[-500:]}")
         summary = json.loads(done.stdout.strip().splitlines()[-1])
         summaries.append(summary)
-        print(f"<!-- {preset} seed {seed} ({kernel}): solved {summary['solved']} at "
-              f"{summary['solved_step']}, {summary['wall_s']:.0f} s of training, last-100 mean "
-              f"{summary['last100_mean']:.1f} -->", flush=True)
+        print(f"{preset} seed {seed} ({kernel}): solved {summary['solved']} at {summary['solved_step']}, "
+              f"{summary['wall_s']:.0f} s of training, last-100 mean {summary['last100_mean']:.1f}",
+              file=sys.stderr, flush=True)
     never = math.inf
     steps = [s["solved_step"] if s["solved"] else never for s in summaries]
     seconds = [s["solved_wall_s"] if s["solved"] else never for s in summaries]
